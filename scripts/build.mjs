@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Builds everything `npm install` needs: the WASM kernels (AssemblyScript), then TypeScript → dist/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+// WASM kernels: each scripts/wasm-build step is defined next to its sources.
+const wasmBuild = join(root, 'src/backend/cpu/wasm/build.mjs');
+if (existsSync(wasmBuild)) run(process.execPath, [wasmBuild]);
+
+// TypeScript, skipped when dist is newer than every source (keeps `npm test` quick on reruns).
+const newest = (dir) => {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+};
+const stamp = join(root, 'dist/.stamp');
+const srcTime = Math.max(newest(join(root, 'src')), newest(join(root, 'test')), newest(join(root, 'bench')),
+  statSync(join(root, 'tsconfig.json')).mtimeMs);
+if (!existsSync(stamp) || statSync(stamp).mtimeMs < srcTime || process.argv.includes('--force')) {
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root]);
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  execFileSync('touch', [stamp]);
+}

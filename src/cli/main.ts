@@ -1,0 +1,52 @@
+// The tlm command line: `tlm <command> [flags]`. Each command lives in its own module under
+// ./commands and is loaded only when used, so `tlm --help` stays instant.
+
+import { CliError, helpText, parseFlags, UsageError, type CommandSpec, type FlagValues } from './args.js';
+
+export interface Command {
+  spec: CommandSpec;
+  run(flags: FlagValues, positionals: string[]): Promise<void>;
+}
+
+/** name → module path (relative to this file) and a one-line summary for `tlm --help`. */
+const COMMANDS: Record<string, { module: string; summary: string }> = {
+  tokenizer: { module: './commands/tokenizer.js', summary: 'train, inspect and convert tokenizers (tokenizer train|encode|decode)' },
+  train: { module: './commands/train.js', summary: 'pretrain a language model (causal or masked LM) on text files' },
+  generate: { module: './commands/generate.js', summary: 'generate text from a trained model' },
+  eval: { module: './commands/eval.js', summary: 'loss and perplexity of a model on a text file' },
+  demo: { module: './commands/demo.js', summary: 'train a small GPT on Tiny Shakespeare, then generate' },
+  bench: { module: './commands/bench.js', summary: 'run the benchmarks (same as npm run bench)' },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  return ['Usage: tlm <command> [flags]', '', 'Transformer language models in TypeScript.', '', 'Commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}${c.summary}`),
+    '', 'Run tlm <command> --help for the flags of a command.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version') { console.log('tlm 0.1.0'); return 0; }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    console.error(`tlm: unknown command '${name}' (see tlm --help)`);
+    return 2;
+  }
+  const mod = (await import(entry.module)) as { default: Command };
+  const cmd = mod.default;
+  try {
+    const { flags, positionals, help } = parseFlags(cmd.spec, rest);
+    if (help) { console.log(helpText(cmd.spec)); return 0; }
+    await cmd.run(flags, positionals);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof CliError) { console.error(err.message); return 2; }
+    throw err;
+  }
+}
+

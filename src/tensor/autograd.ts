@@ -1,0 +1,113 @@
+// Reverse-mode automatic differentiation. Each op that needs a gradient attaches a GradNode to its
+// output: the inputs it differentiates through and a function from the output's gradient to theirs,
+// written with ordinary tensor ops (so every backend gets gradients for free). backward() walks the
+// graph once in reverse topological order.
+
+import { isGradEnabled, keep, noGrad } from './engine.js';
+import { shapesEqual, fmtShape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+export interface GradNode {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients for each input (null where an input needs none), given the output's gradient. */
+  readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+}
+
+/** Attaches a GradNode to out if grad mode is on and some input requires a gradient. */
+export function record(out: Tensor, name: string, inputs: readonly Tensor[], backward: GradNode['backward']): Tensor {
+  if (!isGradEnabled()) return out;
+  let needed = false;
+  for (const t of inputs) if (t.requiresGrad) { needed = true; break; }
+  if (!needed) return out;
+  out.requiresGrad = true;
+  out.gradFn = { name, inputs, backward };
+  return out;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: model graphs are deep enough (layers × ops) to overflow a recursive one.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [t, i] = top;
+    const inputs = t.gradFn?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i]!;
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+export interface BackwardOptions { retainGraph?: boolean }
+
+export function runBackward(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error('backward: tensor does not require grad and has no grad_fn');
+  if (grad === undefined) {
+    if (root.numel !== 1) throw new Error(`backward: grad can be implicitly created only for scalar outputs, got shape ${fmtShape(root.shape)}`);
+    grad = root.onesLike();
+  } else if (!shapesEqual(grad.shape, root.shape)) {
+    throw new Error(`backward: grad shape ${fmtShape(grad.shape)} differs from output shape ${fmtShape(root.shape)}`);
+  }
+  const order = topoOrder(root);
+  // Pending gradients, and how many slots hold each tensor object: a backward function may return
+  // the same tensor for several inputs (add returns g twice), so a gradient is disposed only when
+  // its last holder is done with it. Backward functions must return new tensors or their `grad`
+  // argument, never a tensor saved from the forward pass.
+  const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  const holders = new Map<Tensor, number>([[grad, 2]]); // the caller's grad is never disposed here
+  const hold = (g: Tensor) => holders.set(g, (holders.get(g) ?? 0) + 1);
+  const drop = (g: Tensor) => {
+    const n = (holders.get(g) ?? 1) - 1;
+    if (n > 0) holders.set(g, n);
+    else { holders.delete(g); g.dispose(); }
+  };
+  noGrad(() => {
+    for (const t of order) {
+      const g = grads.get(t);
+      if (g === undefined) continue;
+      grads.delete(t);
+      const node = t.gradFn;
+      if (node === null || t.retainsGrad) accumulateLeaf(t, g, holders.get(g) === 1);
+      if (node !== null) {
+        const inputGrads = node.backward(g);
+        for (let i = 0; i < node.inputs.length; i++) {
+          const x = node.inputs[i]!;
+          const gx = inputGrads[i];
+          if (gx === null || gx === undefined || !x.requiresGrad) continue;
+          if (!shapesEqual(gx.shape, x.shape)) {
+            throw new Error(`backward of ${node.name}: gradient shape ${fmtShape(gx.shape)} differs from input shape ${fmtShape(x.shape)}`);
+          }
+          const prev = grads.get(x);
+          if (prev === undefined) { grads.set(x, gx); hold(gx); }
+          else { const sum = prev.add(gx); drop(prev); if (!holders.has(gx)) gx.dispose(); grads.set(x, sum); hold(sum); }
+        }
+        if (!opts.retainGraph) t.gradFn = null;
+      }
+      if (t.grad !== g) drop(g);
+      else holders.delete(g);
+    }
+  });
+}
+
+/** Adds g into t.grad. `owned`: g is held by nobody else, so it may become t.grad itself. */
+function accumulateLeaf(t: Tensor, g: Tensor, owned: boolean): void {
+  if (t.grad === null) {
+    t.grad = keep(!g.isContiguous() ? g.contiguous() : owned ? g : g.clone());
+  } else {
+    const sum = t.grad.add(g);
+    t.grad.dispose();
+    t.grad = keep(sum);
+  }
+}

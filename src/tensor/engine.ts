@@ -1,0 +1,187 @@
+// Global state of the tensor engine: the registered backends and the current one, gradient mode,
+// and the memory scopes of tidy().
+//
+// Ownership policy (the README states it for users):
+//  - Every tensor owns one reference to its storage; views share the storage and add a reference.
+//  - dispose() drops the reference at once. tidy(fn) disposes every tensor created inside fn
+//    except those it returns (and those passed to keep()). Parameters, optimizer state and .grad
+//    are kept: they live until disposed explicitly.
+//  - On the cpu backend a FinalizationRegistry also returns the storage of a tensor that was
+//    garbage-collected without dispose(): a backstop for casual use, not something a training
+//    loop should lean on. GPU memory is freed only by dispose()/tidy().
+
+import type { Backend, Storage } from '../backend/backend.js';
+import type { Tensor } from './tensor.js';
+
+interface BackendEntry { factory: () => Backend | Promise<Backend>; instance?: Backend; priority: number }
+
+const backends = new Map<string, BackendEntry>();
+let current: Backend | null = null;
+
+export function registerBackend(name: string, factory: () => Backend | Promise<Backend>, priority = 0): void {
+  backends.set(name, { factory, priority });
+}
+
+export function registeredBackends(): string[] {
+  return [...backends.keys()];
+}
+
+/** Switches the default backend for new tensors. Resolves false (and keeps the old one) if it cannot start. */
+export async function setBackend(name: string): Promise<boolean> {
+  const entry = backends.get(name);
+  if (entry === undefined) throw new Error(`unknown backend '${name}': registered are ${registeredBackends().join(', ')}`);
+  try {
+    entry.instance ??= await entry.factory();
+  } catch (err) {
+    lastBackendError = err instanceof Error ? err.message : String(err);
+    return false;
+  }
+  current = entry.instance;
+  return true;
+}
+
+export let lastBackendError = '';
+
+/** The backend with this name, started if needed (synchronous factories only). */
+export function findBackend(name: string): Backend {
+  const entry = backends.get(name);
+  if (entry === undefined) throw new Error(`unknown backend '${name}'`);
+  if (entry.instance === undefined) {
+    const made = entry.factory();
+    if (made instanceof Promise) throw new Error(`backend '${name}' must be started with await setBackend('${name}') first`);
+    entry.instance = made;
+  }
+  return entry.instance;
+}
+
+export function backend(): Backend {
+  if (current === null) current = findBackend('cpu');
+  return current;
+}
+
+export function getBackend(): string {
+  return backend().name;
+}
+
+// ---- gradient mode ----
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with gradient recording off (torch.no_grad). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+// ---- live tensors and scopes ----
+
+let liveTensors = 0;
+const scopes: Set<Tensor>[] = [];
+
+const finalizer = new FinalizationRegistry<Storage>((storage) => {
+  liveTensors--;
+  releaseStorage(storage);
+});
+
+export function releaseStorage(storage: Storage): void {
+  storage.refs--;
+  if (storage.refs === 0) storage.backend.release(storage);
+}
+
+/** Called by the Tensor constructor. */
+export function trackTensor(t: Tensor, storage: Storage): void {
+  liveTensors++;
+  storage.refs++;
+  if (storage.backend.name === 'cpu') finalizer.register(t, storage, t);
+  const scope = scopes[scopes.length - 1];
+  if (scope !== undefined) scope.add(t);
+}
+
+/** Called by Tensor.dispose(). */
+export function untrackTensor(t: Tensor, storage: Storage): void {
+  liveTensors--;
+  finalizer.unregister(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope !== undefined) scope.delete(t);
+  releaseStorage(storage);
+}
+
+/** Removes a tensor from every enclosing tidy scope, so that it outlives them. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
+function collectTensors(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (isTensor(value)) { out.add(value); return; }
+  if (Array.isArray(value)) { for (const v of value) collectTensors(v, out, isTensor, depth + 1); return; }
+  if (value instanceof Map) { for (const v of value.values()) collectTensors(v, out, isTensor, depth + 1); return; }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, out, isTensor, depth + 1);
+  }
+}
+
+let tensorCheck: (v: unknown) => v is Tensor = (_v): _v is Tensor => false;
+export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
+  tensorCheck = fn;
+}
+
+/**
+ * Runs fn and disposes every tensor it created, except those in its result (a tensor, or arrays /
+ * plain objects / Maps of them) and those kept. Returned tensors move to the enclosing scope.
+ * fn must not be async: a scope cannot see across an await.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('tidy: fn returned a Promise; tidy scopes must be synchronous');
+  } finally {
+    scopes.pop();
+  }
+  const keepSet = new Set<Tensor>();
+  collectTensors(result, keepSet, tensorCheck);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keepSet.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+export interface EngineMemory {
+  /** Tensors alive (created, not yet disposed or collected). */
+  numTensors: number;
+  /** Bytes in storages alive on the current backend. */
+  numBytes: number;
+  /** Bytes in the current backend's pool, ready for reuse. */
+  poolBytes: number;
+  storages: number;
+}
+
+export function memory(): EngineMemory {
+  const m = backend().memory();
+  return { numTensors: liveTensors, numBytes: m.bytesInUse, poolBytes: m.poolBytes, storages: m.storages };
+}

@@ -1,0 +1,141 @@
+// Creating tensors: from JS data, constants, ranges and random draws.
+
+import { assertDType, type DType, type TypedArray, arrayType } from '../dtype.js';
+import { backend as currentBackend } from '../engine.js';
+import { defaultGenerator, type Generator } from '../random.js';
+import { checkShape, fmtShape, numel } from '../shape.js';
+import type { NestedArray, Tensor } from '../tensor.js';
+import { backendNamed, empty, kernel } from './core.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+  device?: string;
+  /** For flat typed arrays or number arrays: the shape to give them. */
+  shape?: readonly number[];
+}
+
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator;
+}
+
+function target(opts: TensorOptions | undefined) {
+  return opts?.device ? backendNamed(opts.device) : currentBackend();
+}
+
+function finish(t: Tensor, opts: TensorOptions | undefined): Tensor {
+  if (opts?.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+function inferShape(data: NestedArray, shape: number[] = []): number[] {
+  if (Array.isArray(data)) {
+    shape.push(data.length);
+    if (data.length > 0) inferShape(data[0]!, shape);
+  }
+  return shape;
+}
+
+function flatten(data: NestedArray, shape: readonly number[], depth: number, out: number[]): void {
+  if (depth === shape.length) {
+    if (Array.isArray(data)) throw new Error(`tensor: ragged nested array (expected a number at depth ${depth})`);
+    out.push(typeof data === 'boolean' ? (data ? 1 : 0) : data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new Error(`tensor: ragged nested array: expected length ${shape[depth]} at depth ${depth}, got ${Array.isArray(data) ? data.length : 'a scalar'}`);
+  }
+  for (const v of data) flatten(v, shape, depth + 1, out);
+}
+
+function firstLeaf(data: NestedArray): NestedArray {
+  while (Array.isArray(data) && data.length > 0) data = data[0]!;
+  return data;
+}
+
+/**
+ * A tensor from nested arrays, a flat typed array (with opts.shape), or a number.
+ * The dtype follows the data: Int32Array → int32, Uint8Array → bool, booleans → bool, otherwise float32.
+ */
+export function tensor(data: NestedArray | TypedArray | readonly number[], opts?: TensorOptions): Tensor {
+  let shape: number[];
+  let flat: ArrayLike<number>;
+  let dtype: DType;
+  if (ArrayBuffer.isView(data)) {
+    dtype = opts?.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'bool' : 'float32');
+    shape = opts?.shape ? checkShape('tensor', opts.shape) : [data.length];
+    flat = data;
+  } else {
+    const nested = data as NestedArray;
+    shape = inferShape(nested);
+    const values: number[] = [];
+    flatten(nested, shape, 0, values);
+    dtype = opts?.dtype ?? (typeof firstLeaf(nested) === 'boolean' ? 'bool' : 'float32');
+    if (opts?.shape) shape = checkShape('tensor', opts.shape);
+    flat = values;
+  }
+  assertDType(dtype);
+  if (numel(shape) !== flat.length) {
+    throw new Error(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
+  }
+  const b = target(opts);
+  const t = empty(shape, dtype, b);
+  const Ctor = arrayType(dtype);
+  const typed = flat instanceof Ctor ? flat as TypedArray : Ctor.from(flat as ArrayLike<number>);
+  b.upload(t.storage, typed);
+  return finish(t, opts);
+}
+
+export function full(shape: readonly number[], value: number, opts?: TensorOptions): Tensor {
+  const t = empty(checkShape('full', shape), opts?.dtype ?? 'float32', target(opts));
+  kernel('fill', t.storage.backend)(t.storage.backend, t, value);
+  return finish(t, opts);
+}
+
+export const zeros = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 1, opts);
+export const scalarTensor = (value: number, opts?: TensorOptions): Tensor => full([], value, opts);
+
+const likeOpts = (t: Tensor, opts?: TensorOptions): TensorOptions => ({ dtype: t.dtype, device: t.device, ...opts });
+export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => full(t.shape, 0, likeOpts(t, opts));
+export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => full(t.shape, 1, likeOpts(t, opts));
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => full(t.shape, value, likeOpts(t, opts));
+
+/** arange(end) or arange(start, end, step); int32 when all arguments are integers, as in torch. */
+export function arange(start: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  if (step === 0) throw new Error('arange: step must be nonzero');
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts?.dtype ?? (Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step) ? 'int32' : 'float32');
+  const values = new (arrayType(dtype))(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * step;
+  return tensor(values, { ...opts, dtype, shape: [n] });
+}
+
+export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
+  const values = new Float32Array(steps);
+  for (let i = 0; i < steps; i++) values[i] = steps === 1 ? start : start + (end - start) * i / (steps - 1);
+  return tensor(values, { ...opts, shape: [steps] });
+}
+
+export function eye(n: number, m = n, opts?: TensorOptions): Tensor {
+  const dtype = opts?.dtype ?? 'float32';
+  const values = new (arrayType(dtype))(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return tensor(values, { ...opts, dtype, shape: [n, m] });
+}
+
+function randomTensor(op: string, shape: readonly number[], opts: RandomOptions | undefined, draw: (g: Generator) => number): Tensor {
+  checkShape(op, shape);
+  const g = opts?.generator ?? defaultGenerator;
+  const dtype = opts?.dtype ?? 'float32';
+  const values = new (arrayType(dtype))(numel(shape));
+  for (let i = 0; i < values.length; i++) values[i] = draw(g);
+  return tensor(values, { ...opts, dtype, shape });
+}
+
+export const rand = (shape: readonly number[], opts?: RandomOptions): Tensor => randomTensor('rand', shape, opts, (g) => g.uniform());
+export const randn = (shape: readonly number[], opts?: RandomOptions): Tensor => randomTensor('randn', shape, opts, (g) => g.normal());
+export function randint(low: number, high: number, shape: readonly number[], opts?: RandomOptions): Tensor {
+  return randomTensor('randint', shape, { dtype: 'int32', ...opts }, (g) => g.int(low, high));
+}

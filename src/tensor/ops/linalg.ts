@@ -1,0 +1,69 @@
+// matmul with torch.matmul's rules (1-D promotion, broadcast batch dims) and linear.
+
+import { record } from '../autograd.js';
+import { noGrad } from '../engine.js';
+import { broadcastShapes, fmtShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { deviceOf, empty, kernel, requireFloat } from './core.js';
+import { expand, reshape, sumTo, unsqueeze, squeeze } from './view.js';
+
+/** Batched product of 3-D operands [B,M,K] @ [B,K,N] (batch stride 0 allowed). No autograd. */
+function bmm(a: Tensor, c: Tensor): Tensor {
+  const b = deviceOf('matmul', a, c);
+  const out = empty([a.shape[0]!, a.shape[1]!, c.shape[2]!], 'float32', b);
+  kernel('matmul', b)(b, a, c, out);
+  return out;
+}
+
+/** Views x ([...batch, R, C], batch broadcast to `batch`) as [prod(batch), R, C], copying only if the batch dims cannot merge. */
+function as3d(x: Tensor, batch: readonly number[]): Tensor {
+  const e = expand(x, [...batch, x.shape[x.ndim - 2]!, x.shape[x.ndim - 1]!]);
+  const B = batch.reduce((p, d) => p * d, 1);
+  if (e.ndim === 3) return e;
+  if (e.ndim === 2) return unsqueeze(e, 0);
+  // All batch dims broadcast (a weight shared by every batch element): a stride-0 batch dim, no copy.
+  if (x.ndim === 2) return expand(unsqueeze(x, 0), [B, x.shape[0]!, x.shape[1]!]);
+  return reshape(e, [B, x.shape[x.ndim - 2]!, x.shape[x.ndim - 1]!]);
+}
+
+function matmulNd(a: Tensor, c: Tensor): Tensor {
+  const M = a.shape[a.ndim - 2]!, K = a.shape[a.ndim - 1]!, N = c.shape[c.ndim - 1]!;
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), c.shape.slice(0, -2));
+  // [..., M, K] @ [K, N] with a contiguous: fold the batch into M, one large product.
+  if (c.ndim === 2 && a.ndim > 2 && a.isContiguous()) {
+    const a2 = reshape(a, [1, a.numel / K, K]);
+    const out = bmm(a2, unsqueeze(c, 0));
+    return reshape(out, [...a.shape.slice(0, -1), N]);
+  }
+  const out = bmm(as3d(a, batch), as3d(c, batch));
+  return reshape(out, [...batch, M, N]);
+}
+
+export function matmul(a: Tensor, c: Tensor): Tensor {
+  requireFloat('matmul', a);
+  requireFloat('matmul', c);
+  if (a.ndim === 0 || c.ndim === 0) throw new Error(`matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} @ ${fmtShape(c.shape)}`);
+  const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const c2 = c.ndim === 1 ? unsqueeze(c, -1) : c;
+  const K = a2.shape[a2.ndim - 1]!, K2 = c2.shape[c2.ndim - 2]!;
+  if (K !== K2) throw new Error(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(c.shape)}: inner dimensions ${K} and ${K2} differ`);
+  // The views inside matmulNd need no graph of their own: the gradient is defined here, once.
+  let out = noGrad(() => matmulNd(a2, c2));
+  out = record(out, 'Matmul', [a2, c2], (g) => [
+    a2.requiresGrad ? sumTo(matmul(g, c2.mT), a2.shape) : null,
+    c2.requiresGrad ? sumTo(matmul(a2.mT, g), c2.shape) : null,
+  ]);
+  if (a.ndim === 1) out = squeeze(out, -2);
+  if (c.ndim === 1) out = squeeze(out, -1);
+  return out;
+}
+
+/** y = x @ weight^T + bias, weight [out, in] as in torch.nn.Linear. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${fmtShape(weight.shape)}`);
+  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${weight.shape[1]}`);
+  }
+  const y = matmul(x, weight.mT);
+  return bias ? y.add(bias) : y;
+}

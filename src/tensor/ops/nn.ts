@@ -1,0 +1,177 @@
+// Neural-network functions (torch.nn.functional): layerNorm, embedding, dropout, crossEntropy,
+// scaledDotProductAttention.
+
+import { record } from '../autograd.js';
+import { defaultGenerator, type Generator } from '../random.js';
+import { fmtShape, shapesEqual } from '../shape.js';
+import { isGradEnabled } from '../engine.js';
+import type { Tensor } from '../tensor.js';
+import { deviceOf, empty, kernel, requireFloat } from './core.js';
+import { full, tensor } from './creation.js';
+import { where } from './elementwise.js';
+import { gather, indexSelect } from './indexing.js';
+import { logSoftmax, softmax } from './reduce.js';
+import { contiguous, reshape, unsqueeze } from './view.js';
+import { matmul } from './linalg.js';
+
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  requireFloat('layerNorm', x);
+  const k = normalizedShape.length;
+  if (k === 0 || !shapesEqual(x.shape.slice(x.ndim - k), normalizedShape)) {
+    throw new Error(`layerNorm: input ${fmtShape(x.shape)} does not end with normalized shape ${fmtShape(normalizedShape)}`);
+  }
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p && !shapesEqual(p.shape, normalizedShape)) throw new Error(`layerNorm: ${name} ${fmtShape(p.shape)} must have shape ${fmtShape(normalizedShape)}`);
+  }
+  const n = normalizedShape.reduce((a, d) => a * d, 1);
+  const rows = x.numel / n;
+  const b = deviceOf('layerNorm', x, ...[weight, bias].filter((t): t is Tensor => !!t));
+  const xc = contiguous(x);
+  const w = weight ? contiguous(weight) : null, bb = bias ? contiguous(bias) : null;
+  const out = empty(x.shape, 'float32', b);
+  const mean = empty([rows], 'float32', b), rstd = empty([rows], 'float32', b);
+  kernel('layerNorm', b)(b, xc, w, bb, rows, n, eps, out, mean, rstd);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) { mean.dispose(); rstd.dispose(); return out; }
+  return record(out, 'LayerNorm', inputs, (g) => {
+    const gc = contiguous(g);
+    const gx = empty(x.shape, 'float32', b);
+    const gw = weight?.requiresGrad ? empty(weight.shape, 'float32', b) : null;
+    const gb = bias?.requiresGrad ? empty(bias.shape, 'float32', b) : null;
+    kernel('layerNormBackward', b)(b, xc, w, mean, rstd, gc, rows, n, gx, gw, gb);
+    const grads: (Tensor | null)[] = [gx];
+    if (weight) grads.push(gw);
+    if (bias) grads.push(gb);
+    return grads;
+  });
+}
+
+/** Rows of weight picked by int32 ids: [...ids.shape, dim]. paddingIdx rows get no gradient. */
+export function embedding(ids: Tensor, weight: Tensor, opts?: { paddingIdx?: number | null }): Tensor {
+  if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D [num, dim], got ${fmtShape(weight.shape)}`);
+  if (ids.dtype !== 'int32') throw new Error(`embedding: ids must be int32, got ${ids.dtype}`);
+  const flat = reshape(ids, [ids.numel]);
+  const rows = indexSelect(weight, 0, flat);
+  const pad = opts?.paddingIdx;
+  if (pad !== undefined && pad !== null && rows.gradFn !== null) {
+    const inner = rows.gradFn;
+    rows.gradFn = { name: 'Embedding', inputs: inner.inputs, backward: (g) => {
+      const [gw] = inner.backward(g);
+      if (gw) gw.narrow(0, pad < 0 ? pad + weight.shape[0]! : pad, 1).fill_(0);
+      return [gw ?? null];
+    } };
+  }
+  return reshape(rows, [...ids.shape, weight.shape[1]!]);
+}
+
+/** Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). */
+export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  if (p < 0 || p > 1) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const scale = 1 / (1 - p);
+  const m = new Float32Array(x.numel);
+  for (let i = 0; i < m.length; i++) m[i] = generator.uniform() < p ? 0 : scale;
+  const mask = tensor(m, { shape: x.shape, device: x.device });
+  return x.mul(mask);
+}
+
+export interface CrossEntropyOptions {
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+  reduction?: 'mean' | 'sum' | 'none';
+  /** Per-class weights [C]. */
+  weight?: Tensor;
+}
+
+/**
+ * torch.nn.functional.cross_entropy with class-index targets: logits [N, C] (or [C], or [N, C, d...]),
+ * target int32 [N] (or [], or [N, d...]). Mean reduction divides by the number of non-ignored targets.
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  requireFloat('crossEntropy', logits);
+  const ignore = opts.ignoreIndex ?? -100;
+  const eps = opts.labelSmoothing ?? 0;
+  const reduction = opts.reduction ?? 'mean';
+  if (target.dtype !== 'int32') throw new Error(`crossEntropy: target must hold int32 class indices, got ${target.dtype}`);
+  if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  // Bring the class dim last and flatten to [N, C].
+  let x = logits, t = target;
+  if (x.ndim === 1) { x = unsqueeze(x, 0); t = reshape(t, [1]); }
+  else if (x.ndim > 2) { x = x.transpose(1, -1); x = reshape(x, [-1, x.shape[x.ndim - 1]!]); t = reshape(t, [-1]); }
+  const C = x.shape[1]!;
+  const N = x.shape[0]!;
+  const expectedTarget = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
+  if (!shapesEqual(target.shape, expectedTarget)) {
+    throw new Error(`crossEntropy: target ${fmtShape(target.shape)} does not match logits ${fmtShape(logits.shape)} (expected ${fmtShape(expectedTarget)})`);
+  }
+  const valid = t.ne(ignore);
+  const safeT = where(valid, t, 0);
+  const logp = logSoftmax(x, 1);
+  let nll = gather(logp, 1, reshape(safeT, [N, 1])).reshape([N]).neg();
+  let w: Tensor | null = null;
+  if (opts.weight) {
+    if (!shapesEqual(opts.weight.shape, [C])) throw new Error(`crossEntropy: weight ${fmtShape(opts.weight.shape)} must have shape [${C}]`);
+    w = where(valid, indexSelect(opts.weight, 0, safeT), 0);
+    nll = nll.mul(w);
+  }
+  let loss = where(valid, nll, 0);
+  if (eps > 0) {
+    const smooth = opts.weight ? logp.mul(opts.weight).sum(1).neg().div(C) : logp.sum(1).neg().div(C);
+    loss = loss.mul(1 - eps).add(where(valid, smooth, 0).mul(eps));
+  }
+  if (reduction === 'none') return logits.ndim > 2 ? reshape(loss, expectedTarget) : logits.ndim === 1 ? reshape(loss, []) : loss;
+  const total = loss.sum();
+  if (reduction === 'sum') return total;
+  const denom = w ? w.sum() : valid.sum().float();
+  return total.div(denom);
+}
+
+export function nllLoss(logp: Tensor, target: Tensor, opts: { ignoreIndex?: number; reduction?: 'mean' | 'sum' | 'none' } = {}): Tensor {
+  const ignore = opts.ignoreIndex ?? -100;
+  const valid = target.ne(ignore);
+  const safeT = where(valid, target, 0);
+  const picked = gather(logp, 1, reshape(safeT, [-1, 1])).reshape([-1]).neg();
+  const loss = where(valid, picked, 0);
+  if (opts.reduction === 'none') return loss;
+  if (opts.reduction === 'sum') return loss.sum();
+  return loss.sum().div(valid.sum().float());
+}
+
+export interface AttentionOptions {
+  /** bool: true = may attend (torch SDPA); float: added to the scores. Broadcasts to [..., L, S]. */
+  attnMask?: Tensor | null;
+  isCausal?: boolean;
+  dropoutP?: number;
+  scale?: number;
+  training?: boolean;
+}
+
+/** softmax(q kᵀ · scale + mask) v, as torch.nn.functional.scaled_dot_product_attention. */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const L = q.shape[q.ndim - 2]!, S = k.shape[k.ndim - 2]!, E = q.shape[q.ndim - 1]!;
+  if (k.shape[k.ndim - 1] !== E) throw new Error(`scaledDotProductAttention: q ${fmtShape(q.shape)} and k ${fmtShape(k.shape)} differ in the last dim`);
+  if (v.shape[v.ndim - 2] !== S) throw new Error(`scaledDotProductAttention: k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} differ in length`);
+  const scale = opts.scale ?? 1 / Math.sqrt(E);
+  let scores = matmul(q, k.mT).mul(scale);
+  if (opts.isCausal) {
+    if (opts.attnMask) throw new Error('scaledDotProductAttention: pass either attnMask or isCausal, not both');
+    scores = scores.maskedFill(causalMask(L, S, q.device), -Infinity);
+  }
+  if (opts.attnMask) {
+    const m = opts.attnMask;
+    scores = m.dtype === 'bool' ? scores.maskedFill(m.logicalNot(), -Infinity) : scores.add(m);
+  }
+  let attn = softmax(scores, -1);
+  if (opts.dropoutP && (opts.training ?? true)) attn = dropout(attn, opts.dropoutP, true);
+  return matmul(attn, v);
+}
+
+/** [L, S] bool, true above the diagonal: the positions a causal query may not see. */
+export function causalMask(L: number, S: number, device?: string): Tensor {
+  const m = new Uint8Array(L * S);
+  for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m[i * S + j] = 1;
+  return tensor(m, { shape: [L, S], dtype: 'bool', device });
+}
+
+export { full };

@@ -1,0 +1,15 @@
+// The backends the op suite runs against: the cpu backend with its WASM kernels, the cpu backend
+// on the plain TypeScript path, and webgpu where an adapter exists (skipped with a reason where not).
+
+export interface BackendUnderTest {
+  /** Label in test names. */
+  label: string;
+  /** Backend name for setBackend / device. */
+  backend: string;
+  /** Called before the cases run; returns a reason to skip, or null. */
+  setup(): Promise<string | null>;
+}
+
+export const backendsUnderTest: BackendUnderTest[] = [
+  { label: 'cpu', backend: 'cpu', setup: async () => null },
+];
