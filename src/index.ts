@@ -1,4 +1,6 @@
 // tlm: Transformer language models in TypeScript.
 import './backend/cpu/index.js';
+import './backend/webgpu/index.js';
 export * from './tensor/index.js';
 export * as functional from './functional.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,2 @@
+export { Module, parameter, StateDictError } from './module.js';
+export * as functional from '../functional.js';
