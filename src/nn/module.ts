@@ -3,7 +3,7 @@
 
 import { keep, noGrad } from '../tensor/engine.js';
 import { fmtShape, shapesEqual } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { isTensor, type Tensor } from '../tensor/tensor.js';
 
 /** Marks t as a trainable parameter: requires grad and outlives every tidy scope. */
 export function parameter(t: Tensor, requiresGrad = true): Tensor {
@@ -164,9 +164,55 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * A deep copy with its own parameters and buffers (Python's copy.deepcopy, which torch's
+   * TransformerEncoder uses to stack copies of one layer). Tied tensors stay tied in the copy.
+   */
+  deepCopy(): this {
+    return deepCopyValue(this, new Map()) as this;
+  }
+
   /** Frees every parameter and buffer. */
   dispose(): void {
     for (const p of this.parameters()) p.dispose();
     for (const [, b] of this.namedBuffers()) b.dispose();
   }
+}
+
+function deepCopyValue(v: unknown, memo: Map<unknown, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (memo.has(v)) return memo.get(v);
+  if (isTensor(v)) {
+    const c = keep(noGrad(() => v.clone()));
+    if (v.requiresGrad) c.requiresGrad_(true);
+    c.name = v.name;
+    memo.set(v, c);
+    return c;
+  }
+  if (v instanceof Map) {
+    const m = new Map();
+    memo.set(v, m);
+    for (const [k, x] of v) m.set(k, deepCopyValue(x, memo));
+    return m;
+  }
+  if (v instanceof Set) {
+    const s = new Set();
+    memo.set(v, s);
+    for (const x of v) s.add(deepCopyValue(x, memo));
+    return s;
+  }
+  if (Array.isArray(v)) {
+    const a: unknown[] = [];
+    memo.set(v, a);
+    for (const x of v) a.push(deepCopyValue(x, memo));
+    return a;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (v instanceof Module || proto === Object.prototype || proto === null) {
+    const o = Object.create(proto) as Record<string, unknown>;
+    memo.set(v, o);
+    for (const key of Object.keys(v)) o[key] = deepCopyValue((v as Record<string, unknown>)[key], memo);
+    return o;
+  }
+  return v; // generators and other helpers are shared, not copied
 }

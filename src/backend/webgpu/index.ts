@@ -1,6 +1,27 @@
-// Registers the webgpu backend (started lazily by setBackend('webgpu')).
+// Registers the webgpu backend and its WGSL kernels. The backend starts with
+// `await setBackend('webgpu')`: the device (and in Node the optional `webgpu` package) is acquired
+// there, asynchronously, never when this module loads.
+//
+// Kernels record GPU work and return at once; only download() (`await t.data()`) waits. There is
+// no downloadSync, so t.dataSync() on a webgpu tensor is a clear error.
 import { registerBackend } from '../../tensor/engine.js';
+import { registerKernel } from '../registry.js';
+import { WebGPUBackend } from './backend.js';
+import * as ew from './elementwise.js';
+import * as red from './reduce.js';
+import { matmul } from './matmul.js';
 
-registerBackend('webgpu', async () => {
-  throw new Error('webgpu backend: not implemented yet');
-});
+registerBackend('webgpu', () => WebGPUBackend.create());
+
+registerKernel('copy', 'webgpu', ew.copy);
+registerKernel('fill', 'webgpu', ew.fill);
+registerKernel('cast', 'webgpu', ew.cast);
+registerKernel('unary', 'webgpu', ew.unary);
+registerKernel('binary', 'webgpu', ew.binary);
+registerKernel('binaryScalar', 'webgpu', ew.binaryScalar);
+registerKernel('where', 'webgpu', ew.where);
+registerKernel('reduce', 'webgpu', red.reduce);
+registerKernel('argReduce', 'webgpu', red.argReduce);
+registerKernel('matmul', 'webgpu', matmul);
+
+export { WebGPUBackend };

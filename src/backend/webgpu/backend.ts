@@ -1,0 +1,260 @@
+// The WebGPU backend: a thin runtime. It owns buffers (pooled by size), compiles WGSL into cached
+// pipelines, and records dispatches into one command encoder that it submits in batches.
+//
+// Storage layout: float32 as f32, int32 as i32, bool as u32 (0/1, four bytes per element: WGSL has
+// no 8-bit storage type, and packing four bools per word would make every write a read-modify-write
+// race between threads). upload/download convert bools between Uint8Array and u32.
+//
+// Ordering: kernels only record work; everything reaches the GPU in program order because
+//  - dispatches go into one encoder, submitted by flush() (when the uniform arena fills, at the end
+//    of the current JS task via a microtask, and before any upload or download);
+//  - upload() flushes first, so queue.writeBuffer cannot overtake a recorded dispatch that reads a
+//    pooled buffer's previous contents;
+//  - a buffer released to the pool while a recorded dispatch still uses it is safe to hand out
+//    again: the new owner's work is recorded after, and the queue runs it after.
+
+import type { Backend, MemoryInfo, Storage } from '../backend.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { acquireDevice } from './device.js';
+
+// GPUBufferUsage / GPUMapMode values, spelled out: in Node the globals exist only if the caller
+// installed the package's `globals`, and this module must not depend on that.
+const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_UNIFORM = 0x0040, USAGE_STORAGE = 0x0080;
+const MAP_READ = 0x0001;
+
+/** Uniform data of one batch of dispatches; each dispatch's block starts on a 256-byte boundary. */
+const ARENA_BYTES = 64 * 1024;
+
+export class GpuStorage implements Storage {
+  refs = 0;
+  released = false;
+  constructor(readonly backend: WebGPUBackend, readonly dtype: DType, readonly size: number,
+              readonly buffer: GPUBuffer, readonly bytes: number) {}
+}
+
+export type Grid = readonly [number, number, number];
+
+interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+
+/** Pool buckets: sizes round up to a quarter of their power of two, so reuse is likely and waste ≤ 25%. */
+function bucketBytes(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const step = 2 ** (Math.floor(Math.log2(bytes)) - 2);
+  return Math.ceil(bytes / step) * step;
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu';
+  /** Free buffers by size. */
+  private pool = new Map<number, GPUBuffer[]>();
+  private readPool = new Map<number, GPUBuffer[]>();
+  private poolBytes = 0;
+  private liveBytes = 0;
+  private live = 0;
+  private kernels = new Map<string, Kernel>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arena = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private uniforms: GPUBuffer;
+  private flushQueued = false;
+  /** Dispatches recorded since creation (for tests and benchmarks). */
+  dispatches = 0;
+  /** The first error the device reported; thrown by the next download or sync. */
+  private deviceError: string | null = null;
+
+  private constructor(readonly device: GPUDevice, readonly adapter: string) {
+    this.uniforms = device.createBuffer({ size: ARENA_BYTES, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    device.onuncapturederror = (ev) => { this.deviceError ??= ev.error.message; };
+    void device.lost.then((info) => { this.deviceError ??= `device lost: ${info.message}`; });
+  }
+
+  static async create(): Promise<WebGPUBackend> {
+    const { device, adapter } = await acquireDevice();
+    return new WebGPUBackend(device, adapter);
+  }
+
+  get limits(): GPUSupportedLimits { return this.device.limits; }
+
+  // ---- memory ----
+
+  alloc(dtype: DType, size: number): GpuStorage {
+    const bytes = bucketBytes(size * 4);
+    if (size * 4 > this.device.limits.maxStorageBufferBindingSize) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${size * 4} bytes) exceeds this adapter's ` +
+        `maxStorageBufferBindingSize of ${this.device.limits.maxStorageBufferBindingSize} bytes`);
+    }
+    let buffer = this.pool.get(bytes)?.pop();
+    if (buffer !== undefined) this.poolBytes -= bytes;
+    else buffer = this.device.createBuffer({ size: bytes, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+    this.live++;
+    this.liveBytes += bytes;
+    return new GpuStorage(this, dtype, size, buffer, bytes);
+  }
+
+  release(storage: Storage): void {
+    const s = storage as GpuStorage;
+    if (s.released) return;
+    s.released = true;
+    this.live--;
+    this.liveBytes -= s.bytes;
+    this.poolBytes += s.bytes;
+    let list = this.pool.get(s.bytes);
+    if (list === undefined) this.pool.set(s.bytes, list = []);
+    list.push(s.buffer);
+  }
+
+  /** Destroys the pooled (free) buffers, giving their memory back to the driver. */
+  emptyPool(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const list of this.readPool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.readPool.clear();
+    this.poolBytes = 0;
+  }
+
+  memory(): MemoryInfo {
+    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, storages: this.live };
+  }
+
+  upload(storage: Storage, data: TypedArray): void {
+    const s = storage as GpuStorage;
+    if (data.length > s.size) throw new Error(`webgpu upload: ${data.length} values do not fit a storage of ${s.size}`);
+    let src: Float32Array | Int32Array | Uint32Array = data instanceof Uint8Array ? Uint32Array.from(data) : data;
+    // Dawn reads from the JS heap; views of shared memory (the cpu backend's heap) are copied first.
+    if (!(src.buffer instanceof ArrayBuffer)) src = src.slice();
+    this.flush();
+    this.device.queue.writeBuffer(s.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
+  }
+
+  async download(storage: Storage): Promise<TypedArray> {
+    const s = storage as GpuStorage;
+    const bytes = s.size * 4;
+    if (bytes === 0) return s.dtype === 'float32' ? new Float32Array(0) : s.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0);
+    const size = bucketBytes(bytes);
+    const staging = this.readPool.get(size)?.pop() ?? this.device.createBuffer({ size, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_READ, 0, bytes);
+    } catch (err) {
+      this.checkError();
+      throw err;
+    }
+    this.checkError();
+    const raw = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    let list = this.readPool.get(size);
+    if (list === undefined) this.readPool.set(size, list = []);
+    list.push(staging);
+    if (s.dtype === 'float32') return new Float32Array(raw);
+    if (s.dtype === 'int32') return new Int32Array(raw);
+    return Uint8Array.from(new Uint32Array(raw));
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkError();
+  }
+
+  private checkError(): void {
+    if (this.deviceError !== null) throw new Error(`webgpu: ${this.deviceError}`);
+  }
+
+  // ---- kernels ----
+
+  /** The pipeline for `key`, compiled from wgsl() the first time. */
+  private kernel(key: string, wgsl: () => string): Kernel {
+    let k = this.kernels.get(key);
+    if (k === undefined) {
+      const module = this.device.createShaderModule({ code: wgsl(), label: key });
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      k = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /**
+   * Records one dispatch. Bindings 0..n-1 are the storage buffers in order; if `meta` is given it
+   * is binding n, a uniform block of vec4<u32> (callers size their WGSL struct with metaVec4s).
+   */
+  dispatch(key: string, wgsl: () => string, buffers: readonly GPUBuffer[], meta: Uint32Array | null, grid: Grid): void {
+    if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (grid[0] > max || grid[1] > max || grid[2] > max) throw new Error(`webgpu ${key}: grid ${grid.join('×')} exceeds ${max} workgroups per dimension`);
+    const k = this.kernel(key, wgsl);
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+    if (meta !== null) {
+      const size = metaVec4s(meta.length) * 16;
+      if (this.arenaUsed + size > ARENA_BYTES) this.flush();
+      const at = this.arenaUsed;
+      new Uint32Array(this.arena.buffer, at, meta.length).set(meta);
+      this.arenaUsed = Math.ceil((at + size) / 256) * 256;
+      entries.push({ binding: buffers.length, resource: { buffer: this.uniforms, offset: at, size } });
+    }
+    const group = this.device.createBindGroup({ layout: k.layout, entries });
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(k.pipeline);
+    this.pass.setBindGroup(0, group);
+    this.pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.dispatches++;
+    if (!this.flushQueued) {
+      // Work recorded during this JS task reaches the GPU when the task ends, even if nothing reads it.
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private endPass(): void {
+    if (this.pass !== null) { this.pass.end(); this.pass = null; }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.encoder === null) return;
+    this.endPass();
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniforms, 0, this.arena.buffer, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.arenaUsed = 0;
+  }
+}
+
+/** vec4<u32> slots needed for `words` u32 values. */
+export function metaVec4s(words: number): number {
+  return Math.max(1, Math.ceil(words / 4));
+}
+
+/** WGSL declaring the uniform block at `binding` and M(i), its i-th u32. */
+export function metaWgsl(binding: number, words: number): string {
+  return `struct Meta { v: array<vec4<u32>, ${metaVec4s(words)}> }
+@group(0) @binding(${binding}) var<uniform> U: Meta;
+fn M(i: u32) -> u32 { return U.v[i >> 2u][i & 3u]; }
+fn MF(i: u32) -> f32 { return bitcast<f32>(M(i)); }
+`;
+}
+
+/** A 1-D count of workgroups spread over x and y (x at most 65535), for kernels that index linearly. */
+export function grid1d(groups: number): Grid {
+  if (groups === 0) return [0, 1, 1];
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x), 1];
+}
+
+/** The f32 bit pattern of v, as a u32 for a uniform block. */
+const f32Bits = new Float32Array(1), f32Word = new Uint32Array(f32Bits.buffer);
+export function bitsOf(v: number, dtype: DType): number {
+  if (dtype === 'float32') { f32Bits[0] = v; return f32Word[0]!; }
+  if (dtype === 'bool') return v ? 1 : 0;
+  return (Math.trunc(v) | 0) >>> 0;
+}
+
+export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
+  return dtype === 'float32' ? 'f32' : dtype === 'int32' ? 'i32' : 'u32';
+}

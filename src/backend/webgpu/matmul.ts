@@ -1,0 +1,91 @@
+// Batched matmul out[b] = a[b] @ c[b] for strided a [B,M,K], c [B,K,N] (batch stride 0 broadcasts)
+// into a contiguous out [B,M,N].
+//
+// Each workgroup of 16×16 threads computes a 64×64 output tile. Per step of BK=16 along K it stages
+// a 64×16 tile of a (stored k-major) and a 16×64 tile of c in workgroup memory (8 KiB), then each
+// thread accumulates a 4×4 register tile. A thread owns rows ty + 16·i and columns tx + 16·j, so
+// neighbouring threads read neighbouring words of workgroup memory and write neighbouring columns.
+// Loads go through the strides, so transposed views (x.mT) are multiplied without a copy; tiles
+// that overhang M, N or K are padded with zeros.
+
+import type { Backend, TensorInfo } from '../backend.js';
+import { metaWgsl, type GpuStorage, type WebGPUBackend } from './backend.js';
+
+const BM = 64, BN = 64, BK = 16, T = 16; // T×T threads, each (BM/T)×(BN/T) outputs
+const TM = BM / T, TN = BN / T;
+const THREADS = T * T;
+
+const META_WORDS = 13;
+
+const WGSL = `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> O: array<f32>;
+${metaWgsl(3, META_WORDS)}
+// meta: M N K | a: offset, batch, row, col strides | c: offset, batch, row, col strides | out offset | first batch
+var<workgroup> As: array<f32, ${BK * BM}>; // [k][m]
+var<workgroup> Bs: array<f32, ${BK * BN}>; // [k][n]
+
+@compute @workgroup_size(${T}, ${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
+  let M_ = M(0u); let N_ = M(1u); let K_ = M(2u);
+  let batch = wid.z + M(12u);
+  let aBase = M(3u) + batch * M(4u); let aSM = M(5u); let aSK = M(6u);
+  let bBase = M(7u) + batch * M(8u); let bSK = M(9u); let bSN = M(10u);
+  let m0 = wid.y * ${BM}u; let n0 = wid.x * ${BN}u;
+  var acc: array<array<f32, ${TN}>, ${TM}>;
+  for (var k0 = 0u; k0 < K_; k0 += ${BK}u) {
+    for (var e = tid; e < ${BK * BM}u; e += ${THREADS}u) {
+      // a tile: consecutive threads walk k, the fast dim of a row-major a.
+      let r = e / ${BK}u; let kk = e % ${BK}u;
+      let gm = m0 + r; let gk = k0 + kk;
+      var v = 0.0;
+      if (gm < M_ && gk < K_) { v = A[aBase + gm * aSM + gk * aSK]; }
+      As[kk * ${BM}u + r] = v;
+    }
+    for (var e = tid; e < ${BK * BN}u; e += ${THREADS}u) {
+      let kk = e / ${BN}u; let c = e % ${BN}u;
+      let gk = k0 + kk; let gn = n0 + c;
+      var v = 0.0;
+      if (gk < K_ && gn < N_) { v = B[bBase + gk * bSK + gn * bSN]; }
+      Bs[e] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      var av: array<f32, ${TM}>;
+      var bv: array<f32, ${TN}>;
+      for (var i = 0u; i < ${TM}u; i++) { av[i] = As[kk * ${BM}u + lid.y + i * ${T}u]; }
+      for (var j = 0u; j < ${TN}u; j++) { bv[j] = Bs[kk * ${BN}u + lid.x + j * ${T}u]; }
+      for (var i = 0u; i < ${TM}u; i++) {
+        for (var j = 0u; j < ${TN}u; j++) { acc[i][j] = fma(av[i], bv[j], acc[i][j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let oBase = M(11u) + batch * M_ * N_;
+  for (var i = 0u; i < ${TM}u; i++) {
+    let gm = m0 + lid.y + i * ${T}u;
+    if (gm >= M_) { break; }
+    for (var j = 0u; j < ${TN}u; j++) {
+      let gn = n0 + lid.x + j * ${T}u;
+      if (gn < N_) { O[oBase + gm * N_ + gn] = acc[i][j]; }
+    }
+  }
+}
+`;
+
+export function matmul(b: Backend, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
+  const gb = b as WebGPUBackend;
+  const [B, M, K] = a.shape as [number, number, number];
+  const N = c.shape[2]!;
+  const [asb, asm, ask] = a.strides as [number, number, number];
+  const [csb, csk, csn] = c.strides as [number, number, number];
+  const buffers = [(a.storage as GpuStorage).buffer, (c.storage as GpuStorage).buffer, (out.storage as GpuStorage).buffer];
+  // The batch rides on grid z, at most 65535 per dispatch: larger batches take several dispatches.
+  const maxZ = gb.limits.maxComputeWorkgroupsPerDimension;
+  for (let b0 = 0; b0 < B; b0 += maxZ) {
+    const nb = Math.min(maxZ, B - b0);
+    const meta = Uint32Array.of(M, N, K, a.offset, asb, asm, ask, c.offset, csb, csk, csn, out.offset, b0);
+    gb.dispatch('matmul', () => WGSL, buffers, meta, [Math.ceil(N / BN), Math.ceil(M / BM), nb]);
+  }
+}

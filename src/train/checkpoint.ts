@@ -1,0 +1,71 @@
+// Checkpoints that are never half-written: each is written into a temporary directory, renamed into
+// place, and only then named in latest.json (itself replaced atomically). A crash at any point leaves
+// the previous checkpoint intact and findable.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../io/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface CheckpointState {
+  step: number;
+  /** Free-form JSON: configs, RNG states, optimizer meta, best loss. */
+  [key: string]: unknown;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: CheckpointState;
+  model: Record<string, Tensor>;
+  optimizer: Record<string, Tensor>;
+}
+
+const stepDir = (step: number) => `step-${String(step).padStart(7, '0')}`;
+
+/** Writes model + optimizer tensors and state under root/NAME and points root/latest.json at it. */
+export async function saveCheckpoint(root: string, state: CheckpointState, model: Record<string, Tensor>,
+                                     optimizer: Record<string, Tensor>, opts: { name?: string; keepLatest?: boolean } = {}): Promise<string> {
+  mkdirSync(root, { recursive: true });
+  const name = opts.name ?? stepDir(state.step);
+  const final = join(root, name);
+  const tmp = join(root, `.${name}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  await saveSafetensors(join(tmp, 'model.safetensors'), model);
+  await saveSafetensors(join(tmp, 'optimizer.safetensors'), optimizer);
+  await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  // Replace an older checkpoint of the same name (e.g. "best") only once the new one is complete.
+  if (existsSync(final)) {
+    const old = join(root, `.${name}.old-${process.pid}`);
+    renameSync(final, old);
+    renameSync(tmp, final);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, final);
+  }
+  if (opts.keepLatest !== false) {
+    await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
+    // Older step checkpoints are no longer needed for resuming.
+    for (const entry of readdirSync(root)) {
+      if (entry.startsWith('step-') && entry !== name) rmSync(join(root, entry), { recursive: true, force: true });
+      if (entry.startsWith('.') && entry.includes('.tmp-')) rmSync(join(root, entry), { recursive: true, force: true });
+    }
+  }
+  return final;
+}
+
+/** Loads the checkpoint root/latest.json names (or root/NAME), or null if there is none. */
+export async function loadCheckpoint(root: string, name?: string): Promise<Checkpoint | null> {
+  let dirName = name;
+  if (dirName === undefined) {
+    const latest = join(root, 'latest.json');
+    if (!existsSync(latest)) return null;
+    dirName = (JSON.parse(readFileSync(latest, 'utf8')) as { dir: string }).dir;
+  }
+  const dir = join(root, dirName);
+  for (const f of ['model.safetensors', 'optimizer.safetensors', 'state.json']) {
+    if (!existsSync(join(dir, f))) throw new Error(`checkpoint ${dir} is incomplete: ${f} is missing`);
+  }
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  return { dir, state, model: await loadSafetensors(join(dir, 'model.safetensors')), optimizer: await loadSafetensors(join(dir, 'optimizer.safetensors')) };
+}

@@ -1,0 +1,195 @@
+// Text → token stream → training batches. Text is read and tokenized in chunks, so a corpus larger
+// than memory never sits in memory as a string; the token stream is either kept in a typed array or,
+// past `maxInMemoryTokens`, written to a binary file (nanoGPT's train.bin) that batches read from.
+
+import { closeSync, existsSync, openSync, readSync, statSync, writeSync, unlinkSync } from 'node:fs';
+import type { Generator } from '../tensor/random.js';
+import { tensor } from '../tensor/ops/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** What the data pipeline needs of a tokenizer. */
+export interface TextEncoder {
+  encode(text: string): { ids: number[] | Int32Array };
+}
+
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * Reads a UTF-8 file in chunks cut after a newline followed by a non-space (so neither a character
+ * nor a pre-token spans two chunks) and calls fn with each chunk's text.
+ */
+export function forEachTextChunk(path: string, fn: (text: string, bytesDone: number, bytesTotal: number) => void): void {
+  if (!existsSync(path)) throw new Error(`data file not found: ${path}`);
+  const total = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(CHUNK_BYTES);
+    let carry = Buffer.alloc(0);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
+      pos += n;
+      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      if (n === 0) { if (data.length) fn(data.toString('utf8'), pos, total); return; }
+      let cut = -1;
+      for (let i = data.length - 2; i >= 0; i--) {
+        if (data[i] === 0x0a && data[i + 1] !== 0x20 && data[i + 1] !== 0x0a && data[i + 1] !== 0x09 && data[i + 1] !== 0x0d) { cut = i + 1; break; }
+      }
+      if (cut <= 0) { carry = Buffer.from(data); continue; }
+      fn(data.subarray(0, cut).toString('utf8'), pos, total);
+      carry = Buffer.from(data.subarray(cut));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A token stream held in memory or in a binary file, read by windows. */
+export class TokenStream {
+  private constructor(private readonly mem: Int32Array | null, private readonly fd: number | null,
+                      readonly length: number, readonly path: string | null) {}
+
+  static fromArray(ids: ArrayLike<number>): TokenStream {
+    return new TokenStream(Int32Array.from(ids), null, ids.length, null);
+  }
+
+  /**
+   * Tokenizes files chunk by chunk. Up to maxInMemoryTokens stays in memory; past it the stream
+   * spills to binPath (int32 little-endian) and is read from disk.
+   */
+  static fromFiles(files: string[], tok: TextEncoder, opts: { binPath?: string; maxInMemoryTokens?: number;
+    onProgress?: (done: number, total: number) => void } = {}): TokenStream {
+    if (files.length === 0) throw new Error('no data files given');
+    const limit = opts.maxInMemoryTokens ?? 256 << 20;
+    const totalBytes = files.reduce((n, f) => {
+      if (!existsSync(f)) throw new Error(`data file not found: ${f}`);
+      return n + statSync(f).size;
+    }, 0);
+    if (totalBytes === 0) throw new Error(`data file is empty: ${files.join(', ')}`);
+    let mem = new Int32Array(1 << 16);
+    let len = 0;
+    let fd: number | null = null;
+    let before = 0;
+    const flush = () => {
+      if (fd === null) {
+        if (!opts.binPath) throw new Error(`token stream exceeds ${limit} tokens in memory; pass binPath to spill to disk`);
+        fd = openSync(opts.binPath, 'w+');
+      }
+      writeSync(fd, new Uint8Array(mem.buffer, 0, len * 4));
+      before += len;
+      len = 0;
+    };
+    for (const f of files) {
+      forEachTextChunk(f, (text, done) => {
+        const ids = tok.encode(text).ids;
+        if (len + ids.length > mem.length) {
+          if (before + len + ids.length > limit || fd !== null) flush();
+          if (len + ids.length > mem.length) {
+            const bigger = new Int32Array(Math.max(mem.length * 2, len + ids.length));
+            bigger.set(mem.subarray(0, len));
+            mem = bigger;
+          }
+        }
+        mem.set(ids, len);
+        len += ids.length;
+        opts.onProgress?.(done, totalBytes);
+      });
+    }
+    if (fd !== null) {
+      flush();
+      return new TokenStream(null, fd, before, opts.binPath!);
+    }
+    if (len === 0) throw new Error(`data file has no tokens: ${files.join(', ')}`);
+    return new TokenStream(mem.slice(0, len), null, len, null);
+  }
+
+  /** Copies tokens [start, start + n) into out. */
+  read(start: number, n: number, out: Int32Array, outOffset = 0): void {
+    if (start < 0 || start + n > this.length) throw new Error(`TokenStream.read: [${start}, ${start + n}) outside 0..${this.length}`);
+    if (this.mem !== null) { out.set(this.mem.subarray(start, start + n), outOffset); return; }
+    const bytes = new Uint8Array(out.buffer, out.byteOffset + outOffset * 4, n * 4);
+    readSync(this.fd!, bytes, 0, n * 4, start * 4);
+  }
+
+  /** A sub-range view (shares memory or file). */
+  slice(start: number, end: number): TokenStream {
+    const s = new TokenStream(this.mem ? this.mem.subarray(start, end) : null, this.fd, end - start, this.path);
+    if (this.fd !== null) {
+      const base = start;
+      const parentRead = this.read.bind(this);
+      s.read = (st, n, out, off = 0) => {
+        if (st < 0 || st + n > end - start) throw new Error(`TokenStream.read: [${st}, ${st + n}) outside 0..${end - start}`);
+        parentRead(base + st, n, out, off);
+      };
+    }
+    return s;
+  }
+
+  close(): void {
+    if (this.fd !== null) { closeSync(this.fd); if (this.path && existsSync(this.path)) unlinkSync(this.path); }
+  }
+}
+
+/** nanoGPT's split: the first 90% trains, the last 10% validates. */
+export function trainValSplit(stream: TokenStream, valFraction = 0.1): { train: TokenStream; val: TokenStream } {
+  const cut = Math.floor(stream.length * (1 - valFraction));
+  return { train: stream.slice(0, cut), val: stream.slice(cut, stream.length) };
+}
+
+/** Random windows for causal LM: x = tokens[i : i+T], y = tokens[i+1 : i+T+1], as nanoGPT's get_batch. */
+export function causalBatch(stream: TokenStream, batchSize: number, blockSize: number, gen: Generator): { x: Tensor; y: Tensor } {
+  if (stream.length < blockSize + 1) {
+    throw new Error(`block size ${blockSize} is larger than the data split (${stream.length} tokens); use a smaller --block-size or more data`);
+  }
+  const x = new Int32Array(batchSize * blockSize), y = new Int32Array(batchSize * blockSize);
+  const win = new Int32Array(blockSize + 1);
+  for (let b = 0; b < batchSize; b++) {
+    const start = Math.floor(gen.uniform() * (stream.length - blockSize));
+    stream.read(start, blockSize + 1, win);
+    x.set(win.subarray(0, blockSize), b * blockSize);
+    y.set(win.subarray(1), b * blockSize);
+  }
+  return { x: tensor(x, { shape: [batchSize, blockSize] }), y: tensor(y, { shape: [batchSize, blockSize] }) };
+}
+
+export interface MlmOptions {
+  maskId: number;
+  vocabSize: number;
+  /** Token ids never masked (CLS, SEP, PAD...). */
+  specialIds?: ReadonlySet<number>;
+  /** Fraction of tokens selected for prediction (BERT: 0.15). */
+  prob?: number;
+}
+
+/**
+ * BERT's masking: of the selected 15% of tokens, 80% become [MASK], 10% a random token, 10% stay.
+ * Labels hold the original id at selected positions and -100 (ignored) elsewhere.
+ */
+export function maskTokens(ids: Int32Array, o: MlmOptions, gen: Generator): { input: Int32Array; labels: Int32Array } {
+  const prob = o.prob ?? 0.15;
+  const input = ids.slice();
+  const labels = new Int32Array(ids.length).fill(-100);
+  for (let i = 0; i < ids.length; i++) {
+    if (o.specialIds?.has(ids[i]!)) continue;
+    if (gen.uniform() >= prob) continue;
+    labels[i] = ids[i]!;
+    const r = gen.uniform();
+    if (r < 0.8) input[i] = o.maskId;
+    else if (r < 0.9) input[i] = gen.int(0, o.vocabSize);
+  }
+  return { input, labels };
+}
+
+/** Random windows with BERT masking, for masked-LM pretraining. */
+export function mlmBatch(stream: TokenStream, batchSize: number, blockSize: number, o: MlmOptions, gen: Generator): { x: Tensor; y: Tensor } {
+  if (stream.length < blockSize) {
+    throw new Error(`block size ${blockSize} is larger than the data split (${stream.length} tokens); use a smaller --block-size or more data`);
+  }
+  const ids = new Int32Array(batchSize * blockSize);
+  for (let b = 0; b < batchSize; b++) {
+    const start = Math.floor(gen.uniform() * (stream.length - blockSize + 1));
+    stream.read(start, blockSize, ids, b * blockSize);
+  }
+  const { input, labels } = maskTokens(ids, o, gen);
+  return { x: tensor(input, { shape: [batchSize, blockSize] }), y: tensor(labels, { shape: [batchSize, blockSize] }) };
+}
