@@ -4,3 +4,4 @@ import './backend/webgpu/index.js';
 export * from './tensor/index.js';
 export * as functional from './functional.js';
 export * as nn from './nn/index.js';
+export * as io from './io/index.js';

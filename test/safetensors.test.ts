@@ -115,6 +115,9 @@ for (const model of ['gpt2-tiny', 'bert-tiny']) {
         assert.equal(data[i], buf.readFloatLE(8 + n + e.data_offsets[0] + 4 * i), `${name}[${i}]`);
       }
     }
+    // re-saving reproduces the file HF's safetensors wrote, byte for byte (canonical layout)
+    assert.ok(Buffer.from(await serializeSafetensors(dict, meta as unknown as Record<string, string>)).equals(buf), 're-serialized bytes equal the fixture');
+
     const reader = await openSafetensors(path);
     try {
       assert.deepEqual(reader.header.metadata, meta ?? {});

@@ -72,6 +72,9 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, opts: AttendOptions = {}
   return { output: weights.matmul(v), weights };
 }
 
+/** Cached keys and values of one attention layer, [B, H, T, Dh]. */
+export interface KeyValue { key: Tensor; value: Tensor }
+
 export interface MultiheadAttentionOptions {
   embedDim: number;
   numHeads: number;
@@ -191,15 +194,17 @@ export class MultiheadAttention extends Module {
   }
 
   /** q, k, v projections of batch-first inputs, sharing one matmul where the inputs coincide. */
-  private project(query: Tensor, key: Tensor, value: Tensor): [Tensor, Tensor, Tensor] {
+  private project(query: Tensor, key: Tensor, value: Tensor, queryOnly = false): [Tensor, Tensor, Tensor] {
     const E = this.embedDim;
     const b = this._parameters.get('in_proj_bias') ?? null;
     const bq = b?.narrow(0, 0, E) ?? null, bk = b?.narrow(0, E, E) ?? null, bv = b?.narrow(0, 2 * E, E) ?? null;
     if (!this.qkvSameEmbedDim) {
+      if (queryOnly) { const q = linear(query, this.getParameter('q_proj_weight'), bq); return [q, q, q]; }
       return [linear(query, this.getParameter('q_proj_weight'), bq), linear(key, this.getParameter('k_proj_weight'), bk),
         linear(value, this.getParameter('v_proj_weight'), bv)];
     }
     const w = this.getParameter('in_proj_weight');
+    if (queryOnly) { const q = linear(query, w.narrow(0, 0, E), bq); return [q, q, q]; }
     if (query === key && key === value) return linear(query, w, b).split(E, -1) as [Tensor, Tensor, Tensor];
     const q = linear(query, w.narrow(0, 0, E), bq);
     if (key === value) {
@@ -210,6 +215,18 @@ export class MultiheadAttention extends Module {
   }
 
   forward(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionForwardOptions = {}): [Tensor, Tensor | null] {
+    const { output, weights } = this.attention(query, key, value, opts);
+    return [output, weights];
+  }
+
+  /**
+   * forward() with a KV cache: pastKeyValue holds earlier keys and values [N, H, T, Dh] that the new
+   * ones extend (self-attention); staticKeyValue replaces the key/value projections altogether
+   * (cross-attention over a fixed memory). present is what to pass next time.
+   */
+  attention(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionForwardOptions & {
+    pastKeyValue?: KeyValue | null; staticKeyValue?: KeyValue | null;
+  } = {}): { output: Tensor; weights: Tensor | null; present: KeyValue } {
     const needWeights = opts.needWeights ?? true;
     const unbatched = query.ndim === 2;
     if (!unbatched && query.ndim !== 3) throw new Error(`MultiheadAttention: query must be [L, E] or 3-D, got [${query.shape.join(',')}]`);
@@ -222,36 +239,57 @@ export class MultiheadAttention extends Module {
     if (E !== this.embedDim) throw new Error(`MultiheadAttention: query has ${E} features, expected embedDim ${this.embedDim}`);
     if (k0.shape[0] !== N || v0.shape[0] !== N) throw new Error(`MultiheadAttention: query, key and value batch sizes differ (${N}, ${k0.shape[0]}, ${v0.shape[0]})`);
     const H = this.numHeads, Dh = this.headDim;
+    const biasK = this._parameters.get('bias_k') ?? null, biasV = this._parameters.get('bias_v') ?? null;
+    const cached = opts.pastKeyValue ?? opts.staticKeyValue ?? null;
+    if (opts.pastKeyValue && opts.staticKeyValue) throw new Error('MultiheadAttention: pass pastKeyValue (self-attention) or staticKeyValue (cross-attention), not both');
+    if (cached && (biasK || this.addZeroAttn)) throw new Error('MultiheadAttention: a KV cache does not combine with addBiasKv or addZeroAttn');
+    const past = opts.pastKeyValue?.key.shape[2] ?? 0;
+    // [N, T, E] → [N, H, T, Dh]
+    const heads = (x: Tensor) => x.reshape(N, x.shape[1]!, H, Dh).transpose(1, 2);
 
-    let [q, k, v] = this.project(q0, k0, v0);
+    let q: Tensor, k: Tensor, v: Tensor;
+    if (opts.staticKeyValue) {
+      q = heads(this.project(q0, q0, q0, true)[0]);
+      ({ key: k, value: v } = opts.staticKeyValue);
+    } else {
+      [q, k, v] = this.project(q0, k0, v0);
+    }
+    let S = opts.staticKeyValue ? k.shape[2]! : k.shape[1]!;
     let attnMask = opts.attnMask ? canonicalMask(opts.attnMask, 'attnMask') : null;
     let kpm = opts.keyPaddingMask ? canonicalMask(opts.keyPaddingMask, 'keyPaddingMask') : null;
-    let S = k.shape[1]!;
-    if (kpm && (kpm.ndim !== 2 || kpm.shape[0] !== N || kpm.shape[1] !== S)) {
-      throw new Error(`MultiheadAttention: keyPaddingMask must be [${N}, ${S}], got [${kpm.shape.join(',')}]`);
+    const Stotal = S + past;
+    if (kpm && (kpm.ndim !== 2 || kpm.shape[0] !== N || kpm.shape[1] !== Stotal)) {
+      throw new Error(`MultiheadAttention: keyPaddingMask must be [${N}, ${Stotal}], got [${kpm.shape.join(',')}]`);
     }
     if (attnMask) {
       if (attnMask.ndim === 2) {
-        if (attnMask.shape[0] !== L || attnMask.shape[1] !== S) throw new Error(`MultiheadAttention: 2-D attnMask must be [${L}, ${S}], got [${attnMask.shape.join(',')}]`);
+        if (attnMask.shape[0] !== L || attnMask.shape[1] !== Stotal) throw new Error(`MultiheadAttention: 2-D attnMask must be [${L}, ${Stotal}], got [${attnMask.shape.join(',')}]`);
       } else if (attnMask.ndim === 3) {
-        if (attnMask.shape[0] !== N * H || attnMask.shape[1] !== L || attnMask.shape[2] !== S) {
-          throw new Error(`MultiheadAttention: 3-D attnMask must be [${N * H}, ${L}, ${S}], got [${attnMask.shape.join(',')}]`);
+        if (attnMask.shape[0] !== N * H || attnMask.shape[1] !== L || attnMask.shape[2] !== Stotal) {
+          throw new Error(`MultiheadAttention: 3-D attnMask must be [${N * H}, ${L}, ${Stotal}], got [${attnMask.shape.join(',')}]`);
         }
       } else throw new Error(`MultiheadAttention: attnMask must be 2-D or 3-D, got [${attnMask.shape.join(',')}]`);
     }
-    const biasK = this._parameters.get('bias_k') ?? null, biasV = this._parameters.get('bias_v') ?? null;
-    if (biasK && biasV) {
-      k = cat([k, biasK.expand(N, 1, E)], 1);
-      v = cat([v, biasV.expand(N, 1, E)], 1);
-      attnMask = padMask(attnMask); kpm = padMask(kpm); S++;
+    if (!opts.staticKeyValue) {
+      if (biasK && biasV) {
+        k = cat([k, biasK.expand(N, 1, E)], 1);
+        v = cat([v, biasV.expand(N, 1, E)], 1);
+        attnMask = padMask(attnMask); kpm = padMask(kpm); S++;
+      }
+      q = heads(q); k = heads(k); v = heads(v);
+      if (this.rotary) {
+        q = this.rotary.forward(q, opts.positionIds ?? null, past);
+        k = this.rotary.forward(k, key === query ? opts.positionIds ?? null : null, past);
+      }
+      if (opts.pastKeyValue) {
+        k = cat([opts.pastKeyValue.key, k], 2);
+        v = cat([opts.pastKeyValue.value, v], 2);
+        S += past;
+      }
+    } else if (this.rotary) {
+      q = this.rotary.forward(q, opts.positionIds ?? null, 0);
     }
-    // [N, T, E] → [N, H, T, Dh]
-    const heads = (x: Tensor) => x.reshape(N, x.shape[1]!, H, Dh).transpose(1, 2);
-    q = heads(q); k = heads(k); v = heads(v);
-    if (this.rotary) {
-      q = this.rotary.forward(q, opts.positionIds ?? null);
-      k = this.rotary.forward(k, key === query ? opts.positionIds ?? null : null);
-    }
+    const present = { key: k, value: v };
     if (this.addZeroAttn) {
       k = cat([k, zeros([N, H, 1, Dh], { device: k.device })], 2);
       v = cat([v, zeros([N, H, 1, Dh], { device: v.device })], 2);
@@ -262,14 +300,30 @@ export class MultiheadAttention extends Module {
     if (kpm) kpm = kpm.reshape(N, 1, 1, S);
     const mask = mergeMasks(attnMask, kpm);
     const isCausal = !!opts.isCausal && !opts.attnMask;
-    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, 0, S) : null;
+    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, S - L, S) : null;
     const { output, weights } = attend(q, k, v, { mask, isCausal, bias, dropoutP: this.dropout, training: this.training, needWeights });
     let out = this.outProj.forward(output.transpose(1, 2).reshape(N, L, E));
     out = unbatched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1);
-    if (weights === null) return [out, null];
+    if (weights === null) return { output: out, weights: null, present };
     let w = (opts.averageAttnWeights ?? true) ? weights.mean(1) : weights;
     if (unbatched) w = w.squeeze(0);
-    return [out, w];
+    return { output: out, weights: w, present };
+  }
+
+  /** Keys and values [N, H, S, Dh] of a memory, for attention()'s staticKeyValue (batch layout as forward's). */
+  projectKeyValue(memory: Tensor): KeyValue {
+    const m = memory.ndim === 2 ? memory.unsqueeze(0) : this.batchFirst ? memory : memory.transpose(0, 1);
+    const E = this.embedDim;
+    const b = this._parameters.get('in_proj_bias') ?? null;
+    let k: Tensor, v: Tensor;
+    if (this.qkvSameEmbedDim) {
+      [k, v] = linear(m, this.getParameter('in_proj_weight').narrow(0, E, 2 * E), b?.narrow(0, E, 2 * E) ?? null).split(E, -1) as [Tensor, Tensor];
+    } else {
+      k = linear(m, this.getParameter('k_proj_weight'), b?.narrow(0, E, E) ?? null);
+      v = linear(m, this.getParameter('v_proj_weight'), b?.narrow(0, 2 * E, E) ?? null);
+    }
+    const heads = (x: Tensor) => x.reshape(x.shape[0]!, x.shape[1]!, this.numHeads, this.headDim).transpose(1, 2);
+    return { key: heads(k), value: heads(v) };
   }
 }
 

@@ -28,7 +28,7 @@ function positionsOr(positionIds: Tensor | null | undefined, T: number, offset: 
 function rowsAt(table: Tensor, pos: Tensor, what: string): Tensor {
   const max = table.shape[0]!;
   const flat = pos.reshape(-1);
-  const hi = (flat.max().item());
+  const hi = pos.device === 'cpu' ? flat.max().item() : 0; // cheap on cpu; elsewhere the kernel bounds-checks
   if (hi >= max) throw new Error(`${what}: position ${hi} is past the table's ${max} positions (maxLen / max_position_embeddings)`);
   return table.indexSelect(0, flat).reshape(pos.shape[0]!, pos.shape[1]!, table.shape[1]!);
 }
@@ -153,7 +153,7 @@ export class RotaryEmbedding extends Module {
   forward(x: Tensor, positionIds?: Tensor | null, offset = 0): Tensor {
     const T = x.shape[x.ndim - 2]!;
     const pos = positionsOr(positionIds, T, offset, x.device);
-    const need = Math.max(offset + T, positionIds ? pos.max().item() + 1 : 0);
+    const need = Math.max(offset + T, positionIds && pos.device === 'cpu' ? pos.max().item() + 1 : 0);
     if (need > this.maxLen) this.buildTables(Math.max(need, 2 * this.maxLen));
     // [B, 1, T, d], broadcasting over heads.
     const cos = rowsAt(this.getBuffer('cos'), pos, 'RotaryEmbedding').unsqueeze(1);
@@ -219,9 +219,11 @@ export class RelativePositionBias extends Module implements ScoreBias {
     // [B, H, L, 2k+1]: each query against every distance vector, then picked per key.
     const rel = q.matmul(this.weight.mT).mul(1 / Math.sqrt(this.headDim));
     const idx = this.cache.get(`${B},${H},${L},${S},${qOffset},${q.device}`, () => {
-      const m = new Int32Array(L * S);
+      // gather wants an index of the output's full shape: the [L, S] pattern repeated B·H times.
+      const m = new Int32Array(B * H * L * S);
       for (let i = 0; i < L; i++) for (let j = 0; j < S; j++) m[i * S + j] = Math.min(Math.max(j - (i + qOffset), -k), k) + k;
-      return tensor(m, { shape: [1, 1, L, S], device: q.device }).expand(B, H, L, S).contiguous();
+      for (let r = 1; r < B * H; r++) m.copyWithin(r * L * S, 0, L * S);
+      return tensor(m, { shape: [B, H, L, S], device: q.device });
     });
     return rel.gather(-1, idx);
   }

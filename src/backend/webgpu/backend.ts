@@ -161,7 +161,10 @@ export class WebGPUBackend implements Backend {
   }
 
   private checkError(): void {
-    if (this.deviceError !== null) throw new Error(`webgpu: ${this.deviceError}`);
+    // Reported once: a broken pipeline reports again each time it is used.
+    const msg = this.deviceError;
+    this.deviceError = null;
+    if (msg !== null) throw new Error(`webgpu: ${msg}`);
   }
 
   // ---- kernels ----

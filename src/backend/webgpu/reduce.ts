@@ -7,7 +7,7 @@
 
 import type { Backend, TensorInfo } from '../backend.js';
 import type { ReduceOp } from '../registry.js';
-import { grid1d, metaWgsl, wgslType, type GpuStorage, type WebGPUBackend } from './backend.js';
+import { bitsOf, grid1d, metaWgsl, wgslType, type GpuStorage, type WebGPUBackend } from './backend.js';
 
 const WG = 256;
 
@@ -24,11 +24,10 @@ function combineFn(op: ReduceOp, t: 'f32' | 'i32'): string {
   return `${t === 'f32' ? NAN_FN : ''}fn combine(a: ${t}, b: ${t}) -> ${t} { ${body} }\n`;
 }
 
-function identity(op: ReduceOp, t: 'f32' | 'i32'): string {
-  if (op === 'sum') return `${t}(0)`;
-  if (op === 'prod') return `${t}(1)`;
-  if (t === 'f32') return op === 'max' ? 'bitcast<f32>(0xff800000u)' : 'bitcast<f32>(0x7f800000u)';
-  return op === 'max' ? 'bitcast<i32>(0x80000000u)' : 'bitcast<i32>(0x7fffffffu)';
+/** The identity of op as the bits of a WGSL value (±inf cannot be written as a WGSL constant). */
+function identityBits(op: ReduceOp, t: 'f32' | 'i32'): number {
+  if (t === 'f32') return bitsOf(op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' ? -Infinity : Infinity, 'float32');
+  return op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' ? 0x80000000 : 0x7fffffff;
 }
 
 export function reduce(b: Backend, op: ReduceOp, x: TensorInfo, outer: number, r: number, inner: number, out: TensorInfo): void {
@@ -37,7 +36,7 @@ export function reduce(b: Backend, op: ReduceOp, x: TensorInfo, outer: number, r
   const t = wgslType(x.dtype) as 'f32' | 'i32';
   const ot = wgslType(out.dtype);
   const buffers = [(x.storage as GpuStorage).buffer, (out.storage as GpuStorage).buffer];
-  const meta = Uint32Array.of(outer, r, inner, x.offset, out.offset);
+  const meta = Uint32Array.of(outer, r, inner, x.offset, out.offset, identityBits(op, t));
   const head = `@group(0) @binding(0) var<storage, read> X: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> O: array<${ot}>;
 ${metaWgsl(2, meta.length)}${combineFn(op, t)}`;
@@ -51,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= M(0u)) { return; }
   let r = M(1u);
   let base = M(3u) + row * r;
-  var acc = ${identity(op, t)};
+  var acc = bitcast<${t}>(M(5u));
   for (var k = lid; k < r; k += ${WG}u) { acc = combine(acc, X[base + k]); }
   part[lid] = acc;
   workgroupBarrier();
@@ -75,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let o = j / inner;
   let i = j - o * inner;
   var at = M(3u) + o * r * inner + i;
-  var acc = ${identity(op, t)};
+  var acc = bitcast<${t}>(M(5u));
   for (var k = 0u; k < r; k++) { acc = combine(acc, X[at]); at += inner; }
   O[M(4u) + j] = ${ot}(acc);
 }
