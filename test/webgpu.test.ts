@@ -19,11 +19,12 @@ function pair(shape: number[]): [Tensor, Tensor] {
   return [cpu, cpu.to('webgpu')];
 }
 
-async function same(gpu: Tensor, cpu: Tensor, what: string, tol = 1e-5): Promise<void> {
+/** gpu's values equal cpu's within tol, relative to max(|expected|, floor). */
+async function same(gpu: Tensor, cpu: Tensor, what: string, tol = 1e-5, floor = 1e-3): Promise<void> {
   assert.equal(gpu.device, 'webgpu', `${what}: result should live on webgpu`);
   assert.deepEqual(gpu.shape, cpu.shape, `${what}: shape`);
   assert.equal(gpu.dtype, cpu.dtype, `${what}: dtype`);
-  assertClose(await gpu.data(), cpu.dataSync(), tol, what);
+  assertClose(await gpu.data(), cpu.dataSync(), tol, what, floor);
 }
 
 test('webgpu: adapter', opts, (t) => {
@@ -41,15 +42,17 @@ test('webgpu: matmul against cpu (tile edges, batches, broadcast, transposed vie
   ];
   for (const [sa, sb] of cases) {
     const [a, ga] = pair(sa), [b, gb] = pair(sb);
-    await same(ga.matmul(gb), a.matmul(b), `matmul ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, 1e-4);
+    await same(ga.matmul(gb), a.matmul(b), `matmul ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, 1e-5, 1);
   }
   // Transposed and sliced operands are read through their strides, without a copy.
   const [a, ga] = pair([40, 70]), [b, gb] = pair([90, 70]);
-  await same(ga.matmul(gb.mT), a.matmul(b.mT), 'a @ bᵀ', 1e-4);
-  await same(gb.mT.matmul(ga.mT).mT, b.mT.matmul(a.mT).mT, '(bᵀ @ aᵀ)ᵀ', 1e-4);
-  await same(ga.narrow(0, 3, 20).matmul(gb.narrow(0, 10, 70).mT), a.narrow(0, 3, 20).matmul(b.narrow(0, 10, 70).mT), 'sliced views', 1e-4);
+  await same(ga.matmul(gb.mT), a.matmul(b.mT), 'a @ bᵀ', 1e-5, 1);
+  const [c, gc] = pair([40, 30]);
+  await same(ga.mT.matmul(gc), a.mT.matmul(c), 'aᵀ @ c', 1e-5, 1);
+  await same(gb.matmul(ga.mT).mT, b.matmul(a.mT).mT, '(b @ aᵀ)ᵀ', 1e-5, 1);
+  await same(ga.narrow(0, 3, 20).matmul(gb.narrow(0, 10, 70).mT), a.narrow(0, 3, 20).matmul(b.narrow(0, 10, 70).mT), 'sliced views', 1e-5, 1);
   const [w, gw] = pair([70, 9]);
-  await same(ga.unsqueeze(0).expand(3, 40, 70).matmul(gw), a.unsqueeze(0).expand(3, 40, 70).matmul(w), 'expanded batch', 1e-4);
+  await same(ga.unsqueeze(0).expand(3, 40, 70).matmul(gw), a.unsqueeze(0).expand(3, 40, 70).matmul(w), 'expanded batch', 1e-5, 1);
   // An empty inner dimension gives zeros.
   await same(tensor(new Float32Array(0), { shape: [2, 0] }).matmul(tensor(new Float32Array(0), { shape: [0, 3] })),
     tensor(new Float32Array(0), { shape: [2, 0], device: 'cpu' }).matmul(tensor(new Float32Array(0), { shape: [0, 3], device: 'cpu' })), 'K = 0');

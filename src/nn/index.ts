@@ -1,2 +1,23 @@
 export { Module, parameter, StateDictError } from './module.js';
 export * as functional from '../functional.js';
+export * as init from './init.js';
+export { Identity, Linear } from './linear.js';
+export { Embedding } from './embedding.js';
+export { Dropout } from './dropout.js';
+export { LayerNorm, BatchNorm1d, type LayerNormOptions, type BatchNormOptions } from './normalization.js';
+export { ModuleList, Sequential } from './container.js';
+export { getActivation, type Activation, type ActivationName } from './activation.js';
+export {
+  MultiheadAttention, attend, causalAllowed,
+  type AttendOptions, type KeyValue, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions,
+} from './attention.js';
+export {
+  TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer,
+  type TransformerLayerOptions, type TransformerOptions, type TransformerForwardOptions,
+  type EncoderLayerForwardOptions, type DecoderLayerForwardOptions, type DecoderLayerCache,
+} from './transformer.js';
+export {
+  SinusoidalPositionalEncoding, LearnedPositionalEmbedding, RotaryEmbedding, ALiBi, RelativePositionBias,
+  sinusoidalTable, alibiSlopes, checkPositionType, isEmbeddingPosition, POSITION_TYPES,
+  type PositionType, type ScoreBias,
+} from './positional.js';

@@ -1,7 +1,7 @@
 // The training loop: batches → forward → loss → backward → clip → optimizer step, with periodic
 // evaluation, atomic checkpoints (resumable to the same losses), metrics.jsonl and a loss plot.
 
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crossEntropy } from '../tensor/ops/nn.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
@@ -190,8 +190,21 @@ export class Trainer {
     this.step = st.step;
     this.bestValLoss = (st.bestValLoss as number | null) ?? Infinity;
     this.dataGen.setState(st.dataRng as number[]);
+    this.truncateMetrics();
     defaultGenerator.setState(st.globalRng as number[]);
     return true;
+  }
+
+  /** After a resume, metrics logged past the checkpoint by the interrupted run are dropped (they are logged again). */
+  private truncateMetrics(): void {
+    if (this.outDir === null) return;
+    const path = join(this.outDir, 'metrics.jsonl');
+    if (!existsSync(path)) return;
+    const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+      if (!line.trim()) return false;
+      try { return (JSON.parse(line) as { step: number }).step < this.step; } catch { return false; }
+    });
+    writeFileSync(path, kept.map((l) => l + '\n').join(''));
   }
 
   async run(opts: { quiet?: boolean; onLog?: (p: LossPoint & { lr: number; tokens_per_s: number }) => void } = {}): Promise<TrainResult> {

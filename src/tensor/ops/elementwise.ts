@@ -97,10 +97,12 @@ function binaryOp(op: string, a: TensorLike, c: TensorLike, grad: BinaryGrad | n
   let dtype = promote(x.dtype, y.dtype);
   if (floatOnly || (dtype === 'bool' && !spec.bool && !op.startsWith('logical'))) dtype = floatOnly ? 'float32' : 'int32';
   const shape = broadcastShapes(op, x.shape, y.shape);
-  const xe = expand(x.dtype === dtype ? x : to(x, dtype), shape);
-  const ye = expand(y.dtype === dtype ? y : to(y, dtype), shape);
+  const xc = x.dtype === dtype ? x : to(x, dtype), yc = y.dtype === dtype ? y : to(y, dtype);
+  const xe = expand(xc, shape), ye = expand(yc, shape);
   const out = empty(shape, spec.bool ? 'bool' : dtype, b);
   kernel('binary', b)(b, op, xe, ye, out);
+  // The casts and broadcast views are this op's temporaries: released now, not left to a scope or GC.
+  for (const t of new Set([xe, ye, xc, yc])) if (t !== x && t !== y) t.dispose();
   if (grad === null || spec.bool) return out;
   return record(out, name, [x, y], (g) => {
     const [ga, gb] = grad(x, y, out, g);

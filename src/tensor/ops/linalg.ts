@@ -1,7 +1,7 @@
 // matmul with torch.matmul's rules (1-D promotion, broadcast batch dims) and linear.
 
 import { record } from '../autograd.js';
-import { noGrad } from '../engine.js';
+import { noGrad, tidy } from '../engine.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, requireFloat } from './core.js';
@@ -48,7 +48,8 @@ export function matmul(a: Tensor, c: Tensor): Tensor {
   const K = a2.shape[a2.ndim - 1]!, K2 = c2.shape[c2.ndim - 2]!;
   if (K !== K2) throw new Error(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(c.shape)}: inner dimensions ${K} and ${K2} differ`);
   // The views inside matmulNd need no graph of their own: the gradient is defined here, once.
-  let out = noGrad(() => matmulNd(a2, c2));
+  // tidy: the 3-D views and the kernel's output made inside are dropped; only the result view (which keeps the storage) leaves.
+  let out = noGrad(() => tidy(() => matmulNd(a2, c2)));
   out = record(out, 'Matmul', [a2, c2], (g) => [
     a2.requiresGrad ? sumTo(matmul(g, c2.mT), a2.shape) : null,
     c2.requiresGrad ? sumTo(matmul(a2.mT, g), c2.shape) : null,
