@@ -41,11 +41,13 @@ export const UNARY: Record<string, UnarySpec> = {
   gelu: { js: `0.5 * x * erfc(-x * ${SQRT1_2})`, wgsl: `0.5 * x * erfc(-x * ${SQRT1_2})` },
   gelu_tanh: {
     js: `0.5 * x * (1 + Math.tanh(${GELU_TANH_C} * (x + 0.044715 * x * x * x)))`,
-    wgsl: `0.5 * x * (1.0 + tanh(${GELU_TANH_C} * (x + 0.044715 * x * x * x)))`,
+    // The same function as x·sigmoid(2u): in f32, 1 + tanh(u) cancels for negative x (1e-5 relative at x = -3).
+    wgsl: `x / (1.0 + exp(-2.0 * ${GELU_TANH_C} * (x + 0.044715 * x * x * x)))`,
   },
   sign: { js: 'x > 0 ? 1 : x < 0 ? -1 : 0', wgsl: 'sign(x)' },
   logical_not: { js: 'x ? 0 : 1', wgsl: 'select(1.0, 0.0, x != 0.0)', bool: true },
-  isnan: { js: 'x !== x ? 1 : 0', wgsl: 'select(0.0, 1.0, x != x)', bool: true },
+  // WGSL lets compilers assume x == x (llvmpipe does), so NaN tests use isNan, a test on the bits.
+  isnan: { js: 'x !== x ? 1 : 0', wgsl: 'select(0.0, 1.0, isNan(x))', bool: true },
 };
 
 export const BINARY: Record<string, BinarySpec> = {
@@ -55,8 +57,8 @@ export const BINARY: Record<string, BinarySpec> = {
   div: { js: 'a / b', wgsl: 'a / b' },
   pow: { js: 'Math.pow(a, b)', wgsl: 'pow(a, b)' },
   // NaN-propagating, as torch.maximum / minimum.
-  maximum: { js: '(a > b || a !== a) ? a : b', wgsl: 'select(b, a, a > b || a != a)' },
-  minimum: { js: '(a < b || a !== a) ? a : b', wgsl: 'select(b, a, a < b || a != a)' },
+  maximum: { js: '(a > b || a !== a) ? a : b', wgsl: 'select(b, a, a > b || isNan(a))' },
+  minimum: { js: '(a < b || a !== a) ? a : b', wgsl: 'select(b, a, a < b || isNan(a))' },
   eq: { js: 'a === b ? 1 : 0', wgsl: 'select(0.0, 1.0, a == b)', bool: true },
   ne: { js: 'a !== b ? 1 : 0', wgsl: 'select(0.0, 1.0, a != b)', bool: true },
   lt: { js: 'a < b ? 1 : 0', wgsl: 'select(0.0, 1.0, a < b)', bool: true },
@@ -98,6 +100,7 @@ export function geluTanhGrad(x: number): number {
 
 /** WGSL definitions of the helpers the expressions above call. */
 export const WGSL_HELPERS = `
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn erfc(x: f32) -> f32 {
   let z = abs(x);
   let t = 1.0 / (1.0 + 0.5 * z);

@@ -79,7 +79,9 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, opts: Backwa
       if (g === undefined) continue;
       grads.delete(t);
       const node = t.gradFn;
-      if (node === null || t.retainsGrad) accumulateLeaf(t, g, holders.get(g) === 1);
+      // Only a leaf may adopt g as its .grad: a retained non-leaf still passes g on to its inputs,
+      // which may hold it (add returns g itself) and dispose it when done.
+      if (node === null || t.retainsGrad) accumulateLeaf(t, g, node === null && holders.get(g) === 1);
       if (node !== null) {
         const inputGrads = node.backward(g);
         for (let i = 0; i < node.inputs.length; i++) {
@@ -93,12 +95,24 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, opts: Backwa
           if (prev === undefined) { grads.set(x, gx); hold(gx); }
           else { const sum = prev.add(gx); drop(prev); if (!holders.has(gx)) gx.dispose(); grads.set(x, sum); hold(sum); }
         }
-        if (!opts.retainGraph) t.gradFn = null;
+        if (!opts.retainGraph) t.gradFn = freedNode(node.name);
       }
       if (t.grad !== g) drop(g);
       else holders.delete(g);
     }
   });
+}
+
+/**
+ * What a node becomes once backward has run through it without retainGraph: it lets its inputs go
+ * (so the graph can be collected) but stays a non-leaf, so that a second backward is an error, as in
+ * torch, instead of silently treating the intermediate as a leaf and skipping the real ones.
+ */
+function freedNode(name: string): GradNode {
+  return { name, inputs: [], backward: () => {
+    throw new Error(`backward: trying to backward through the graph a second time (${name} was already freed); ` +
+      'pass { retainGraph: true } to the first backward() to keep it');
+  } };
 }
 
 /** Adds g into t.grad. `owned`: g is held by nobody else, so it may become t.grad itself. */

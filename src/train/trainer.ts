@@ -39,6 +39,8 @@ export interface TrainerConfig {
   evalIters: number;
   logInterval: number;
   seed: number;
+  /** Stop early (with a final evaluation and checkpoint) once this many seconds have passed. */
+  maxSeconds?: number;
   /** Decay only ≥2-D weights that are not embeddings (default), or every parameter. */
   decayAll?: boolean;
   mlm?: MlmOptions;
@@ -195,6 +197,16 @@ export class Trainer {
     return true;
   }
 
+  /** Loads the weights of the best checkpoint (lowest validation loss) into the model, if there is one. */
+  async loadBest(): Promise<boolean> {
+    if (this.ckptDir === null || !existsSync(join(this.ckptDir, 'best'))) return false;
+    const ck = await loadCheckpoint(this.ckptDir, 'best');
+    if (ck === null) return false;
+    this.model.loadStateDict(ck.model, { strict: true });
+    for (const t of [...Object.values(ck.model), ...Object.values(ck.optimizer)]) t.dispose();
+    return true;
+  }
+
   /** After a resume, metrics logged past the checkpoint by the interrupted run are dropped (they are logged again). */
   private truncateMetrics(): void {
     if (this.outDir === null) return;
@@ -220,8 +232,10 @@ export class Trainer {
     let tokensDone = 0;
     let windowStart = Date.now(), windowTokens = 0;
     this.model.train();
+    let outOfTime = false;
     while (this.step <= cfg.maxIters) {
-      const evalNow = cfg.evalInterval > 0 && (this.step % cfg.evalInterval === 0 || this.step === cfg.maxIters);
+      const last = this.step === cfg.maxIters || outOfTime;
+      const evalNow = last || (cfg.evalInterval > 0 && this.step % cfg.evalInterval === 0);
       let valLoss: number | null = null;
       if (evalNow) {
         const ev = this.evaluate();
@@ -233,7 +247,7 @@ export class Trainer {
         }
         await this.saveCheckpoint();
       }
-      if (this.step === cfg.maxIters) {
+      if (last) {
         if (valLoss !== null) this.writeMetric(metricsPath, points, { step: this.step, train_loss: null, val_loss: valLoss, lr: this.schedule(this.step), tokens_per_s: tokPerS }, opts.onLog);
         break;
       }
@@ -251,6 +265,10 @@ export class Trainer {
         this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: valLoss, lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
       }
       progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
+      if (cfg.maxSeconds !== undefined && (Date.now() - t0) / 1000 > cfg.maxSeconds) {
+        outOfTime = true;
+        progress?.log(`time limit of ${cfg.maxSeconds}s reached at step ${this.step}`);
+      }
     }
     progress?.done();
     const seconds = (Date.now() - t0) / 1000;

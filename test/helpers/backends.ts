@@ -1,6 +1,9 @@
 // The backends the op suite runs against: the cpu backend with its WASM kernels, the cpu backend
 // on the plain TypeScript path, and webgpu where an adapter exists (skipped with a reason where not).
 
+import { setBackend } from '../../src/index.js';
+import { lastBackendError } from '../../src/tensor/engine.js';
+
 export interface BackendUnderTest {
   /** Label in test names. */
   label: string;
@@ -12,4 +15,8 @@ export interface BackendUnderTest {
 
 export const backendsUnderTest: BackendUnderTest[] = [
   { label: 'cpu', backend: 'cpu', setup: async () => null },
+  {
+    label: 'webgpu', backend: 'webgpu',
+    setup: async () => ((await setBackend('webgpu')) ? null : `webgpu unavailable: ${lastBackendError}`),
+  },
 ];

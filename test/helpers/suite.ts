@@ -15,8 +15,12 @@ export interface Case {
 
 const MISSING = /kernel '(\w+)' is not implemented on backend '([\w-]+)'/;
 
-/** Registers one top-level test per backend, with a subtest per case. */
-export function runOnBackends(title: string, cases: readonly Case[], entries: readonly BackendUnderTest[] = backendsUnderTest): void {
+/**
+ * Registers one top-level test per backend, with a subtest per family and per case. Backends are the
+ * outer loop so that each setup() is followed by that backend's cases only.
+ */
+export function runOnBackends(title: string, families: Record<string, readonly Case[]>,
+                              entries: readonly BackendUnderTest[] = backendsUnderTest): void {
   for (const entry of entries) {
     test(`${title} [${entry.label}]`, async (t) => {
       const reason = await entry.setup();
@@ -29,23 +33,26 @@ export function runOnBackends(title: string, cases: readonly Case[], entries: re
         t.skip(`${entry.label}: setBackend('${entry.backend}') failed`);
         return;
       }
-      for (const c of cases) {
-        await t.test(c.name, async (st) => {
-          await setBackend(entry.backend);
-          try {
-            await c.run({ backend: entry.backend, label: entry.label, t: st });
-          } catch (err) {
-            const m = err instanceof Error ? MISSING.exec(err.message) : null;
-            if (m !== null && !hasKernel(m[1] as KernelName, m[2]!)) {
-              st.skip(`${entry.label} has no '${m[1]}' kernel`);
-              return;
-            }
-            throw err;
-          } finally {
-            if (getBackend() !== entry.backend) throw new Error(`case switched the backend to ${getBackend()}`);
-          }
+      for (const [family, cases] of Object.entries(families)) {
+        await t.test(family, async (ft) => {
+          for (const c of cases) await ft.test(c.name, (st) => runCase(entry, c, st));
         });
       }
     });
   }
+}
+
+async function runCase(entry: BackendUnderTest, c: Case, st: TestContext): Promise<void> {
+  await setBackend(entry.backend);
+  try {
+    await c.run({ backend: entry.backend, label: entry.label, t: st });
+  } catch (err) {
+    const m = err instanceof Error ? MISSING.exec(err.message) : null;
+    if (m !== null && !hasKernel(m[1] as KernelName, m[2]!)) {
+      st.skip(`${entry.label} has no '${m[1]}' kernel`);
+      return;
+    }
+    throw err;
+  }
+  if (getBackend() !== entry.backend) throw new Error(`case switched the backend to ${getBackend()}`);
 }

@@ -98,10 +98,22 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const d = normDim('scatterAdd', dim, x.ndim);
   const idx = checkIndexTensor('scatterAdd', index);
   const b = deviceOf('scatterAdd', x, idx, src);
+  // torch's rule: index fits inside src everywhere and inside x off dim; only src's leading
+  // index-shaped block is read (the kernel walks src with index's flat positions, so narrow it first).
+  if (idx.ndim !== x.ndim || src.ndim !== x.ndim || idx.shape.some((s, i) => s > src.shape[i]! || (i !== d && s > x.shape[i]!))) {
+    throw new Error(`scatterAdd: index ${fmtShape(index.shape)} does not fit src ${fmtShape(src.shape)} and input ${fmtShape(x.shape)} along dim ${dim}`);
+  }
+  const fits = idx.shape.every((s, i) => s === src.shape[i]);
+  const block = (t: Tensor) => (fits ? t : idx.shape.reduce((v, s, i) => narrow(v, i, 0, s), t));
   const out = clone(x).detach();
-  const s = contiguous(src);
+  const s = contiguous(block(src));
   kernel('scatterAdd', b)(b, out, d, idx, s);
-  return record(out, 'ScatterAdd', [x, src], (g) => [g, gather(g, d, idx)]);
+  return record(out, 'ScatterAdd', [x, src], (g) => {
+    if (fits) return [g, gather(g, d, idx)];
+    const gs = zeros(src.shape, { device: b.name });
+    block(gs).copy_(gather(g, d, idx));
+    return [g, gs];
+  });
 }
 
 // ---- reading values ----

@@ -11,7 +11,7 @@ import { full, tensor } from './creation.js';
 import { where } from './elementwise.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax, softmax } from './reduce.js';
-import { contiguous, reshape, unsqueeze } from './view.js';
+import { contiguous, permute, reshape, unsqueeze } from './view.js';
 import { matmul } from './linalg.js';
 
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
@@ -95,16 +95,19 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const reduction = opts.reduction ?? 'mean';
   if (target.dtype !== 'int32') throw new Error(`crossEntropy: target must hold int32 class indices, got ${target.dtype}`);
   if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
-  // Bring the class dim last and flatten to [N, C].
-  let x = logits, t = target;
-  if (x.ndim === 1) { x = unsqueeze(x, 0); t = reshape(t, [1]); }
-  else if (x.ndim > 2) { x = x.transpose(1, -1); x = reshape(x, [-1, x.shape[x.ndim - 1]!]); t = reshape(t, [-1]); }
-  const C = x.shape[1]!;
-  const N = x.shape[0]!;
   const expectedTarget = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
   if (!shapesEqual(target.shape, expectedTarget)) {
     throw new Error(`crossEntropy: target ${fmtShape(target.shape)} does not match logits ${fmtShape(logits.shape)} (expected ${fmtShape(expectedTarget)})`);
   }
+  // Bring the class dim last, keeping [N, d1, d2, ...] in the target's order, and flatten to [N, C].
+  let x = logits, t = target;
+  if (x.ndim === 1) { x = unsqueeze(x, 0); t = reshape(t, [1]); }
+  else if (x.ndim > 2) {
+    x = permute(x, [0, ...x.shape.slice(2).map((_, i) => i + 2), 1]);
+    x = reshape(x, [-1, x.shape[x.ndim - 1]!]); t = reshape(t, [-1]);
+  }
+  const C = x.shape[1]!;
+  const N = x.shape[0]!;
   const valid = t.ne(ignore);
   const safeT = where(valid, t, 0);
   const logp = logSoftmax(x, 1);

@@ -96,7 +96,7 @@ export const elementwiseCases: Case[] = [
     await expectTensor(x.add(2), [3], [3, 0, 5.5]);
     await expectTensor(tlm.add(2, x), [3], [3, 0, 5.5]);
     await expectTensor(tlm.sub(1, x), [3], [0, 3, -2.5]);
-    await expectTensor(tlm.div(1, x), [3], [1, -0.5, 1 / 3]);
+    await expectTensor(tlm.div(1, x), [3], [1, -0.5, 1 / 3.5]);
     await expectTensor(x.pow(2), [3], [1, 4, 12.25]);
     await expectTensor(tlm.pow(2, x), [3], [2, 0.25, 2 ** 3.5]);
     await expectTensor(tensor([4, 9]).pow(tensor([0.5, 2])), [2], [2, 81]);

@@ -1,0 +1,89 @@
+// tlm eval: a model's loss and perplexity on a text file, beside a Kneser–Ney n-gram baseline
+// trained with the same tokenizer (on the first 90% of the file; both are scored on the last 10%,
+// or on all of it with --split all, where the n-gram then trains on --ngram-train).
+
+import { CliError, type CommandSpec, type FlagValues } from '../args.js';
+import { TokenStream, trainValSplit } from '../../train/data.js';
+import { KneserNeyLM } from '../../train/ngram.js';
+import { crossEntropy } from '../../tensor/ops/nn.js';
+import { tensor } from '../../tensor/ops/creation.js';
+import { noGrad, tidy } from '../../tensor/engine.js';
+import { Progress } from '../../train/progress.js';
+import { checkDataFiles } from './train.js';
+import { loadModelDir } from './common.js';
+
+const spec: CommandSpec = {
+  name: 'eval',
+  usage: 'eval --model DIR --data FILE [flags]',
+  summary: 'Loss and perplexity of a causal LM on a text file, with a Kneser–Ney n-gram baseline for contrast.',
+  flags: {
+    model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
+    data: { type: 'strings', help: 'text file to score' },
+    split: { type: 'string', help: 'score the last 10% (val) or the whole file (all)', default: 'val', choices: ['val', 'all'] },
+    'block-size': { type: 'number', help: 'context window (default: the model\'s)' },
+    'batch-size': { type: 'number', help: 'windows per forward pass', default: 8 },
+    'max-tokens': { type: 'number', help: 'score at most this many tokens', default: 200000 },
+    'ngram-order': { type: 'number', help: 'n of the Kneser–Ney baseline (0: skip it)', default: 3 },
+    'ngram-train': { type: 'strings', help: 'text to train the n-gram on with --split all (default: the --data file\'s first 90%)' },
+  },
+};
+
+export default {
+  spec,
+  async run(f: FlagValues): Promise<void> {
+    if (!f.model) throw new CliError('tlm eval: --model DIR is required');
+    const files = checkDataFiles(f.data as string[] | undefined);
+    const { model, tok, blockSize: modelBlock, architecture } = await loadModelDir(f.model as string);
+    if (architecture.objective !== 'clm') throw new CliError(`tlm eval: ${f.model} is a ${architecture.type} (masked LM); eval scores causal LMs`);
+    const stream = TokenStream.fromFiles(files, tok);
+    const { train, val } = trainValSplit(stream);
+    const target = f.split === 'all' ? stream : val;
+    const T = (f['block-size'] as number | undefined) ?? modelBlock;
+    if (T > modelBlock) throw new CliError(`tlm eval: --block-size ${T} exceeds the model's context of ${modelBlock}`);
+    const n = Math.min(target.length, f['max-tokens'] as number);
+    if (n < 2) throw new CliError(`tlm eval: only ${n} token(s) to score`);
+    const ids = new Int32Array(n);
+    target.read(0, n, ids);
+
+    // Non-overlapping windows of T+1 tokens: each window predicts its last T tokens.
+    model.eval();
+    const B = f['batch-size'] as number;
+    const windows = Math.floor((n - 1) / T);
+    if (windows < 1) throw new CliError(`tlm eval: ${n} tokens are fewer than one window of ${T + 1}`);
+    let nll = 0, count = 0;
+    const bar = new Progress(windows, 'eval ');
+    noGrad(() => {
+      for (let w = 0; w < windows; w += B) {
+        const nb = Math.min(B, windows - w);
+        const x = new Int32Array(nb * T), y = new Int32Array(nb * T);
+        for (let b = 0; b < nb; b++) {
+          x.set(ids.subarray((w + b) * T, (w + b) * T + T), b * T);
+          y.set(ids.subarray((w + b) * T + 1, (w + b) * T + T + 1), b * T);
+        }
+        nll += tidy(() => {
+          const { logits } = model.forward({ inputIds: tensor(x, { shape: [nb, T] }) });
+          return crossEntropy(logits.reshape(-1, logits.shape[2]!), tensor(y, { shape: [nb * T] }), { reduction: 'sum' }).item();
+        });
+        count += nb * T;
+        bar.update(Math.min(w + B, windows));
+      }
+    });
+    bar.done();
+    const loss = nll / count;
+    console.log(`model      loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(3)}  (${count.toLocaleString()} tokens, ${architecture.type})`);
+    const order = f['ngram-order'] as number;
+    if (order > 0) {
+      let ngTrain = train;
+      if (f.split === 'all') {
+        const extra = f['ngram-train'] as string[] | undefined;
+        if (!extra) { console.log(`n-gram     skipped: --split all needs --ngram-train FILE (text the model did not score)`); return; }
+        ngTrain = TokenStream.fromFiles(checkDataFiles(extra), tok);
+      }
+      const trainIds = new Int32Array(ngTrain.length);
+      ngTrain.read(0, ngTrain.length, trainIds);
+      const lm = new KneserNeyLM(order).fit(trainIds, tok.vocabSize);
+      const h = lm.crossEntropy(ids.subarray(0, windows * T + 1));
+      console.log(`${order}-gram KN loss ${h.toFixed(4)}  perplexity ${Math.exp(h).toFixed(3)}  (Kneser–Ney, same tokenizer, trained on ${trainIds.length.toLocaleString()} tokens)`);
+    }
+  },
+};

@@ -1,0 +1,100 @@
+// Text that remembers where each of its UTF-16 units came from in the original input.
+//
+// Normalizers change text (lowercase, strip accents, insert spaces around CJK characters) and
+// pre-tokenizers cut it up and rewrite it (byte-level characters); token offsets must still point
+// into the string the user passed. Each unit of an AlignedText carries the original [start, end)
+// it stands for. Untouched text skips the arrays: unit i is original unit base + i.
+//
+// Offsets are UTF-16 code-unit indices into the original string, so `input.slice(start, end)`
+// gives a token's source text. (HF's Python binding reports code-point indices; the two agree
+// outside the astral planes.)
+
+export class AlignedText {
+  constructor(
+    readonly text: string,
+    /** Original start of each unit; null: identity (base + i). */
+    readonly starts: Int32Array | null = null,
+    /** Original end of each unit; null: identity (base + i + 1). */
+    readonly ends: Int32Array | null = null,
+    readonly base = 0,
+  ) {}
+
+  get length(): number { return this.text.length; }
+
+  startOf(i: number): number { return this.starts === null ? this.base + i : this.starts[i]!; }
+  endOf(i: number): number { return this.ends === null ? this.base + i + 1 : this.ends[i]!; }
+
+  /** Original span of units [a, b); an empty span sits where unit a starts. */
+  span(a: number, b: number): [number, number] {
+    if (a >= b) {
+      const at = a < this.text.length ? this.startOf(a) : this.text.length > 0 ? this.endOf(this.text.length - 1) : this.base;
+      return [at, at];
+    }
+    return [this.startOf(a), this.endOf(b - 1)];
+  }
+
+  slice(a: number, b: number): AlignedText {
+    if (a === 0 && b === this.text.length) return this;
+    const text = this.text.slice(a, b);
+    if (this.starts === null) return new AlignedText(text, null, null, this.base + a);
+    return new AlignedText(text, this.starts.subarray(a, b), this.ends!.subarray(a, b), 0);
+  }
+
+  /**
+   * Rewrites the text one code point at a time: `map` returns the replacement (a string, '' to
+   * delete) or undefined to keep the character. Each output unit inherits the span of the code
+   * point it came from.
+   */
+  mapChars(map: (cp: number) => string | undefined): AlignedText {
+    const b = new AlignedBuilder(this.text.length);
+    const text = this.text;
+    let changed = false;
+    for (let i = 0; i < text.length;) {
+      const cp = text.codePointAt(i)!;
+      const w = cp > 0xffff ? 2 : 1;
+      const rep = map(cp);
+      if (rep === undefined) b.pushUnits(text, i, i + w, this);
+      else { b.push(rep, this.startOf(i), this.endOf(i + w - 1)); changed = true; }
+      i += w;
+    }
+    return changed ? b.build() : this;
+  }
+}
+
+/** Collects output text with the original span of every unit. */
+export class AlignedBuilder {
+  private parts: string[] = [];
+  private starts: Int32Array;
+  private ends: Int32Array;
+  private n = 0;
+
+  constructor(capacity = 16) {
+    this.starts = new Int32Array(Math.max(16, capacity));
+    this.ends = new Int32Array(Math.max(16, capacity));
+  }
+
+  private reserve(extra: number): void {
+    if (this.n + extra <= this.starts.length) return;
+    const cap = Math.max(this.starts.length * 2, this.n + extra);
+    const s = new Int32Array(cap); s.set(this.starts.subarray(0, this.n)); this.starts = s;
+    const e = new Int32Array(cap); e.set(this.ends.subarray(0, this.n)); this.ends = e;
+  }
+
+  /** Appends `str`, every unit of which stands for the original span [start, end). */
+  push(str: string, start: number, end: number): void {
+    this.reserve(str.length);
+    for (let k = 0; k < str.length; k++) { this.starts[this.n] = start; this.ends[this.n] = end; this.n++; }
+    this.parts.push(str);
+  }
+
+  /** Appends units [a, b) of `src` unchanged, keeping their spans. */
+  pushUnits(srcText: string, a: number, b: number, src: AlignedText): void {
+    this.reserve(b - a);
+    for (let i = a; i < b; i++) { this.starts[this.n] = src.startOf(i); this.ends[this.n] = src.endOf(i); this.n++; }
+    this.parts.push(a === 0 && b === srcText.length ? srcText : srcText.slice(a, b));
+  }
+
+  build(): AlignedText {
+    return new AlignedText(this.parts.join(''), this.starts.slice(0, this.n), this.ends.slice(0, this.n), 0);
+  }
+}
