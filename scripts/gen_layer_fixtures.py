@@ -26,6 +26,8 @@ def enc(t):
     t = t.detach()
     if t.dtype == torch.bool:
         return {'shape': list(t.shape), 'dtype': 'bool', 'data': [int(v) for v in t.flatten().tolist()]}
+    if not t.is_floating_point():
+        return {'shape': list(t.shape), 'dtype': 'int32', 'data': [int(v) for v in t.flatten().tolist()]}
     vals = t.to(torch.float32).flatten().tolist()
     # 9 significant digits round-trip float32 exactly; ±inf as strings (JSON has no infinity).
     data = [v if math.isfinite(v) else ('inf' if v > 0 else '-inf') for v in (float('%.9g' % v) if math.isfinite(v) else v for v in vals)]
@@ -49,6 +51,7 @@ def run_case(name, module, options, inputs, masks, call, forward_opts, gen, shar
     x64 = {k: v.detach().double().requires_grad_(True) for k, v in inputs.items()}
     mk64 = {k: (v.double() if v.is_floating_point() else v) for k, v in masks.items()}
     out, weights = call(m64, x64, mk64)
+    after = {k: v.detach().clone() for k, v in m64.state_dict().items()}
     g_out = torch.randn(out.shape, generator=gen)
     loss = (out * g_out.double()).sum()
     case = {'name': name, 'options': options, 'forward': forward_opts,
@@ -57,6 +60,9 @@ def run_case(name, module, options, inputs, masks, call, forward_opts, gen, shar
             'outputs': {'output': enc(out)}, 'gradOutputs': {'output': enc(g_out)}}
     if shared:
         case['shared'] = shared
+    changed = {k: enc(v) for k, v in after.items() if not torch.equal(v.to(state[k].dtype), state[k])}
+    if changed:
+        case['stateAfter'] = changed  # buffers the forward updated (BatchNorm running statistics)
     if weights is not None:
         g_w = torch.randn(weights.shape, generator=gen)
         loss = loss + (weights * g_w.double()).sum()
@@ -75,6 +81,37 @@ def randn(gen, *shape):
 
 def causal_bool(n):
     return torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+
+
+def basic_cases(gen):
+    cases = []
+    N, L, d = 3, 4, 6
+
+    def call1(m, x, mk):
+        return m(x['input'] if 'input' in x else mk['ids']), None
+    torch.manual_seed(40)
+    cases.append(run_case('linear', nn.Linear(d, 5), {'kind': 'Linear', 'inFeatures': d, 'outFeatures': 5},
+                          {'input': randn(gen, N, L, d)}, {}, call1, {}, gen))
+    torch.manual_seed(41)
+    cases.append(run_case('linear_nobias', nn.Linear(d, 5, bias=False), {'kind': 'Linear', 'inFeatures': d, 'outFeatures': 5, 'bias': False},
+                          {'input': randn(gen, 7, d)}, {}, call1, {}, gen))
+    torch.manual_seed(42)
+    ids = torch.tensor([[1, 0, 3, 3], [4, 2, 0, 1]])
+    cases.append(run_case('embedding_padding', nn.Embedding(5, d, padding_idx=0), {'kind': 'Embedding', 'numEmbeddings': 5, 'embeddingDim': d, 'paddingIdx': 0},
+                          {}, {'ids': ids}, call1, {}, gen))
+    torch.manual_seed(43)
+    cases.append(run_case('layernorm', nn.LayerNorm(d, eps=1e-6), {'kind': 'LayerNorm', 'normalizedShape': [d], 'eps': 1e-6},
+                          {'input': 3 * randn(gen, N, L, d) + 1}, {}, call1, {}, gen))
+    torch.manual_seed(44)
+    cases.append(run_case('layernorm_2d_shape', nn.LayerNorm([L, d]), {'kind': 'LayerNorm', 'normalizedShape': [L, d]},
+                          {'input': randn(gen, N, L, d)}, {}, call1, {}, gen))
+    torch.manual_seed(45)
+    cases.append(run_case('batchnorm1d_2d', nn.BatchNorm1d(d), {'kind': 'BatchNorm1d', 'numFeatures': d},
+                          {'input': 2 * randn(gen, 8, d) + 0.5}, {}, call1, {}, gen))
+    torch.manual_seed(46)
+    cases.append(run_case('batchnorm1d_3d_momentum', nn.BatchNorm1d(d, momentum=0.3), {'kind': 'BatchNorm1d', 'numFeatures': d, 'momentum': 0.3},
+                          {'input': randn(gen, N, d, L)}, {}, call1, {}, gen))
+    return cases
 
 
 def mha_cases(gen):
@@ -224,6 +261,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(1234)
     groups = {
+        'basic_layers': basic_cases(gen),
         'multihead_attention': mha_cases(gen),
         'encoder_layer': encoder_layer_cases(gen),
         'decoder_layer': decoder_layer_cases(gen),

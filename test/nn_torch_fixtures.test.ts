@@ -43,7 +43,25 @@ function checkCase(group: string, c: any, build: Build, run: Run, causalFlag = f
   }
   // Every parameter of the module has a reference gradient.
   for (const name of Object.keys(params)) assert.ok(`param.${name}` in c.grads, `${tag}: fixture lacks param.${name}`);
+  // Buffers the forward updates (BatchNorm's running statistics) end as torch's.
+  const sd = m.stateDict();
+  for (const [key, v] of Object.entries(c.stateAfter ?? {})) log.check(group, `${tag} ${key} after forward`, sd[key]!.dataSync(), floats(v as any));
 }
+
+test('Linear, Embedding (paddingIdx), LayerNorm, BatchNorm1d match torch', () => {
+  const fx = readLayerFixture('basic_layers');
+  const build = (o: any): nn.Module => {
+    switch (o.kind) {
+      case 'Linear': return new nn.Linear(o.inFeatures, o.outFeatures, { bias: o.bias ?? true });
+      case 'Embedding': return new nn.Embedding(o.numEmbeddings, o.embeddingDim, { paddingIdx: o.paddingIdx });
+      case 'LayerNorm': return new nn.LayerNorm(o.normalizedShape, { eps: o.eps ?? 1e-5 });
+      case 'BatchNorm1d': return new nn.BatchNorm1d(o.numFeatures, { momentum: o.momentum ?? 0.1 });
+      default: throw new Error(`unknown layer ${o.kind}`);
+    }
+  };
+  const run: Run = (m: any, x, masks) => [m.forward(x.input ?? masks.ids), null];
+  for (const c of fx.cases) checkCase('basic_layers', c, build, run);
+});
 
 test('MultiheadAttention matches torch (masks, weights, kdim/vdim, bias_kv, zero attn, unbatched)', () => {
   const fx = readLayerFixture('multihead_attention');

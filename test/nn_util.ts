@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tensor, type Tensor } from '../src/index.js';
 
-export interface FixtureTensor { shape: number[]; dtype: 'float32' | 'bool'; data: (number | string)[] }
+export interface FixtureTensor { shape: number[]; dtype: 'float32' | 'int32' | 'bool'; data: (number | string)[] }
 
 export function fromFixture(t: FixtureTensor, requiresGrad = false): Tensor {
   if (t.dtype === 'bool') return tensor(Uint8Array.from(t.data as number[]), { shape: t.shape, dtype: 'bool' });
+  if (t.dtype === 'int32') return tensor(Int32Array.from(t.data as number[]), { shape: t.shape, dtype: 'int32' });
   const v = Float32Array.from(t.data, (x) => (x === 'inf' ? Infinity : x === '-inf' ? -Infinity : (x as number)));
   return tensor(v, { shape: t.shape, requiresGrad });
 }

@@ -55,7 +55,8 @@ export const BINARY: Record<string, BinarySpec> = {
   sub: { js: 'a - b', wgsl: 'a - b' },
   mul: { js: 'a * b', wgsl: 'a * b' },
   div: { js: 'a / b', wgsl: 'a / b' },
-  pow: { js: 'Math.pow(a, b)', wgsl: 'pow(a, b)' },
+  // WGSL's pow is exp2(b·log2(a)): NaN for a < 0, so powf handles negative bases with integer exponents.
+  pow: { js: 'Math.pow(a, b)', wgsl: 'powf(a, b)' },
   // NaN-propagating, as torch.maximum / minimum.
   maximum: { js: '(a > b || a !== a) ? a : b', wgsl: 'select(b, a, a > b || isNan(a))' },
   minimum: { js: '(a < b || a !== a) ? a : b', wgsl: 'select(b, a, a < b || isNan(a))' },
@@ -108,9 +109,19 @@ fn erfc(x: f32) -> f32 {
     t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return select(2.0 - r, r, x >= 0.0);
 }
+fn powf(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a >= 0.0 || b != trunc(b)) { return pow(a, b); }
+  let m = pow(-a, b);
+  return select(m, -m, fract(b * 0.5) != 0.0);
+}
+// geluTanhGrad as above, written with s = sigmoid(2u) = (1 + tanh u) / 2 and 1 - s = sigmoid(-2u), so
+// that nothing cancels in f32 for negative x.
 fn geluTanhGrad(x: f32) -> f32 {
   let c = ${GELU_TANH_C};
-  let th = tanh(c * (x + 0.044715 * x * x * x));
-  return 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * c * (1.0 + 3.0 * 0.044715 * x * x);
+  let u2 = 2.0 * c * (x + 0.044715 * x * x * x);
+  let s = 1.0 / (1.0 + exp(-u2));
+  let t = 1.0 / (1.0 + exp(u2));
+  return s + 2.0 * x * s * t * c * (1.0 + 3.0 * 0.044715 * x * x);
 }
 `;

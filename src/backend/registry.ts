@@ -13,6 +13,14 @@ export interface AdamWParams {
   bc1: number; bc2: number;
 }
 
+export interface AttentionParams {
+  /** Heads per batch element: head bh of q is (bh / heads, bh % heads) in the mask's first two dims. */
+  heads: number;
+  /** Query i sees keys j <= i only (torch's is_causal: the top-left triangle). */
+  causal: boolean;
+  scale: number;
+}
+
 /** Every kernel's signature. Inputs may be strided unless the name says otherwise; outputs are contiguous. */
 export interface KernelMap {
   /** dst[...] = src[...] elementwise over equal shapes; both may be strided (dst may be a view). */
@@ -47,6 +55,17 @@ export interface KernelMap {
   scatterAdd(b: Backend, dst: TensorInfo, dim: number, index: TensorInfo, src: TensorInfo): void;
   /** In-place AdamW step on contiguous float32 param, grad, m, v of equal size. */
   adamw(b: Backend, param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, p: AdamWParams): void;
+  /**
+   * Fused softmax(q·kᵀ·scale + mask)·v per head. q [BH, L, E], k [BH, S, E], v [BH, S, Ev] contiguous;
+   * mask null or an additive float32 [BH/heads, heads, L, S] view (any strides, 0 = broadcast; -inf
+   * hides a key). out [BH, L, Ev]; lse [BH, L] gets each row's logsumexp of the scaled, masked scores
+   * (what the backward needs). A row with every key hidden gives NaN, as torch's softmax does.
+   */
+  attention(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
+    out: TensorInfo, lse: TensorInfo): void;
+  /** Gradients of attention given out, lse and gout [BH, L, Ev]: gq, gk, gv (written, contiguous). */
+  attentionBackward(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
+    out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): void;
 }
 
 export type KernelName = keyof KernelMap;

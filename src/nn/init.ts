@@ -7,7 +7,23 @@ import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+let skipping = 0;
+
+/**
+ * Runs fn with the random initialisers turned off (tensors keep whatever values they have), as
+ * HF's no_init_weights: for modules whose weights are about to be loaded or re-initialised anyway.
+ */
+export function noInit<T>(fn: () => T): T {
+  skipping++;
+  try {
+    return fn();
+  } finally {
+    skipping--;
+  }
+}
+
 function fillWith(t: Tensor, draw: () => number): Tensor {
+  if (skipping > 0) return t;
   const values = new Float32Array(t.numel);
   for (let i = 0; i < values.length; i++) values[i] = draw();
   noGrad(() => {

@@ -46,18 +46,24 @@ export class AlignedText {
    * point it came from.
    */
   mapChars(map: (cp: number) => string | undefined): AlignedText {
-    const b = new AlignedBuilder(this.text.length);
+    let b: AlignedBuilder | null = null; // created at the first change
     const text = this.text;
-    let changed = false;
+    let kept = 0; // start of the run of unchanged units not yet copied
     for (let i = 0; i < text.length;) {
       const cp = text.codePointAt(i)!;
       const w = cp > 0xffff ? 2 : 1;
       const rep = map(cp);
-      if (rep === undefined) b.pushUnits(text, i, i + w, this);
-      else { b.push(rep, this.startOf(i), this.endOf(i + w - 1)); changed = true; }
+      if (rep !== undefined) {
+        b ??= new AlignedBuilder(text.length);
+        if (kept < i) b.pushUnits(text, kept, i, this);
+        b.push(rep, this.startOf(i), this.endOf(i + w - 1));
+        kept = i + w;
+      }
       i += w;
     }
-    return changed ? b.build() : this;
+    if (b === null) return this;
+    if (kept < text.length) b.pushUnits(text, kept, text.length, this);
+    return b.build();
   }
 }
 
@@ -90,7 +96,13 @@ export class AlignedBuilder {
   /** Appends units [a, b) of `src` unchanged, keeping their spans. */
   pushUnits(srcText: string, a: number, b: number, src: AlignedText): void {
     this.reserve(b - a);
-    for (let i = a; i < b; i++) { this.starts[this.n] = src.startOf(i); this.ends[this.n] = src.endOf(i); this.n++; }
+    if (src.starts === null) {
+      for (let i = a; i < b; i++) { this.starts[this.n] = src.base + i; this.ends[this.n] = src.base + i + 1; this.n++; }
+    } else {
+      this.starts.set(src.starts.subarray(a, b), this.n);
+      this.ends.set(src.ends!.subarray(a, b), this.n);
+      this.n += b - a;
+    }
     this.parts.push(a === 0 && b === srcText.length ? srcText : srcText.slice(a, b));
   }
 

@@ -81,7 +81,7 @@ export function toByteLevel(text: string): string {
   return out;
 }
 
-const decoder = new TextDecoder('utf-8');
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // keep a leading U+FEFF: it is text
 
 /** UTF-8 bytes → string; invalid sequences become U+FFFD, like Rust's from_utf8_lossy. */
 export function utf8Decode(bytes: Uint8Array): string {

@@ -18,6 +18,18 @@ const lowercaseChar = (cp: number): string | undefined => {
   return low === ch ? undefined : low;
 };
 
+/**
+ * Lower-cases with alignment. Usually every unit maps to one unit, so the whole-string
+ * toLowerCase can keep the alignment as is; only a capital sigma (JS applies the final-sigma rule,
+ * Rust does not) or a change of length (İ → i̇) needs the per-character path.
+ */
+function lowercaseText(text: AlignedText): AlignedText {
+  const low = text.text.toLowerCase();
+  if (low === text.text) return text;
+  if (low.length === text.length && !text.text.includes('\u03a3')) return new AlignedText(low, text.starts, text.ends, text.base);
+  return text.mapChars(lowercaseChar);
+}
+
 /** BERT's normalizer: clean control characters, space out CJK, strip accents, lowercase. */
 export class BertNormalizer implements Normalizer {
   constructor(readonly opts: { cleanText: boolean; handleChineseChars: boolean; stripAccents: boolean | null; lowercase: boolean } =
@@ -35,7 +47,7 @@ export class BertNormalizer implements Normalizer {
     }
     if (handleChineseChars) t = t.mapChars((cp) => isCjk(cp) ? ` ${String.fromCodePoint(cp)} ` : undefined);
     if (this.opts.stripAccents ?? lowercase) t = stripAccents(t);
-    if (lowercase) t = t.mapChars(lowercaseChar);
+    if (lowercase) t = lowercaseText(t);
     return t;
   }
 
@@ -46,7 +58,7 @@ export class BertNormalizer implements Normalizer {
 }
 
 export class Lowercase implements Normalizer {
-  normalize(text: AlignedText): AlignedText { return text.mapChars(lowercaseChar); }
+  normalize(text: AlignedText): AlignedText { return lowercaseText(text); }
   toJSON(): JsonObject { return { type: 'Lowercase' }; }
 }
 

@@ -28,13 +28,14 @@ export function fromEncoded(e: Encoded, requiresGrad = false): Tensor {
 
 /**
  * The fixture tolerance: 1e-5 relative, where "relative" is measured against max(|expected|, floor)
- * with floor = 1e-3 × the largest |expected| in the tensor. Elements a thousand times smaller than
- * their tensor's scale come out of cancellation (a matmul row that sums to ~0, a softmax gradient
- * whose terms nearly cancel), where float32 can only promise an absolute error of a few ulps of the
- * terms; for them the check is an absolute 1e-8 × scale.
+ * with floor = 1e-2 × the largest |expected| in the tensor. Elements below 1% of their tensor's
+ * scale come out of cancellation (a softmax gradient's terms, log-softmax of large logits, b + w·x̂
+ * near zero), where float32 can promise only an absolute error of a few ulps of the scale; for them
+ * the check is absolute: 1e-7 × scale, about 2 float32 ulps. (The WASM kernels, which accumulate in
+ * float32, stay within half of that; a floor of 1e-3 would accept only float64 accumulation.)
  */
 export const FIXTURE_RTOL = 1e-5;
-export const FIXTURE_FLOOR = 1e-3;
+export const FIXTURE_FLOOR = 1e-2;
 
 /** Worst relative error per fixture file, for the report printed at the end of a run. */
 export const worstErrors = new Map<string, number>();

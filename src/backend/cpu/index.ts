@@ -1,32 +1,132 @@
-// Registers the cpu backend and its TypeScript kernels. The WASM SIMD kernels (./wasm) replace the
-// hot ones when they load; setCpuKernels('ts') selects the plain path (tests run both).
+// Registers the cpu backend and its kernels. Two sets exist: WebAssembly SIMD kernels run across
+// worker threads (./wasm, ./threads) and the plain TypeScript ones (./ts), which are the reference
+// and the fallback. setCpuKernels('ts') (or TLM_CPU_KERNELS=ts) selects the plain path; the WASM
+// path also falls back to it by itself where the module cannot load (no SIMD, no shared memory, no
+// built .wasm), and for layouts a WASM kernel declines (e.g. strided unary inputs, int tensors).
 
 import { registerBackend } from '../../tensor/engine.js';
-import { registerKernel } from '../registry.js';
+import type { Backend } from '../backend.js';
+import { registerKernel, type KernelMap, type KernelName } from '../registry.js';
 import { CpuBackend } from './backend.js';
 import * as ew from './ts/elementwise.js';
 import * as red from './ts/reduce.js';
 import * as la from './ts/linalg.js';
 import * as nn from './ts/nn.js';
+import * as att from './ts/attention.js';
+import * as W from './wasm/kernels.js';
+import { kernelModule, loadError } from './wasm/loader.js';
+import { getThreads, runtimeFor, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
 
 registerBackend('cpu', () => new CpuBackend(), 1);
 
-registerKernel('copy', 'cpu', ew.copy);
-registerKernel('fill', 'cpu', ew.fill);
-registerKernel('cast', 'cpu', ew.cast);
-registerKernel('unary', 'cpu', ew.unary);
-registerKernel('binary', 'cpu', ew.binary);
-registerKernel('binaryScalar', 'cpu', ew.binaryScalar);
-registerKernel('where', 'cpu', ew.where);
-registerKernel('reduce', 'cpu', red.reduce);
-registerKernel('argReduce', 'cpu', red.argReduce);
-registerKernel('matmul', 'cpu', la.matmul);
-registerKernel('softmax', 'cpu', nn.softmax);
-registerKernel('softmaxBackward', 'cpu', nn.softmaxBackward);
-registerKernel('layerNorm', 'cpu', nn.layerNorm);
-registerKernel('layerNormBackward', 'cpu', nn.layerNormBackward);
-registerKernel('indexSelect', 'cpu', nn.indexSelect);
-registerKernel('indexAdd', 'cpu', nn.indexAdd);
-registerKernel('gather', 'cpu', nn.gather);
-registerKernel('scatterAdd', 'cpu', nn.scatterAdd);
-registerKernel('adamw', 'cpu', nn.adamw);
+export type CpuKernels = 'wasm' | 'ts';
+
+let wanted: CpuKernels = globalThis.process?.env?.TLM_CPU_KERNELS === 'ts' ? 'ts' : 'wasm';
+
+/** The backend's WASM runtime when the WASM kernels are selected and available. */
+function wasm(b: Backend): WasmRuntime | null {
+  return wanted === 'wasm' ? runtimeFor(b as CpuBackend) : null;
+}
+
+/**
+ * Selects the cpu kernels: 'wasm' (SIMD + threads, the default) or 'ts' (plain TypeScript). Returns
+ * the set in effect: 'ts' when 'wasm' was asked for but cannot load (see cpuKernelsError()).
+ */
+export function setCpuKernels(kind: CpuKernels): CpuKernels {
+  if (kind !== 'wasm' && kind !== 'ts') throw new Error(`setCpuKernels: expected 'wasm' or 'ts', got '${String(kind)}'`);
+  wanted = kind;
+  return getCpuKernels();
+}
+
+/** The cpu kernel set in effect. */
+export function getCpuKernels(): CpuKernels {
+  if (wanted === 'ts') return 'ts';
+  return kernelModule() === null ? 'ts' : 'wasm';
+}
+
+/** Why the WASM kernels are not in use ('' when they are, or were never tried). */
+export function cpuKernelsError(): string {
+  return loadError();
+}
+
+/** Threads the WASM kernels use, the calling thread included (default: TLM_NUM_THREADS, else every core). */
+export function setCpuThreads(n: number): void {
+  setThreads(n);
+}
+
+export function getCpuThreads(): number {
+  return getThreads();
+}
+
+/** Stops the worker threads (they never keep the process alive; this is for an explicit clean exit). */
+export function shutdownCpuThreads(): Promise<void> {
+  return shutdownThreads();
+}
+
+/** Waits until the worker threads of backend b are running (tests; kernels never wait for them). */
+export async function cpuThreadsReady(b: Backend): Promise<void> {
+  await runtimeFor(b as CpuBackend)?.ready();
+}
+
+// Registration. Kernels with a WASM version dispatch on each call (one comparison), so that
+// setCpuKernels takes effect at once.
+const plain = (name: KernelName, fn: unknown) => registerKernel(name, 'cpu', fn as KernelMap[typeof name]);
+plain('copy', ew.copy);
+plain('fill', ew.fill);
+plain('cast', ew.cast);
+plain('where', ew.where);
+plain('reduce', red.reduce);
+plain('argReduce', red.argReduce);
+plain('indexSelect', nn.indexSelect);
+plain('indexAdd', nn.indexAdd);
+plain('gather', nn.gather);
+plain('scatterAdd', nn.scatterAdd);
+
+registerKernel('unary', 'cpu', (b, op, x, out) => {
+  const r = wasm(b);
+  if (r === null || !W.unary(r, op, x, out)) ew.unary(b, op, x, out);
+});
+registerKernel('binary', 'cpu', (b, op, a, c, out) => {
+  const r = wasm(b);
+  if (r === null || !W.binary(r, op, a, c, out)) ew.binary(b, op, a, c, out);
+});
+registerKernel('binaryScalar', 'cpu', (b, op, a, s, first, out) => {
+  const r = wasm(b);
+  if (r === null || !W.binaryScalar(r, op, a, s, first, out)) ew.binaryScalar(b, op, a, s, first, out);
+});
+registerKernel('matmul', 'cpu', (b, a, c, out) => {
+  const r = wasm(b);
+  if (r === null || a.dtype !== 'float32' || c.dtype !== 'float32') la.matmul(b, a, c, out);
+  else W.matmul(r, a, c, out);
+});
+registerKernel('softmax', 'cpu', (b, x, rows, n, log, out) => {
+  const r = wasm(b);
+  if (r === null) nn.softmax(b, x, rows, n, log, out); else W.softmax(r, x, rows, n, log, out);
+});
+registerKernel('softmaxBackward', 'cpu', (b, y, gy, rows, n, log, gx) => {
+  const r = wasm(b);
+  if (r === null) nn.softmaxBackward(b, y, gy, rows, n, log, gx); else W.softmaxBackward(r, y, gy, rows, n, log, gx);
+});
+registerKernel('layerNorm', 'cpu', (b, x, w, bias, rows, n, eps, out, mean, rstd) => {
+  const r = wasm(b);
+  if (r === null) nn.layerNorm(b, x, w, bias, rows, n, eps, out, mean, rstd); else W.layerNorm(r, x, w, bias, rows, n, eps, out, mean, rstd);
+});
+registerKernel('layerNormBackward', 'cpu', (b, x, w, mean, rstd, gy, rows, n, gx, gw, gb) => {
+  const r = wasm(b);
+  if (r === null) nn.layerNormBackward(b, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
+  else W.layerNormBackward(r, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
+});
+registerKernel('adamw', 'cpu', (b, param, grad, m, v, p) => {
+  const r = wasm(b);
+  if (r === null) nn.adamw(b, param, grad, m, v, p); else W.adamw(r, param, grad, m, v, p);
+});
+registerKernel('attention', 'cpu', (b, q, k, v, mask, p, out, lse) => {
+  const r = wasm(b);
+  if (r === null || !W.attention(r, q, k, v, mask, p, out, lse)) att.attention(b, q, k, v, mask, p, out, lse);
+});
+registerKernel('attentionBackward', 'cpu', (b, q, k, v, mask, p, out, lse, gout, gq, gk, gv) => {
+  const r = wasm(b);
+  if (r === null || !W.attentionBackward(r, q, k, v, mask, p, out, lse, gout, gq, gk, gv)) {
+    att.attentionBackward(b, q, k, v, mask, p, out, lse, gout, gq, gk, gv);
+  }
+});

@@ -100,7 +100,7 @@ function runElementwise(b: Backend, ew: Ew): void {
     }
     const loads = ew.inputs.map((_, k) => `let in${k} = b${slotOf[k]}[o${k}];`).join('\n  ');
     const body = ew.body.replaceAll('EXTRA', String(EXTRA));
-    const helpers = /erfc|geluTanhGrad|isNan/.test(body) ? WGSL_HELPERS : '';
+    const helpers = /erfc|geluTanhGrad|isNan|powf/.test(body) ? WGSL_HELPERS : '';
     return `${decl}
 ${metaWgsl(buffers.length, words)}${helpers}
 @compute @workgroup_size(${WG})

@@ -2,7 +2,7 @@
 
 import type { Backend } from '../../backend/backend.js';
 import { getKernel, type KernelMap, type KernelName } from '../../backend/registry.js';
-import type { DType } from '../dtype.js';
+import { assertDType, type DType } from '../dtype.js';
 import { backend as currentBackend, findBackend } from '../engine.js';
 import { contiguousStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -11,6 +11,12 @@ import { Tensor } from '../tensor.js';
 export function empty(shape: readonly number[], dtype: DType = 'float32', b: Backend = currentBackend()): Tensor {
   let n = 1;
   for (const d of shape) n *= d;
+  // Every op allocates here: a shape computed wrong upstream (NaN, negative, fractional) must stop
+  // with an error, not reach the allocator (a NaN size would corrupt the cpu heap's bump pointer).
+  if (!Number.isSafeInteger(n) || n < 0 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`empty: invalid shape [${shape.join(',')}]`);
+  }
+  assertDType(dtype);
   return new Tensor(b.alloc(dtype, n), shape.slice(), contiguousStrides(shape), 0);
 }
 

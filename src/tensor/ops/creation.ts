@@ -81,7 +81,9 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], opts?
   const b = target(opts);
   const t = empty(shape, dtype, b);
   const Ctor = arrayType(dtype);
-  const typed = flat instanceof Ctor ? flat as TypedArray : Ctor.from(flat as ArrayLike<number>);
+  // bool stores 0/1: any nonzero (0.5, NaN, 2) is true, as torch's .bool(); Uint8Array.from would truncate 0.5 to 0.
+  const typed = dtype === 'bool' ? Uint8Array.from(flat as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0))
+    : flat instanceof Ctor ? flat as TypedArray : Ctor.from(flat as ArrayLike<number>);
   b.upload(t.storage, typed);
   return finish(t, opts);
 }

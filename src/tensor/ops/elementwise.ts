@@ -3,6 +3,7 @@
 
 import { BINARY, UNARY } from '../../backend/elementwise.js';
 import { record } from '../autograd.js';
+import { noGrad } from '../engine.js';
 import { promote, type DType } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
@@ -146,11 +147,22 @@ export const ge = (a: TensorLike, b: TensorLike) => binaryOp('ge', a, b, null);
 export const logicalAnd = (a: Tensor, b: Tensor) => binaryOp('logical_and', a, b, null);
 export const logicalOr = (a: Tensor, b: Tensor) => binaryOp('logical_or', a, b, null);
 
+/** clamp(x, min, max); the gradient passes where min ≤ x ≤ max, bounds included, as torch's does. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
-  let out = x;
-  if (min !== undefined && min !== null) out = maximum(out, min);
-  if (max !== undefined && max !== null) { const prev = out; out = minimum(out, max); if (prev !== x && !prev.requiresGrad) prev.dispose(); }
-  return out;
+  const lo = min ?? null, hi = max ?? null;
+  if (lo === null && hi === null) return x;
+  // maximum/minimum would split the gradient at x == bound (their tie rule); torch passes it whole.
+  const out = noGrad(() => {
+    const a = lo === null ? x : maximum(x, lo);
+    const o = hi === null ? a : minimum(a, hi);
+    if (a !== x && a !== o) a.dispose();
+    return o;
+  });
+  return record(out, 'Clamp', [x], (g) => {
+    const inLo = lo === null ? null : x.ge(lo), inHi = hi === null ? null : x.le(hi);
+    const inside = inLo && inHi ? inLo.logicalAnd(inHi) : (inLo ?? inHi)!;
+    return [where(inside, g, 0)];
+  });
 }
 
 // ---- selection ----
@@ -159,8 +171,10 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 export function where(cond: Tensor, a: TensorLike, c: TensorLike): Tensor {
   const ref = (typeof a === 'number' ? c : a) as Tensor | number;
   const b = typeof ref === 'number' ? cond.storage.backend : deviceOf('where', cond, ref);
-  const dtype: DType = typeof a === 'number' && typeof c === 'number' ? 'float32'
-    : promote(typeof a === 'number' ? (c as Tensor).dtype : a.dtype, typeof c === 'number' ? (a as Tensor).dtype : c.dtype);
+  // A number branch is typed like a scalar operand (torch's weak scalars): an integer keeps an int
+  // tensor int, a fraction makes the result float32 instead of being truncated.
+  const dt = (v: TensorLike): DType => (typeof v === 'number' ? (Number.isInteger(v) ? 'int32' : 'float32') : v.dtype);
+  const dtype: DType = typeof a === 'number' && typeof c === 'number' ? 'float32' : promote(dt(a), dt(c));
   const x = typeof a === 'number' ? full([], a, { dtype, device: b.name }) : a.dtype === dtype ? a : to(a, dtype);
   const y = typeof c === 'number' ? full([], c, { dtype, device: b.name }) : c.dtype === dtype ? c : to(c, dtype);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, x.shape), y.shape);
@@ -180,5 +194,9 @@ export function where(cond: Tensor, a: TensorLike, c: TensorLike): Tensor {
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   if (mask.dtype !== 'bool') throw new Error(`maskedFill: mask must be bool, got ${mask.dtype}`);
   broadcastShapes('maskedFill', x.shape, mask.shape);
-  return where(mask, value, x);
+  // The result keeps x's dtype, as torch's masked_fill: the value is converted, and must fit.
+  if (x.dtype !== 'float32' && !Number.isFinite(value)) throw new Error(`maskedFill: value ${value} cannot be converted to ${x.dtype} (input [${x.shape.join(',')}])`);
+  const v = x.dtype === 'int32' ? Math.trunc(value) : x.dtype === 'bool' ? (value !== 0 ? 1 : 0) : value;
+  const out = where(mask, v, x);
+  return out.dtype === x.dtype ? out : to(out, x.dtype);
 }

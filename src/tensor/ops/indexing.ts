@@ -11,6 +11,8 @@ import { clone, contiguous, narrow, reshape, split, to, unsqueeze } from './view
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new Error('cat: expected a non-empty list of tensors');
   const first = tensors[0]!;
+  const scalar = tensors.findIndex((t) => t.ndim === 0);
+  if (scalar >= 0) throw new Error(`cat: zero-dimensional tensor (at position ${scalar}) cannot be concatenated; use stack`);
   const d = normDim('cat', dim, first.ndim);
   const b = deviceOf('cat', ...tensors);
   let dtype: DType = first.dtype;

@@ -30,7 +30,7 @@ function matmulNd(a: Tensor, c: Tensor): Tensor {
   const M = a.shape[a.ndim - 2]!, K = a.shape[a.ndim - 1]!, N = c.shape[c.ndim - 1]!;
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), c.shape.slice(0, -2));
   // [..., M, K] @ [K, N] with a contiguous: fold the batch into M, one large product.
-  if (c.ndim === 2 && a.ndim > 2 && a.isContiguous()) {
+  if (c.ndim === 2 && a.ndim > 2 && a.isContiguous() && K > 0) {
     const a2 = reshape(a, [1, a.numel / K, K]);
     const out = bmm(a2, unsqueeze(c, 0));
     return reshape(out, [...a.shape.slice(0, -1), N]);
@@ -47,6 +47,10 @@ export function matmul(a: Tensor, c: Tensor): Tensor {
   const c2 = c.ndim === 1 ? unsqueeze(c, -1) : c;
   const K = a2.shape[a2.ndim - 1]!, K2 = c2.shape[c2.ndim - 2]!;
   if (K !== K2) throw new Error(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(c.shape)}: inner dimensions ${K} and ${K2} differ`);
+  const ba = a2.shape.slice(0, -2), bc = c2.shape.slice(0, -2);
+  try { broadcastShapes('matmul', ba, bc); } catch {
+    throw new Error(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(c.shape)}: batch dims ${fmtShape(ba)} and ${fmtShape(bc)} cannot be broadcast`);
+  }
   // The views inside matmulNd need no graph of their own: the gradient is defined here, once.
   // tidy: the 3-D views and the kernel's output made inside are dropped; only the result view (which keeps the storage) leaves.
   let out = noGrad(() => tidy(() => matmulNd(a2, c2)));

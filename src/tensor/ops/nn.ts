@@ -10,9 +10,17 @@ import { deviceOf, empty, kernel, requireFloat } from './core.js';
 import { full, tensor } from './creation.js';
 import { where } from './elementwise.js';
 import { gather, indexSelect } from './indexing.js';
-import { logSoftmax, softmax } from './reduce.js';
+import { logSoftmax } from './reduce.js';
 import { contiguous, permute, reshape, unsqueeze } from './view.js';
-import { matmul } from './linalg.js';
+
+/** Runs fn; an error from the ops inside (an index out of range) is re-thrown naming this op and its shapes. */
+function named<T>(op: string, shapes: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new Error(`${op}: ${shapes}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
 
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   requireFloat('layerNorm', x);
@@ -51,7 +59,7 @@ export function embedding(ids: Tensor, weight: Tensor, opts?: { paddingIdx?: num
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D [num, dim], got ${fmtShape(weight.shape)}`);
   if (ids.dtype !== 'int32') throw new Error(`embedding: ids must be int32, got ${ids.dtype}`);
   const flat = reshape(ids, [ids.numel]);
-  const rows = indexSelect(weight, 0, flat);
+  const rows = named('embedding', `ids ${fmtShape(ids.shape)}, weight ${fmtShape(weight.shape)}`, () => indexSelect(weight, 0, flat));
   const pad = opts?.paddingIdx;
   if (pad !== undefined && pad !== null && rows.gradFn !== null) {
     const inner = rows.gradFn;
@@ -111,7 +119,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const valid = t.ne(ignore);
   const safeT = where(valid, t, 0);
   const logp = logSoftmax(x, 1);
-  let nll = gather(logp, 1, reshape(safeT, [N, 1])).reshape([N]).neg();
+  const picked = named('crossEntropy', `target ${fmtShape(target.shape)}, logits ${fmtShape(logits.shape)}`, () => gather(logp, 1, reshape(safeT, [N, 1])));
+  let nll = picked.reshape([N]).neg();
   let w: Tensor | null = null;
   if (opts.weight) {
     if (!shapesEqual(opts.weight.shape, [C])) throw new Error(`crossEntropy: weight ${fmtShape(opts.weight.shape)} must have shape [${C}]`);
@@ -141,40 +150,7 @@ export function nllLoss(logp: Tensor, target: Tensor, opts: { ignoreIndex?: numb
   return loss.sum().div(valid.sum().float());
 }
 
-export interface AttentionOptions {
-  /** bool: true = may attend (torch SDPA); float: added to the scores. Broadcasts to [..., L, S]. */
-  attnMask?: Tensor | null;
-  isCausal?: boolean;
-  dropoutP?: number;
-  scale?: number;
-  training?: boolean;
-}
-
-/** softmax(q kᵀ · scale + mask) v, as torch.nn.functional.scaled_dot_product_attention. */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-  const L = q.shape[q.ndim - 2]!, S = k.shape[k.ndim - 2]!, E = q.shape[q.ndim - 1]!;
-  if (k.shape[k.ndim - 1] !== E) throw new Error(`scaledDotProductAttention: q ${fmtShape(q.shape)} and k ${fmtShape(k.shape)} differ in the last dim`);
-  if (v.shape[v.ndim - 2] !== S) throw new Error(`scaledDotProductAttention: k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} differ in length`);
-  const scale = opts.scale ?? 1 / Math.sqrt(E);
-  let scores = matmul(q, k.mT).mul(scale);
-  if (opts.isCausal) {
-    if (opts.attnMask) throw new Error('scaledDotProductAttention: pass either attnMask or isCausal, not both');
-    scores = scores.maskedFill(causalMask(L, S, q.device), -Infinity);
-  }
-  if (opts.attnMask) {
-    const m = opts.attnMask;
-    scores = m.dtype === 'bool' ? scores.maskedFill(m.logicalNot(), -Infinity) : scores.add(m);
-  }
-  let attn = softmax(scores, -1);
-  if (opts.dropoutP && (opts.training ?? true)) attn = dropout(attn, opts.dropoutP, true);
-  return matmul(attn, v);
-}
-
-/** [L, S] bool, true above the diagonal: the positions a causal query may not see. */
-export function causalMask(L: number, S: number, device?: string): Tensor {
-  const m = new Uint8Array(L * S);
-  for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m[i * S + j] = 1;
-  return tensor(m, { shape: [L, S], dtype: 'bool', device });
-}
+// scaledDotProductAttention and causalMask live in attention.ts (fused kernel + composite path).
+export { scaledDotProductAttention, causalMask, type AttentionOptions } from './attention.js';
 
 export { full };

@@ -168,8 +168,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const d = normDim('narrow', dim, x.ndim);
   const size = x.shape[d]!;
   if (start < 0) start += size;
-  if (start < 0 || length < 0 || start + length > size) {
-    throw new Error(`narrow: range [${start}, ${start + length}) is out of bounds for dim ${dim} of size ${size}`);
+  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > size) {
+    throw new Error(`narrow: range [${start}, ${start + length}) is out of bounds for dim ${dim} of ${fmtShape(x.shape)}`);
   }
   return slice(x, d, start, start + length, 1);
 }
@@ -179,6 +179,10 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const d = normDim('slice', dim, x.ndim);
   const size = x.shape[d]!;
   if (step <= 0 || !Number.isInteger(step)) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  // A fractional bound would become a fractional storage offset (reads of undefined → NaN).
+  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) {
+    throw new Error(`slice: bounds must be integers, got start ${start}, end ${end} for dim ${dim} of ${fmtShape(x.shape)}`);
+  }
   const clampIdx = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
   const s = clampIdx(start), e = Math.max(s, clampIdx(end ?? size));
   const len = Math.ceil((e - s) / step);
@@ -248,7 +252,8 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim('chunk', dim, x.ndim);
-  return split(x, Math.ceil(x.shape[d]! / chunks), d);
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
+  return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
 }
 
 /** In-place copy of src (broadcast to x's shape) into x's elements; no autograd. */

@@ -62,6 +62,11 @@ export const autogradCases: Case[] = [
     await expectTensor(x.grad!, [2], [2 * Math.E, 2 * Math.E ** 2], { tol: 1e-6 });
     assert.throws(() => loss.backward(), /backward.*(second time|freed)/);
   } },
+  { name: 'clamp passes the whole gradient at its bounds, as torch', run: async () => {
+    const x = tensor([-1, 0, 0.5, 1, 2], { requiresGrad: true });
+    x.clamp(0, 1).sum().backward();
+    await expectTensor(x.grad!, [5], [0, 1, 1, 1, 0]);
+  } },
   { name: 'only float32 tensors can require gradients', run: async () => {
     assert.throws(() => tensor([1, 2], { dtype: 'int32', requiresGrad: true }), /only float32 tensors can require gradients/);
   } },

@@ -16,6 +16,8 @@ export const creationCases: Case[] = [
     await expectTensor(tensor(new Int32Array([7, 8, 9, 10]), { shape: [2, 2] }), [2, 2], [7, 8, 9, 10], { dtype: 'int32' });
     await expectTensor(tensor(new Float32Array([0.5, 1.5]), { shape: [2, 1] }), [2, 1], [0.5, 1.5], { dtype: 'float32' });
     await expectTensor(tensor([]), [0], [], { dtype: 'float32' });
+    // bool keeps 0/1: any nonzero value is true (not truncated to 0), as torch's .bool()
+    await expectTensor(tensor([0.5, 0, -2, NaN], { dtype: 'bool' }), [4], [1, 0, 1, 1], { dtype: 'bool' });
     const g = tensor([1, 2], { requiresGrad: true });
     assert.equal(g.requiresGrad, true);
   } },

@@ -61,6 +61,9 @@ export const linalgCases: Case[] = [
     await expectTensor(linear(tensor([[1, 2, 3]]), m, tensor([10, 20])), [1, 2], [17, 22]);
     await expectTensor(linear(tensor([1, 2, 3]), m), [2], [7, 2]);
     assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), /inner dimensions 2 and 1 differ/);
+    // 0 · inf is NaN (no skipping of zero terms), and an empty inner dim gives zeros.
+    assert.ok(Number.isNaN((await vals(tensor([[0, 1]]).matmul(tensor([[Infinity], [1]]))))[0]));
+    await expectTensor(zeros([2, 3, 0]).matmul(zeros([0, 4])), [2, 3, 4], new Array(24).fill(0));
   } },
   { name: 'cat and stack (any dim, mixed dtypes)', run: async () => {
     const a = tensor([[1, 2], [3, 4]]), b = tensor([[5, 6]]);

@@ -31,8 +31,8 @@ export function matmul(_b: Backend, a: TensorInfo, c: TensorInfo, out: TensorInf
     for (let i = 0; i < M; i++) {
       const orow = o0 + i * N;
       for (let k = 0; k < K; k++) {
+        // No skipping of zeros: 0 · inf must give NaN, as in torch and the WASM kernel.
         const av = A[i * K + k]!;
-        if (av === 0) continue;
         const brow = k * N;
         for (let j = 0; j < N; j++) O[orow + j]! += av * Bm[brow + j]!;
       }

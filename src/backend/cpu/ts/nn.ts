@@ -92,14 +92,20 @@ export function layerNormBackward(_b: Backend, x: TensorInfo, weight: TensorInfo
   if (gb && accB) { const A = arr(gb); for (let k = 0; k < n; k++) A[gb.offset + k] = accB[k]!; }
 }
 
-function checkIndex(op: string, v: number, n: number): void {
-  if (!(v >= 0 && v < n)) throw new Error(`${op}: index ${v} is out of range for a dimension of size ${n}`);
+const shp = (t: TensorInfo): string => `[${t.shape.join(',')}]`;
+
+/** `where` names the shapes involved, e.g. "input [3,2], index [2]". */
+function badIndex(op: string, v: number, n: number, where: string): never {
+  throw new Error(`${op}: index ${v} is out of range for a dimension of size ${n} (${where})`);
 }
 
 export function indexSelect(_b: Backend, src: TensorInfo, outer: number, n: number, inner: number, idx: TensorInfo, out: TensorInfo): void {
   const S = arr(src), I = arr(idx), O = arr(out);
   const m = idx.shape.reduce((a, b) => a * b, 1);
-  for (let j = 0; j < m; j++) checkIndex('indexSelect', I[idx.offset + j]!, n);
+  for (let j = 0; j < m; j++) {
+    const v = I[idx.offset + j]!;
+    if (!(v >= 0 && v < n)) badIndex('indexSelect', v, n, `input ${shp(src)}, index ${shp(idx)}`);
+  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const from = src.offset + (o * n + I[idx.offset + j]!) * inner;
@@ -114,7 +120,7 @@ export function indexAdd(_b: Backend, dst: TensorInfo, outer: number, n: number,
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const row = I[idx.offset + j]!;
-      checkIndex('indexAdd', row, n);
+      if (!(row >= 0 && row < n)) badIndex('indexAdd', row, n, `input ${shp(dst)}, index ${shp(idx)}`);
       const to = dst.offset + (o * n + row) * inner, from = src.offset + (o * m + j) * inner;
       for (let i = 0; i < inner; i++) D[to + i]! += S[from + i]!;
     }
@@ -138,7 +144,7 @@ export function gather(_b: Backend, x: TensorInfo, dim: number, index: TensorInf
   const X = arr(x), I = arr(index), O = arr(out);
   walkIndex(x, dim, index, (pos, base, ds, size) => {
     const v = I[index.offset + pos]!;
-    checkIndex('gather', v, size);
+    if (!(v >= 0 && v < size)) badIndex('gather', v, size, `input ${shp(x)}, dim ${dim}, index ${shp(index)}`);
     O[out.offset + pos] = X[base + v * ds]!;
   });
 }
@@ -147,7 +153,7 @@ export function scatterAdd(_b: Backend, dst: TensorInfo, dim: number, index: Ten
   const D = arr(dst), I = arr(index), S = arr(src);
   walkIndex(dst, dim, index, (pos, base, ds, size) => {
     const v = I[index.offset + pos]!;
-    checkIndex('scatterAdd', v, size);
+    if (!(v >= 0 && v < size)) badIndex('scatterAdd', v, size, `input ${shp(dst)}, dim ${dim}, index ${shp(index)}`);
     D[base + v * ds]! += S[src.offset + pos]!;
   });
 }

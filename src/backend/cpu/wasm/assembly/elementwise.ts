@@ -10,7 +10,7 @@ const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_GELU_GRAD = 4, B_GELU_TANH_G
 @inline function unaryV(op: i32, x: v128): v128 {
   if (op == U_GELU) return vgelu(x);
   if (op == U_GELU_TANH) return vgeluTanh(x);
-  if (op == U_RELU) return f32x4.pmax(x, f32x4.splat(0)); // NaN stays NaN, as the TS path
+  if (op == U_RELU) return f32x4.pmax(f32x4.splat(0), x); // x > 0 ? x : 0, NaN → 0 as the TS path
   return f32x4.neg(x);
 }
 
@@ -82,28 +82,31 @@ export function binary(start: i32, end: i32, _tid: i32, op: i32, a: usize, ars: 
   }
 }
 
-/** In-place AdamW over elements [start, end) of contiguous p, g, m, v (decoupled weight decay, as torch). */
+/**
+ * In-place AdamW over elements [start, end) of contiguous p, g, m, v (decoupled weight decay, as
+ * torch). The caller folds the constants in float64: omb = 1 - beta, decay = 1 - lr·wd,
+ * step = lr / bc1, sbc2 = √bc2.
+ */
 export function adamw(start: i32, end: i32, _tid: i32, p: usize, g: usize, m: usize, v: usize,
-  lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f32, bc2: f32): void {
-  const decay: f32 = 1 - lr * weightDecay, step: f32 = lr / bc1, isb: f32 = <f32>(1 / Math.sqrt(<f64>bc2));
-  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1), vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
-  const vdecay = f32x4.splat(decay), vstep = f32x4.splat(step), visb = f32x4.splat(isb), veps = f32x4.splat(eps);
+  beta1: f32, omb1: f32, beta2: f32, omb2: f32, decay: f32, step: f32, sbc2: f32, eps: f32): void {
+  const vb1 = f32x4.splat(beta1), vo1 = f32x4.splat(omb1), vb2 = f32x4.splat(beta2), vo2 = f32x4.splat(omb2);
+  const vdecay = f32x4.splat(decay), vstep = f32x4.splat(step), vsb = f32x4.splat(sbc2), veps = f32x4.splat(eps);
   let k = start;
   for (; k + 4 <= end; k += 4) {
     const o = <usize>k << 2;
     const gv = v128.load(g + o);
-    const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, gv));
-    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(gv, gv)));
+    const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vo1, gv));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vo2, gv), gv));
     v128.store(m + o, mv); v128.store(v + o, vv);
-    const den = f32x4.add(f32x4.mul(f32x4.sqrt(vv), visb), veps);
+    const den = f32x4.add(f32x4.div(f32x4.sqrt(vv), vsb), veps);
     v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), vdecay), f32x4.div(f32x4.mul(vstep, mv), den)));
   }
   for (; k < end; k++) {
     const o = <usize>k << 2;
     const gs = load<f32>(g + o);
-    const ms = beta1 * load<f32>(m + o) + (1 - beta1) * gs;
-    const vs = beta2 * load<f32>(v + o) + (1 - beta2) * gs * gs;
+    const ms = beta1 * load<f32>(m + o) + omb1 * gs;
+    const vs = beta2 * load<f32>(v + o) + omb2 * gs * gs;
     store<f32>(m + o, ms); store<f32>(v + o, vs);
-    store<f32>(p + o, load<f32>(p + o) * decay - step * ms / (Mathf.sqrt(vs) * isb + eps));
+    store<f32>(p + o, load<f32>(p + o) * decay - step * ms / (Mathf.sqrt(vs) / sbc2 + eps));
   }
 }

@@ -8,23 +8,23 @@ import { packPanel4, packPanel8, tileCols } from './tile';
 
 const KC = 256;
 
-/** Items (batch, 4-row panel). Strides in elements; panels land at dst + (b·panels + p)·K·16. */
-export function packA(start: i32, end: i32, _tid: i32, src: usize, sb: i32, si: i32, sk: i32, M: i32, K: i32, dst: usize): void {
-  const panels = (M + 3) >> 2;
+/**
+ * Packs both operands in one job. Items [0, nA): A's (batch, 4-row panel), landing at
+ * pa + item·K·16; items [nA, end): B's (batch, 8-column panel) at pb + (item - nA)·K·32. Strides in
+ * elements (batch, row, column); a broadcast operand is packed once (the caller passes nA for one
+ * batch).
+ */
+export function packAB(start: i32, end: i32, _tid: i32, a: usize, sab: i32, sai: i32, sak: i32, M: i32, K: i32, pa: usize, nA: i32,
+  b: usize, sbb: i32, sbk: i32, sbj: i32, N: i32, pb: usize): void {
+  const panelsA = (M + 3) >> 2, panelsB = (N + 7) >> 3;
   for (let item = start; item < end; item++) {
-    const b = item / panels, p = item % panels;
-    const s = src + (<usize>b * <usize>sb << 2);
-    packPanel4(s, <usize>si << 2, <usize>sk << 2, M, K, p << 2, dst + <usize>item * <usize>K * 16);
-  }
-}
-
-/** Items (batch, 8-column panel); panels land at dst + (b·panels + p)·K·32. */
-export function packB(start: i32, end: i32, _tid: i32, src: usize, sb: i32, sk: i32, sj: i32, K: i32, N: i32, dst: usize): void {
-  const panels = (N + 7) >> 3;
-  for (let item = start; item < end; item++) {
-    const b = item / panels, p = item % panels;
-    const s = src + (<usize>b * <usize>sb << 2);
-    packPanel8(s, <usize>sk << 2, <usize>sj << 2, K, N, p << 3, dst + <usize>item * <usize>K * 32);
+    if (item < nA) {
+      const bi = item / panelsA, p = item % panelsA;
+      packPanel4(a + (<usize>bi * <usize>sab << 2), <usize>sai << 2, <usize>sak << 2, M, K, p << 2, pa + <usize>item * <usize>K * 16);
+    } else {
+      const it = item - nA, bi = it / panelsB, p = it % panelsB;
+      packPanel8(b + (<usize>bi * <usize>sbb << 2), <usize>sbk << 2, <usize>sbj << 2, K, N, p << 3, pb + <usize>it * <usize>K * 32);
+    }
   }
 }
 
@@ -60,12 +60,17 @@ export function gemm(start: i32, end: i32, tid: i32, pa: usize, pb: usize, c: us
 
 /**
  * One row of A times B without packing (M = 1: generation's matvecs, where packing B would cost as
- * much as the product). Items are 8-column groups of C; B's element (k, j) at b + k·sk + j·sj
- * (elements). Row-major B streams rows; column-major B (a transposed weight) takes dot products.
+ * much as the product). Items are (batch, 8-column group) of C; B's element (k, j) at b + k·sk + j·sj
+ * (elements), batch strides sab / sbb. Row-major B streams rows; column-major B (a transposed
+ * weight) takes dot products.
  */
-export function gemv(start: i32, end: i32, _tid: i32, a: usize, sa: i32, b: usize, sk: i32, sj: i32, K: i32, N: i32, c: usize): void {
+export function gemv(start: i32, end: i32, _tid: i32, a0: usize, sab: i32, sa: i32, b0: usize, sbb: i32, sk: i32, sj: i32,
+  K: i32, N: i32, c0: usize): void {
   const ska = <usize>sa << 2, skb = <usize>sk << 2, sjb = <usize>sj << 2;
-  for (let g = start; g < end; g++) {
+  const groups = (N + 7) >> 3;
+  for (let item = start; item < end; item++) {
+    const bi = item / groups, g = item % groups;
+    const a = a0 + (<usize>bi * <usize>sab << 2), b = b0 + (<usize>bi * <usize>sbb << 2), c = c0 + (<usize>bi * <usize>N << 2);
     const j0 = g << 3, nr = min(8, N - j0);
     if (sj == 1 && nr == 8) {
       let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);

@@ -126,13 +126,23 @@ export function layerNorm(start: i32, end: i32, _tid: i32, x: usize, w: usize, b
 }
 
 /**
- * gx for rows [start, end); when part (not 0) is given, thread tid also adds Σ g·x̂ and Σ g into its
- * own float64 partial rows: part + tid·2n·8 (gw) and n·8 after it (gb), summed by layerNormReduce.
+ * gx for rows [item·per, (item+1)·per) of each item in [start, end); when part (not 0) is given, item
+ * p also adds Σ g·x̂ and Σ g over its rows into its own float64 partial rows: part + p·2n·8 (gw) and
+ * n·8 after it (gb), summed in order by layerNormReduce. Fixed row blocks (not threads) own the
+ * partials, so the result does not depend on how many threads ran or who took which block.
  */
-export function layerNormBackward(start: i32, end: i32, tid: i32, x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize,
-  n: i32, part: usize): void {
+export function layerNormBackward(start: i32, end: i32, _tid: i32, x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize,
+  n: i32, part: usize, rows: i32, per: i32): void {
   const rb = <usize>n << 2;
-  const pw = part + <usize>tid * 4 * rb, pb = pw + 2 * rb;
+  for (let item = start; item < end; item++) {
+    layerNormBackwardRows(item * per, min(rows, (item + 1) * per), x, w, mean, rstd, gy, gx, n, part ? part + <usize>item * 4 * rb : 0);
+  }
+}
+
+function layerNormBackwardRows(start: i32, end: i32, x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize,
+  n: i32, pw: usize): void {
+  const rb = <usize>n << 2;
+  const pb = pw + 2 * rb, part = pw;
   const fn = <f32>n;
   for (let r = start; r < end; r++) {
     const xr = x + <usize>r * rb, gr = gy + <usize>r * rb, or = gx + <usize>r * rb;

@@ -4,9 +4,6 @@
 // it, so it must own no data segment (they would be rewritten by each instantiation). The std
 // Math.exp/log of AssemblyScript use tables; these polynomials do not.
 
-// @ts-ignore: decorator
-@inline export const ZERO: v128 = f32x4.splat(0);
-
 /**
  * e^x with ~1 ulp error (Cephes expf): e^x = 2^n · e^r, r = x - n·ln2 in [-ln2/2, ln2/2], degree-6
  * polynomial for e^r. Underflows to exactly 0 below ln(FLT_MIN) (so exp(-inf) = 0 for masked
@@ -26,7 +23,7 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
   const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.bitselect(ZERO, f32x4.mul(p, pow2), f32x4.lt(x, lo));
+  return v128.bitselect(f32x4.splat(0), f32x4.mul(p, pow2), f32x4.lt(x, lo));
 }
 
 /** Scalar e^x through the vector code, for loop tails (the same rounding as the vector body). */
@@ -79,7 +76,7 @@ export function slog(x: f32): f32 {
   p = f32x4.add(f32x4.mul(t, p), f32x4.splat(1.00002368));
   p = f32x4.add(f32x4.mul(t, p), f32x4.splat(-1.26551223));
   const r = f32x4.mul(t, vexp(f32x4.sub(p, f32x4.mul(z, z))));
-  return v128.bitselect(r, f32x4.sub(f32x4.splat(2.0), r), f32x4.ge(x, ZERO));
+  return v128.bitselect(r, f32x4.sub(f32x4.splat(2.0), r), f32x4.ge(x, f32x4.splat(0)));
 }
 
 const SQRT1_2: f32 = 0.7071067811865476;

@@ -1,0 +1,94 @@
+// A pool of kernel workers sharing the cpu backend's WebAssembly.Memory. The calling thread posts a
+// job in the shared control block (protocol.ts) and works on it too; idle workers poll for a
+// moment and then sleep in Atomics.wait, so a kernel call costs a few atomics, not a message.
+//
+// Workers start asynchronously: until they are up the calling thread simply does all the items.
+// They are unref'd, so they never keep the process alive, and shutdown() stops them.
+
+import type { Worker as NodeWorker } from 'node:worker_threads';
+import { ACTIVE, ARGS_OFFSET, CHUNK, CONTROL_BYTES, DONE, ERROR, FN, GEN, JOBS, LOCKED, MAX_ARGS, N, NEXT, SLEEPERS, STOP,
+  WORKER_ITEMS, work, type JobFn, type JobName } from './protocol.js';
+
+type WorkerCtor = typeof NodeWorker;
+
+export class ThreadPool {
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly fns: JobFn[];
+  private workers: NodeWorker[] = [];
+  private dead = 0;
+  private stopped = false;
+  /** Resolves once every worker has instantiated the module (tests wait on it). */
+  readonly ready: Promise<void>;
+
+  /** size: threads in all, the calling one included. */
+  constructor(readonly size: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, JobFn>) {
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    this.ctl = new Int32Array(control, 0, ARGS_OFFSET / 4);
+    this.args = new Float64Array(control, ARGS_OFFSET, MAX_ARGS);
+    this.fns = JOBS.map((name) => exports[name]!);
+    const wt = (globalThis.process?.getBuiltinModule?.('node:worker_threads') ?? null) as { Worker: WorkerCtor } | null;
+    if (wt === null || size <= 1) { this.ready = Promise.resolve(); return; }
+    const url = new URL('./worker.js', import.meta.url);
+    const started: Promise<void>[] = [];
+    for (let tid = 1; tid < size; tid++) {
+      const w = new wt.Worker(url, { workerData: { module, memory, control, tid } });
+      w.unref();
+      started.push(new Promise<void>((resolve) => {
+        w.once('message', () => resolve());
+        w.once('error', () => resolve());
+        w.once('exit', () => { this.dead++; resolve(); });
+      }));
+      this.workers.push(w);
+    }
+    this.ready = Promise.all(started).then(() => undefined);
+  }
+
+  /** Items the workers (not the calling thread) have run so far. */
+  get workerItems(): number {
+    return Atomics.load(this.ctl, WORKER_ITEMS);
+  }
+
+  /** Threads that take part in a job (the calling thread included). */
+  get threads(): number {
+    return this.stopped ? 1 : this.size;
+  }
+
+  /**
+   * Runs items [0, n) of job `name` in chunks of `chunk`, on this thread and every worker; returns
+   * when all are done. A worker's kernel error is rethrown here.
+   */
+  run(name: JobName, n: number, chunk: number, args: readonly number[]): void {
+    const ctl = this.ctl;
+    if (this.stopped || this.workers.length === 0 || n <= chunk) { this.fns[JOBS.indexOf(name)]!(0, n, 0, ...args); return; }
+    if (this.dead > 0) throw new Error('cpu thread pool: a worker exited; call setCpuThreads() to restart the pool');
+    while (Atomics.compareExchange(ctl, ACTIVE, 0, LOCKED) !== 0) { /* workers leaving the previous job */ }
+    ctl[FN] = JOBS.indexOf(name); ctl[N] = n; ctl[CHUNK] = chunk; ctl[NEXT] = 0; ctl[DONE] = 0; ctl[ERROR] = 0;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
+    Atomics.sub(ctl, ACTIVE, LOCKED);
+    Atomics.add(ctl, GEN, 1);
+    if (Atomics.load(ctl, SLEEPERS) > 0) Atomics.notify(ctl, GEN);
+    work(ctl, this.args, this.fns, 0);
+    // Spin while the workers finish their last chunks; sleep if that takes long.
+    for (let i = 0; Atomics.load(ctl, DONE) < n; i++) {
+      if (i > 4096) {
+        const done = Atomics.load(ctl, DONE);
+        if (done < n) Atomics.wait(ctl, DONE, done, 50);
+        if (this.dead > 0) throw new Error('cpu thread pool: a worker exited during a kernel');
+      }
+    }
+    if (ctl[ERROR]) throw new Error(`cpu kernel '${name}' failed in a worker thread`);
+  }
+
+  /** Stops the workers; later jobs run on the calling thread. */
+  shutdown(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.stopped = true;
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.add(this.ctl, GEN, 1);
+    Atomics.notify(this.ctl, GEN);
+    const exits = this.workers.map((w) => w.terminate().then(() => undefined, () => undefined));
+    this.workers = [];
+    return Promise.all(exits).then(() => undefined);
+  }
+}

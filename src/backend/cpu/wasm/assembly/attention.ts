@@ -1,0 +1,223 @@
+// Fused scaled-dot-product attention, forward and backward, one head [L, E] × [S, E] × [S, Ev] at a
+// time. The forward never materialises the [L, S] matrix: a block of BQ queries gets its scores
+// (Q·Kᵀ), a softmax in place, then P·V; causal blocks stop at the diagonal, so causal attention
+// does half the work. It saves the row logsumexp; the backward recomputes P from it (as
+// FlashAttention does) instead of storing the probabilities.
+//
+// Layouts: q [BH, L, E], k [BH, S, E], v [BH, S, Ev], out [BH, L, Ev], lse [BH, L], contiguous.
+// mask: 0 or an additive float mask, element (bh, i, j) at mask + (b1·m0 + b2·m1 + i·m2 + j)·4 with
+// b1 = bh / heads, b2 = bh % heads (strides may be 0 for broadcast). Each thread has `stride` bytes
+// of scratch at scratch + tid·stride (sizes: attnScratch*Bytes in ../kernels.ts).
+
+import { hmax, hsum, slog, vexp } from './simd';
+import { scaleRow } from './rows';
+import { packPanel8, tileCols, tileRows } from './tile';
+
+// @ts-ignore: decorator
+@inline function up8(x: i32): i32 { return (x + 7) & ~7; }
+
+/** Panels of Kᵀ (B of Q·Kᵀ): for each 8 keys, E rows of 8. */
+// @ts-ignore: decorator
+@inline function packKt(kh: usize, S: i32, E: i32, dst: usize): void {
+  for (let j = 0; j < S; j += 8) packPanel8(kh, 4, <usize>E << 2, E, S, j, dst + <usize>(j >> 3) * <usize>E * 32);
+}
+
+/** Panels of a row-major [R, C] operand as B: for each 8 columns, R rows of 8. */
+// @ts-ignore: decorator
+@inline function packRows(src: usize, R: i32, C: i32, dst: usize): void {
+  for (let c = 0; c < C; c += 8) packPanel8(src, <usize>C << 2, 4, R, C, c, dst + <usize>(c >> 3) * <usize>R * 32);
+}
+
+/** sc[r][0:nk] = Q rows [i0, i0+nq) · Kᵀ. */
+// @ts-ignore: decorator
+@inline function scores(qh: usize, E: i32, kt: usize, nq: i32, nk: i32, sc: usize, Sp: i32, tmp: usize): void {
+  const ld = <usize>Sp << 2, lq = <usize>E << 2;
+  for (let j = 0; j < nk; j += 8) {
+    const bp = kt + <usize>(j >> 3) * <usize>E * 32;
+    for (let r = 0; r < nq; r += 4) tileRows(qh + <usize>r * lq, lq, bp, E, sc + <usize>r * ld + (<usize>j << 2), ld, min(4, nq - r), 8, false, tmp);
+  }
+}
+
+// Rows are handled in whole vectors, the last one lane-masked, so that each key always lands in
+// the same lane of the sums: a causal row and the same row under an explicit mask (which adds
+// exact zeros for the hidden keys) then give bit-identical results.
+
+// @ts-ignore: decorator
+@inline function laneMask(j: i32, lim: i32): v128 {
+  return i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(lim));
+}
+
+/**
+ * Row i of the scores, in place: s·scale + mask over [0, lim) (lim: the keys row i may see);
+ * returns their max.
+ */
+// @ts-ignore: decorator
+@inline function scaleMask(row: usize, lim: i32, scale: f32, mrow: usize): f32 {
+  const vs = f32x4.splat(scale), ninf = f32x4.splat(-Infinity);
+  let mx = ninf, j = 0;
+  for (; j + 4 <= lim; j += 4) {
+    const o = <usize>j << 2;
+    let s = f32x4.mul(v128.load(row + o), vs);
+    if (mrow) s = f32x4.add(s, v128.load(mrow + o));
+    v128.store(row + o, s);
+    mx = f32x4.pmax(mx, s);
+  }
+  if (j < lim) { // the row buffer is padded to 8, the mask row is not: its tail lanes load one by one
+    const o = <usize>j << 2;
+    let s = f32x4.mul(v128.load(row + o), vs);
+    if (mrow) {
+      let m = f32x4.splat(0);
+      m = f32x4.replace_lane(m, 0, load<f32>(mrow + o));
+      if (j + 1 < lim) m = f32x4.replace_lane(m, 1, load<f32>(mrow + o, 4));
+      if (j + 2 < lim) m = f32x4.replace_lane(m, 2, load<f32>(mrow + o, 8));
+      s = f32x4.add(s, m);
+    }
+    s = v128.bitselect(s, ninf, laneMask(j, lim));
+    v128.store(row + o, s);
+    mx = f32x4.pmax(mx, s);
+  }
+  return hmax(mx);
+}
+
+/** row[j] = exp(row[j] - sub) for j < lim, 0 for lim <= j < end (end: a multiple of 8); returns the sum. */
+// @ts-ignore: decorator
+@inline function expRow(row: usize, lim: i32, end: i32, sub: f32): f32 {
+  const vm = f32x4.splat(sub);
+  let acc = f32x4.splat(0), j = 0;
+  for (; j < lim; j += 4) {
+    const o = <usize>j << 2;
+    let e = vexp(f32x4.sub(v128.load(row + o), vm));
+    if (j + 4 > lim) e = v128.bitselect(e, f32x4.splat(0), laneMask(j, lim));
+    v128.store(row + o, e);
+    acc = f32x4.add(acc, e);
+  }
+  for (; j < end; j += 4) v128.store(row + (<usize>j << 2), f32x4.splat(0));
+  return hsum(acc);
+}
+
+// @ts-ignore: decorator
+@inline function maskRow(mask: usize, bh: i32, heads: i32, i: i32, m0: i32, m1: i32, m2: i32): usize {
+  if (!mask) return 0;
+  const b1 = bh / heads, b2 = bh % heads;
+  return mask + ((<usize>b1 * <usize>m0 + <usize>b2 * <usize>m1 + <usize>i * <usize>m2) << 2);
+}
+
+/** Items (bh, block of BQ queries). */
+export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
+  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize,
+  scratch: usize, stride: usize, BQ: i32): void {
+  const Sp = up8(S), Evp = up8(Ev);
+  const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
+  const vp = kt + <usize>Sp * <usize>E * 4;                 // V panels: Evp × S
+  const sc = vp + <usize>Evp * <usize>S * 4;                // scores: BQ × Sp
+  const inv = sc + <usize>BQ * <usize>Sp * 4;               // 1/rowsum: BQ
+  const tmp = inv + ((<usize>BQ * 4 + 15) & ~15);           // edge tile: 32
+  const nqb = (L + BQ - 1) / BQ;
+  const ld = <usize>Sp << 2;
+  let packed = -1;
+  for (let item = start; item < end; item++) {
+    const bh = item / nqb, i0 = (item % nqb) * BQ;
+    if (bh != packed) {
+      packKt(k + <usize>bh * <usize>S * <usize>E * 4, S, E, kt);
+      packRows(v + <usize>bh * <usize>S * <usize>Ev * 4, S, Ev, vp);
+      packed = bh;
+    }
+    const i1 = min(L, i0 + BQ), nq = i1 - i0;
+    const nk = causal ? min(S, i1) : S;
+    scores(q + (<usize>bh * <usize>L + <usize>i0) * <usize>E * 4, E, kt, nq, nk, sc, Sp, tmp);
+    for (let r = 0; r < nq; r++) {
+      const i = i0 + r, row = sc + <usize>r * ld;
+      const lim = causal ? min(nk, i + 1) : nk;
+      const mx = scaleMask(row, lim, scale, maskRow(mask, bh, heads, i, m0, m1, m2));
+      const li = lse + ((<usize>bh * <usize>L + <usize>i) << 2);
+      if (mx == -Infinity) { // every key masked: NaN, as softmax over -inf gives in torch
+        expRow(row, 0, up8(nk), 0);
+        store<f32>(inv + (<usize>r << 2), NaN); store<f32>(li, NaN);
+        continue;
+      }
+      const sum = expRow(row, lim, up8(nk), mx);
+      store<f32>(inv + (<usize>r << 2), 1 / sum);
+      store<f32>(li, mx + slog(sum));
+    }
+    const oh = out + (<usize>bh * <usize>L + <usize>i0) * <usize>Ev * 4, lo = <usize>Ev << 2;
+    for (let e = 0; e < Ev; e += 8) {
+      const bp = vp + <usize>(e >> 3) * <usize>S * 32;
+      for (let r = 0; r < nq; r += 4) tileRows(sc + <usize>r * ld, ld, bp, nk, oh + <usize>r * lo + (<usize>e << 2), lo, min(4, nq - r), min(8, Ev - e), false, tmp);
+    }
+    for (let r = 0; r < nq; r++) scaleRow(oh + <usize>r * lo, Ev, load<f32>(inv + (<usize>r << 2)));
+  }
+}
+
+/**
+ * Items are heads (bh): a thread owns a head's dK and dV, so they accumulate without races.
+ * gq, gk, gv: [BH, L, E], [BH, S, E], [BH, S, Ev], written (not accumulated).
+ */
+export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
+  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize, gout: usize,
+  gq: usize, gk: usize, gv: usize, scratch: usize, stride: usize, BQ: i32): void {
+  const Sp = up8(S), Ep = up8(E), Evp = up8(Ev);
+  const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
+  const vt = kt + <usize>Sp * <usize>E * 4;                 // Vᵀ panels: Sp × Ev
+  const kp = vt + <usize>Sp * <usize>Ev * 4;                // K panels: Ep × S
+  const sc = kp + <usize>Ep * <usize>S * 4;                 // P: BQ × Sp
+  const dp = sc + <usize>BQ * <usize>Sp * 4;                // dP, then dS: BQ × Sp
+  const qp = dp + <usize>BQ * <usize>Sp * 4;                // Q block panels: Ep × BQ
+  const op = qp + <usize>Ep * <usize>BQ * 4;                // dO block panels: Evp × BQ
+  const tmp = op + <usize>Evp * <usize>BQ * 4;              // edge tile: 32
+  const ld = <usize>Sp << 2, lq = <usize>E << 2, lo = <usize>Ev << 2;
+  for (let bh = start; bh < end; bh++) {
+    const kh = k + <usize>bh * <usize>S * lq, vh = v + <usize>bh * <usize>S * lo;
+    const gkh = gk + <usize>bh * <usize>S * lq, gvh = gv + <usize>bh * <usize>S * lo;
+    packKt(kh, S, E, kt);
+    packKt(vh, S, Ev, vt);
+    packRows(kh, S, E, kp);
+    memory.fill(gkh, 0, <usize>S * lq);
+    memory.fill(gvh, 0, <usize>S * lo);
+    for (let i0 = 0; i0 < L; i0 += BQ) {
+      const i1 = min(L, i0 + BQ), nq = i1 - i0;
+      const nk = causal ? min(S, i1) : S, nkp = up8(nk);
+      const qh = q + (<usize>bh * <usize>L + <usize>i0) * lq;
+      const oh = out + (<usize>bh * <usize>L + <usize>i0) * lo, goh = gout + (<usize>bh * <usize>L + <usize>i0) * lo;
+      // P = exp(Q·Kᵀ·scale + mask - lse)
+      scores(qh, E, kt, nq, nk, sc, Sp, tmp);
+      for (let r = 0; r < nq; r++) {
+        const i = i0 + r, row = sc + <usize>r * ld;
+        const lim = causal ? min(nk, i + 1) : nk;
+        scaleMask(row, lim, scale, maskRow(mask, bh, heads, i, m0, m1, m2));
+        expRow(row, lim, nkp, load<f32>(lse + ((<usize>bh * <usize>L + <usize>i) << 2)));
+      }
+      // dP = dO·Vᵀ, then dS = P ∘ (dP - rowsum(dO ∘ O)) · scale, in place
+      scores(goh, Ev, vt, nq, nk, dp, Sp, tmp);
+      for (let r = 0; r < nq; r++) {
+        const go = goh + <usize>r * lo, o = oh + <usize>r * lo;
+        let acc = f32x4.splat(0), e = 0;
+        for (; e + 4 <= Ev; e += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(go + (<usize>e << 2)), v128.load(o + (<usize>e << 2))));
+        let D = hsum(acc);
+        for (; e < Ev; e++) D += load<f32>(go + (<usize>e << 2)) * load<f32>(o + (<usize>e << 2));
+        const vD = f32x4.splat(D), vs = f32x4.splat(scale);
+        const prow = sc + <usize>r * ld, drow = dp + <usize>r * ld;
+        for (let j = 0; j < nkp; j += 4) {
+          const oj = <usize>j << 2;
+          v128.store(drow + oj, f32x4.mul(f32x4.mul(v128.load(prow + oj), f32x4.sub(v128.load(drow + oj), vD)), vs));
+        }
+      }
+      // dQ = dS·K
+      const gqh = gq + (<usize>bh * <usize>L + <usize>i0) * lq;
+      for (let e = 0; e < E; e += 8) {
+        const bp = kp + <usize>(e >> 3) * <usize>S * 32;
+        for (let r = 0; r < nq; r += 4) tileRows(dp + <usize>r * ld, ld, bp, nk, gqh + <usize>r * lq + (<usize>e << 2), lq, min(4, nq - r), min(8, E - e), false, tmp);
+      }
+      // dK += dSᵀ·Q and dV += Pᵀ·dO over this block's queries
+      packRows(qh, nq, E, qp);
+      packRows(goh, nq, Ev, op);
+      for (let e = 0; e < E; e += 8) {
+        const bp = qp + <usize>(e >> 3) * <usize>nq * 32;
+        for (let j = 0; j < nk; j += 4) tileCols(dp + (<usize>j << 2), ld, bp, nq, gkh + <usize>j * lq + (<usize>e << 2), lq, min(4, nk - j), min(8, E - e), true, tmp);
+      }
+      for (let e = 0; e < Ev; e += 8) {
+        const bp = op + <usize>(e >> 3) * <usize>nq * 32;
+        for (let j = 0; j < nk; j += 4) tileCols(sc + (<usize>j << 2), ld, bp, nq, gvh + <usize>j * lo + (<usize>e << 2), lo, min(4, nk - j), min(8, Ev - e), true, tmp);
+      }
+    }
+  }
+}

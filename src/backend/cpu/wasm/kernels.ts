@@ -1,0 +1,175 @@
+// The cpu backend's kernels on WebAssembly SIMD: argument checks and work splitting in TypeScript,
+// arithmetic in the module (assembly/). Each function takes the backend's WasmRuntime first; the
+// ones that may decline a layout (unary, binary) return false and the TypeScript kernel runs instead.
+
+import { isContiguous, type TensorInfo } from '../../backend.js';
+import type { AdamWParams, AttentionParams } from '../../registry.js';
+import { planStrided } from '../ts/strided.js';
+import { ptr, type WasmRuntime } from './runtime.js';
+
+const up = (x: number, m: number) => Math.ceil(x / m) * m;
+const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+
+/** a [B,M,K] @ c [B,K,N] → out [B,M,N]; any strides, batch stride 0 = broadcast. */
+export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
+  const [B, M, K] = a.shape as [number, number, number];
+  const N = c.shape[2]!;
+  if (B === 0 || M === 0 || N === 0) return;
+  const O = ptr(out);
+  if (K === 0) { new Float32Array(r.backend.heap.buffer, O, B * M * N).fill(0); return; }
+  const [sab, sai, sak] = a.strides as [number, number, number];
+  const [sbb, sbk, sbj] = c.strides as [number, number, number];
+  const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
+  if (M === 1) { // matvec: packing B would cost as much as the product
+    r.run('gemv', B * Math.ceil(N / 8), us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
+    return;
+  }
+  const bcA = B === 1 || sab === 0, bcB = B === 1 || sbb === 0;
+  const nA = (bcA ? 1 : B) * Math.ceil(M / 4), nB = (bcB ? 1 : B) * Math.ceil(N / 8);
+  const pa = r.alloc(nA * K * 16), pb = r.alloc(nB * K * 32);
+  try {
+    r.run('packAB', nA + nB, ((nA * 4 + nB * 8) * K) / 1e3,
+      [ptr(a), sab, sai, sak, M, K, pa.ptr, nA, ptr(c), sbb, sbk, sbj, N, pb.ptr]);
+    // Blocks of C: 64 rows (an A block of 64 × 256 floats stays in L2), all columns unless the
+    // threads need more blocks than that gives.
+    const MC = 64, tilesM = Math.ceil(M / MC), want = 4 * r.threads;
+    let NC = up(N, 8);
+    if (B * tilesM < want) NC = Math.max(64, up(Math.ceil(N / Math.ceil(want / (B * tilesM))), 8));
+    const items = B * tilesM * Math.ceil(N / NC);
+    r.run('gemm', items, us, [pa.ptr, pb.ptr, O, M, N, K, bcA ? 1 : 0, bcB ? 1 : 0, MC, NC, r.tiles], 1);
+  } finally {
+    r.free(pa); r.free(pb);
+  }
+}
+
+export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): void {
+  r.run('softmax', rows, (rows * n) / 400, [ptr(x), ptr(out), n, log ? 1 : 0]);
+}
+
+export function softmaxBackward(r: WasmRuntime, y: TensorInfo, gy: TensorInfo, rows: number, n: number, log: boolean, gx: TensorInfo): void {
+  r.run('softmaxBackward', rows, (rows * n) / 1000, [ptr(y), ptr(gy), ptr(gx), n, log ? 1 : 0]);
+}
+
+export function layerNorm(r: WasmRuntime, x: TensorInfo, weight: TensorInfo | null, bias: TensorInfo | null, rows: number, n: number,
+  eps: number, out: TensorInfo, mean: TensorInfo, rstd: TensorInfo): void {
+  r.run('layerNorm', rows, (rows * n) / 1000,
+    [ptr(x), weight ? ptr(weight) : 0, bias ? ptr(bias) : 0, ptr(out), ptr(mean), ptr(rstd), n, eps]);
+}
+
+export function layerNormBackward(r: WasmRuntime, x: TensorInfo, weight: TensorInfo | null, mean: TensorInfo, rstd: TensorInfo,
+  gy: TensorInfo, rows: number, n: number, gx: TensorInfo, gw: TensorInfo | null, gb: TensorInfo | null): void {
+  // gw and gb sum over rows. Fixed blocks of rows (not threads) each fill a float64 partial, summed
+  // in block order: the same bits whatever the thread count or scheduling (resumed training runs
+  // must repeat the uninterrupted one exactly).
+  const blocks = Math.min(rows, 32), per = Math.ceil(rows / Math.max(blocks, 1));
+  const part = gw || gb ? r.alloc(blocks * n * 16) : null;
+  try {
+    if (part) new Float64Array(r.backend.heap.buffer, part.ptr, blocks * n * 2).fill(0);
+    r.run('layerNormBackward', blocks, (rows * n) / 500,
+      [ptr(x), weight ? ptr(weight) : 0, ptr(mean), ptr(rstd), ptr(gy), ptr(gx), n, part ? part.ptr : 0, rows, per], 1);
+    if (part) r.x.layerNormReduce(part.ptr, blocks, n, gw ? ptr(gw) : 0, gb ? ptr(gb) : 0);
+  } finally {
+    if (part) r.free(part);
+  }
+}
+
+// Op codes of assembly/elementwise.ts, with rough costs in ns per element.
+const UNARY: Record<string, [number, number]> = { gelu: [0, 2], gelu_tanh: [1, 1.5], relu: [2, 0.3], neg: [3, 0.3] };
+const BINARY: Record<string, [number, number]> = {
+  add: [0, 0.4], sub: [1, 0.4], mul: [2, 0.4], div: [3, 0.5], gelu_grad: [4, 3], gelu_tanh_grad: [5, 2], relu_grad: [6, 0.4],
+};
+const CHUNK = 16384;
+
+export function unary(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo): boolean {
+  const spec = UNARY[op];
+  if (!spec || x.dtype !== 'float32' || out.dtype !== 'float32' || !isContiguous(x) || !isContiguous(out)) return false;
+  const n = numel(out);
+  r.run('unary', n, (n * spec[1]) / 1e3, [spec[0], ptr(x), ptr(out)], CHUNK);
+  return true;
+}
+
+/** Layouts that collapse to rows with unit or zero inner strides (contiguous, bias rows, scalars). */
+export function binary(r: WasmRuntime, op: string, a: TensorInfo, c: TensorInfo, out: TensorInfo): boolean {
+  const spec = BINARY[op];
+  if (!spec || a.dtype !== 'float32' || c.dtype !== 'float32' || out.dtype !== 'float32') return false;
+  const plan = planStrided(out.shape, [a.strides, c.strides, out.strides]);
+  const nd = plan.dims.length;
+  const [sa, sc, so] = plan.strides as [number[], number[], number[]];
+  const ak = sa[nd - 1]!, ck = sc[nd - 1]!;
+  if (nd > 2 || so[nd - 1] !== 1 || ak > 1 || ck > 1 || (ak === 0 && ck === 0)) return false;
+  const total = numel(out);
+  let rows: number, n: number, ars: number, crs: number;
+  if (nd === 1) { // one long run: cut into rows for the threads
+    n = CHUNK; rows = Math.ceil(total / n); ars = ak * n; crs = ck * n;
+  } else {
+    rows = plan.dims[0]!; n = plan.dims[1]!; ars = sa[0]!; crs = sc[0]!;
+    if (so[0] !== n) return false;
+  }
+  r.run('binary', rows, (total * spec[1]) / 1e3, [spec[0], ptr(a), ars, ak, ptr(c), crs, ck, ptr(out), n, total]);
+  return true;
+}
+
+/** a ∘ scalar (or scalar ∘ a) for the arithmetic ops on contiguous float32. */
+export function binaryScalar(r: WasmRuntime, op: string, a: TensorInfo, scalar: number, scalarFirst: boolean, out: TensorInfo): boolean {
+  const spec = BINARY[op];
+  if (!spec || spec[0] > 3 || a.dtype !== 'float32' || out.dtype !== 'float32' || !isContiguous(a) || !isContiguous(out)) return false;
+  const total = numel(out), n = CHUNK, rows = Math.ceil(total / n);
+  new Float32Array(r.backend.heap.buffer, r.scalar, 1)[0] = scalar;
+  const args = scalarFirst ? [r.scalar, 0, 0, ptr(a), n, 1] : [ptr(a), n, 1, r.scalar, 0, 0];
+  r.run('binary', rows, (total * spec[1]) / 1e3, [spec[0], ...args, ptr(out), n, total]);
+  return true;
+}
+
+export function adamw(r: WasmRuntime, param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, p: AdamWParams): void {
+  const n = numel(param);
+  // Constants in float64 first, as the TypeScript kernel and torch (whose scalars are doubles) do.
+  r.run('adamw', n, n / 500, [ptr(param), ptr(grad), ptr(m), ptr(v), p.beta1, 1 - p.beta1, p.beta2, 1 - p.beta2,
+    1 - p.lr * p.weightDecay, p.lr / p.bc1, Math.sqrt(p.bc2), p.eps], CHUNK);
+}
+
+/** Queries per block of the attention kernels: 32 rows of scores (≤ 128 KiB at S = 1024) stay in L2. */
+const BQ = 32;
+
+function maskArgs(mask: TensorInfo | null): [number, number, number, number] | null {
+  if (mask === null) return [0, 0, 0, 0];
+  if (mask.shape[3]! > 1 && mask.strides[3] !== 1) return null;
+  return [ptr(mask), mask.strides[0]!, mask.strides[1]!, mask.strides[2]!];
+}
+
+export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
+  out: TensorInfo, lse: TensorInfo): boolean {
+  const [BH, L, E] = q.shape as [number, number, number];
+  const S = k.shape[1]!, Ev = v.shape[2]!;
+  const m = maskArgs(mask);
+  if (m === null) return false;
+  const Sp = up(S, 8), bq = Math.min(BQ, up(L, 4));
+  const stride = up((Sp * E + up(Ev, 8) * S + bq * Sp + bq + 4 + 32) * 4, 64);
+  const scratch = r.alloc(stride * r.threads);
+  try {
+    const us = (4 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
+    r.run('attnForward', BH * Math.ceil(L / bq), us, [ptr(q), ptr(k), ptr(v), ...m, p.heads, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+      ptr(out), ptr(lse), scratch.ptr, stride, bq], 1);
+  } finally {
+    r.free(scratch);
+  }
+  return true;
+}
+
+export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
+  out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): boolean {
+  const [BH, L, E] = q.shape as [number, number, number];
+  const S = k.shape[1]!, Ev = v.shape[2]!;
+  const m = maskArgs(mask);
+  if (m === null) return false;
+  const Sp = up(S, 8), Ep = up(E, 8), Evp = up(Ev, 8), bq = Math.min(BQ, up(L, 4));
+  const stride = up((Sp * E + Sp * Ev + Ep * S + 2 * bq * Sp + Ep * bq + Evp * bq + 32) * 4, 64);
+  const scratch = r.alloc(stride * r.threads);
+  try {
+    const us = (10 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
+    r.run('attnBackward', BH, us, [ptr(q), ptr(k), ptr(v), ...m, p.heads, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+      ptr(out), ptr(lse), ptr(gout), ptr(gq), ptr(gk), ptr(gv), scratch.ptr, stride, bq], 1);
+  } finally {
+    r.free(scratch);
+  }
+  return true;
+}

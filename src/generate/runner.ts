@@ -1,0 +1,231 @@
+// Runs a model one generation step at a time and hands back each row's next-token logits on the
+// host. This is the only place that knows the models' forward() API; the search strategies
+// (greedy, sampling, beam search) see rows of numbers.
+//
+// Decoder-only models get the prompt left-padded to a common length with an attention mask and
+// per-row position ids (cumulative count of real tokens), so that every row sees exactly its own
+// tokens at the positions it would have alone. With the cache, later steps feed only the new token.
+
+import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { tensor } from '../tensor/ops/creation.js';
+import { isTensor, type Tensor } from '../tensor/tensor.js';
+import type { KeyValue } from '../nn/attention.js';
+import { KVCache } from './cache.js';
+
+/** What generation needs of a decoder-only model (GPT-2 family). */
+export interface CausalLM {
+  forward(inputs: {
+    inputIds: Tensor; attentionMask?: Tensor | null; positionIds?: Tensor | null;
+    pastKeyValues?: KeyValue[] | null; useCache?: boolean; logitsToKeep?: number;
+  }): { logits: Tensor; presentKeyValues?: KeyValue[] };
+}
+
+/** One decoder layer's cache in a seq2seq model: self-attention so far, and the memory's keys/values. */
+export interface DecoderLayerKV { self: KeyValue | null; cross: KeyValue | null }
+
+/** What generation needs of an encoder-decoder model: encode once, then decode step by step. */
+export interface Seq2SeqLM {
+  encode(inputs: { inputIds: Tensor; attentionMask?: Tensor | null }): Tensor;
+  decode(inputs: {
+    decoderInputIds: Tensor; encoderHiddenStates: Tensor;
+    /** The source padding mask [B, S] (1 = token). */
+    attentionMask?: Tensor | null;
+    pastKeyValues?: DecoderLayerKV[] | null; useCache?: boolean;
+  }): { logits: Tensor; presentKeyValues?: DecoderLayerKV[] };
+}
+
+export function isSeq2Seq(model: unknown): model is Seq2SeqLM {
+  const m = model as { encode?: unknown; decode?: unknown };
+  return typeof m.encode === 'function' && typeof m.decode === 'function';
+}
+
+export interface StepRunner {
+  readonly batchSize: number;
+  /**
+   * Runs the model on each row's newest token (on the first call: the prompts) and returns the
+   * logits of each row's next token, one vocab-sized Float32Array per row.
+   */
+  step(newTokens: readonly number[] | null): Promise<Float32Array[]>;
+  /** Keeps rows `rows` in that order (beam search). */
+  reorder(rows: readonly number[]): void;
+  dispose(): void;
+}
+
+/** Splits [B, V] host data into row views. */
+function rowsOf(data: Float32Array, B: number): Float32Array[] {
+  const V = data.length / B;
+  return Array.from({ length: B }, (_, r) => data.subarray(r * V, (r + 1) * V));
+}
+
+/** The logits of the last position, [B, V], read to the host (the [B, L, V] tensor is freed). */
+async function lastLogits(run: () => { logits: Tensor; extra: unknown }): Promise<{ rows: Float32Array[]; extra: unknown }> {
+  const { last, extra } = noGrad(() => tidy(() => {
+    const { logits, extra } = run();
+    keepAll(extra); // the cache's new tensors outlive this scope, however deep the model nests them
+    if (logits.ndim !== 3) throw new Error(`generate: the model returned logits of shape [${logits.shape.join(',')}], expected [B, T, V]`);
+    return { last: logits.select(1, logits.shape[1]! - 1).contiguous(), extra };
+  }));
+  const B = last.shape[0]!;
+  const data = (await last.data()) as Float32Array;
+  last.dispose();
+  return { rows: rowsOf(data, B), extra };
+}
+
+function keepAll(x: unknown): void {
+  if (isTensor(x)) { keep(x); return; }
+  if (Array.isArray(x)) { for (const v of x) keepAll(v); return; }
+  if (x !== null && typeof x === 'object') for (const v of Object.values(x)) keepAll(v);
+}
+
+function int32(rows: readonly (readonly number[])[], device?: string): Tensor {
+  const B = rows.length, T = rows[0]?.length ?? 0;
+  const flat = new Int32Array(B * T);
+  rows.forEach((r, i) => flat.set(r, i * T));
+  return tensor(flat, { shape: [B, T], device });
+}
+
+/** Left-pads prompts to a common length: tokens and mask (1 = token). */
+export function leftPad(prompts: readonly (readonly number[])[], padTokenId: number): { ids: number[][]; mask: number[][] } {
+  const T = Math.max(...prompts.map((p) => p.length));
+  return {
+    ids: prompts.map((p) => [...new Array<number>(T - p.length).fill(padTokenId), ...p]),
+    mask: prompts.map((p) => [...new Array<number>(T - p.length).fill(0), ...new Array<number>(p.length).fill(1)]),
+  };
+}
+
+/** Position ids of a padded row: the count of tokens before each position (padding gets 0). */
+function positionsOf(mask: readonly number[], from: number, to: number): number[] {
+  let n = 0;
+  for (let i = 0; i < from; i++) n += mask[i]!;
+  const out: number[] = [];
+  for (let i = from; i < to; i++) { out.push(mask[i] ? n : 0); n += mask[i]!; }
+  return out;
+}
+
+export class DecoderOnlyRunner implements StepRunner {
+  private readonly cache: KVCache;
+  /** Each row as the model sees it: left padding, prompt, generated tokens. */
+  private readonly padded: number[][];
+  private started = false;
+
+  constructor(readonly model: CausalLM, prompts: readonly (readonly number[])[], readonly opts: { useCache: boolean; padTokenId: number; device?: string }) {
+    const { ids, mask } = leftPad(prompts, opts.padTokenId);
+    this.padded = ids;
+    this.cache = new KVCache(prompts.length);
+    this.cache.extend(mask);
+  }
+
+  get batchSize(): number { return this.padded.length; }
+
+  async step(newTokens: readonly number[] | null): Promise<Float32Array[]> {
+    if (this.started) {
+      if (newTokens === null || newTokens.length !== this.batchSize) throw new Error('DecoderOnlyRunner.step: one new token per row expected');
+      newTokens.forEach((t, r) => this.padded[r]!.push(t));
+      this.cache.extend(newTokens.map(() => [1]));
+    }
+    const useCache = this.opts.useCache;
+    const S = this.cache.length;
+    // With the cache, only the positions the model has not seen yet; without it, everything.
+    const from = useCache && this.started ? S - 1 : 0;
+    this.started = true;
+    const padding = this.cache.hasPadding;
+    const device = this.opts.device;
+    const { rows, extra } = await lastLogits(() => {
+      const out = this.model.forward({
+        inputIds: int32(this.padded.map((r) => r.slice(from)), device),
+        // Without padding the model's own causal path and default positions are exact (and faster).
+        attentionMask: padding ? this.cache.maskTensor(device) : null,
+        positionIds: padding ? int32(this.cache.mask.map((m) => positionsOf(m, from, S)), device) : null,
+        pastKeyValues: useCache ? this.cache.self : null,
+        useCache,
+        logitsToKeep: 1,
+      });
+      return { logits: out.logits, extra: useCache ? out.presentKeyValues ?? null : null };
+    });
+    if (useCache) {
+      if (extra === null) throw new Error('generate: the model returned no presentKeyValues although useCache was set');
+      this.cache.update(extra as KeyValue[]);
+    }
+    return rows;
+  }
+
+  reorder(rows: readonly number[]): void {
+    const padded = rows.map((r) => this.padded[r]!.slice());
+    this.padded.length = 0;
+    this.padded.push(...padded);
+    this.cache.reorder(rows, { sameMemory: true });
+  }
+
+  dispose(): void { this.cache.dispose(); }
+}
+
+export class EncoderDecoderRunner implements StepRunner {
+  private readonly cache: KVCache;
+  private readonly decoded: number[][];
+  private memory: Tensor | null = null;
+  private memoryMask: Tensor | null = null;
+  private started = false;
+
+  /** prompts: the encoder inputs; decoderStart: the first decoder token(s) of every row. */
+  constructor(readonly model: Seq2SeqLM, readonly prompts: readonly (readonly number[])[], decoderStart: readonly number[],
+    readonly opts: { useCache: boolean; padTokenId: number; device?: string }) {
+    this.decoded = prompts.map(() => decoderStart.slice());
+    this.cache = new KVCache(prompts.length);
+  }
+
+  get batchSize(): number { return this.decoded.length; }
+
+  async step(newTokens: readonly number[] | null): Promise<Float32Array[]> {
+    const device = this.opts.device;
+    if (!this.started) {
+      // Encode once; right padding is the usual layout for encoders (the mask hides it).
+      const T = Math.max(...this.prompts.map((p) => p.length));
+      const ids = this.prompts.map((p) => [...p, ...new Array<number>(T - p.length).fill(this.opts.padTokenId)]);
+      const mask = this.prompts.map((p) => [...new Array<number>(p.length).fill(1), ...new Array<number>(T - p.length).fill(0)]);
+      const padding = mask.some((m) => m.includes(0));
+      const { memory, memoryMask } = noGrad(() => tidy(() => {
+        const memoryMask = padding ? int32(mask, device) : null;
+        return { memory: this.model.encode({ inputIds: int32(ids, device), attentionMask: memoryMask }), memoryMask };
+      }));
+      this.memory = memory;
+      this.memoryMask = memoryMask;
+    } else {
+      if (newTokens === null || newTokens.length !== this.batchSize) throw new Error('EncoderDecoderRunner.step: one new token per row expected');
+      newTokens.forEach((t, r) => this.decoded[r]!.push(t));
+    }
+    const useCache = this.opts.useCache;
+    const from = useCache && this.started ? this.decoded[0]!.length - 1 : 0;
+    this.started = true;
+    const { rows, extra } = await lastLogits(() => {
+      const out = this.model.decode({
+        decoderInputIds: int32(this.decoded.map((r) => r.slice(from)), device),
+        encoderHiddenStates: this.memory!,
+        attentionMask: this.memoryMask,
+        pastKeyValues: useCache && this.cache.self ? this.cache.self.map((kv, i) => ({ self: kv, cross: this.cache.cross?.[i] ?? null })) : null,
+        useCache,
+      });
+      return { logits: out.logits, extra: useCache ? out.presentKeyValues ?? null : null };
+    });
+    if (useCache) {
+      if (extra === null) throw new Error('generate: the model returned no presentKeyValues although useCache was set');
+      const layers = extra as DecoderLayerKV[];
+      if (layers.some((l) => l.self === null || l.cross === null)) throw new Error('generate: the decoder returned an incomplete cache');
+      this.cache.update(layers.map((l) => l.self!), layers.map((l) => l.cross!));
+    }
+    return rows;
+  }
+
+  reorder(rows: readonly number[]): void {
+    const decoded = rows.map((r) => this.decoded[r]!.slice());
+    this.decoded.length = 0;
+    this.decoded.push(...decoded);
+    this.cache.reorder(rows, { sameMemory: true });
+    // The memory rows of beams of one input are equal, so reordering within inputs keeps them valid.
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+    this.memory?.dispose();
+    this.memoryMask?.dispose();
+  }
+}

@@ -1,0 +1,361 @@
+// BERT (Devlin et al. 2019) in HF Transformers' layout, read top to bottom: embeddings (token +
+// position + segment, LayerNorm) → self-attention → feed-forward → layer → encoder → pooler →
+// BertModel, then the heads: masked LM, sequence classification, question answering.
+
+import { crossEntropy } from '../../tensor/ops/nn.js';
+import { arange, tensor, zeros } from '../../tensor/ops/creation.js';
+import { isTensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module } from '../../nn/module.js';
+import { Embedding } from '../../nn/embedding.js';
+import { Linear } from '../../nn/linear.js';
+import { LayerNorm } from '../../nn/normalization.js';
+import { Dropout } from '../../nn/dropout.js';
+import { ModuleList } from '../../nn/container.js';
+import { attend } from '../../nn/attention.js';
+import { getActivation, type Activation } from '../../nn/activation.js';
+import { noInit, normal_, zeros_ } from '../../nn/init.js';
+import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
+import { attentionPositions, modelAttentionMask } from '../positions.js';
+import { bertConfig, bertConfigDict, numLabels, type BertConfig } from './config.js';
+
+type ConfigInput = Partial<BertConfig> & Record<string, unknown> & { num_labels?: number };
+
+class BertEmbeddings extends Module {
+  readonly word_embeddings: Embedding;
+  readonly position_embeddings: Embedding | SinusoidalPositionalEncoding | null;
+  readonly token_type_embeddings: Embedding;
+  readonly LayerNorm: LayerNorm;
+  readonly dropout: Dropout;
+  constructor(c: BertConfig) {
+    super();
+    const pt = c.position_embedding_type;
+    const concatDim = pt === 'sinusoidal_concat' ? c.position_embedding_dim ?? c.hidden_size / 2 : 0;
+    const tokenDim = c.hidden_size - concatDim;
+    this.word_embeddings = this.registerModule('word_embeddings', new Embedding(c.vocab_size, tokenDim, { paddingIdx: c.pad_token_id }));
+    this.position_embeddings = this.registerModule('position_embeddings',
+      pt === 'absolute' || pt === 'learned' ? new Embedding(c.max_position_embeddings, c.hidden_size)
+        : pt === 'sinusoidal' ? new SinusoidalPositionalEncoding({ dim: c.hidden_size, maxLen: c.max_position_embeddings })
+          : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.max_position_embeddings, mode: 'concat' }) : null);
+    this.token_type_embeddings = this.registerModule('token_type_embeddings', new Embedding(c.type_vocab_size, tokenDim));
+    this.LayerNorm = this.registerModule('LayerNorm', new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }));
+    this.dropout = this.registerModule('dropout', new Dropout(c.hidden_dropout_prob));
+  }
+  forward(ids: Tensor, tokenTypeIds: Tensor | null, positionIds: Tensor | null): Tensor {
+    const [B, T] = ids.shape as [number, number];
+    let x = this.word_embeddings.forward(ids);
+    x = x.add(this.token_type_embeddings.forward(tokenTypeIds ?? zeros([B, T], { dtype: 'int32' })));
+    const pe = this.position_embeddings;
+    if (pe instanceof Embedding) x = x.add(pe.forward(positionIds ?? arange(T).reshape(1, T)));
+    else if (pe) x = pe.forward(x, positionIds);
+    return this.dropout.forward(this.LayerNorm.forward(x));
+  }
+}
+
+interface LayerContext { mask: Tensor | null; positionIds: Tensor | null; outputAttentions: boolean }
+
+class BertSelfAttention extends Module {
+  readonly query: Linear;
+  readonly key: Linear;
+  readonly value: Linear;
+  readonly dropoutP: number;
+  readonly numHeads: number;
+  rotary: RotaryEmbedding | null = null;
+  scoreBias: ScoreBias | null = null;
+  constructor(c: BertConfig) {
+    super();
+    this.query = this.registerModule('query', new Linear(c.hidden_size, c.hidden_size));
+    this.key = this.registerModule('key', new Linear(c.hidden_size, c.hidden_size));
+    this.value = this.registerModule('value', new Linear(c.hidden_size, c.hidden_size));
+    this.dropoutP = c.attention_probs_dropout_prob;
+    this.numHeads = c.num_attention_heads;
+  }
+  forward(x: Tensor, ctx: LayerContext): { y: Tensor; weights: Tensor | null } {
+    const [B, T, E] = x.shape as [number, number, number];
+    const heads = (t: Tensor) => t.reshape(B, T, this.numHeads, E / this.numHeads).transpose(1, 2);
+    let q = heads(this.query.forward(x)), k = heads(this.key.forward(x));
+    const v = heads(this.value.forward(x));
+    if (this.rotary) { q = this.rotary.forward(q, ctx.positionIds); k = this.rotary.forward(k, ctx.positionIds); }
+    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, 0, T) : null;
+    const { output, weights } = attend(q, k, v, { mask: ctx.mask, bias, dropoutP: this.dropoutP, training: this.training, needWeights: ctx.outputAttentions });
+    return { y: output.transpose(1, 2).reshape(B, T, E), weights };
+  }
+}
+
+/** dense → dropout → LayerNorm(· + residual): HF's BertSelfOutput and BertOutput alike. */
+class BertResidualOutput extends Module {
+  readonly dense: Linear;
+  readonly LayerNorm: LayerNorm;
+  readonly dropout: Dropout;
+  constructor(c: BertConfig, inDim: number) {
+    super();
+    this.dense = this.registerModule('dense', new Linear(inDim, c.hidden_size));
+    this.LayerNorm = this.registerModule('LayerNorm', new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }));
+    this.dropout = this.registerModule('dropout', new Dropout(c.hidden_dropout_prob));
+  }
+  /** Post-norm: LN(residual + dropout(dense(h))); pre-norm adds without the norm (applied earlier). */
+  forward(h: Tensor, residual: Tensor, normFirst: boolean): Tensor {
+    const y = residual.add(this.dropout.forward(this.dense.forward(h)));
+    return normFirst ? y : this.LayerNorm.forward(y);
+  }
+}
+
+class BertAttention extends Module {
+  readonly self: BertSelfAttention;
+  readonly output: BertResidualOutput;
+  constructor(c: BertConfig) {
+    super();
+    this.self = this.registerModule('self', new BertSelfAttention(c));
+    this.output = this.registerModule('output', new BertResidualOutput(c, c.hidden_size));
+  }
+}
+
+class BertIntermediate extends Module {
+  readonly dense: Linear;
+  readonly act: Activation;
+  constructor(c: BertConfig) {
+    super();
+    this.dense = this.registerModule('dense', new Linear(c.hidden_size, c.intermediate_size));
+    this.act = getActivation(c.hidden_act);
+  }
+  forward(x: Tensor): Tensor { return this.act(this.dense.forward(x)); }
+}
+
+class BertLayer extends Module {
+  readonly attention: BertAttention;
+  readonly intermediate: BertIntermediate;
+  readonly output: BertResidualOutput;
+  readonly normFirst: boolean;
+  constructor(c: BertConfig) {
+    super();
+    this.attention = this.registerModule('attention', new BertAttention(c));
+    this.intermediate = this.registerModule('intermediate', new BertIntermediate(c));
+    this.output = this.registerModule('output', new BertResidualOutput(c, c.intermediate_size));
+    this.normFirst = c.norm_first;
+  }
+  forward(x: Tensor, ctx: LayerContext): { x: Tensor; weights: Tensor | null } {
+    const pre = this.normFirst;
+    // Pre-norm uses each sublayer's LayerNorm on its input instead of on its output.
+    const a = this.attention.self.forward(pre ? this.attention.output.LayerNorm.forward(x) : x, ctx);
+    x = this.attention.output.forward(a.y, x, pre);
+    const h = this.intermediate.forward(pre ? this.output.LayerNorm.forward(x) : x);
+    return { x: this.output.forward(h, x, pre), weights: a.weights };
+  }
+}
+
+class BertEncoder extends Module {
+  readonly layer: ModuleList<BertLayer>;
+  /** Only for pre-norm (norm_first): the stack's final LayerNorm. */
+  readonly final_layer_norm: LayerNorm | null;
+  constructor(c: BertConfig) {
+    super();
+    this.layer = this.registerModule('layer', new ModuleList(Array.from({ length: c.num_hidden_layers }, () => new BertLayer(c))));
+    this.final_layer_norm = this.registerModule('final_layer_norm', c.norm_first ? new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }) : null);
+    const pos = attentionPositions(c.position_embedding_type, { numHeads: c.num_attention_heads, headDim: c.hidden_size / c.num_attention_heads,
+      maxPositions: c.max_position_embeddings, maxRelativePosition: c.max_relative_position, ropeTheta: c.rope_theta });
+    for (const l of this.layer) {
+      const self = l.attention.self;
+      self.rotary = pos.rotary;
+      self.scoreBias = pos.scoreBias();
+      if (self.scoreBias instanceof Module) self.registerModule('relative_position', self.scoreBias);
+    }
+  }
+}
+
+class BertPooler extends Module {
+  readonly dense: Linear;
+  constructor(c: BertConfig) {
+    super();
+    this.dense = this.registerModule('dense', new Linear(c.hidden_size, c.hidden_size));
+  }
+  /** tanh(W h_[CLS] + b): the first token's state summarises the sequence. */
+  forward(h: Tensor): Tensor { return this.dense.forward(h.select(1, 0)).tanh(); }
+}
+
+/** HF's _init_weights for BERT: N(0, initializer_range) for Linear and Embedding, zero biases and padding row. */
+function initBertWeights(model: Module, std: number): void {
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof Linear) { normal_(m.weight, 0, std); if (m.bias) zeros_(m.bias); }
+    else if (m instanceof Embedding) { normal_(m.weight, 0, std); m.zeroPaddingRow(); }
+  }
+}
+
+export class BertModel extends PreTrainedModel<BertConfig> {
+  readonly embeddings: BertEmbeddings;
+  readonly encoder: BertEncoder;
+  readonly pooler: BertPooler | null;
+
+  constructor(config: ConfigInput = {}, { addPoolingLayer = true, skipInit = false } = {}) {
+    const c = bertConfig(config);
+    super(c);
+    noInit(() => {
+      this.registerModule('embeddings', new BertEmbeddings(c));
+      this.registerModule('encoder', new BertEncoder(c));
+      this.registerModule('pooler', addPoolingLayer ? new BertPooler(c) : null);
+    });
+    this.embeddings = this._modules.get('embeddings') as BertEmbeddings;
+    this.encoder = this._modules.get('encoder') as BertEncoder;
+    this.pooler = this._modules.get('pooler') as BertPooler | null;
+    if (!skipInit) initBertWeights(this, c.initializer_range);
+  }
+
+  get architecture(): string { return 'BertModel'; }
+  override get baseModelPrefix(): string { return 'bert'; }
+  override ignoredKeys(): RegExp[] { return [/embeddings\.(position_ids|token_type_ids)$/]; }
+  override configDict(): Record<string, unknown> { return { ...bertConfigDict(this.config), architectures: [this.architecture] }; }
+
+  forward(inputs: ModelInputs): ModelOutput & { lastHiddenState: Tensor } {
+    const ids = asIds(inputs.inputIds);
+    const T = ids.shape[1]!;
+    const positionIds = optionalIds(inputs.positionIds, 'positionIds');
+    let x = this.embeddings.forward(ids, optionalIds(inputs.tokenTypeIds, 'tokenTypeIds'), positionIds);
+    const { mask } = modelAttentionMask(optionalIds(inputs.attentionMask, 'attentionMask'), T, T, false);
+    const ctx: LayerContext = { mask, positionIds, outputAttentions: !!inputs.outputAttentions };
+    const hiddenStates: Tensor[] = [x], attentions: Tensor[] = [];
+    for (const layer of this.encoder.layer) {
+      const r = layer.forward(x, ctx);
+      x = r.x;
+      hiddenStates.push(x);
+      if (r.weights) attentions.push(r.weights);
+    }
+    if (this.encoder.final_layer_norm) { x = this.encoder.final_layer_norm.forward(x); hiddenStates[hiddenStates.length - 1] = x; }
+    return {
+      lastHiddenState: x,
+      ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}),
+      ...(inputs.outputHiddenStates ? { hiddenStates } : {}),
+      ...(inputs.outputAttentions ? { attentions } : {}),
+    };
+  }
+}
+
+/** A head model around BertModel (key prefix 'bert.'), sharing its config handling. */
+abstract class BertHeadModel extends PreTrainedModel<BertConfig> {
+  readonly bert: BertModel;
+  constructor(config: ConfigInput, pooler: boolean, skipInit: boolean) {
+    const c = bertConfig(config);
+    super(c);
+    this.bert = this.registerModule('bert', new BertModel(c, { addPoolingLayer: pooler, skipInit: true }));
+  }
+  protected initAll(): void { initBertWeights(this, this.config.initializer_range); }
+  override get baseModelPrefix(): string { return 'bert'; }
+  override ignoredKeys(): RegExp[] { return [/embeddings\.(position_ids|token_type_ids)$/]; }
+  override configDict(): Record<string, unknown> { return { ...bertConfigDict(this.config), architectures: [this.architecture] }; }
+}
+
+class BertPredictionHeadTransform extends Module {
+  readonly dense: Linear;
+  readonly act: Activation;
+  readonly LayerNorm: LayerNorm;
+  constructor(c: BertConfig) {
+    super();
+    this.dense = this.registerModule('dense', new Linear(c.hidden_size, c.hidden_size));
+    this.act = getActivation(c.hidden_act);
+    this.LayerNorm = this.registerModule('LayerNorm', new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }));
+  }
+  forward(x: Tensor): Tensor { return this.LayerNorm.forward(this.act(this.dense.forward(x))); }
+}
+
+class BertLMPredictionHead extends Module {
+  readonly transform: BertPredictionHeadTransform;
+  readonly decoder: Linear;
+  readonly bias: Tensor;
+  constructor(c: BertConfig) {
+    super();
+    this.transform = this.registerModule('transform', new BertPredictionHeadTransform(c));
+    this.decoder = this.registerModule('decoder', new Linear(c.hidden_size, c.vocab_size));
+    // HF: decoder.bias is this bias (one tensor, saved as cls.predictions.bias).
+    this.bias = this.registerParameter('bias', zeros([c.vocab_size]))!;
+    const old = this.decoder.bias!;
+    this.decoder.setParameter('bias', this.bias);
+    old.dispose();
+  }
+  forward(h: Tensor): Tensor { return this.decoder.forward(this.transform.forward(h)); }
+}
+
+class BertOnlyMLMHead extends Module {
+  readonly predictions: BertLMPredictionHead;
+  constructor(c: BertConfig) {
+    super();
+    this.predictions = this.registerModule('predictions', new BertLMPredictionHead(c));
+  }
+}
+
+/** BERT with the masked-LM head; the decoder shares the word embeddings (HF's BertForMaskedLM). */
+export class BertForMaskedLM extends BertHeadModel {
+  readonly cls: BertOnlyMLMHead;
+  constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
+    super(config, false, skipInit);
+    this.cls = this.registerModule('cls', noInit(() => new BertOnlyMLMHead(this.config)));
+    const tie = (this.config.tie_word_embeddings ?? true) && this.config.position_embedding_type !== 'sinusoidal_concat';
+    if (tie) tieWeight(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings.weight);
+    if (!skipInit) this.initAll();
+  }
+  get architecture(): string { return 'BertForMaskedLM'; }
+  override tiedKeys(): [string, string][] {
+    return [['cls.predictions.decoder.weight', 'bert.embeddings.word_embeddings.weight'], ['cls.predictions.decoder.bias', 'cls.predictions.bias']];
+  }
+  forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
+    const out = this.bert.forward(inputs);
+    const logits = this.cls.predictions.forward(out.lastHiddenState);
+    const labels = optionalIds(inputs.labels, 'labels');
+    const loss = labels ? crossEntropy(logits.reshape(-1, this.config.vocab_size), labels.reshape(-1), { ignoreIndex: -100 }) : undefined;
+    return { ...out, logits, ...(loss ? { loss } : {}) };
+  }
+}
+
+/** BERT + dropout + linear on the pooled [CLS] state (HF's BertForSequenceClassification). */
+export class BertForSequenceClassification extends BertHeadModel {
+  readonly dropout: Dropout;
+  readonly classifier: Linear;
+  readonly numLabels: number;
+  constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
+    super(config, true, skipInit);
+    this.numLabels = numLabels(this.config);
+    this.dropout = this.registerModule('dropout', new Dropout(this.config.classifier_dropout ?? this.config.hidden_dropout_prob));
+    this.classifier = this.registerModule('classifier', noInit(() => new Linear(this.config.hidden_size, this.numLabels)));
+    if (!skipInit) this.initAll();
+  }
+  get architecture(): string { return 'BertForSequenceClassification'; }
+  forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
+    const out = this.bert.forward(inputs);
+    const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
+    let loss: Tensor | undefined;
+    const labels = inputs.labels;
+    if (labels !== null && labels !== undefined) {
+      if (this.numLabels === 1 || this.config.problem_type === 'regression') {
+        // One output: regression with mean squared error, as HF.
+        const target = (isTensor(labels) ? labels.float() : tensor(labels.flat())).reshape(logits.shape);
+        loss = logits.sub(target).square().mean();
+      } else {
+        loss = crossEntropy(logits, asIds(labels, 'labels').reshape(-1));
+      }
+    }
+    return { ...out, logits, ...(loss ? { loss } : {}) };
+  }
+}
+
+/** BERT + a linear layer giving each token a span-start and a span-end score (HF's BertForQuestionAnswering). */
+export class BertForQuestionAnswering extends BertHeadModel {
+  readonly qa_outputs: Linear;
+  constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
+    super(config, false, skipInit);
+    this.qa_outputs = this.registerModule('qa_outputs', noInit(() => new Linear(this.config.hidden_size, numLabels(this.config))));
+    if (!skipInit) this.initAll();
+  }
+  get architecture(): string { return 'BertForQuestionAnswering'; }
+  /** startLogits and endLogits [B, T]; loss with startPositions/endPositions [B]: the mean of both cross-entropies. */
+  forward(inputs: ModelInputs & { startPositions?: Ids | null; endPositions?: Ids | null }): ModelOutput & { startLogits: Tensor; endLogits: Tensor } {
+    const out = this.bert.forward(inputs);
+    const logits = this.qa_outputs.forward(out.lastHiddenState);
+    const [start, end] = logits.split(1, -1).map((t) => t.squeeze(-1)) as [Tensor, Tensor];
+    let loss: Tensor | undefined;
+    if (inputs.startPositions != null && inputs.endPositions != null) {
+      const T = start.shape[1]!;
+      // Positions outside the sequence are clamped to T and ignored, as HF.
+      const clampIds = (p: Ids) => { const t = asIds(p, 'positions').reshape(-1).clamp(0, T); return t.maskedFill(t.eq(T), -100); };
+      loss = crossEntropy(start, clampIds(inputs.startPositions)).add(crossEntropy(end, clampIds(inputs.endPositions))).div(2);
+    }
+    return { ...out, startLogits: start, endLogits: end, ...(loss ? { loss } : {}) };
+  }
+}

@@ -1,0 +1,268 @@
+// GPT-2 (Radford et al. 2019) in HF Transformers' GPT2LMHeadModel layout, read top to bottom:
+// Conv1D → attention → MLP → block → GPT2Model (embeddings, blocks, final norm) → LM head.
+// Config options beyond GPT-2: the position type, post-norm blocks, the MLP activation.
+
+import { cat } from '../../tensor/ops/indexing.js';
+import { crossEntropy } from '../../tensor/ops/nn.js';
+import { arange } from '../../tensor/ops/creation.js';
+import { empty } from '../../tensor/ops/core.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module } from '../../nn/module.js';
+import { Embedding } from '../../nn/embedding.js';
+import { Linear } from '../../nn/linear.js';
+import { LayerNorm } from '../../nn/normalization.js';
+import { Dropout } from '../../nn/dropout.js';
+import { ModuleList } from '../../nn/container.js';
+import { attend, type KeyValue } from '../../nn/attention.js';
+import { getActivation, type Activation } from '../../nn/activation.js';
+import { noInit, normal_, zeros_ } from '../../nn/init.js';
+import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import { PreTrainedModel, asIds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
+import { attentionPositions, modelAttentionMask } from '../positions.js';
+import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
+
+/** HF's Conv1D: a linear layer with its weight stored [in, out] (y = x W + b), as OpenAI's TF code. */
+export class Conv1D extends Module {
+  weight: Tensor;
+  bias: Tensor;
+  constructor(nf: number, nx: number) {
+    super();
+    this.weight = this.registerParameter('weight', empty([nx, nf]))!;
+    this.bias = this.registerParameter('bias', zeros_(empty([nf])))!;
+  }
+  forward(x: Tensor): Tensor {
+    return x.matmul(this.weight).add(this.bias);
+  }
+}
+
+/** What every block needs from GPT2Model.forward, computed once per call. */
+interface BlockContext {
+  mask: Tensor | null;
+  isCausal: boolean;
+  positionIds: Tensor | null;
+  past: number;
+  outputAttentions: boolean;
+}
+
+class GPT2Attention extends Module {
+  readonly c_attn: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly attnDropout: number;
+  readonly resid_dropout: Dropout;
+  readonly nHead: number;
+  readonly scale: number;
+  rotary: RotaryEmbedding | null = null;
+  scoreBias: ScoreBias | null = null;
+
+  constructor(c: GPT2Config, layerIdx: number) {
+    super();
+    const E = c.n_embd;
+    this.nHead = c.n_head;
+    this.c_attn = this.registerModule('c_attn', new Conv1D(3 * E, E));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(E, E));
+    this.attnDropout = c.attn_pdrop;
+    this.resid_dropout = this.registerModule('resid_dropout', new Dropout(c.resid_pdrop));
+    const headDim = E / c.n_head;
+    this.scale = (c.scale_attn_weights ? 1 / Math.sqrt(headDim) : 1) / (c.scale_attn_by_inverse_layer_idx ? layerIdx + 1 : 1);
+  }
+
+  forward(x: Tensor, ctx: BlockContext, past: KeyValue | null): { y: Tensor; present: KeyValue; weights: Tensor | null } {
+    const [B, T, E] = x.shape as [number, number, number];
+    const H = this.nHead;
+    // One matmul for q, k and v; split and viewed as heads [B, H, T, Dh].
+    const heads = (t: Tensor) => t.reshape(B, T, H, E / H).transpose(1, 2);
+    let [q, k, v] = this.c_attn.forward(x).split(E, -1).map(heads) as [Tensor, Tensor, Tensor];
+    if (this.rotary) {
+      q = this.rotary.forward(q, ctx.positionIds, ctx.past);
+      k = this.rotary.forward(k, ctx.positionIds, ctx.past);
+    }
+    if (past) {
+      k = cat([past.key, k], 2);
+      v = cat([past.value, v], 2);
+    }
+    const S = k.shape[2]!;
+    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, S - T, S) : null;
+    const { output, weights } = attend(q, k, v, {
+      mask: ctx.mask, isCausal: ctx.isCausal, bias, scale: this.scale,
+      dropoutP: this.attnDropout, training: this.training, needWeights: ctx.outputAttentions,
+    });
+    const y = this.resid_dropout.forward(this.c_proj.forward(output.transpose(1, 2).reshape(B, T, E)));
+    return { y, present: { key: k, value: v }, weights };
+  }
+}
+
+class GPT2MLP extends Module {
+  readonly c_fc: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly act: Activation;
+  readonly dropout: Dropout;
+  constructor(c: GPT2Config) {
+    super();
+    const inner = c.n_inner ?? 4 * c.n_embd;
+    this.c_fc = this.registerModule('c_fc', new Conv1D(inner, c.n_embd));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(c.n_embd, inner));
+    this.act = getActivation(c.activation_function);
+    this.dropout = this.registerModule('dropout', new Dropout(c.resid_pdrop));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x))));
+  }
+}
+
+class GPT2Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: GPT2Attention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: GPT2MLP;
+  readonly normFirst: boolean;
+  constructor(c: GPT2Config, layerIdx: number) {
+    super();
+    this.ln_1 = this.registerModule('ln_1', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }));
+    this.attn = this.registerModule('attn', new GPT2Attention(c, layerIdx));
+    this.ln_2 = this.registerModule('ln_2', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }));
+    this.mlp = this.registerModule('mlp', new GPT2MLP(c));
+    this.normFirst = c.norm_first;
+  }
+  forward(x: Tensor, ctx: BlockContext, past: KeyValue | null): { x: Tensor; present: KeyValue; weights: Tensor | null } {
+    if (this.normFirst) {
+      // GPT-2: x + attn(ln(x)), x + mlp(ln(x)).
+      const a = this.attn.forward(this.ln_1.forward(x), ctx, past);
+      x = x.add(a.y);
+      x = x.add(this.mlp.forward(this.ln_2.forward(x)));
+      return { x, present: a.present, weights: a.weights };
+    }
+    // Post-norm (GPT-1, the original Transformer): ln(x + attn(x)), ln(x + mlp(x)).
+    const a = this.attn.forward(x, ctx, past);
+    x = this.ln_1.forward(x.add(a.y));
+    x = this.ln_2.forward(x.add(this.mlp.forward(x)));
+    return { x, present: a.present, weights: a.weights };
+  }
+}
+
+/** The GPT-2 body: token (+ position) embeddings, blocks, final LayerNorm (HF's GPT2Model). */
+export class GPT2Model extends Module {
+  readonly config: GPT2Config;
+  readonly wte: Embedding;
+  /** Learned positions (HF's wpe), a sinusoidal table, or null when positions act inside attention. */
+  readonly wpe: Embedding | SinusoidalPositionalEncoding | null;
+  readonly drop: Dropout;
+  readonly h: ModuleList<GPT2Block>;
+  readonly ln_f: LayerNorm | null;
+
+  constructor(config: GPT2Config) {
+    super();
+    const c = this.config = config;
+    const pt = c.position_embedding_type;
+    const concatDim = pt === 'sinusoidal_concat' ? c.position_embedding_dim ?? c.n_embd / 2 : 0;
+    this.wte = this.registerModule('wte', new Embedding(c.vocab_size, c.n_embd - concatDim));
+    this.wpe = this.registerModule('wpe', pt === 'learned' || pt === 'absolute' ? new Embedding(c.n_positions, c.n_embd)
+      : pt === 'sinusoidal' ? new SinusoidalPositionalEncoding({ dim: c.n_embd, maxLen: c.n_positions })
+        : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.n_positions, mode: 'concat' }) : null);
+    this.drop = this.registerModule('drop', new Dropout(c.embd_pdrop));
+    this.h = this.registerModule('h', new ModuleList(Array.from({ length: c.n_layer }, (_, i) => new GPT2Block(c, i))));
+    this.ln_f = this.registerModule('ln_f', c.norm_first ? new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }) : null);
+    const pos = attentionPositions(pt, { numHeads: c.n_head, headDim: c.n_embd / c.n_head, maxPositions: c.n_positions,
+      maxRelativePosition: c.max_relative_position, ropeTheta: c.rope_theta });
+    for (const block of this.h) {
+      block.attn.rotary = pos.rotary;
+      const bias = pos.scoreBias();
+      block.attn.scoreBias = bias;
+      if (bias instanceof Module) block.attn.registerModule('relative_position', bias);
+    }
+  }
+
+  forward(inputs: ModelInputs): { lastHiddenState: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[]; presentKeyValues?: KeyValue[] } {
+    const ids = asIds(inputs.inputIds);
+    const [B, T] = ids.shape as [number, number];
+    const pastKV = inputs.pastKeyValues ?? null;
+    if (pastKV && pastKV.length !== this.h.length) throw new Error(`pastKeyValues has ${pastKV.length} layers, the model ${this.h.length}`);
+    const past = pastKV?.[0]?.key.shape[2] ?? 0;
+    let positionIds = optionalIds(inputs.positionIds, 'positionIds');
+    if (positionIds === null && this.wpe instanceof Embedding) positionIds = arange(past, past + T).reshape(1, T);
+    if (past + T > this.config.n_positions && this.wpe !== null) {
+      throw new Error(`GPT-2: ${past + T} positions exceed n_positions ${this.config.n_positions}`);
+    }
+
+    let x = this.wte.forward(ids);
+    if (this.wpe instanceof Embedding) x = x.add(this.wpe.forward(positionIds!));
+    else if (this.wpe) x = this.wpe.forward(x, positionIds, past);
+    const typeIds = optionalIds(inputs.tokenTypeIds, 'tokenTypeIds');
+    if (typeIds) x = x.add(this.wte.forward(typeIds)); // HF GPT-2 embeds token types with wte
+    x = this.drop.forward(x);
+
+    const { mask, isCausal } = modelAttentionMask(optionalIds(inputs.attentionMask, 'attentionMask'), T, past + T, true);
+    const ctx: BlockContext = { mask, isCausal, positionIds, past, outputAttentions: !!inputs.outputAttentions };
+    const hiddenStates: Tensor[] = [], attentions: Tensor[] = [], presents: KeyValue[] = [];
+    let i = 0;
+    for (const block of this.h) {
+      if (inputs.outputHiddenStates) hiddenStates.push(x);
+      const r = block.forward(x, ctx, pastKV?.[i++] ?? null);
+      x = r.x;
+      if (inputs.useCache) presents.push(r.present);
+      if (r.weights) attentions.push(r.weights);
+    }
+    if (this.ln_f) x = this.ln_f.forward(x);
+    if (inputs.outputHiddenStates) hiddenStates.push(x);
+    return {
+      lastHiddenState: x,
+      ...(inputs.outputHiddenStates ? { hiddenStates } : {}),
+      ...(inputs.outputAttentions ? { attentions } : {}),
+      ...(inputs.useCache ? { presentKeyValues: presents } : {}),
+    };
+  }
+}
+
+/** GPT-2 with its language-model head, whose weight is wte's (tied), as HF's GPT2LMHeadModel. */
+export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
+  readonly transformer: GPT2Model;
+  readonly lm_head: Linear;
+
+  /** skipInit: leave the weights uninitialised (fromPretrained loads them next). */
+  constructor(config: Partial<GPT2Config> & Record<string, unknown> = {}, { skipInit = false } = {}) {
+    const c = gpt2Config(config);
+    super(c);
+    // Built without torch's per-layer init, then initialised once as HF does (GPT-2 small: 124M draws, not 3×).
+    this.transformer = this.registerModule('transformer', noInit(() => new GPT2Model(c)));
+    this.lm_head = this.registerModule('lm_head', noInit(() => new Linear(c.n_embd, c.vocab_size, { bias: false })));
+    // A concatenated position encoding makes wte narrower than the model, so the head cannot share it.
+    if (c.tie_word_embeddings && c.position_embedding_type !== 'sinusoidal_concat') tieWeight(this.lm_head, this.transformer.wte.weight);
+    if (!skipInit) this.initWeights();
+  }
+
+  get architecture(): string { return 'GPT2LMHeadModel'; }
+  override get baseModelPrefix(): string { return 'transformer'; }
+  override tiedKeys(): [string, string][] { return [['lm_head.weight', 'transformer.wte.weight']]; }
+  // Old checkpoints carry the causal mask buffers.
+  override ignoredKeys(): RegExp[] { return [/\.attn\.(bias|masked_bias)$/]; }
+  override configDict(): Record<string, unknown> { return { ...gpt2ConfigDict(this.config), architectures: [this.architecture] }; }
+
+  /** HF's _init_weights: N(0, 0.02) weights, zero biases, and residual projections scaled by 1/√(2·n_layer) (GPT-2 paper). */
+  private initWeights(): void {
+    const std = this.config.initializer_range;
+    for (const [name, p] of this.namedParameters()) {
+      if (name.endsWith('.bias') || name.includes('ln_')) continue; // LayerNorm 1/0 and zero biases already
+      if (name.endsWith('relative_position.weight')) continue;
+      const residual = name.endsWith('c_proj.weight');
+      normal_(p, 0, residual ? std / Math.sqrt(2 * this.config.n_layer) : std);
+    }
+  }
+
+  forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
+    const out = this.transformer.forward(inputs);
+    // logitsToKeep: generation reads only the last position; the head is a large matmul (V × d per position).
+    const h = out.lastHiddenState, T = h.shape[1]!, k = inputs.logitsToKeep ?? 0;
+    const logits = this.lm_head.forward(k > 0 && k < T ? h.narrow(1, T - k, k) : h);
+    const result: ModelOutput & { logits: Tensor } = { ...out, logits };
+    const labels = optionalIds(inputs.labels, 'labels');
+    if (labels) result.loss = causalLmLoss(logits, labels);
+    return result;
+  }
+}
+
+/** Mean next-token cross-entropy: logits at t predict labels at t+1; -100 labels are ignored. */
+export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
+  const [B, T, V] = logits.shape as [number, number, number];
+  if (labels.shape[0] !== B || labels.shape[1] !== T) throw new Error(`labels [${labels.shape.join(',')}] must match inputIds [${B},${T}]`);
+  const l = logits.narrow(1, 0, T - 1).reshape(-1, V);
+  return crossEntropy(l, labels.narrow(1, 1, T - 1).reshape(-1), { ignoreIndex: -100 });
+}

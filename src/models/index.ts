@@ -1,0 +1,44 @@
+// Model families and loading by name: models.fromPretrained(dir) reads config.json, picks the class
+// named in its architectures (or the family's default for its model_type) and loads model.safetensors.
+
+import { PreTrainedModel, readConfig, loadWeightsInto, type LoadOptions } from './modeling.js';
+import { GPT2LMHeadModel } from './gpt2/model.js';
+import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering } from './bert/model.js';
+import { Seq2SeqTransformer } from './seq2seq/model.js';
+
+export * from './gpt2/index.js';
+export * from './bert/index.js';
+export * from './seq2seq/index.js';
+export {
+  PreTrainedModel, asIds, readConfig, readWeights, loadWeightsInto, tieWeight,
+  type Ids, type ModelInputs, type ModelOutput, type BaseConfig, type LoadOptions,
+} from './modeling.js';
+export { normalizeStateDict, renameLegacyKey, MASK_MIN } from './hf.js';
+export { modelAttentionMask, attentionPositions } from './positions.js';
+
+type ModelClass = new (config: any, opts?: { skipInit?: boolean }) => PreTrainedModel;
+
+/** config.json architectures → class. */
+export const ARCHITECTURES: Record<string, ModelClass> = {
+  GPT2LMHeadModel,
+  BertModel,
+  BertForMaskedLM,
+  BertForSequenceClassification,
+  BertForQuestionAnswering,
+  Seq2SeqTransformer,
+};
+
+const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer' };
+
+/** The model saved in dir (config.json + model.safetensors), in eval mode. */
+export async function fromPretrained(dir: string, opts: LoadOptions = {}): Promise<PreTrainedModel> {
+  const config = await readConfig(dir);
+  const named = Array.isArray(config.architectures) ? config.architectures : [];
+  const arch = named.find((a) => a in ARCHITECTURES) ?? (named.length === 0 ? DEFAULT_FOR_TYPE[config.model_type] : undefined);
+  if (arch === undefined) {
+    throw new Error(`fromPretrained: ${dir}/config.json names ${named.length ? `architectures ${named.join(', ')}` : `model_type '${config.model_type}'`}; supported: ${Object.keys(ARCHITECTURES).join(', ')}`);
+  }
+  const model = new ARCHITECTURES[arch]!(config, { skipInit: true });
+  await loadWeightsInto(model, dir, opts);
+  return model;
+}

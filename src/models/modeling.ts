@@ -1,0 +1,238 @@
+// What every model family shares: the forward inputs and outputs, the KV cache shape, and
+// PreTrainedModel, which reads and writes HF-layout directories (config.json + model.safetensors).
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tensor } from '../tensor/ops/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isTensor } from '../tensor/tensor.js';
+import { Module } from '../nn/module.js';
+import type { KeyValue } from '../nn/attention.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { normalizeStateDict } from './hf.js';
+import { StateDictError } from '../nn/module.js';
+import { normal_, ones_, zeros_ } from '../nn/init.js';
+import type { GenerateOptions, GenerateOutput, GenerationModel } from '../generate/generate.js';
+import type { TokenDecoder } from '../generate/streamers.js';
+
+/** Token ids as an int32 tensor, or nested arrays of numbers. */
+export type Ids = Tensor | number[] | number[][];
+
+export interface ModelInputs {
+  /** [B, T] token ids. */
+  inputIds: Ids;
+  /** [B, S] 1 = attend, 0 = padding (S = past + T with a cache). */
+  attentionMask?: Ids | null;
+  /** [B, T] segment ids (BERT). */
+  tokenTypeIds?: Ids | null;
+  /** [B, T] positions (default past..past+T-1). */
+  positionIds?: Ids | null;
+  /**
+   * KV cache: per layer, keys and values [B, H, past, Dh] from earlier calls; the new tokens' are
+   * concatenated along the time axis and returned as presentKeyValues (when useCache).
+   */
+  pastKeyValues?: KeyValue[] | null;
+  useCache?: boolean;
+  /** Also return every layer's hidden states (HF's output_hidden_states). */
+  outputHiddenStates?: boolean;
+  /** Also return every layer's attention probabilities [B, H, T, S]. */
+  outputAttentions?: boolean;
+  /** Targets: [B, T] for language models (shifted inside for causal LMs, -100 ignored), [B] for classifiers. */
+  labels?: Ids | null;
+  /** Language models: logits for the last k positions only (generation needs 1; HF's logits_to_keep). */
+  logitsToKeep?: number;
+}
+
+export interface ModelOutput {
+  /** [B, T, V] for language models, [B, numLabels] for classifiers; absent for base models and QA. */
+  logits?: Tensor;
+  /** Question answering: span start and end scores [B, T]. */
+  startLogits?: Tensor;
+  endLogits?: Tensor;
+  loss?: Tensor;
+  /** BERT: tanh(dense([CLS] state)). */
+  poolerOutput?: Tensor;
+  lastHiddenState?: Tensor;
+  /** Embeddings output, then each layer's (HF's hidden_states tuple). */
+  hiddenStates?: Tensor[];
+  attentions?: Tensor[];
+  presentKeyValues?: KeyValue[];
+}
+
+/** ids as int32 [B, T] (a flat list is one sequence). */
+export function asIds(x: Ids, what = 'inputIds'): Tensor {
+  if (isTensor(x)) {
+    if (x.dtype === 'int32') return x;
+    return x.to('int32');
+  }
+  if (!Array.isArray(x)) throw new Error(`${what} must be a Tensor or an array of token ids`);
+  const rows = (x.length > 0 && Array.isArray(x[0]) ? x : [x]) as number[][];
+  const T = rows[0]?.length ?? 0;
+  for (const r of rows) if (r.length !== T) throw new Error(`${what}: rows have different lengths (${T} and ${r.length}); pad them and pass an attentionMask`);
+  const flat = new Int32Array(rows.length * T);
+  rows.forEach((r, i) => flat.set(r, i * T));
+  return tensor(flat, { shape: [rows.length, T] });
+}
+
+export function optionalIds(x: Ids | null | undefined, what: string): Tensor | null {
+  return x === null || x === undefined ? null : asIds(x, what);
+}
+
+/** Makes module's weight the given tensor (tied embeddings), freeing the one it had. */
+export function tieWeight(module: Module & { weight: Tensor }, weight: Tensor): void {
+  const old = module.weight;
+  module.setParameter('weight', weight);
+  if (old !== weight) old.dispose();
+}
+
+/** The subset of HF's PretrainedConfig every family has. */
+export interface BaseConfig {
+  model_type: string;
+  architectures?: string[];
+  [key: string]: unknown;
+}
+
+export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends Module {
+  readonly config: C;
+  constructor(config: C) {
+    super();
+    this.config = config;
+  }
+
+  /** The name written to config.json's architectures. */
+  abstract get architecture(): string;
+  /** The base model's attribute name in state-dict keys ('transformer', 'bert'), '' if none. */
+  get baseModelPrefix(): string { return ''; }
+  /** [alias, source] pairs of tied parameters: HF writes only the source. */
+  tiedKeys(): [string, string][] { return []; }
+  /** Checkpoint keys that are buffers of HF's (causal masks, position id ranges) and carry no weights. */
+  ignoredKeys(): RegExp[] { return []; }
+
+  abstract forward(inputs: ModelInputs): ModelOutput;
+
+  /**
+   * Loads an HF-layout state dict: renames old gamma/beta LayerNorm names, adds or strips the base
+   * model prefix, drops HF's non-weight buffers, and fills tied parameters from their source.
+   */
+  loadPretrainedStateDict(dict: Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const fixed = normalizeStateDict(dict, this);
+    return this.loadStateDict(fixed, opts);
+  }
+
+  /** The state dict as HF saves it: tied aliases left out. */
+  pretrainedStateDict(): Record<string, Tensor> {
+    const all = this.stateDict();
+    const sd = { ...all };
+    for (const [alias, source] of this.tiedKeys()) if (all[alias] !== undefined && all[alias] === all[source]) delete sd[alias];
+    return sd;
+  }
+
+  /** The config as written to config.json. */
+  configDict(): Record<string, unknown> {
+    return { ...this.config, architectures: [this.architecture] };
+  }
+
+  /** A model of this class with the config and weights of an HF-layout directory (in eval mode, as HF). */
+  static async fromPretrained<T extends PreTrainedModel>(
+    this: new (config: any, opts?: { skipInit?: boolean }) => T, dir: string, opts: LoadOptions = {},
+  ): Promise<T> {
+    const model = new this(await readConfig(dir), { skipInit: true });
+    await loadWeightsInto(model, dir, opts);
+    return model;
+  }
+
+  /**
+   * Text generation (src/generate): full sequences, prompt + new tokens, as HF's generate. Loaded on
+   * first use, so that models do not depend on the generation code above them.
+   */
+  generate(inputIds: Ids, opts: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+  generate(inputIds: Ids, opts?: GenerateOptions): Promise<number[][]>;
+  async generate(inputIds: Ids, opts: GenerateOptions = {}): Promise<number[][] | GenerateOutput> {
+    const { generate } = await import('../generate/generate.js');
+    return generate(this as unknown as GenerationModel, inputIds, opts);
+  }
+
+  /** The generated text of one sequence, piece by piece (never splitting a character). */
+  async *generateStream(inputIds: Ids, opts: GenerateOptions = {}, tokenizer?: TokenDecoder): AsyncGenerator<string> {
+    const { generateStream } = await import('../generate/generate.js');
+    yield* generateStream(this as unknown as GenerationModel, inputIds, opts, tokenizer);
+  }
+
+  /** Writes config.json and model.safetensors (both atomically) that HF Transformers loads as they are. */
+  async savePretrained(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.configDict(), null, 2) + '\n');
+    await saveSafetensors(join(dir, 'model.safetensors'), this.pretrainedStateDict(), { format: 'pt' });
+  }
+}
+
+export async function readConfig(dir: string): Promise<BaseConfig> {
+  const file = join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`fromPretrained: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`fromPretrained: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`fromPretrained: ${file} must hold a JSON object`);
+  return cfg as BaseConfig;
+}
+
+/** The weights of a pretrained directory (model.safetensors). */
+export async function readWeights(dir: string): Promise<Record<string, Tensor>> {
+  const file = join(dir, 'model.safetensors');
+  if (!existsSync(file)) {
+    const hint = existsSync(join(dir, 'model.safetensors.index.json')) ? ' (sharded checkpoints are not supported yet)'
+      : existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: convert it with safetensors first)' : '';
+    throw new Error(`fromPretrained: ${file} not found${hint}`);
+  }
+  return loadSafetensors(file);
+}
+
+export interface LoadOptions {
+  /** Every checkpoint key must match a parameter and vice versa (default false: as HF, missing head weights are initialised and reported). */
+  strict?: boolean;
+  /** Where to report missing and unexpected keys (default console.warn). */
+  warn?: (message: string) => void;
+}
+
+/** Loads dir/model.safetensors into model (HF key mapping), then puts it in eval mode. */
+export async function loadWeightsInto(model: PreTrainedModel, dir: string, opts: LoadOptions = {}): Promise<void> {
+  const weights = await readWeights(dir);
+  try {
+    const { missing, unexpected } = model.loadPretrainedStateDict(weights, { strict: false });
+    const own = Object.keys(model.stateDict());
+    if (missing.length === own.length) {
+      throw new Error(`fromPretrained: no weight in ${join(dir, 'model.safetensors')} matches ${model.architecture} (first keys: ${Object.keys(weights).slice(0, 3).join(', ')})`);
+    }
+    if (opts.strict && (missing.length || unexpected.length)) throw new StateDictError(missing, unexpected, [], model.architecture);
+    if (missing.length) initMissing(model, missing);
+    const warn = opts.warn ?? ((m: string) => console.warn(m));
+    if (missing.length) warn(`${model.architecture}: newly initialised (not in the checkpoint): ${missing.join(', ')}`);
+    if (unexpected.length) warn(`${model.architecture}: checkpoint keys not used: ${unexpected.join(', ')}`);
+  } finally {
+    for (const t of Object.values(weights)) t.dispose();
+  }
+  model.eval();
+}
+
+/** Fresh values for parameters a checkpoint lacked (a new head): N(0, initializer_range) matrices, LayerNorm 1, biases 0. */
+function initMissing(model: PreTrainedModel, missing: string[]): void {
+  const sd = model.stateDict();
+  const std = typeof model.config.initializer_range === 'number' ? model.config.initializer_range : 0.02;
+  for (const key of missing) {
+    const t = sd[key]!;
+    if (t.dtype !== 'float32') { zeros_(t); continue; }
+    if (t.ndim >= 2) normal_(t, 0, std);
+    else if (key.endsWith('.weight') && /(norm|ln_|LayerNorm)/i.test(key)) ones_(t);
+    else zeros_(t);
+  }
+}

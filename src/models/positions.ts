@@ -1,0 +1,56 @@
+// How models use positional encodings and padding masks, shared by the three families.
+
+import { where } from '../tensor/ops/elementwise.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { causalAllowed } from '../nn/attention.js';
+import { ALiBi, RelativePositionBias, RotaryEmbedding, checkPositionType, type PositionType, type ScoreBias } from '../nn/positional.js';
+import { MASK_MIN } from './hf.js';
+
+export interface AttentionPositionOptions {
+  numHeads: number;
+  headDim: number;
+  maxPositions: number;
+  /** k of relative positions: distances are clipped to −k…k. */
+  maxRelativePosition?: number;
+  ropeTheta?: number;
+}
+
+/** The attention-side pieces of a position type: one RoPE shared by all layers, a score bias per layer. */
+export interface AttentionPositions {
+  type: PositionType;
+  rotary: RotaryEmbedding | null;
+  /** ALiBi is one shared (parameter-free) module; relative positions are learned per layer. */
+  scoreBias(): ScoreBias | null;
+}
+
+export function attentionPositions(type: string, o: AttentionPositionOptions): AttentionPositions {
+  const t = checkPositionType(type);
+  const rotary = t === 'rope' ? new RotaryEmbedding({ dim: o.headDim, maxLen: o.maxPositions, base: o.ropeTheta ?? 10000 }) : null;
+  const alibi = t === 'alibi' ? new ALiBi({ numHeads: o.numHeads }) : null;
+  return {
+    type: t,
+    rotary,
+    scoreBias: () => (alibi ?? (t === 'relative' ? new RelativePositionBias({ headDim: o.headDim, maxRelativePosition: o.maxRelativePosition ?? 16 }) : null)),
+  };
+}
+
+/**
+ * The attention mask for a model's layers, built once per forward: from a [B, S] padding mask
+ * (1 = token, 0 = padding) and causality, an additive float mask [B, 1, L|1, S] with HF's finite
+ * minimum (so a fully padded row gives uniform weights, not NaN). Without padding the mask is null
+ * and causality is left to the attention kernel (isCausal), the fast path.
+ */
+export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: number, causal: boolean): { mask: Tensor | null; isCausal: boolean } {
+  if (attentionMask !== null) {
+    if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== S) {
+      throw new Error(`attentionMask must be [batch, ${S}] (past + new tokens), got [${attentionMask.shape.join(',')}]`);
+    }
+    // All ones: no padding, no mask (cheap to see on the cpu; elsewhere the mask is kept).
+    if (attentionMask.device === 'cpu' && attentionMask.min().item() !== 0) attentionMask = null;
+  }
+  if (attentionMask === null) return { mask: null, isCausal: causal };
+  const B = attentionMask.shape[0]!;
+  let allowed = attentionMask.ne(0).reshape(B, 1, 1, S);
+  if (causal) allowed = allowed.logicalAnd(causalAllowed(L, S, attentionMask.device));
+  return { mask: where(allowed, 0, MASK_MIN), isCausal: false };
+}

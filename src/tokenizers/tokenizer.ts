@@ -1,0 +1,526 @@
+// The tokenizer: HF's pipeline normalizer → pre-tokenizer → model → post-processor (→ decoder),
+// read from and written to tokenizer.json.
+//
+//   const tok = await Tokenizer.fromFile('gpt2/tokenizer.json');
+//   const enc = tok.encode('Hello world', { pair: 'second' });  // ids, tokens, typeIds, offsets, …
+//   tok.decode(enc.ids, { skipSpecialTokens: true });
+//
+// Byte-level BPE without a normalizer (GPT-2 and its kin) takes a fused fast path: the GPT-2
+// scanner walks the input and the BPE model reads each piece's bytes directly, with a cache of
+// piece → ids. Its output is identical to the generic path (a test checks both on random text).
+
+import { AddedVocabulary, type AddedToken } from './added-tokens.js';
+import { AlignedText } from './aligned.js';
+import { toByteLevel, utf8UnitBytes } from './byte-level.js';
+import { decoderFromJSON, type Decoder } from './decoders.js';
+import { Encoding, type PaddingOptions, type TruncationOptions } from './encoding.js';
+import { gpt2PieceEnd } from './gpt2-split.js';
+import { stringifyJson } from './json-writer.js';
+import { asObject, fail, getInt, getString, TokenizerConfigError, type JsonObject } from './json.js';
+import { BPE } from './models/bpe.js';
+import { modelFromJSON } from './models/index.js';
+import type { TokenModel, TokenSink } from './models/model.js';
+import { normalizerFromJSON, type Normalizer } from './normalizers.js';
+import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
+import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
+import type { Trainer } from './trainers/trainer.js';
+
+export interface EncodeOptions {
+  /** A second sequence (question/context, premise/hypothesis). */
+  pair?: string;
+  /** Add the post-processor's special tokens ([CLS], [SEP], …). Default true. */
+  addSpecialTokens?: boolean;
+  /** Overrides the tokenizer's truncation for this call; false disables it. */
+  truncation?: TruncationOptions | false;
+  /** Overrides the tokenizer's padding for this call; false disables it. */
+  padding?: PaddingOptions | false;
+}
+
+export interface DecodeOptions {
+  /** Leave out special tokens ([CLS], <|endoftext|>, padding). Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+export type AddedTokenInput = string | (Partial<Omit<AddedToken, 'id'>> & { content: string });
+
+type Truncation = Required<TruncationOptions>;
+type Padding = Required<Omit<PaddingOptions, 'length' | 'padToMultipleOf'>> & { length: number | null; padToMultipleOf: number | null };
+
+/** Token sink reused across words (single-threaded). */
+const sink: TokenSink = { ids: [], starts: [], ends: [] };
+const tokenBytes: number[] = [];
+
+export class Tokenizer {
+  normalizer: Normalizer | null = null;
+  preTokenizer: PreTokenizer | null = null;
+  model: TokenModel;
+  postProcessor: PostProcessor | null = null;
+  decoder: Decoder | null = null;
+  readonly addedTokens = new AddedVocabulary();
+  truncation: Truncation | null = null;
+  padding: Padding | null = null;
+
+  constructor(model: TokenModel) {
+    this.model = model;
+  }
+
+  // ---- vocabulary -----------------------------------------------------------------------------
+
+  /** Size of the vocabulary including added tokens (HF get_vocab_size(true)). */
+  get vocabSize(): number {
+    let extra = 0;
+    for (const t of this.addedTokens.all()) if (this.model.idToToken(t.id) === undefined) extra++;
+    return this.model.vocabSize + extra;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedTokens.find(token)?.id ?? this.model.tokenToId(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedTokens.get(id)?.content ?? this.model.idToToken(id);
+  }
+
+  getVocab(): Map<string, number> {
+    const v = this.model.getVocab();
+    for (const t of this.addedTokens.all()) v.set(t.content, t.id);
+    return v;
+  }
+
+  /** Adds tokens matched whole in the input; returns how many were new. */
+  addTokens(tokens: AddedTokenInput[], special = false): number {
+    let added = 0;
+    for (const input of tokens) {
+      const spec = typeof input === 'string' ? { content: input } : input;
+      if (spec.content.length === 0) continue;
+      const existing = this.addedTokens.find(spec.content);
+      if (existing !== undefined && existing.special === (spec.special ?? special)) continue;
+      const id = existing?.id ?? this.model.tokenToId(spec.content) ?? this.nextFreeId();
+      const isSpecial = spec.special ?? special;
+      this.addedTokens.add({
+        id, content: spec.content, singleWord: spec.singleWord ?? false, lstrip: spec.lstrip ?? false,
+        rstrip: spec.rstrip ?? false, normalized: spec.normalized ?? !isSpecial, special: isSpecial,
+      });
+      added++;
+    }
+    return added;
+  }
+
+  addSpecialTokens(tokens: AddedTokenInput[]): number {
+    return this.addTokens(tokens, true);
+  }
+
+  private nextFreeId(): number {
+    let id = this.model.vocabSize;
+    for (const t of this.addedTokens.all()) id = Math.max(id, t.id + 1);
+    return id;
+  }
+
+  // ---- truncation and padding -----------------------------------------------------------------
+
+  enableTruncation(opts: TruncationOptions): this {
+    if (!Number.isInteger(opts.maxLength) || opts.maxLength < 0) throw new RangeError(`enableTruncation: maxLength must be a non-negative integer, got ${opts.maxLength}`);
+    this.truncation = { maxLength: opts.maxLength, strategy: opts.strategy ?? 'longest_first', direction: opts.direction ?? 'right', stride: opts.stride ?? 0 };
+    return this;
+  }
+
+  noTruncation(): this { this.truncation = null; return this; }
+
+  enablePadding(opts: PaddingOptions = {}): this {
+    this.padding = this.paddingConfig(opts);
+    return this;
+  }
+
+  noPadding(): this { this.padding = null; return this; }
+
+  private paddingConfig(opts: PaddingOptions): Padding {
+    const strategy = opts.strategy ?? (opts.length !== undefined ? 'max_length' : 'longest');
+    if (strategy === 'max_length' && (opts.length === undefined || !Number.isInteger(opts.length) || opts.length < 0)) {
+      throw new RangeError(`padding: strategy 'max_length' needs a non-negative integer length, got ${opts.length}`);
+    }
+    const padToken = opts.padToken ?? '[PAD]';
+    return {
+      strategy, length: strategy === 'max_length' ? opts.length! : null, direction: opts.direction ?? 'right',
+      padToMultipleOf: opts.padToMultipleOf ?? null, padId: opts.padId ?? this.tokenToId(padToken) ?? 0,
+      padTypeId: opts.padTypeId ?? 0, padToken,
+    };
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+
+  encode(text: string, opts: EncodeOptions = {}): Encoding {
+    const enc = this.encodeWith(text, opts, false);
+    const padding = this.padOptions(opts);
+    if (padding !== null) this.padAll([enc], padding);
+    return enc;
+  }
+
+  /** The ids of encode(text, opts), without building tokens and offsets (faster). */
+  encodeIds(text: string, opts: EncodeOptions = {}): number[] {
+    const enc = this.encodeWith(text, opts, true);
+    const padding = this.padOptions(opts);
+    if (padding !== null) this.padAll([enc], padding);
+    return enc.ids;
+  }
+
+  /** Encodes many inputs (strings or [text, pair]); padding 'longest' pads to the batch maximum. */
+  encodeBatch(inputs: (string | [string, string])[], opts: Omit<EncodeOptions, 'pair'> = {}): Encoding[] {
+    const encs = inputs.map((x) => typeof x === 'string' ? this.encodeWith(x, opts, false) : this.encodeWith(x[0], { ...opts, pair: x[1] }, false));
+    const padding = this.padOptions(opts);
+    if (padding !== null) this.padAll(encs, padding);
+    return encs;
+  }
+
+  private padOptions(opts: EncodeOptions): Padding | null {
+    if (opts.padding === false) return null;
+    return opts.padding !== undefined ? this.paddingConfig(opts.padding) : this.padding;
+  }
+
+  private padAll(encs: Encoding[], p: Padding): void {
+    let target = p.strategy === 'max_length' ? p.length! : Math.max(0, ...encs.map((e) => e.length));
+    if (p.padToMultipleOf !== null && p.padToMultipleOf > 0 && target % p.padToMultipleOf !== 0) {
+      target += p.padToMultipleOf - (target % p.padToMultipleOf);
+    }
+    for (const e of encs) e.pad(target, p);
+  }
+
+  private encodeWith(text: string, opts: EncodeOptions, idsOnly: boolean): Encoding {
+    if (typeof text !== 'string') throw new TypeError(`encode: expected a string, got ${text === null ? 'null' : typeof text}`);
+    const addSpecial = opts.addSpecialTokens ?? true;
+    const a = this.encodeSequence(text, 0, idsOnly);
+    const b = opts.pair === undefined ? null : this.encodeSequence(opts.pair, 1, idsOnly);
+    const truncation = opts.truncation === false ? null
+      : opts.truncation !== undefined ? { maxLength: opts.truncation.maxLength, strategy: opts.truncation.strategy ?? 'longest_first', direction: opts.truncation.direction ?? 'right', stride: 0 }
+        : this.truncation;
+    if (truncation !== null) this.truncate(a, b, truncation, addSpecial);
+    const parts = b === null ? [a] : [a, b];
+    return Encoding.concat(this.postProcessor === null ? parts : this.postProcessor.process(parts, addSpecial));
+  }
+
+  /** HF's truncation: room is left for the special tokens the post-processor will add. */
+  private truncate(a: Encoding, b: Encoding | null, t: Truncation, addSpecial: boolean): void {
+    const added = addSpecial && this.postProcessor !== null ? this.postProcessor.addedTokens(b !== null) : 0;
+    const max = Math.max(0, t.maxLength - added);
+    const total = a.length + (b?.length ?? 0);
+    if (total <= max) return;
+    const toRemove = total - max;
+    if (t.strategy === 'longest_first') {
+      if (b === null) { a.truncate(max, t.direction); return; }
+      // Shorten the longer sequence first; if both must shrink, split the room evenly.
+      let n1 = a.length;
+      let n2 = b.length;
+      const swap = n1 > n2;
+      if (swap) [n1, n2] = [n2, n1];
+      n2 = n1 > max ? n1 : Math.max(n1, max - n1);
+      if (n1 + n2 > max) { n1 = Math.floor(max / 2); n2 = n1 + (max % 2); }
+      if (swap) [n1, n2] = [n2, n1];
+      a.truncate(n1, t.direction);
+      b.truncate(n2, t.direction);
+      return;
+    }
+    const target = t.strategy === 'only_first' ? a : b;
+    if (target === null) throw new RangeError(`truncation: strategy 'only_second' needs a pair of sequences`);
+    if (target.length <= toRemove) {
+      throw new RangeError(`truncation: cannot fit max_length ${t.maxLength} by truncating only the ${t.strategy === 'only_first' ? 'first' : 'second'} sequence (${target.length} tokens, ${toRemove} to remove)`);
+    }
+    target.truncate(target.length - toRemove, t.direction);
+  }
+
+  /** The fast path applies when the pipeline is exactly "byte-level split + byte-level BPE". */
+  private byteLevelFastPath(): ByteLevel | null {
+    if (this.normalizer !== null) return null;
+    const p = this.preTokenizer;
+    if (!(p instanceof ByteLevel) || !p.useRegex) return null;
+    return this.model instanceof BPE && this.model.supportsBytes ? p : null;
+  }
+
+  /** One input sequence through added tokens, normalizer, pre-tokenizer and model. */
+  private encodeSequence(text: string, sequenceId: number, idsOnly: boolean): Encoding {
+    const enc = new Encoding();
+    const fast = this.byteLevelFastPath();
+    let word = 0;
+    for (const piece of this.addedTokens.split(new AlignedText(text), false, this.normalizer)) {
+      if (piece.token !== undefined) { this.pushAdded(enc, piece.token, piece.span, word++, sequenceId, idsOnly); continue; }
+      if (fast !== null && piece.text.starts === null) {
+        const base = piece.text.base;
+        word = this.encodeBytePieces(enc, text, base, base + piece.text.length, fast.addPrefixSpace, word, sequenceId, idsOnly);
+        continue;
+      }
+      const normalized = this.normalizer === null ? piece.text : this.normalizer.normalize(piece.text);
+      for (const sub of this.addedTokens.split(normalized, true, this.normalizer)) {
+        if (sub.token !== undefined) { this.pushAdded(enc, sub.token, sub.span, word++, sequenceId, idsOnly); continue; }
+        const words = this.preTokenizer === null ? [sub.text] : this.preTokenizer.split(sub.text);
+        for (const w of words) {
+          sink.ids.length = 0; sink.starts.length = 0; sink.ends.length = 0;
+          this.model.tokenize(w.text, sink);
+          for (let k = 0; k < sink.ids.length; k++) {
+            const id = sink.ids[k]!;
+            enc.ids.push(id);
+            if (idsOnly) continue;
+            enc.tokens.push(this.model.idToToken(id)!);
+            enc.offsets.push(w.span(sink.starts[k]!, sink.ends[k]!));
+            this.pushPlain(enc, word, sequenceId);
+          }
+          word++;
+        }
+      }
+    }
+    return enc;
+  }
+
+  private pushPlain(enc: Encoding, word: number, sequenceId: number): void {
+    enc.typeIds.push(sequenceId);
+    enc.attentionMask.push(1);
+    enc.specialTokensMask.push(0);
+    enc.wordIds.push(word);
+    enc.sequenceIds.push(sequenceId);
+  }
+
+  private pushAdded(enc: Encoding, token: AddedToken, span: [number, number], word: number, sequenceId: number, idsOnly: boolean): void {
+    enc.ids.push(token.id);
+    if (idsOnly) return;
+    enc.tokens.push(token.content);
+    enc.offsets.push(span);
+    this.pushPlain(enc, word, sequenceId);
+  }
+
+  /**
+   * The fused byte-level path over input[s, e): GPT-2 pieces straight from the input, ids from the
+   * model's byte cache. Offsets come from each token's byte length: a token covers the characters
+   * its bytes belong to (a character split across tokens gives each of them its whole span).
+   */
+  private encodeBytePieces(enc: Encoding, input: string, s: number, e: number, prefixSpace: boolean, word: number, sequenceId: number, idsOnly: boolean): number {
+    const model = this.model as BPE;
+    let text = input;
+    let from = s;
+    let to = e;
+    // With add_prefix_space the scan runs on ' ' + text; unit u of it is input unit u - 1 + s,
+    // and the added space takes the span of the first character (as HF aligns it).
+    const prefixed = prefixSpace && input.charCodeAt(s) !== 32;
+    if (prefixed) { text = ' ' + input.slice(s, e); from = 0; to = text.length; }
+    const firstWidth = utf8UnitBytes(input, s) === 4 ? 2 : 1;
+    const startOf = (u: number): number => prefixed ? (u === 0 ? s : s + u - 1) : u;
+    const endOf = (u: number): number => prefixed ? (u === 0 ? s + firstWidth : s + u) : u + 1;
+    for (let i = from; i < to;) {
+      const j = gpt2PieceEnd(text, i, to);
+      if (idsOnly) {
+        model.encodeBytes(text, i, j, enc.ids);
+      } else {
+        const first = enc.ids.length;
+        tokenBytes.length = 0;
+        model.encodeBytes(text, i, j, enc.ids, tokenBytes);
+        let u = i; // unit of the character holding the next byte
+        let used = 0; // bytes of that character already taken by earlier tokens
+        for (let k = 0; k < tokenBytes.length; k++) {
+          const start = startOf(u);
+          let need = tokenBytes[k]!;
+          let last = u;
+          while (need > 0) {
+            const cb = utf8UnitBytes(text, u);
+            const width = cb === 4 ? 2 : 1;
+            const take = Math.min(need, cb - used);
+            need -= take;
+            used += take;
+            last = u + width - 1;
+            if (used === cb) { u += width; used = 0; }
+          }
+          const id = enc.ids[first + k]!;
+          enc.tokens.push(model.idToToken(id)!);
+          enc.offsets.push([start, endOf(last)]);
+          this.pushPlain(enc, word, sequenceId);
+        }
+      }
+      word++;
+      i = j;
+    }
+    return word;
+  }
+
+  // ---- decoding -------------------------------------------------------------------------------
+
+  decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
+    const skip = opts.skipSpecialTokens ?? false;
+    const tokens: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const added = this.addedTokens.get(id);
+      if (added !== undefined) {
+        if (!(skip && added.special)) tokens.push(added.content);
+        continue;
+      }
+      const t = Number.isInteger(id) ? this.model.idToToken(id) : undefined;
+      if (t === undefined) throw new RangeError(`decode: id ${id} (position ${i}) is not in the vocabulary (size ${this.vocabSize})`);
+      tokens.push(t);
+    }
+    return this.decoder === null ? tokens.join(' ') : this.decoder.decodeChain(tokens).join('');
+  }
+
+  decodeBatch(batch: ArrayLike<number>[], opts: DecodeOptions = {}): string[] {
+    return batch.map((ids) => this.decode(ids, opts));
+  }
+
+  // ---- training -------------------------------------------------------------------------------
+
+  /**
+   * Trains the model on `texts` with this tokenizer's normalizer and pre-tokenizer (HF
+   * Tokenizer.train_from_iterator); the trainer's special tokens become special added tokens.
+   */
+  train(texts: Iterable<string>, trainer: Trainer): this {
+    const counts = this.countWords(texts);
+    const { model, specialTokens } = trainer.train(counts);
+    this.model = model;
+    for (const t of specialTokens) this.addSpecialTokens([t]);
+    return this;
+  }
+
+  /** How often each pre-tokenized word occurs in `texts` (the trainers' input). */
+  countWords(texts: Iterable<string>): Map<string, number> {
+    const p = this.preTokenizer;
+    const counts = new Map<string, number>();
+    if (this.normalizer === null && p instanceof ByteLevel && p.useRegex) {
+      // Count raw pieces (cheap), respell each distinct one once.
+      const raw = new Map<string, number>();
+      for (let text of texts) {
+        if (p.addPrefixSpace && text.length > 0 && text.charCodeAt(0) !== 32) text = ' ' + text;
+        for (let i = 0; i < text.length;) {
+          const j = gpt2PieceEnd(text, i, text.length);
+          const piece = text.slice(i, j);
+          raw.set(piece, (raw.get(piece) ?? 0) + 1);
+          i = j;
+        }
+      }
+      for (const [piece, n] of raw) counts.set(toByteLevel(piece), n);
+      return counts;
+    }
+    for (const text of texts) {
+      const t = new AlignedText(text);
+      const normalized = this.normalizer === null ? t : this.normalizer.normalize(t);
+      for (const w of p === null ? [normalized] : p.split(normalized)) {
+        if (w.length > 0) counts.set(w.text, (counts.get(w.text) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  // ---- tokenizer.json -------------------------------------------------------------------------
+
+  toJSON(): JsonObject {
+    const t = this.truncation;
+    const p = this.padding;
+    const cap = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
+    return {
+      version: '1.0',
+      truncation: t === null ? null : {
+        direction: cap(t.direction), max_length: t.maxLength,
+        strategy: t.strategy === 'longest_first' ? 'LongestFirst' : t.strategy === 'only_first' ? 'OnlyFirst' : 'OnlySecond', stride: t.stride,
+      },
+      padding: p === null ? null : {
+        strategy: p.strategy === 'longest' ? 'BatchLongest' : { Fixed: p.length }, direction: cap(p.direction),
+        pad_to_multiple_of: p.padToMultipleOf, pad_id: p.padId, pad_type_id: p.padTypeId, pad_token: p.padToken,
+      },
+      added_tokens: this.addedTokens.toJSON(),
+      normalizer: this.normalizer?.toJSON() ?? null,
+      pre_tokenizer: this.preTokenizer?.toJSON() ?? null,
+      post_processor: this.postProcessor?.toJSON() ?? null,
+      decoder: this.decoder?.toJSON() ?? null,
+      model: this.model.toJSON(),
+    };
+  }
+
+  /** tokenizer.json text, pretty-printed like HF's save() (vocabularies in id order). */
+  toString(pretty = true): string {
+    return stringifyJson(this.toJSON(), pretty ? 2 : 0);
+  }
+
+  static fromJSON(json: unknown): Tokenizer {
+    const o = asObject(json, 'tokenizer.json');
+    const tok = new Tokenizer(modelFromJSON(o.model));
+    tok.normalizer = normalizerFromJSON(o.normalizer);
+    tok.preTokenizer = preTokenizerFromJSON(o.pre_tokenizer);
+    tok.postProcessor = postProcessorFromJSON(o.post_processor);
+    tok.decoder = decoderFromJSON(o.decoder);
+    const added = AddedVocabulary.fromJSON(o.added_tokens);
+    for (const t of added.all()) tok.addedTokens.add(t);
+    if (o.truncation !== null && o.truncation !== undefined) {
+      const t = asObject(o.truncation, 'truncation');
+      const strategy = getString(t, 'strategy', 'truncation', 'LongestFirst');
+      const strategies: Record<string, Truncation['strategy']> = { LongestFirst: 'longest_first', OnlyFirst: 'only_first', OnlySecond: 'only_second' };
+      if (strategies[strategy] === undefined) fail('truncation.strategy', `unknown strategy '${strategy}' (supported: LongestFirst, OnlyFirst, OnlySecond)`);
+      tok.enableTruncation({
+        maxLength: getInt(t, 'max_length', 'truncation'), strategy: strategies[strategy], stride: getInt(t, 'stride', 'truncation', 0),
+        direction: direction(getString(t, 'direction', 'truncation', 'Right'), 'truncation.direction'),
+      });
+    }
+    if (o.padding !== null && o.padding !== undefined) {
+      const p = asObject(o.padding, 'padding');
+      let length: number | undefined;
+      if (p.strategy !== 'BatchLongest') {
+        const fixed = asObject(p.strategy, 'padding.strategy');
+        length = getInt(fixed, 'Fixed', 'padding.strategy');
+      }
+      tok.enablePadding({
+        strategy: length === undefined ? 'longest' : 'max_length', length, direction: direction(getString(p, 'direction', 'padding', 'Right'), 'padding.direction'),
+        padToMultipleOf: p.pad_to_multiple_of === null || p.pad_to_multiple_of === undefined ? null : getInt(p, 'pad_to_multiple_of', 'padding'),
+        padId: getInt(p, 'pad_id', 'padding', 0), padTypeId: getInt(p, 'pad_type_id', 'padding', 0), padToken: getString(p, 'pad_token', 'padding', '[PAD]'),
+      });
+    }
+    return tok;
+  }
+
+  static fromString(json: string): Tokenizer {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (err) {
+      throw new TokenizerConfigError(`tokenizer.json is not valid JSON (${(err as Error).message})`);
+    }
+    return Tokenizer.fromJSON(parsed);
+  }
+
+  /** Reads a tokenizer.json file. Errors name the file and the offending field. */
+  static async fromFile(path: string): Promise<Tokenizer> {
+    const { readFile } = await import('node:fs/promises');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new TokenizerConfigError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      return Tokenizer.fromString(text);
+    } catch (err) {
+      if (err instanceof TokenizerConfigError) throw new TokenizerConfigError(`${path}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Loads the tokenizer of a model directory: tokenizer.json if present, else GPT-2's vocab.json +
+   * merges.txt, else BERT's vocab.txt (tokenizer_config.json's do_lower_case is honoured).
+   */
+  static async fromPretrained(dir: string): Promise<Tokenizer> {
+    const { loadPretrained } = await import('./pretrained.js');
+    return loadPretrained(dir);
+  }
+
+  /** Writes tokenizer.json atomically (a temporary file renamed over the target). */
+  async save(path: string, pretty = true): Promise<void> {
+    const { writeFile, rename, unlink } = await import('node:fs/promises');
+    const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      await writeFile(tmp, this.toString(pretty));
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Empties the model's word cache (benchmarks measure a cold start with it). */
+  clearCache(): void { this.model.clearCache(); }
+}
+
+function direction(d: string, path: string): 'right' | 'left' {
+  if (d !== 'Right' && d !== 'Left') fail(path, `expected "Right" or "Left", got ${JSON.stringify(d)}`);
+  return d === 'Right' ? 'right' : 'left';
+}

@@ -1,0 +1,242 @@
+// The WASM SIMD kernels of the cpu backend against float64 references and the TypeScript kernels,
+// on awkward sizes (not multiples of the 4×8 tile or of a vector), strided, transposed and
+// broadcast operands, on one thread and on several.
+
+import test, { after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tlm from '../src/index.js';
+import { functional as F, tensor, type Tensor } from '../src/index.js';
+import { cpuThreadsReady, getCpuKernels, setCpuKernels, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
+import { getKernel } from '../src/backend/registry.js';
+import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
+import type { CpuBackend } from '../src/backend/cpu/backend.js';
+import { backend } from '../src/tensor/engine.js';
+import { assertClose } from './helpers/assert.js';
+
+/** Deterministic uniform values in [-scale, scale). */
+function rnd(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
+
+/** Runs f on the TypeScript kernels and on the WASM kernels. */
+function both<T>(f: () => T): { ts: T; wasm: T } {
+  setCpuKernels('ts');
+  try {
+    const ts = f();
+    setCpuKernels('wasm');
+    return { ts, wasm: f() };
+  } finally {
+    setCpuKernels('wasm');
+  }
+}
+
+const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
+const rt = () => runtimeFor(backend() as CpuBackend)!;
+
+test('the WASM kernels load (npm run build makes dist/wasm/kernels.wasm)', () => {
+  assert.equal(getCpuKernels(), 'wasm');
+  assert.equal(setCpuKernels('ts'), 'ts');
+  assert.equal(getCpuKernels(), 'ts');
+  assert.equal(setCpuKernels('wasm'), 'wasm');
+  assert.throws(() => setCpuKernels('gpu' as 'ts'), /expected 'wasm' or 'ts'/);
+});
+
+/** [B, R, C] operands in several layouts: contiguous, transposed, strided, batch-broadcast, batch-permuted. */
+function operand(layout: string, B: number, R: number, C: number, seed: number): Tensor {
+  switch (layout) {
+    case 'n': return rand([B, R, C], seed);
+    case 't': return rand([B, C, R], seed).transpose(1, 2);
+    case 's': return rand([B, R, 2 * C + 1], seed).slice(2, 1, 2 * C + 1, 2);
+    case 'b': return rand([1, R, C], seed).expand([B, R, C]);
+    case 'p': return rand([R, B, C], seed).permute([1, 0, 2]);
+    default: throw new Error(layout);
+  }
+}
+
+/** Checks out against the float64 product with the float32 error bound (K+2)·u·Σ|a||b| per element. */
+function checkMatmul(a: Tensor, c: Tensor, out: Tensor, what: string): void {
+  const [B, M, K] = a.shape as [number, number, number];
+  const N = c.shape[2]!;
+  const A = vals(a), C = vals(c), O = vals(out);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0, abs = 0;
+        for (let k = 0; k < K; k++) {
+          const p = A[(b * M + i) * K + k]! * C[(b * K + k) * N + j]!;
+          s += p; abs += Math.abs(p);
+        }
+        const got = O[(b * M + i) * N + j]!;
+        const tol = 1.2e-7 * (K + 2) * abs;
+        if (!(Math.abs(got - s) <= tol)) assert.fail(`${what}: [${b},${i},${j}] = ${got}, expected ${s} (tolerance ${tol})`);
+      }
+    }
+  }
+}
+
+function matmulKernel(a: Tensor, c: Tensor): Tensor {
+  const out = tlm.full([a.shape[0]!, a.shape[1]!, c.shape[2]!], NaN);
+  const b = backend();
+  getKernel('matmul', 'cpu')(b, a, c, out);
+  return out;
+}
+
+for (const threads of [1, 3]) {
+  test(`matmul: every layout, awkward sizes (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+    setCpuThreads(threads);
+    await cpuThreadsReady(backend());
+    const before = rt().workerItems;
+    const shapes: [number, number, number, number][] = [
+      [1, 1, 1, 1], [1, 3, 5, 7], [2, 37, 53, 29], [3, 4, 8, 16], [1, 65, 300, 67], [2, 130, 257, 9],
+      [1, 1, 100, 33], [3, 1, 20, 17], [1, 5, 0, 7], [4, 9, 600, 10], [1, 200, 300, 150],
+    ];
+    let seed = 1;
+    for (const [B, M, K, N] of shapes) {
+      const big = M * N * K > 1e6;
+      for (const la of big ? ['n', 't'] : ['n', 't', 's', 'b', 'p']) {
+        for (const lc of big ? ['n', 't', 'b'] : ['n', 't', 's', 'b', 'p']) {
+          const a = operand(la, B, M, K, seed++), c = operand(lc, B, K, N, seed++);
+          const { ts, wasm } = both(() => matmulKernel(a, c));
+          checkMatmul(a, c, wasm, `wasm [${B},${M},${K}]${la} @ [${B},${K},${N}]${lc}`);
+          checkMatmul(a, c, ts, `ts [${B},${M},${K}]${la} @ [${B},${K},${N}]${lc}`);
+        }
+      }
+    }
+    // Through the op: broadcast batch dims and a weight shared by every batch element.
+    const x = rand([2, 3, 33, 40], 7), w = rand([40, 19], 8);
+    const r = both(() => vals(x.matmul(w)));
+    assertClose(r.wasm, r.ts, 1e-5, 'x @ w', 1); // absolute near 0: sums of 40 terms cancel
+    if (threads > 1) assert.ok(rt().workerItems > before, 'the worker threads ran some of the matmul items');
+  });
+}
+
+test('softmax and logSoftmax, forward and backward', () => {
+  setCpuThreads(2);
+  for (const [rows, n] of [[1, 1], [3, 3], [5, 4], [7, 5], [4, 17], [33, 1000], [300, 129]] as const) {
+    for (const log of [false, true]) {
+      const data = rnd(rows * n, rows * 7 + n, 8);
+      if (n > 2) { data[1] = -Infinity; data[n + 2] = 60; } // a masked entry, a large one
+      const g = rand([rows, n], 99);
+      const r = both(() => {
+        const x = tensor(data, { shape: [rows, n], requiresGrad: true });
+        const y = log ? F.logSoftmax(x, -1) : F.softmax(x, -1);
+        y.backward(g);
+        return [vals(y), vals(x.grad!)];
+      });
+      const what = `${log ? 'logSoftmax' : 'softmax'} [${rows},${n}]`;
+      // logSoftmax near 0 is x - lse with x ≈ lse: compared absolutely there (floor 1).
+      assertClose(r.wasm[0]!, r.ts[0]!, 2e-6, what, log ? 1 : 1e-6);
+      assertClose(r.wasm[1]!, r.ts[1]!, 1e-5, `${what} grad`, 0.1); // g - y·Σg cancels; Σ in float32
+    }
+  }
+  // A fully masked row gives NaN, as torch.
+  const m = both(() => vals(F.softmax(tensor([[-Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [0, 1, 2, 3, 4]]), -1)));
+  assert.ok(m.wasm.slice(0, 5).every(Number.isNaN));
+  assertClose(m.wasm.slice(5), m.ts.slice(5), 2e-6);
+});
+
+test('layerNorm, forward and backward, with and without affine', () => {
+  setCpuThreads(2);
+  for (const [rows, n] of [[1, 1], [2, 3], [5, 7], [16, 64], [300, 769]] as const) {
+    for (const affine of [true, false]) {
+      const x = rand([rows, n], n + rows, 3).add(0.5), w = rand([n], 5), b = rand([n], 6), g = rand([rows, n], 7);
+      const r = both(() => {
+        const xs = x.detach().requiresGrad_(), ws = w.detach().requiresGrad_(), bs = b.detach().requiresGrad_();
+        const y = affine ? F.layerNorm(xs, [n], ws, bs, 1e-5) : F.layerNorm(xs, [n], null, null, 1e-5);
+        y.backward(g);
+        return affine ? [vals(y), vals(xs.grad!), vals(ws.grad!), vals(bs.grad!)] : [vals(y), vals(xs.grad!)];
+      });
+      const what = `layerNorm [${rows},${n}]${affine ? ' affine' : ''}`;
+      // Floors 0.1: w·x̂ + b and the gradients' sums cancel; float32 against the float64 kernel.
+      assertClose(r.wasm[0]!, r.ts[0]!, 1e-5, what, 0.1);
+      // n = 1: x - mean is 0 up to rounding, and the gradient is rounding noise in both paths.
+      if (n > 1) assertClose(r.wasm[1]!, r.ts[1]!, 1e-4, `${what} dx`, 0.1);
+      if (affine) {
+        assertClose(r.wasm[2]!, r.ts[2]!, 1e-5, `${what} dw`, 1); // sums over rows: scale √rows
+        assertClose(r.wasm[3]!, r.ts[3]!, 1e-5, `${what} db`, 1);
+      }
+    }
+  }
+});
+
+test('GELU (erf and tanh forms) and their gradients, relu, neg', () => {
+  setCpuThreads(2);
+  for (const n of [1, 3, 4, 5, 1023, 70001]) {
+    const data = rnd(n, n, 6);
+    const special = [0, -0, 30, -30, 9, -9, 1e-8, -1e-8, 88, -88, Infinity, -Infinity];
+    special.slice(0, n).forEach((v, i) => { data[i] = v; });
+    const g = rand([n], 3);
+    for (const approximate of ['none', 'tanh'] as const) {
+      const r = both(() => {
+        const x = tensor(data, { requiresGrad: true });
+        const y = F.gelu(x, { approximate });
+        y.backward(g);
+        return [vals(y), vals(x.grad!)];
+      });
+      // Near 0 (the left tail; the gradient near its zero at x ≈ -0.75, where cdf + x·pdf cancels)
+      // the float32 kernel is compared absolutely against the float64 one: floors 1e-3 and 0.1.
+      assertClose(r.wasm[0]!, r.ts[0]!, 2e-6, `gelu ${approximate} n=${n}`, 1e-3);
+      assertClose(r.wasm[1]!, r.ts[1]!, 2e-6, `gelu ${approximate} grad n=${n}`, 0.1);
+    }
+    const x = tensor(data);
+    for (const [name, f] of [['relu', (t: Tensor) => t.relu()], ['neg', (t: Tensor) => t.neg()]] as const) {
+      const r = both(() => vals(f(x)));
+      assert.deepEqual(r.wasm, r.ts, name);
+    }
+  }
+  // A strided input takes the TypeScript path and still agrees.
+  const s = rand([6, 10], 4).transpose(0, 1);
+  const r = both(() => vals(s.gelu()));
+  assertClose(r.wasm, r.ts, 2e-6, 'gelu of a transposed view', 1e-6);
+});
+
+test('add, sub, mul, div: contiguous, row-broadcast, scalars (bit-exact with the TypeScript path)', () => {
+  setCpuThreads(2);
+  const cases: [number[], number[]][] = [[[5], [5]], [[4097], [4097]], [[3, 70001], [70001]], [[70001, 3], [70001, 1]], [[7, 9], [1]], [[2, 3, 5], [3, 1]], [[40000], [1]]];
+  for (const [sa, sb] of cases) {
+    const a = rand(sa, 11), b = rand(sb, 12).add(2);
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      const r = both(() => [vals(a[op](b)), vals(b[op](a)), vals(a[op](1.7)), vals(tlm[op](1.7, a))]);
+      for (let i = 0; i < 4; i++) assert.deepEqual(r.wasm[i], r.ts[i], `${op} ${sa} ${sb} (${i})`);
+    }
+  }
+});
+
+test('AdamW step', () => {
+  setCpuThreads(2);
+  for (const n of [1, 5, 4096, 100003]) {
+    const p0 = rnd(n, 1), g = rnd(n, 2), m0 = rnd(n, 3, 0.1), v0 = rnd(n, 4, 0.01).map(Math.abs);
+    const params = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.999 ** 3 };
+    const r = both(() => {
+      const p = tensor(p0), m = tensor(m0), v = tensor(v0.slice());
+      getKernel('adamw', 'cpu')(backend(), p, tensor(g), m, v, params);
+      return [vals(p), vals(m), vals(v)];
+    });
+    // float32 arithmetic against the float64 kernel: m = β1·m + (1-β1)·g cancels, so floor 0.1.
+    assertClose(r.wasm[0]!, r.ts[0]!, 1e-6, `adamw p n=${n}`, 0.1);
+    assertClose(r.wasm[1]!, r.ts[1]!, 1e-6, `adamw m n=${n}`, 0.1);
+    assertClose(r.wasm[2]!, r.ts[2]!, 1e-6, `adamw v n=${n}`, 0.01);
+  }
+});
+
+test('the pool shuts down and restarts; setCpuThreads validates', async () => {
+  setCpuThreads(3);
+  const a = rand([128, 256], 1), b = rand([256, 128], 2);
+  const ref = vals(a.matmul(b));
+  await shutdownCpuThreads();
+  assert.deepEqual(vals(a.matmul(b)), ref); // a new pool starts lazily
+  assert.throws(() => setCpuThreads(0), /positive integer/);
+});
+
+after(async () => {
+  await shutdownCpuThreads();
+});

@@ -1,0 +1,121 @@
+// The fused attention kernels (WASM and TypeScript) against the composite path (matmul, mask,
+// softmax, matmul, and autograd through them): forward and gradients, with causal, bool and float
+// masks, broadcast batch dims, L != S, E != Ev, on one thread and several.
+
+import test, { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { functional as F, tensor, causalMask, type Tensor } from '../src/index.js';
+import { setCpuKernels, setCpuThreads, shutdownCpuThreads, cpuThreadsReady } from '../src/backend/cpu/index.js';
+import { backend } from '../src/tensor/engine.js';
+import { assertClose } from './helpers/assert.js';
+
+function rnd(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
+const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
+
+interface Case { name: string; q: number[]; k: number[]; v: number[]; causal?: boolean; mask?: () => Tensor; scale?: number }
+
+/** softmax(q kᵀ · scale + mask) v through separate ops: the reference. */
+function composite(q: Tensor, k: Tensor, v: Tensor, c: Case, mask: Tensor | null): Tensor {
+  const L = q.shape[q.ndim - 2]!, S = k.shape[k.ndim - 2]!;
+  let s = q.matmul(k.mT).mul(c.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]!));
+  if (c.causal) s = s.maskedFill(causalMask(L, S), -Infinity);
+  if (mask) s = mask.dtype === 'bool' ? s.maskedFill(mask.logicalNot(), -Infinity) : s.add(mask);
+  return F.softmax(s, -1).matmul(v);
+}
+
+/** Output and gradients of q, k, v (for a fixed upstream gradient). */
+function run(c: Case, fused: boolean, seed: number): number[][] {
+  const q = rand(c.q, seed).requiresGrad_(), k = rand(c.k, seed + 1).requiresGrad_(), v = rand(c.v, seed + 2).requiresGrad_();
+  const mask = c.mask ? c.mask() : null;
+  const out = fused ? F.scaledDotProductAttention(q, k, v, { isCausal: c.causal, attnMask: mask, scale: c.scale }) : composite(q, k, v, c, mask);
+  const g = rand(out.shape as number[], seed + 3);
+  out.backward(g);
+  return [vals(out), vals(q.grad!), vals(k.grad!), vals(v.grad!)];
+}
+
+const boolMask = (L: number, S: number, seed: number, emptyRow = -1) => {
+  const r = rnd(L * S, seed);
+  const m = new Uint8Array(L * S);
+  for (let i = 0; i < L * S; i++) m[i] = r[i]! > -0.4 && Math.floor(i / S) !== emptyRow ? 1 : 0;
+  for (let i = 0; i < L; i++) if (i !== emptyRow) m[i * S + (i % S)] = 1; // every other row sees a key
+  return tensor(m, { shape: [L, S], dtype: 'bool' });
+};
+
+const cases: Case[] = [
+  { name: 'no mask, L != S, E != Ev', q: [2, 3, 17, 8], k: [2, 3, 19, 8], v: [2, 3, 19, 5] },
+  { name: 'causal, odd head size', q: [2, 2, 37, 13], k: [2, 2, 37, 13], v: [2, 2, 37, 13], causal: true },
+  { name: 'causal, L < S (top-left triangle)', q: [1, 5, 6], k: [1, 9, 6], v: [1, 9, 6], causal: true },
+  { name: 'causal, L > S', q: [1, 11, 4], k: [1, 6, 4], v: [1, 6, 3], causal: true },
+  { name: 'bool mask [L, S], custom scale', q: [2, 2, 10, 9], k: [2, 2, 14, 9], v: [2, 2, 14, 9], mask: () => boolMask(10, 14, 5), scale: 0.3 },
+  { name: 'float key-padding mask [B, 1, 1, S]', q: [2, 4, 7, 16], k: [2, 4, 12, 16], v: [2, 4, 12, 16],
+    mask: () => tensor(rnd(24, 9, 2), { shape: [2, 1, 1, 12] }) },
+  { name: 'k and v shared by the heads (batch broadcast)', q: [2, 4, 9, 8], k: [2, 1, 9, 8], v: [2, 1, 9, 8], causal: true },
+  { name: '2-D inputs', q: [6, 5], k: [7, 5], v: [7, 2] },
+  { name: 'float mask over batch and heads [B, H, L, S]', q: [2, 3, 5, 4], k: [2, 3, 6, 4], v: [2, 3, 6, 4],
+    mask: () => tensor(rnd(180, 21, 3), { shape: [2, 3, 5, 6] }) },
+  { name: 'larger causal (several query blocks, threads)', q: [2, 2, 100, 64], k: [2, 2, 100, 64], v: [2, 2, 100, 64], causal: true },
+];
+
+for (const threads of [1, 3]) {
+  test(`attention: fused (wasm, ts) against the composite ops (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+    setCpuThreads(threads);
+    await cpuThreadsReady(backend());
+    let seed = 100;
+    for (const c of cases) {
+      setCpuKernels('wasm');
+      const ref = run(c, false, seed);
+      const wasm = run(c, true, seed);
+      setCpuKernels('ts');
+      const ts = run(c, true, seed);
+      setCpuKernels('wasm');
+      const names = ['out', 'dq', 'dk', 'dv'];
+      for (let i = 0; i < 4; i++) {
+        assertClose(wasm[i]!, ref[i]!, 2e-5, `${c.name}: wasm ${names[i]}`, 0.05);
+        assertClose(ts[i]!, ref[i]!, 2e-5, `${c.name}: ts ${names[i]}`, 0.05);
+      }
+      seed += 10;
+    }
+  });
+}
+
+test('attention: a causal call and the same explicit mask agree to the bit; a fully masked row is NaN', () => {
+  setCpuThreads(2);
+  for (const kind of ['wasm', 'ts'] as const) {
+    setCpuKernels(kind);
+    const q = rand([3, 23, 7], 1), k = rand([3, 23, 7], 2), v = rand([3, 23, 6], 3);
+    const a = vals(F.scaledDotProductAttention(q, k, v, { isCausal: true }));
+    const b = vals(F.scaledDotProductAttention(q, k, v, { attnMask: causalMask(23, 23).logicalNot() }));
+    assert.deepEqual(a, b, kind);
+    const m = boolMask(4, 5, 7, 2);
+    const out = vals(F.scaledDotProductAttention(rand([4, 3], 4), rand([5, 3], 5), rand([5, 2], 6), { attnMask: m }));
+    assert.ok(out.slice(4, 6).every(Number.isNaN), `${kind}: masked row`);
+    assert.ok(out.slice(0, 4).every(Number.isFinite), `${kind}: other rows`);
+  }
+  setCpuKernels('wasm');
+});
+
+test('attention: dropout and a float mask that needs a gradient take the composite path', () => {
+  const q = rand([4, 3], 1), k = rand([5, 3], 2), v = rand([5, 2], 3);
+  const mask = rand([4, 5], 4).requiresGrad_();
+  const out = F.scaledDotProductAttention(q, k, v, { attnMask: mask });
+  out.sum().backward();
+  assert.ok(mask.grad !== null, 'the mask gets a gradient');
+  assert.throws(() => F.scaledDotProductAttention(q, k, v, { attnMask: mask, isCausal: true }), /either attnMask or isCausal/);
+  assert.throws(() => F.scaledDotProductAttention(q, rand([5, 4], 1), v), /differ in the last dim/);
+  assert.throws(() => F.scaledDotProductAttention(q, k, v, { attnMask: tensor([true, false, true], { dtype: 'bool' }) }), /does not broadcast|cannot be broadcast/);
+});
+
+after(async () => {
+  await shutdownCpuThreads();
+});
