@@ -228,6 +228,21 @@ test('AdamW step', () => {
   }
 });
 
+test('results do not depend on the thread count (bit for bit)', async () => {
+  const x = rand([300, 257], 1).requiresGrad_(), w = rand([257], 2).requiresGrad_(), b = rand([257], 3).requiresGrad_();
+  const m = rand([257, 190], 4), g = rand([300, 257], 5);
+  const runAll = () => {
+    for (const t of [x, w, b]) t.grad = null;
+    F.layerNorm(x, [257], w, b).backward(g);
+    return [vals(x.matmul(m)), vals(x.grad!), vals(w.grad!), vals(b.grad!)];
+  };
+  setCpuThreads(1);
+  const one = runAll();
+  setCpuThreads(3);
+  await cpuThreadsReady(backend());
+  for (let i = 0; i < 3; i++) assert.deepEqual(runAll(), one);
+});
+
 test('the pool shuts down and restarts; setCpuThreads validates', async () => {
   setCpuThreads(3);
   const a = rand([128, 256], 1), b = rand([256, 128], 2);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../index.js'; // registers the backends
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {

@@ -10,6 +10,7 @@ export type JsonObject = Record<string, unknown>;
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;

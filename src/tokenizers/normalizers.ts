@@ -160,7 +160,7 @@ export class Prepend implements Normalizer {
   normalize(text: AlignedText): AlignedText {
     if (text.length === 0) return text;
     const b = new AlignedBuilder(text.length + this.prepend.length);
-    b.push(this.prepend, text.startOf(0), text.endOf(0));
+    b.push(this.prepend, text.startOf(0), text.endOf(text.text.codePointAt(0)! > 0xffff ? 1 : 0));
     b.pushUnits(text.text, 0, text.length, text);
     return b.build();
   }

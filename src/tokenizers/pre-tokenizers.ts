@@ -99,7 +99,7 @@ export class ByteLevel implements PreTokenizer {
   split(text: AlignedText): AlignedText[] {
     if (this.addPrefixSpace && text.length > 0 && text.text.charCodeAt(0) !== 32) {
       const b = new AlignedBuilder(text.length + 1);
-      b.push(' ', text.startOf(0), text.endOf(0));
+      b.push(' ', text.startOf(0), text.endOf(text.text.codePointAt(0)! > 0xffff ? 1 : 0)); // aligned with the first character
       b.pushUnits(text.text, 0, text.length, text);
       text = b.build();
     }

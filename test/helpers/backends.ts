@@ -3,6 +3,7 @@
 
 import { setBackend } from '../../src/index.js';
 import { lastBackendError } from '../../src/tensor/engine.js';
+import { setCpuKernels } from '../../src/backend/cpu/index.js';
 
 export interface BackendUnderTest {
   /** Label in test names. */
@@ -14,7 +15,9 @@ export interface BackendUnderTest {
 }
 
 export const backendsUnderTest: BackendUnderTest[] = [
-  { label: 'cpu', backend: 'cpu', setup: async () => null },
+  // 'cpu' runs the WASM kernels (or the TypeScript ones where the module cannot load); 'cpu-ts' forces the plain path.
+  { label: 'cpu', backend: 'cpu', setup: async () => { setCpuKernels('wasm'); return null; } },
+  { label: 'cpu-ts', backend: 'cpu', setup: async () => { setCpuKernels('ts'); return null; } },
   {
     label: 'webgpu', backend: 'webgpu',
     setup: async () => ((await setBackend('webgpu')) ? null : `webgpu unavailable: ${lastBackendError}`),

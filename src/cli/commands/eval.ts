@@ -61,7 +61,7 @@ export default {
           y.set(ids.subarray((w + b) * T + 1, (w + b) * T + T + 1), b * T);
         }
         nll += tidy(() => {
-          const { logits } = model.forward({ inputIds: tensor(x, { shape: [nb, T] }) });
+          const logits = model.forward({ inputIds: tensor(x, { shape: [nb, T] }) }).logits!;
           return crossEntropy(logits.reshape(-1, logits.shape[2]!), tensor(y, { shape: [nb * T] }), { reduction: 'sum' }).item();
         });
         count += nb * T;

@@ -2,7 +2,7 @@
 // nanoGPT's flag names. --out ends holding an HF-layout model: config.json, model.safetensors,
 // tokenizer.json (plus checkpoints/, metrics.jsonl and loss.svg from the run).
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
 import { TokenStream, trainValSplit } from '../../train/data.js';
@@ -80,7 +80,8 @@ export async function runTraining(f: FlagValues, log: (s: string) => void = (s) 
   const cfg = trainerConfigFrom(f);
   const outDir = f.out as string;
   manualSeed(cfg.seed);
-  const tok = await prepareTokenizer(f.tokenizer as string, files, { vocabSize: f['vocab-size'] as number, objective: cfg.objective,
+  mkdirSync(outDir, { recursive: true });
+  const tok = await prepareTokenizer(f.tokenizer as string, files, { vocabSize: f["vocab-size"] as number, objective: cfg.objective, saveTo: outDir,
     resumeDir: f.resume ? outDir : undefined, log });
   const stream = TokenStream.fromFiles(files, tok, { binPath: join(outDir, 'tokens.bin') });
   if (stream.length < 2) throw new CliError(`tlm train: the data has only ${stream.length} token(s)`);

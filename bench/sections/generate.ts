@@ -1,0 +1,83 @@
+// Generation speed: a GPT-2-small-shaped model (12 layers, 12 heads, 768 wide, vocab 50257,
+// random weights), batch 1, greedy with the KV cache — a 32-token prompt and 128 new tokens
+// (tokens/s over the whole call, prefill included), and the time to the first token of a 128-token
+// prompt. Beside it, PyTorch on the CPU doing the same with its own cache (bench/torch_generate.py,
+// plain PyTorch, Debian's torch on OpenBLAS) with the same thread count, in the same run.
+//
+// Decoding at batch 1 is a chain of matrix-vector products [1×768]·[768×N]: every weight is read
+// once per token (≈ 500 MB for GPT-2 small in float32), so both sides are bound by memory bandwidth.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchRow, BenchSection } from '../run.js';
+import { Generator } from '../../src/index.js';
+import { GPT2LMHeadModel } from '../../src/models/gpt2/index.js';
+import { generate } from '../../src/generate/index.js';
+import { getCpuThreads, getCpuKernels } from '../../src/backend/cpu/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function torchScript(): string | null {
+  for (const p of [join(here, '..', '..', '..', 'bench', 'torch_generate.py'), join(process.cwd(), 'bench', 'torch_generate.py')]) {
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+interface TorchResult { tokens_per_s: number; ttft_ms: number; threads: number; torch: string }
+
+function runTorch(args: string[]): TorchResult | null {
+  const script = torchScript();
+  if (script === null || !existsSync('/usr/bin/python3')) {
+    console.error('bench generate: torch peer skipped (no /usr/bin/python3 or bench/torch_generate.py)');
+    return null;
+  }
+  const r = spawnSync('/usr/bin/python3', [script, ...args], { encoding: 'utf8', timeout: 20 * 60e3 });
+  if (r.status !== 0) {
+    console.error(`bench generate: torch peer failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
+  const threads = getCpuThreads();
+  const P = 32, NEW = 128, TTFT_P = 128, repeats = quick ? 1 : 3;
+  const model = new GPT2LMHeadModel({ n_layer: 12, n_head: 12, n_embd: 768, vocab_size: 50257, n_positions: 1024 });
+  model.eval();
+  const g = new Generator(0);
+  const prompt = Array.from({ length: P }, () => g.int(0, 50257));
+  const longPrompt = Array.from({ length: TTFT_P }, () => g.int(0, 50257));
+  const opts = { eosTokenId: null, doSample: false };
+
+  await generate(model, [prompt], { ...opts, maxNewTokens: 4 }); // warm up: threads, pools
+  let best = Infinity;
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    const out = await generate(model, [prompt], { ...opts, maxNewTokens: NEW });
+    best = Math.min(best, performance.now() - t0);
+    if (out[0]!.length !== P + NEW) throw new Error(`bench generate: expected ${P + NEW} tokens, got ${out[0]!.length}`);
+  }
+  let ttft = Infinity;
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await generate(model, [longPrompt], { ...opts, maxNewTokens: 1 });
+    ttft = Math.min(ttft, performance.now() - t0);
+  }
+  const tps = NEW / (best / 1000);
+
+  const torch = runTorch(['--threads', String(threads), '--prompt', String(P), '--new', String(NEW), '--ttft-prompt', String(TTFT_P),
+    '--repeats', String(repeats)]);
+  const note = `${threads} thread(s), cpu kernels: ${getCpuKernels()}${torch ? `; torch ${torch.torch}, ${torch.threads} thread(s)` : ''}`;
+  return [
+    { section: 'generate', name: `GPT-2 small greedy, KV cache, batch 1: ${P}-token prompt + ${NEW} new`, value: tps, unit: 'tokens/s',
+      peers: { torch: torch?.tokens_per_s ?? null }, higherIsBetter: true, note },
+    { section: 'generate', name: `GPT-2 small time to first token, ${TTFT_P}-token prompt`, value: ttft, unit: 'ms',
+      peers: { torch: torch?.ttft_ms ?? null }, higherIsBetter: false, note },
+  ];
+}
+
+const section: BenchSection = { name: 'generate', run };
+export default section;

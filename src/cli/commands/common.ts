@@ -1,0 +1,107 @@
+// What the training, evaluation and demo commands share: choosing or training a tokenizer, building
+// a model from CLI dimensions, and reading / writing model directories.
+
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError } from '../args.js';
+import { forEachTextChunk, type MlmOptions } from '../../train/data.js';
+import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../../tokenizers/index.js';
+import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, type PreTrainedModel } from '../../models/index.js';
+import type { LanguageModel } from '../../train/trainer.js';
+
+export interface PreparedTokenizer {
+  tokenizer: Tokenizer;
+  vocabSize: number;
+  padId: number | undefined;
+  encode(text: string): { ids: number[] };
+  tokenToId(token: string): number | undefined;
+}
+
+function wrap(tokenizer: Tokenizer): PreparedTokenizer {
+  return {
+    tokenizer,
+    vocabSize: tokenizer.vocabSize,
+    padId: tokenizer.tokenToId('[PAD]'),
+    // Training text is tokenized without special tokens (no [CLS]/[SEP] around every chunk).
+    encode: (text) => ({ ids: tokenizer.encodeIds(text, { addSpecialTokens: false }) }),
+    tokenToId: (t) => tokenizer.tokenToId(t),
+  };
+}
+
+function readTexts(files: string[]): string[] {
+  const texts: string[] = [];
+  for (const f of files) forEachTextChunk(f, (t) => texts.push(t));
+  return texts;
+}
+
+/**
+ * The tokenizer for a run: 'char' (a character vocabulary from the data), 'bpe' (byte-level BPE for
+ * causal LMs, WordPiece for masked LMs, trained on the data to vocabSize), or a tokenizer.json /
+ * model directory. A resumed run reuses the tokenizer saved in its output directory.
+ */
+export async function prepareTokenizer(arg: string, files: string[], o: { vocabSize: number; objective: 'clm' | 'mlm';
+  resumeDir?: string; log?: (s: string) => void; saveTo?: string }): Promise<PreparedTokenizer> {
+  const log = o.log ?? (() => {});
+  if (o.resumeDir && existsSync(join(o.resumeDir, 'tokenizer.json'))) return wrap(await Tokenizer.fromFile(join(o.resumeDir, 'tokenizer.json')));
+  const specials = o.objective === 'mlm' ? BERT_SPECIAL_TOKENS : undefined; // char default: just [UNK]
+  let tok: Tokenizer;
+  if (arg === 'char') {
+    tok = trainCharLevel(readTexts(files), { specialTokens: specials });
+    log(`tokenizer: ${tok.vocabSize} characters`);
+  } else if (arg === 'bpe') {
+    if (!(o.vocabSize >= 2)) throw new CliError(`--vocab-size must be at least 2, got ${o.vocabSize}`);
+    const t0 = Date.now();
+    tok = o.objective === 'mlm' ? trainWordPiece(readTexts(files), { vocabSize: o.vocabSize })
+      : trainByteLevelBpe(readTexts(files), { vocabSize: o.vocabSize });
+    log(`tokenizer: ${o.objective === 'mlm' ? 'WordPiece' : 'byte-level BPE'}, ${tok.vocabSize} tokens, trained in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  } else {
+    if (!existsSync(arg)) throw new CliError(`tokenizer not found: ${arg} (use char, bpe, or a tokenizer.json path)`);
+    tok = statSync(arg).isDirectory() ? await Tokenizer.fromPretrained(arg) : await Tokenizer.fromFile(arg);
+  }
+  if (o.objective === 'mlm' && tok.tokenToId('[MASK]') === undefined) throw new CliError('masked LM training needs a [MASK] token in the tokenizer');
+  if (o.saveTo) await tok.save(join(o.saveTo, 'tokenizer.json'));
+  return wrap(tok);
+}
+
+export function mlmOptionsFor(tok: PreparedTokenizer): MlmOptions {
+  const maskId = tok.tokenToId('[MASK]');
+  if (maskId === undefined) throw new CliError('masked LM training needs a [MASK] token in the tokenizer');
+  const specialIds = new Set<number>();
+  for (const t of BERT_SPECIAL_TOKENS) { const id = tok.tokenToId(t); if (id !== undefined) specialIds.add(id); }
+  return { maskId, vocabSize: tok.vocabSize, specialIds };
+}
+
+export interface ModelDims { vocabSize: number; nLayer: number; nHead: number; nEmbd: number; blockSize: number; dropout: number; padTokenId?: number }
+export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
+
+export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: LanguageModel & PreTrainedModel; architecture: Architecture } {
+  if (objective === 'clm') {
+    const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: d.vocabSize, n_positions: d.blockSize, n_embd: d.nEmbd, n_layer: d.nLayer,
+      n_head: d.nHead, resid_pdrop: d.dropout, embd_pdrop: d.dropout, attn_pdrop: d.dropout, bos_token_id: null, eos_token_id: null }));
+    return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'GPT2LMHeadModel', objective, dims: d } };
+  }
+  const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
+    num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
+    hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0 }));
+  return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'BertForMaskedLM', objective, dims: d } };
+}
+
+export async function saveModelDir(dir: string, model: PreTrainedModel | LanguageModel, tok: PreparedTokenizer): Promise<void> {
+  await (model as PreTrainedModel).savePretrained(dir);
+  await tok.tokenizer.save(join(dir, 'tokenizer.json'));
+}
+
+export async function loadModelDir(dir: string): Promise<{ model: PreTrainedModel & LanguageModel; tok: PreparedTokenizer & Tokenizer; blockSize: number; architecture: Architecture }> {
+  if (!existsSync(join(dir, 'config.json'))) throw new CliError(`no model in ${dir}: config.json is missing`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`no tokenizer in ${dir}: tokenizer.json is missing`);
+  const model = await fromPretrained(dir);
+  const tokenizer = await Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+  const c = model.config as Record<string, unknown>;
+  const blockSize = (c.n_positions ?? c.max_position_embeddings ?? 512) as number;
+  const type = model.architecture;
+  const objective = type === 'GPT2LMHeadModel' || type === 'Seq2SeqTransformer' ? 'clm' : 'mlm';
+  const prepared = wrap(tokenizer);
+  // One object that is both the HF-style Tokenizer (decode, ...) and the training encoder.
+  const tok = Object.assign(Object.create(tokenizer) as Tokenizer, { tokenizer, padId: prepared.padId, encode: (text: string) => tokenizer.encode(text, { addSpecialTokens: false }) }) as unknown as PreparedTokenizer & Tokenizer;
+  return { model: model as PreTrainedModel & LanguageModel, tok, blockSize, architecture: { type, objective } };
+}
