@@ -3,8 +3,14 @@
 GPT-2-small-shaped model (random weights), written out in plain PyTorch (there is no HF
 transformers here). Prints one JSON line.
 
-    /usr/bin/python3 bench/torch_generate.py --threads 2 [--layers 12 --heads 12 --width 768
-        --vocab 50257 --prompt 32 --new 128 --ttft-prompt 128 --repeats 3]
+    /usr/bin/python3 bench/torch_generate.py --threads 2 [--matvec hf|mv] [--layers 12 --heads 12
+        --width 768 --vocab 50257 --prompt 32 --new 128 --ttft-prompt 128 --repeats 3]
+
+--matvec hf (default) computes every projection as HF's GPT-2 does: Conv1D = torch.addmm with the
+weight stored [in, out], and the tied LM head as F.linear. On Debian's torch these go through
+sgemm even for one row, which is slow for the LM head. --matvec mv uses torch.addmv / torch.mv with
+[out, in] weights whenever a single row is multiplied: the fastest batch-1 decoding PyTorch offers
+here, for comparison.
 """
 import argparse
 import json
@@ -15,16 +21,38 @@ import torch
 import torch.nn.functional as F
 
 
+MATVEC = 'hf'
+
+
+class Conv1D(torch.nn.Module):
+    """HF's Conv1D: y = x W + b with W [in, out]."""
+
+    def __init__(self, nx, nf):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.empty(nx, nf))
+        self.bias = torch.nn.Parameter(torch.zeros(nf))
+        self.weight_t = None  # [out, in] copy for --matvec mv
+
+    def forward(self, x):
+        shape = x.shape[:-1] + (self.weight.shape[1],)
+        x2 = x.reshape(-1, x.shape[-1])
+        if MATVEC == 'mv' and x2.shape[0] == 1:
+            if self.weight_t is None:
+                self.weight_t = self.weight.t().contiguous()
+            return torch.addmv(self.bias, self.weight_t, x2[0]).view(shape)
+        return torch.addmm(self.bias, x2, self.weight).view(shape)
+
+
 class Block(torch.nn.Module):
     def __init__(self, d, h):
         super().__init__()
         self.h = h
         self.ln_1 = torch.nn.LayerNorm(d)
-        self.c_attn = torch.nn.Linear(d, 3 * d)
-        self.c_proj = torch.nn.Linear(d, d)
+        self.c_attn = Conv1D(d, 3 * d)
+        self.c_proj = Conv1D(d, d)
         self.ln_2 = torch.nn.LayerNorm(d)
-        self.c_fc = torch.nn.Linear(d, 4 * d)
-        self.c_fc_proj = torch.nn.Linear(4 * d, d)
+        self.c_fc = Conv1D(d, 4 * d)
+        self.c_fc_proj = Conv1D(4 * d, d)
 
     def forward(self, x, past):
         B, T, D = x.shape
@@ -64,8 +92,10 @@ class GPT(torch.nn.Module):
         for i, block in enumerate(self.h):
             x, kv = block(x, None if past is None else past[i])
             present.append(kv)
-        # Only the last position's logits (tied head), as a generation loop needs.
-        return self.ln_f(x[:, -1:]) @ self.wte.weight.t(), present
+        # Only the last position's logits (tied head, nn.Linear as HF's lm_head), as a generation loop needs.
+        h = self.ln_f(x[:, -1])
+        logits = torch.mv(self.wte.weight, h[0])[None] if MATVEC == 'mv' else F.linear(h, self.wte.weight)
+        return logits[:, None], present
 
 
 @torch.no_grad()
@@ -91,7 +121,10 @@ def main():
     ap.add_argument('--new', type=int, default=128)
     ap.add_argument('--ttft-prompt', type=int, default=128)
     ap.add_argument('--repeats', type=int, default=3)
+    ap.add_argument('--matvec', choices=['hf', 'mv'], default='hf')
     a = ap.parse_args()
+    global MATVEC
+    MATVEC = a.matvec
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = GPT(a.layers, a.heads, a.width, a.vocab, 1024).eval()
@@ -109,7 +142,7 @@ def main():
         generate(model, long_ids, 1)
         ttft = min(ttft, time.perf_counter() - t0)
     print(json.dumps({'tokens_per_s': a.new / best, 'ttft_ms': ttft * 1e3, 'threads': torch.get_num_threads(),
-                      'torch': torch.__version__}))
+                      'torch': torch.__version__, 'matvec': a.matvec}))
 
 
 if __name__ == '__main__':

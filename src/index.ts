@@ -5,3 +5,6 @@ export * from './tensor/index.js';
 export * as functional from './functional.js';
 export * as nn from './nn/index.js';
 export * as io from './io/index.js';
+export * as models from './models/index.js';
+export * as tokenizers from './tokenizers/index.js';
+export * as optim from './train/optim.js';

@@ -2,6 +2,7 @@
 // ./commands and is loaded only when used, so `tlm --help` stays instant.
 
 import { CliError, helpText, parseFlags, UsageError, type CommandSpec, type FlagValues } from './args.js';
+import { CheckpointMismatchError } from '../train/trainer.js';
 
 export interface Command {
   spec: CommandSpec;
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(flags, positionals);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof CliError) { console.error(err.message); return 2; }
+    if (err instanceof UsageError || err instanceof CliError || err instanceof CheckpointMismatchError) { console.error(err.message); return 2; }
     throw err;
   }
 }

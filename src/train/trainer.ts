@@ -179,7 +179,7 @@ export class Trainer {
     const st = ck.state as Record<string, unknown> & { step: number };
     const arch = this.extraState.architecture;
     if (arch !== undefined && st.architecture !== undefined && JSON.stringify(st.architecture) !== JSON.stringify(arch)) {
-      throw new Error(`checkpoint in ${ck.dir} is for ${JSON.stringify(st.architecture)}, not ${JSON.stringify(arch)}`);
+      throw new CheckpointMismatchError(`checkpoint in ${ck.dir} is for another architecture: ${describeDiff(st.architecture, arch)}`);
     }
     try {
       this.model.loadStateDict(ck.model, { strict: true });
@@ -285,6 +285,19 @@ export class Trainer {
     onLog?.(rec);
     if (path !== null) appendFileSync(path, JSON.stringify({ step: rec.step, train_loss: rec.train_loss, val_loss: rec.val_loss, lr: rec.lr, tokens_per_s: Math.round(rec.tokens_per_s) }) + '\n');
   }
+}
+
+/** A checkpoint that does not fit the model being trained. */
+export class CheckpointMismatchError extends Error {}
+
+/** "nLayer 4 (checkpoint) vs 2 (now), ..." for the fields of two flat-ish JSON values that differ. */
+function describeDiff(saved: unknown, now: unknown, prefix = ''): string {
+  if (saved && now && typeof saved === 'object' && typeof now === 'object') {
+    const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])];
+    return keys.map((k) => describeDiff((saved as Record<string, unknown>)[k], (now as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k))
+      .filter(Boolean).join(', ');
+  }
+  return JSON.stringify(saved) === JSON.stringify(now) ? '' : `${prefix} ${JSON.stringify(saved)} in the checkpoint vs ${JSON.stringify(now)} now`;
 }
 
 function formatRate(v: number): string {
