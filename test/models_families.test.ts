@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { manualSeed, memory, noGrad, tidy, type Tensor } from '../src/index.js';
+import { manualSeed, memory, nn, noGrad, tidy, type Tensor } from '../src/index.js';
 import * as models from '../src/models/index.js';
 
 const POSITIONS = ['learned', 'sinusoidal', 'sinusoidal_concat', 'relative', 'rope', 'alibi', 'none'];
@@ -29,7 +29,7 @@ function checkAllGrads(model: models.PreTrainedModel, what: string): void {
   }
 }
 
-async function roundTrip(model: models.PreTrainedModel, inputs: any, what: string): Promise<void> {
+async function roundTrip(model: models.PreTrainedModel, inputs: models.ModelInputs, what: string): Promise<void> {
   const dir = tmpDir('rt');
   await model.savePretrained(dir);
   const again = await models.fromPretrained(dir, { strict: true });
@@ -161,7 +161,7 @@ test('seq2seq Transformer: tied output projection, shared vocabulary, positions,
   for (const v of variants) {
     const what = JSON.stringify(v);
     manualSeed(6);
-    const model = new models.Seq2SeqTransformer({ ...base, ...v } as any);
+    const model = new models.Seq2SeqTransformer({ ...base, ...v });
     const out = model.forward({ inputIds: src, attentionMask: srcMask, labels });
     assert.deepEqual(out.logits.shape, [2, 5, 26], what);
     out.loss!.backward();
@@ -173,10 +173,10 @@ test('seq2seq Transformer: tied output projection, shared vocabulary, positions,
       const dec = model.shiftRight(model.forward({ inputIds: src, labels }).logits.argmax(-1));
       const full = model.forward({ inputIds: src, attentionMask: srcMask, decoderInputIds: dec }).logits;
       const memory = model.encode({ inputIds: src, attentionMask: srcMask });
-      let cache: any = null;
+      let cache: nn.DecoderLayerCache[] | null = null;
       for (let t = 0; t < 5; t++) {
         const r = model.decode({ decoderInputIds: dec.narrow(1, t, 1), encoderHiddenStates: memory, attentionMask: srcMask, pastKeyValues: cache, useCache: true });
-        cache = r.presentKeyValues;
+        cache = r.presentKeyValues!;
         assert.ok(maxDiff(r.logits, full.narrow(1, t, 1).contiguous()) < 1e-5, `${what}: cached step ${t}`);
       }
     });
@@ -190,7 +190,7 @@ test('seq2seq Transformer: tied output projection, shared vocabulary, positions,
 
 test('configs: clear errors for bad values', () => {
   assert.throws(() => new models.GPT2LMHeadModel({ n_embd: 10, n_head: 3 }), /n_embd 10 must be divisible by n_head 3/);
-  assert.throws(() => new models.GPT2LMHeadModel({ position_embedding_type: 'spiral' as any, n_layer: 1 }), /unknown position_embedding_type 'spiral'/);
+  assert.throws(() => new models.GPT2LMHeadModel({ position_embedding_type: 'spiral' as 'none', n_layer: 1 }), /unknown position_embedding_type 'spiral'/);
   assert.throws(() => new models.BertModel({ position_embedding_type: 'relative_key' }), /not supported; tlm offers 'relative'/);
   const small = new models.GPT2LMHeadModel({ vocab_size: 10, n_positions: 4, n_embd: 8, n_layer: 1, n_head: 2 });
   assert.throws(() => small.forward({ inputIds: [[1, 2, 3, 4, 5]] }), /5 positions exceed n_positions 4/);

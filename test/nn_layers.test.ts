@@ -14,14 +14,15 @@ function assertAllClose(a: Tensor, b: Tensor, tol = 1e-5, what = 'values'): void
 }
 
 test('state-dict keys and their order are torch.nn\'s', () => {
-  const cases: [string, (o: any) => nn.Module][] = [
+  // The fixtures' options are each layer's constructor options.
+  const cases: [string, (o: never) => nn.Module][] = [
     ['multihead_attention', (o) => new nn.MultiheadAttention(o)],
     ['encoder_layer', (o) => new nn.TransformerEncoderLayer(o)],
     ['decoder_layer', (o) => new nn.TransformerDecoderLayer(o)],
     ['transformer', (o) => new nn.Transformer(o)],
   ];
   for (const [group, build] of cases) {
-    for (const c of readLayerFixture(group).cases) assert.deepEqual(Object.keys(build(c.options).stateDict()), Object.keys(c.state), `${group}/${c.name}`);
+    for (const c of readLayerFixture(group).cases) assert.deepEqual(Object.keys(build(c.options as never).stateDict()), Object.keys(c.state), `${group}/${c.name}`);
   }
   const bn = new nn.BatchNorm1d(4);
   assert.deepEqual(Object.keys(bn.stateDict()), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);

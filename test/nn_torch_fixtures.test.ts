@@ -3,25 +3,26 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { nn, type Tensor } from '../src/index.js';
-import { ErrorLog, floats, fromFixture, readLayerFixture } from './nn_util.js';
+import { ErrorLog, floats, fromFixture, readLayerFixture, type LayerCase } from './nn_util.js';
 
 const log = new ErrorLog();
 after(() => log.report('torch fixture'));
 
-type Build = (opts: any) => nn.Module;
-type Run = (m: any, x: Record<string, Tensor>, masks: Record<string, Tensor>, fwd: any, causalFlag: boolean) => [Tensor, Tensor | null];
+// Fixture options are tlm's constructor options, as written by the generator.
+type Build = (opts: never) => nn.Module;
+type Run = (m: never, x: Record<string, Tensor>, masks: Record<string, Tensor>, fwd: LayerCase['forward'], causalFlag: boolean) => [Tensor, Tensor | null];
 
-function checkCase(group: string, c: any, build: Build, run: Run, causalFlag = false): void {
-  const m = build(c.options);
+function checkCase(group: string, c: LayerCase, build: Build, run: Run, causalFlag = false): void {
+  const m = build(c.options as never);
   const state: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(c.state)) state[k] = fromFixture(v as any);
+  for (const [k, v] of Object.entries(c.state)) state[k] = fromFixture(v);
   m.loadStateDict(state, { strict: true });
   m.train(); // dropout is 0; train mode is torch's reference path too
   const x: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(c.inputs)) x[k] = fromFixture(v as any, true);
+  for (const [k, v] of Object.entries(c.inputs)) x[k] = fromFixture(v, true);
   const masks: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(c.masks)) masks[k] = fromFixture(v as any);
-  const [out, weights] = run(m, x, masks, c.forward, causalFlag);
+  for (const [k, v] of Object.entries(c.masks)) masks[k] = fromFixture(v);
+  const [out, weights] = run(m as never, x, masks, c.forward, causalFlag);
   const tag = `${group}/${c.name}${causalFlag ? ' (isCausal)' : ''}`;
   assert.deepEqual(out.shape, c.outputs.output.shape, `${tag}: output shape`);
   log.check(group, `${tag} output`, out.dataSync(), floats(c.outputs.output));
@@ -30,7 +31,7 @@ function checkCase(group: string, c: any, build: Build, run: Run, causalFlag = f
     assert.ok(weights, `${tag}: expected attention weights`);
     assert.deepEqual(weights.shape, c.outputs.weights.shape, `${tag}: weights shape`);
     log.check(group, `${tag} weights`, weights.dataSync(), floats(c.outputs.weights));
-    loss = loss.add(weights.mul(fromFixture(c.gradOutputs.weights)).sum());
+    loss = loss.add(weights.mul(fromFixture(c.gradOutputs.weights!)).sum());
   }
   loss.backward();
   const params = Object.fromEntries(m.namedParameters());
@@ -39,18 +40,19 @@ function checkCase(group: string, c: any, build: Build, run: Run, causalFlag = f
     const t = kind === 'input' ? x[name] : params[name];
     assert.ok(t, `${tag}: no tensor for ${key}`);
     assert.ok(t.grad, `${tag}: ${key} got no gradient`);
-    log.check(group, `${tag} grad ${key}`, t.grad.dataSync(), floats(g as any));
+    log.check(group, `${tag} grad ${key}`, t.grad.dataSync(), floats(g));
   }
   // Every parameter of the module has a reference gradient.
   for (const name of Object.keys(params)) assert.ok(`param.${name}` in c.grads, `${tag}: fixture lacks param.${name}`);
   // Buffers the forward updates (BatchNorm's running statistics) end as torch's.
   const sd = m.stateDict();
-  for (const [key, v] of Object.entries(c.stateAfter ?? {})) log.check(group, `${tag} ${key} after forward`, sd[key]!.dataSync(), floats(v as any));
+  for (const [key, v] of Object.entries(c.stateAfter ?? {})) log.check(group, `${tag} ${key} after forward`, sd[key]!.dataSync(), floats(v));
 }
 
 test('Linear, Embedding (paddingIdx), LayerNorm, BatchNorm1d match torch', () => {
   const fx = readLayerFixture('basic_layers');
-  const build = (o: any): nn.Module => {
+  const build = (o: { kind: string; inFeatures: number; outFeatures: number; bias?: boolean; numEmbeddings: number; embeddingDim: number;
+    paddingIdx?: number; normalizedShape: number[]; eps?: number; numFeatures: number; momentum?: number }): nn.Module => {
     switch (o.kind) {
       case 'Linear': return new nn.Linear(o.inFeatures, o.outFeatures, { bias: o.bias ?? true });
       case 'Embedding': return new nn.Embedding(o.numEmbeddings, o.embeddingDim, { paddingIdx: o.paddingIdx });
@@ -59,7 +61,7 @@ test('Linear, Embedding (paddingIdx), LayerNorm, BatchNorm1d match torch', () =>
       default: throw new Error(`unknown layer ${o.kind}`);
     }
   };
-  const run: Run = (m: any, x, masks) => [m.forward(x.input ?? masks.ids), null];
+  const run: Run = (m: { forward(x: Tensor): Tensor }, x, masks) => [m.forward(x.input ?? masks.ids!), null];
   for (const c of fx.cases) checkCase('basic_layers', c, build, run);
 });
 

@@ -16,7 +16,21 @@ export function floats(t: FixtureTensor): Float32Array {
   return Float32Array.from(t.data, (x) => (x === 'inf' ? Infinity : x === '-inf' ? -Infinity : (x as number)));
 }
 
-export function readLayerFixture(name: string): { torch: string; cases: any[] } {
+/** One case of scripts/gen_layer_fixtures.py. */
+export interface LayerCase {
+  name: string;
+  options: Record<string, unknown>;
+  forward: { needWeights?: boolean; averageAttnWeights?: boolean; causal?: boolean };
+  inputs: Record<string, FixtureTensor>;
+  masks: Record<string, FixtureTensor>;
+  state: Record<string, FixtureTensor>;
+  outputs: { output: FixtureTensor; weights?: FixtureTensor };
+  gradOutputs: { output: FixtureTensor; weights?: FixtureTensor };
+  grads: Record<string, FixtureTensor>;
+  stateAfter?: Record<string, FixtureTensor>;
+}
+
+export function readLayerFixture(name: string): { torch: string; cases: LayerCase[] } {
   const file = path.join(process.cwd(), 'test', 'fixtures', 'layers', `${name}.json`);
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }

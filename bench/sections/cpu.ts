@@ -107,12 +107,16 @@ function torchAll(list: Case[], threads: number): { results: Record<string, numb
   return JSON.parse(r.stdout) as { results: Record<string, number>; torch: string; blas: string };
 }
 
+/** Peers resolve from the repository (the compiled bench may live outside it, e.g. a private outDir). */
+function peerRequire(id: string): unknown {
+  return createRequire(join(process.cwd(), 'package.json'))(id);
+}
+
 async function loadTfjs(): Promise<TF | string> {
   try {
     // The package's Node entry is CommonJS and requires tfjs-core's CommonJS build: load both that way.
-    const require = createRequire(import.meta.url);
-    const tf = require('@tensorflow/tfjs-core') as TF;
-    require('@tensorflow/tfjs-backend-wasm');
+    const tf = peerRequire('@tensorflow/tfjs-core') as TF;
+    peerRequire('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) return 'tfjs wasm backend did not start';
     await tf.ready();
     return tf;
@@ -137,7 +141,7 @@ async function tfjsCase(tf: TF, c: Case): Promise<number | null> {
 
 async function loadJax(): Promise<Jax | string> {
   try {
-    const jax = await import('@jax-js/jax');
+    const jax = peerRequire('@jax-js/jax') as Jax;
     if (!(await jax.init('wasm')).includes('wasm')) return 'jax-js: no wasm device';
     jax.defaultDevice('wasm');
     return jax;

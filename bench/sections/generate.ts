@@ -68,14 +68,17 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   }
   const tps = NEW / (best / 1000);
 
-  const torch = runTorch(['--threads', String(threads), '--prompt', String(P), '--new', String(NEW), '--ttft-prompt', String(TTFT_P),
-    '--repeats', String(repeats)]);
+  // Two PyTorch peers: 'torch' computes the projections as HF's GPT-2 does (Conv1D addmm, nn.Linear
+  // head), 'torch-mv' with torch.mv for single rows (PyTorch's fastest batch-1 path on this build).
+  const args = ['--threads', String(threads), '--prompt', String(P), '--new', String(NEW), '--ttft-prompt', String(TTFT_P), '--repeats', String(repeats)];
+  const torch = runTorch([...args, '--matvec', 'hf']);
+  const torchMv = runTorch([...args, '--matvec', 'mv']);
   const note = `${threads} thread(s), cpu kernels: ${getCpuKernels()}${torch ? `; torch ${torch.torch}, ${torch.threads} thread(s)` : ''}`;
   return [
     { section: 'generate', name: `GPT-2 small greedy, KV cache, batch 1: ${P}-token prompt + ${NEW} new`, value: tps, unit: 'tokens/s',
-      peers: { torch: torch?.tokens_per_s ?? null }, higherIsBetter: true, note },
+      peers: { torch: torch?.tokens_per_s ?? null, 'torch-mv': torchMv?.tokens_per_s ?? null }, higherIsBetter: true, note },
     { section: 'generate', name: `GPT-2 small time to first token, ${TTFT_P}-token prompt`, value: ttft, unit: 'ms',
-      peers: { torch: torch?.ttft_ms ?? null }, higherIsBetter: false, note },
+      peers: { torch: torch?.ttft_ms ?? null, 'torch-mv': torchMv?.ttft_ms ?? null }, higherIsBetter: false, note },
   ];
 }
 

@@ -1,7 +1,7 @@
 // Model families and loading by name: models.fromPretrained(dir) reads config.json, picks the class
 // named in its architectures (or the family's default for its model_type) and loads model.safetensors.
 
-import { PreTrainedModel, readConfig, loadWeightsInto, type LoadOptions } from './modeling.js';
+import { PreTrainedModel, readConfig, loadWeightsInto, type LoadOptions, type PretrainedModelClass } from './modeling.js';
 import { GPT2LMHeadModel } from './gpt2/model.js';
 import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
@@ -11,15 +11,14 @@ export * from './bert/index.js';
 export * from './seq2seq/index.js';
 export {
   PreTrainedModel, asIds, readConfig, readWeights, loadWeightsInto, tieWeight,
-  type Ids, type ModelInputs, type ModelOutput, type BaseConfig, type LoadOptions,
+  type Ids, type ModelInputs, type ModelOutput, type BaseConfig, type LoadOptions, type PretrainedModelClass,
 } from './modeling.js';
 export { normalizeStateDict, renameLegacyKey, MASK_MIN } from './hf.js';
 export { modelAttentionMask, attentionPositions } from './positions.js';
 
-type ModelClass = new (config: any, opts?: { skipInit?: boolean }) => PreTrainedModel;
 
 /** config.json architectures → class. */
-export const ARCHITECTURES: Record<string, ModelClass> = {
+export const ARCHITECTURES: Record<string, PretrainedModelClass<PreTrainedModel>> = {
   GPT2LMHeadModel,
   BertModel,
   BertForMaskedLM,
@@ -38,7 +37,7 @@ export async function fromPretrained(dir: string, opts: LoadOptions = {}): Promi
   if (arch === undefined) {
     throw new Error(`fromPretrained: ${dir}/config.json names ${named.length ? `architectures ${named.join(', ')}` : `model_type '${config.model_type}'`}; supported: ${Object.keys(ARCHITECTURES).join(', ')}`);
   }
-  const model = new ARCHITECTURES[arch]!(config, { skipInit: true });
+  const model = new ARCHITECTURES[arch]!(config as never, { skipInit: true });
   await loadWeightsInto(model, dir, opts);
   return model;
 }

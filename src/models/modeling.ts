@@ -64,8 +64,9 @@ export interface ModelOutput {
 /** ids as int32 [B, T] (a flat list is one sequence). */
 export function asIds(x: Ids, what = 'inputIds'): Tensor {
   if (isTensor(x)) {
-    if (x.dtype === 'int32') return x;
-    return x.to('int32');
+    if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`${what} must be [batch, length] (or one [length] sequence), got [${x.shape.join(',')}]`);
+    const ids = x.dtype === 'int32' ? x : x.to('int32');
+    return ids.ndim === 1 ? ids.unsqueeze(0) : ids;
   }
   if (!Array.isArray(x)) throw new Error(`${what} must be a Tensor or an array of token ids`);
   const rows = (x.length > 0 && Array.isArray(x[0]) ? x : [x]) as number[][];
@@ -86,6 +87,9 @@ export function tieWeight(module: Module & { weight: Tensor }, weight: Tensor): 
   module.setParameter('weight', weight);
   if (old !== weight) old.dispose();
 }
+
+/** A model class as fromPretrained builds it: from a config object, weights left for loading. */
+export type PretrainedModelClass<T> = new (config: never, opts?: { skipInit?: boolean }) => T;
 
 /** The subset of HF's PretrainedConfig every family has. */
 export interface BaseConfig {
@@ -136,9 +140,10 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
 
   /** A model of this class with the config and weights of an HF-layout directory (in eval mode, as HF). */
   static async fromPretrained<T extends PreTrainedModel>(
-    this: new (config: any, opts?: { skipInit?: boolean }) => T, dir: string, opts: LoadOptions = {},
+    this: PretrainedModelClass<T>, dir: string, opts: LoadOptions = {},
   ): Promise<T> {
-    const model = new this(await readConfig(dir), { skipInit: true });
+    // Each class checks config.json's fields against its own config type.
+    const model = new this(await readConfig(dir) as never, { skipInit: true });
     await loadWeightsInto(model, dir, opts);
     return model;
   }

@@ -6,6 +6,7 @@ export { Embedding } from './embedding.js';
 export { Dropout } from './dropout.js';
 export { LayerNorm, BatchNorm1d, type LayerNormOptions, type BatchNormOptions } from './normalization.js';
 export { ModuleList, Sequential } from './container.js';
+export { FeedForward, type FeedForwardOptions } from './feedforward.js';
 export { getActivation, type Activation, type ActivationName } from './activation.js';
 export {
   MultiheadAttention, attend, causalAllowed,

@@ -89,8 +89,10 @@ export class BatchNorm1d extends Module {
   private updateRunningStats(mean: Tensor, biasedVar: Tensor, n: number): void {
     noGrad(() => {
       const tracked = this.getBuffer('num_batches_tracked');
-      tracked.fill_(tracked.item() + 1);
-      // A null momentum is a cumulative moving average, as torch.
+      const next = tracked.add(1);
+      tracked.copy_(next); // on the device: no read back
+      next.dispose();
+      // A null momentum is a cumulative moving average, as torch (this one reads the count).
       const m = this.momentum ?? 1 / tracked.item();
       const rm = this.getBuffer('running_mean'), rv = this.getBuffer('running_var');
       const unbiased = biasedVar.mul(n / Math.max(n - 1, 1)).reshape([this.numFeatures]);

@@ -232,7 +232,8 @@ export class BertModel extends PreTrainedModel<BertConfig> {
 /** A head model around BertModel (key prefix 'bert.'), sharing its config handling. */
 abstract class BertHeadModel extends PreTrainedModel<BertConfig> {
   readonly bert: BertModel;
-  constructor(config: ConfigInput, pooler: boolean, skipInit: boolean) {
+  /** Subclasses add their head, then initialise everything unless told to skip. */
+  constructor(config: ConfigInput, pooler: boolean) {
     const c = bertConfig(config);
     super(c);
     this.bert = this.registerModule('bert', new BertModel(c, { addPoolingLayer: pooler, skipInit: true }));
@@ -285,7 +286,7 @@ class BertOnlyMLMHead extends Module {
 export class BertForMaskedLM extends BertHeadModel {
   readonly cls: BertOnlyMLMHead;
   constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
-    super(config, false, skipInit);
+    super(config, false);
     this.cls = this.registerModule('cls', noInit(() => new BertOnlyMLMHead(this.config)));
     const tie = (this.config.tie_word_embeddings ?? true) && this.config.position_embedding_type !== 'sinusoidal_concat';
     if (tie) tieWeight(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings.weight);
@@ -310,7 +311,7 @@ export class BertForSequenceClassification extends BertHeadModel {
   readonly classifier: Linear;
   readonly numLabels: number;
   constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
-    super(config, true, skipInit);
+    super(config, true);
     this.numLabels = numLabels(this.config);
     this.dropout = this.registerModule('dropout', new Dropout(this.config.classifier_dropout ?? this.config.hidden_dropout_prob));
     this.classifier = this.registerModule('classifier', noInit(() => new Linear(this.config.hidden_size, this.numLabels)));
@@ -339,7 +340,7 @@ export class BertForSequenceClassification extends BertHeadModel {
 export class BertForQuestionAnswering extends BertHeadModel {
   readonly qa_outputs: Linear;
   constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
-    super(config, false, skipInit);
+    super(config, false);
     this.qa_outputs = this.registerModule('qa_outputs', noInit(() => new Linear(this.config.hidden_size, numLabels(this.config))));
     if (!skipInit) this.initAll();
   }

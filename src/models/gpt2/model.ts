@@ -173,7 +173,7 @@ export class GPT2Model extends Module {
 
   forward(inputs: ModelInputs): { lastHiddenState: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[]; presentKeyValues?: KeyValue[] } {
     const ids = asIds(inputs.inputIds);
-    const [B, T] = ids.shape as [number, number];
+    const T = ids.shape[1]!;
     const pastKV = inputs.pastKeyValues ?? null;
     if (pastKV && pastKV.length !== this.h.length) throw new Error(`pastKeyValues has ${pastKV.length} layers, the model ${this.h.length}`);
     const past = pastKV?.[0]?.key.shape[2] ?? 0;

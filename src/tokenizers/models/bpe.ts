@@ -22,6 +22,8 @@ export interface BpeOptions {
   byteFallback?: boolean;
   /** Emit a word that is itself in the vocabulary as one token without merging. */
   ignoreMerges?: boolean;
+  /** Most words kept in the word → tokens cache (0 disables it). Default 131072. */
+  cacheCapacity?: number;
 }
 
 // Scratch buffers for the merge loop: symbol ids, their [start, end) in the word, and (for long
@@ -49,14 +51,14 @@ export class BPE implements TokenModel {
   readonly type = 'BPE' as const;
   readonly vocab: Map<string, number>;
   readonly merges: [string, string][];
-  readonly options: Required<BpeOptions>;
+  readonly options: Required<Omit<BpeOptions, 'cacheCapacity'>>;
   private readonly idToTokenArr: (string | undefined)[];
   private readonly table: PairTable;
   private readonly unkId: number;
   /** Id of each byte's character when all 256 are in the vocabulary (the fast path), else null. */
   private readonly byteIds: Int32Array | null;
-  private readonly cache = new PieceCache();
-  private readonly byteCache = new PieceCache();
+  private readonly cache: PieceCache;
+  private readonly byteCache: PieceCache;
 
   constructor(vocab: Map<string, number>, merges: [string, string][], options: BpeOptions = {}, path = 'model') {
     this.vocab = vocab;
@@ -66,6 +68,8 @@ export class BPE implements TokenModel {
       endOfWordSuffix: options.endOfWordSuffix ?? null, fuseUnk: options.fuseUnk ?? false,
       byteFallback: options.byteFallback ?? false, ignoreMerges: options.ignoreMerges ?? false,
     };
+    this.cache = new PieceCache(options.cacheCapacity ?? 1 << 17);
+    this.byteCache = new PieceCache(options.cacheCapacity ?? 1 << 17);
     this.idToTokenArr = [];
     for (const [t, id] of vocab) this.idToTokenArr[id] = t;
     const unk = this.options.unkToken;

@@ -64,7 +64,7 @@ export class PieceCache {
     const len = e - s;
     const maxKeys = this.maxEntries * 8;
     const maxVals = this.maxEntries * 4;
-    if (len > maxKeys >> 4 || n > maxVals >> 4) return; // absurdly long words are not worth caching
+    if (this.maxEntries === 0 || len > maxKeys >> 4 || n > maxVals >> 4) return; // absurdly long words are not worth caching
     if (this.count >= this.hashes.length) {
       if (this.hashes.length >= this.maxEntries) this.clear();
       else this.growEntries();
