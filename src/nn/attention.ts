@@ -197,21 +197,21 @@ export class MultiheadAttention extends Module {
   private project(query: Tensor, key: Tensor, value: Tensor, queryOnly = false): [Tensor, Tensor, Tensor] {
     const E = this.embedDim;
     const b = this._parameters.get('in_proj_bias') ?? null;
-    const bq = b?.narrow(0, 0, E) ?? null, bk = b?.narrow(0, E, E) ?? null, bv = b?.narrow(0, 2 * E, E) ?? null;
+    const bias = (i: number, n = 1) => b?.narrow(0, i * E, n * E) ?? null; // rows of q, k, v
     if (!this.qkvSameEmbedDim) {
-      if (queryOnly) { const q = linear(query, this.getParameter('q_proj_weight'), bq); return [q, q, q]; }
-      return [linear(query, this.getParameter('q_proj_weight'), bq), linear(key, this.getParameter('k_proj_weight'), bk),
-        linear(value, this.getParameter('v_proj_weight'), bv)];
+      const q = linear(query, this.getParameter('q_proj_weight'), bias(0));
+      if (queryOnly) return [q, q, q];
+      return [q, linear(key, this.getParameter('k_proj_weight'), bias(1)), linear(value, this.getParameter('v_proj_weight'), bias(2))];
     }
     const w = this.getParameter('in_proj_weight');
-    if (queryOnly) { const q = linear(query, w.narrow(0, 0, E), bq); return [q, q, q]; }
-    if (query === key && key === value) return linear(query, w, b).split(E, -1) as [Tensor, Tensor, Tensor];
-    const q = linear(query, w.narrow(0, 0, E), bq);
+    if (query === key && key === value && !queryOnly) return linear(query, w, b).split(E, -1) as [Tensor, Tensor, Tensor];
+    const q = linear(query, w.narrow(0, 0, E), bias(0));
+    if (queryOnly) return [q, q, q];
     if (key === value) {
-      const [k, v] = linear(key, w.narrow(0, E, 2 * E), b?.narrow(0, E, 2 * E) ?? null).split(E, -1);
+      const [k, v] = linear(key, w.narrow(0, E, 2 * E), bias(1, 2)).split(E, -1);
       return [q, k!, v!];
     }
-    return [q, linear(key, w.narrow(0, E, E), bk), linear(value, w.narrow(0, 2 * E, E), bv)];
+    return [q, linear(key, w.narrow(0, E, E), bias(1)), linear(value, w.narrow(0, 2 * E, E), bias(2))];
   }
 
   forward(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionForwardOptions = {}): [Tensor, Tensor | null] {
@@ -308,22 +308,6 @@ export class MultiheadAttention extends Module {
     let w = (opts.averageAttnWeights ?? true) ? weights.mean(1) : weights;
     if (unbatched) w = w.squeeze(0);
     return { output: out, weights: w, present };
-  }
-
-  /** Keys and values [N, H, S, Dh] of a memory, for attention()'s staticKeyValue (batch layout as forward's). */
-  projectKeyValue(memory: Tensor): KeyValue {
-    const m = memory.ndim === 2 ? memory.unsqueeze(0) : this.batchFirst ? memory : memory.transpose(0, 1);
-    const E = this.embedDim;
-    const b = this._parameters.get('in_proj_bias') ?? null;
-    let k: Tensor, v: Tensor;
-    if (this.qkvSameEmbedDim) {
-      [k, v] = linear(m, this.getParameter('in_proj_weight').narrow(0, E, 2 * E), b?.narrow(0, E, 2 * E) ?? null).split(E, -1) as [Tensor, Tensor];
-    } else {
-      k = linear(m, this.getParameter('k_proj_weight'), b?.narrow(0, E, E) ?? null);
-      v = linear(m, this.getParameter('v_proj_weight'), b?.narrow(0, 2 * E, E) ?? null);
-    }
-    const heads = (x: Tensor) => x.reshape(x.shape[0]!, x.shape[1]!, this.numHeads, this.headDim).transpose(1, 2);
-    return { key: heads(k), value: heads(v) };
   }
 }
 

@@ -12,17 +12,18 @@
 export class AlignedText {
   constructor(
     readonly text: string,
-    /** Original start of each unit; null: identity (base + i). */
+    /** Original start of each unit, from index `base`; null: identity (base + i). */
     readonly starts: Int32Array | null = null,
-    /** Original end of each unit; null: identity (base + i + 1). */
+    /** Original end of each unit, from index `base`; null: identity (base + i + 1). */
     readonly ends: Int32Array | null = null,
+    /** Identity text: its original position. Aligned text: where its units start in the arrays. */
     readonly base = 0,
   ) {}
 
   get length(): number { return this.text.length; }
 
-  startOf(i: number): number { return this.starts === null ? this.base + i : this.starts[i]!; }
-  endOf(i: number): number { return this.ends === null ? this.base + i + 1 : this.ends[i]!; }
+  startOf(i: number): number { return this.starts === null ? this.base + i : this.starts[this.base + i]!; }
+  endOf(i: number): number { return this.ends === null ? this.base + i + 1 : this.ends[this.base + i]!; }
 
   /** Original span of units [a, b); an empty span sits where unit a starts. */
   span(a: number, b: number): [number, number] {
@@ -33,11 +34,10 @@ export class AlignedText {
     return [this.startOf(a), this.endOf(b - 1)];
   }
 
+  /** Units [a, b), sharing the alignment arrays (a slice costs one substring and one object). */
   slice(a: number, b: number): AlignedText {
     if (a === 0 && b === this.text.length) return this;
-    const text = this.text.slice(a, b);
-    if (this.starts === null) return new AlignedText(text, null, null, this.base + a);
-    return new AlignedText(text, this.starts.subarray(a, b), this.ends!.subarray(a, b), 0);
+    return new AlignedText(this.text.slice(a, b), this.starts, this.ends, this.base + a);
   }
 
   /**
@@ -99,8 +99,8 @@ export class AlignedBuilder {
     if (src.starts === null) {
       for (let i = a; i < b; i++) { this.starts[this.n] = src.base + i; this.ends[this.n] = src.base + i + 1; this.n++; }
     } else {
-      this.starts.set(src.starts.subarray(a, b), this.n);
-      this.ends.set(src.ends!.subarray(a, b), this.n);
+      this.starts.set(src.starts.subarray(src.base + a, src.base + b), this.n);
+      this.ends.set(src.ends!.subarray(src.base + a, src.base + b), this.n);
       this.n += b - a;
     }
     this.parts.push(a === 0 && b === srcText.length ? srcText : srcText.slice(a, b));

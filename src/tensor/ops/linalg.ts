@@ -56,11 +56,23 @@ export function matmul(a: Tensor, c: Tensor): Tensor {
   let out = noGrad(() => tidy(() => matmulNd(a2, c2)));
   out = record(out, 'Matmul', [a2, c2], (g) => [
     a2.requiresGrad ? sumTo(matmul(g, c2.mT), a2.shape) : null,
-    c2.requiresGrad ? sumTo(matmul(a2.mT, g), c2.shape) : null,
+    c2.requiresGrad ? weightGrad(a2, c2, g) : null,
   ]);
   if (a.ndim === 1) out = squeeze(out, -2);
   if (c.ndim === 1) out = squeeze(out, -1);
   return out;
+}
+
+/**
+ * d(a @ c)/dc. For a shared 2-D c under a batched a (every Linear layer), fold the batch into the
+ * inner dim: one [K, B·M] @ [B·M, N] product instead of B products and a sum over them.
+ */
+function weightGrad(a: Tensor, c: Tensor, g: Tensor): Tensor {
+  if (c.ndim === 2 && a.ndim > 2) {
+    const K = a.shape[a.ndim - 1]!, N = g.shape[g.ndim - 1]!;
+    return noGrad(() => matmul(reshape(a, [-1, K]).mT, reshape(g, [-1, N])));
+  }
+  return sumTo(matmul(a.mT, g), c.shape);
 }
 
 /** y = x @ weight^T + bias, weight [out, in] as in torch.nn.Linear. */
