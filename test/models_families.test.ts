@@ -29,6 +29,15 @@ function checkAllGrads(model: models.PreTrainedModel, what: string): void {
   }
 }
 
+/** Freshly built: every value finite and every matrix initialised (not left at zero). */
+function checkInit(model: models.PreTrainedModel, what: string): void {
+  for (const [name, p] of model.namedParameters()) {
+    const v = Array.from(p.dataSync());
+    assert.ok(v.every(Number.isFinite), `${what}: ${name} has non-finite values after init`);
+    if (p.ndim >= 2) assert.ok(v.some((x) => x !== 0), `${what}: ${name} was left at zero`);
+  }
+}
+
 async function roundTrip(model: models.PreTrainedModel, inputs: models.ModelInputs, what: string): Promise<void> {
   const dir = tmpDir('rt');
   await model.savePretrained(dir);
@@ -60,6 +69,7 @@ test('GPT-2 family: every position type, pre/post norm, relu/gelu — loss, grad
     manualSeed(3);
     const model = new models.GPT2LMHeadModel({ vocab_size: 40, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2,
       resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, ...v });
+    checkInit(model, what);
     const out = model.forward({ inputIds: ids, labels: ids, outputHiddenStates: true });
     assert.deepEqual(out.logits.shape, [2, 10, 40], what);
     assert.equal(out.hiddenStates!.length, 3, what);
@@ -118,6 +128,7 @@ test('BERT family: position types, pre/post norm; MLM, classification and QA hea
     const what = JSON.stringify(v);
     manualSeed(5);
     const mlm = new models.BertForMaskedLM({ ...base, ...v });
+    checkInit(mlm, what);
     const labels = ids.map((s) => s.map((t, i) => (i % 3 === 1 ? t : -100)));
     const out = mlm.forward({ inputIds: ids, attentionMask: mask, tokenTypeIds: types, labels });
     assert.deepEqual(out.logits.shape, [2, 10, 30], what);
@@ -162,6 +173,7 @@ test('seq2seq Transformer: tied output projection, shared vocabulary, positions,
     const what = JSON.stringify(v);
     manualSeed(6);
     const model = new models.Seq2SeqTransformer({ ...base, ...v });
+    checkInit(model, what);
     const out = model.forward({ inputIds: src, attentionMask: srcMask, labels });
     assert.deepEqual(out.logits.shape, [2, 5, 26], what);
     out.loss!.backward();

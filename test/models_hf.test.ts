@@ -97,6 +97,8 @@ test('GPT-2: savePretrained writes HF layout; fromPretrained reproduces logits e
   const dir = tmpDir('gpt2');
   await model.savePretrained(dir);
   assert.deepEqual(safetensorsKeys(path.join(dir, 'model.safetensors')), safetensorsKeys(path.join(GPT2, 'model.safetensors')));
+  // Byte for byte what HF's save_pretrained wrote.
+  assert.ok(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(fs.readFileSync(path.join(GPT2, 'model.safetensors'))), 'model.safetensors differs from HF\'s');
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   const orig = JSON.parse(fs.readFileSync(path.join(GPT2, 'config.json'), 'utf8'));
   assert.deepEqual(cfg, orig, 'config.json round-trips unchanged');
@@ -131,6 +133,7 @@ test('BERT: savePretrained round trip, gamma/beta names, base-model prefix, task
   const dir = tmpDir('bert');
   await model.savePretrained(dir);
   assert.deepEqual(safetensorsKeys(path.join(dir, 'model.safetensors')), safetensorsKeys(path.join(BERT, 'model.safetensors')));
+  assert.ok(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(fs.readFileSync(path.join(BERT, 'model.safetensors'))), 'model.safetensors differs from HF\'s');
   const again = await models.fromPretrained(dir, { strict: true });
   assert.deepEqual(Array.from(noGrad(() => again.forward(inputs).logits!.dataSync())), Array.from(noGrad(() => model.forward(inputs).logits!.dataSync())));
 

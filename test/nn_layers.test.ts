@@ -215,3 +215,18 @@ test('positions attached to nn layers: RoPE and relative positions in a Transfor
   layer.forward(x, { isCausal: true }).sum().backward();
   assert.ok(rel.weight.grad && x.grad);
 });
+
+test('FeedForward, Sequential and noInit', () => {
+  const ff = new nn.FeedForward({ dModel: 8, dimFeedforward: 32, activation: 'gelu' });
+  assert.deepEqual(Object.keys(ff.stateDict()), ['linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias']);
+  assert.deepEqual(ff.forward(randn([2, 3, 8])).shape, [2, 3, 8]);
+  const seq = new nn.Sequential(new nn.Linear(4, 6), new nn.LayerNorm(6), new nn.Linear(6, 2));
+  assert.deepEqual(Object.keys(seq.stateDict()), ['0.weight', '0.bias', '1.weight', '1.bias', '2.weight', '2.bias']);
+  assert.deepEqual(seq.forward(randn([5, 4])).shape, [5, 2]);
+  // Under noInit the random initialisers leave tensors alone (weights about to be loaded).
+  const t = zeros([3, 3]);
+  nn.init.noInit(() => nn.init.xavierUniform_(t));
+  assert.equal(maxAbs(t), 0);
+  nn.init.xavierUniform_(t);
+  assert.ok(maxAbs(t) > 0);
+});

@@ -168,9 +168,16 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   /** Writes config.json and model.safetensors (both atomically) that HF Transformers loads as they are. */
   async savePretrained(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.configDict(), null, 2) + '\n');
+    await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(sortKeys(this.configDict()), null, 2) + '\n');
     await saveSafetensors(join(dir, 'model.safetensors'), this.pretrainedStateDict(), { format: 'pt' });
   }
+}
+
+/** Objects with their keys sorted, as HF writes config.json (json.dumps(sort_keys=True)). */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
 }
 
 export async function readConfig(dir: string): Promise<BaseConfig> {

@@ -5,18 +5,18 @@
 //   const enc = tok.encode('Hello world', { pair: 'second' });  // ids, tokens, typeIds, offsets, …
 //   tok.decode(enc.ids, { skipSpecialTokens: true });
 //
-// Byte-level BPE without a normalizer (GPT-2 and its kin) takes a fused fast path: the GPT-2
-// scanner walks the input and the BPE model reads each piece's bytes directly, with a cache of
-// piece → ids. Its output is identical to the generic path (a test checks both on random text).
+// Byte-level BPE without a normalizer (GPT-2 and its kin) takes the fused path of
+// byte-level-path.ts, with output identical to the generic pipeline's.
 
 import { AddedVocabulary, type AddedToken } from './added-tokens.js';
 import { AlignedText } from './aligned.js';
-import { toByteLevel, utf8UnitBytes } from './byte-level.js';
+import { toByteLevel } from './byte-level.js';
+import { encodeByteLevel } from './byte-level-path.js';
 import { decoderFromJSON, type Decoder } from './decoders.js';
 import { Encoding, type PaddingOptions, type TruncationOptions } from './encoding.js';
 import { gpt2PieceEnd } from './gpt2-split.js';
 import { stringifyJson } from './json-writer.js';
-import { asObject, fail, getInt, getString, TokenizerConfigError, type JsonObject } from './json.js';
+import { asObject, TokenizerConfigError, type JsonObject } from './json.js';
 import { BPE } from './models/bpe.js';
 import { modelFromJSON } from './models/index.js';
 import type { TokenModel, TokenSink } from './models/model.js';
@@ -24,6 +24,10 @@ import { normalizerFromJSON, type Normalizer } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
 import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
 import type { Trainer } from './trainers/trainer.js';
+import {
+  padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON,
+  type Padding, type Truncation,
+} from './truncation.js';
 
 export interface EncodeOptions {
   /** A second sequence (question/context, premise/hypothesis). */
@@ -43,12 +47,8 @@ export interface DecodeOptions {
 
 export type AddedTokenInput = string | (Partial<Omit<AddedToken, 'id'>> & { content: string });
 
-type Truncation = Required<TruncationOptions>;
-type Padding = Required<Omit<PaddingOptions, 'length' | 'padToMultipleOf'>> & { length: number | null; padToMultipleOf: number | null };
-
 /** Token sink reused across words (single-threaded). */
 const sink: TokenSink = { ids: [], starts: [], ends: [] };
-const tokenBytes: number[] = [];
 
 export class Tokenizer {
   normalizer: Normalizer | null = null;
@@ -118,40 +118,17 @@ export class Tokenizer {
 
   // ---- truncation and padding -----------------------------------------------------------------
 
-  enableTruncation(opts: TruncationOptions): this {
-    if (!Number.isInteger(opts.maxLength) || opts.maxLength < 0) throw new RangeError(`enableTruncation: maxLength must be a non-negative integer, got ${opts.maxLength}`);
-    this.truncation = { maxLength: opts.maxLength, strategy: opts.strategy ?? 'longest_first', direction: opts.direction ?? 'right', stride: opts.stride ?? 0 };
-    return this;
-  }
-
+  enableTruncation(opts: TruncationOptions): this { this.truncation = truncationConfig(opts); return this; }
   noTruncation(): this { this.truncation = null; return this; }
-
-  enablePadding(opts: PaddingOptions = {}): this {
-    this.padding = this.paddingConfig(opts);
-    return this;
-  }
-
+  enablePadding(opts: PaddingOptions = {}): this { this.padding = paddingConfig(opts, (t) => this.tokenToId(t)); return this; }
   noPadding(): this { this.padding = null; return this; }
-
-  private paddingConfig(opts: PaddingOptions): Padding {
-    const strategy = opts.strategy ?? (opts.length !== undefined ? 'max_length' : 'longest');
-    if (strategy === 'max_length' && (opts.length === undefined || !Number.isInteger(opts.length) || opts.length < 0)) {
-      throw new RangeError(`padding: strategy 'max_length' needs a non-negative integer length, got ${opts.length}`);
-    }
-    const padToken = opts.padToken ?? '[PAD]';
-    return {
-      strategy, length: strategy === 'max_length' ? opts.length! : null, direction: opts.direction ?? 'right',
-      padToMultipleOf: opts.padToMultipleOf ?? null, padId: opts.padId ?? this.tokenToId(padToken) ?? 0,
-      padTypeId: opts.padTypeId ?? 0, padToken,
-    };
-  }
 
   // ---- encoding -------------------------------------------------------------------------------
 
   encode(text: string, opts: EncodeOptions = {}): Encoding {
     const enc = this.encodeWith(text, opts, false);
     const padding = this.padOptions(opts);
-    if (padding !== null) this.padAll([enc], padding);
+    if (padding !== null) padBatch([enc], padding);
     return enc;
   }
 
@@ -159,7 +136,7 @@ export class Tokenizer {
   encodeIds(text: string, opts: EncodeOptions = {}): number[] {
     const enc = this.encodeWith(text, opts, true);
     const padding = this.padOptions(opts);
-    if (padding !== null) this.padAll([enc], padding);
+    if (padding !== null) padBatch([enc], padding);
     return enc.ids;
   }
 
@@ -167,21 +144,13 @@ export class Tokenizer {
   encodeBatch(inputs: (string | [string, string])[], opts: Omit<EncodeOptions, 'pair'> = {}): Encoding[] {
     const encs = inputs.map((x) => typeof x === 'string' ? this.encodeWith(x, opts, false) : this.encodeWith(x[0], { ...opts, pair: x[1] }, false));
     const padding = this.padOptions(opts);
-    if (padding !== null) this.padAll(encs, padding);
+    if (padding !== null) padBatch(encs, padding);
     return encs;
   }
 
   private padOptions(opts: EncodeOptions): Padding | null {
     if (opts.padding === false) return null;
-    return opts.padding !== undefined ? this.paddingConfig(opts.padding) : this.padding;
-  }
-
-  private padAll(encs: Encoding[], p: Padding): void {
-    let target = p.strategy === 'max_length' ? p.length! : Math.max(0, ...encs.map((e) => e.length));
-    if (p.padToMultipleOf !== null && p.padToMultipleOf > 0 && target % p.padToMultipleOf !== 0) {
-      target += p.padToMultipleOf - (target % p.padToMultipleOf);
-    }
-    for (const e of encs) e.pad(target, p);
+    return opts.padding !== undefined ? paddingConfig(opts.padding, (t) => this.tokenToId(t)) : this.padding;
   }
 
   private encodeWith(text: string, opts: EncodeOptions, idsOnly: boolean): Encoding {
@@ -189,41 +158,11 @@ export class Tokenizer {
     const addSpecial = opts.addSpecialTokens ?? true;
     const a = this.encodeSequence(text, 0, idsOnly);
     const b = opts.pair === undefined ? null : this.encodeSequence(opts.pair, 1, idsOnly);
-    const truncation = opts.truncation === false ? null
-      : opts.truncation !== undefined ? { maxLength: opts.truncation.maxLength, strategy: opts.truncation.strategy ?? 'longest_first', direction: opts.truncation.direction ?? 'right', stride: 0 }
-        : this.truncation;
-    if (truncation !== null) this.truncate(a, b, truncation, addSpecial);
+    const truncation = opts.truncation === false ? null : opts.truncation !== undefined ? truncationConfig(opts.truncation) : this.truncation;
+    // Room is left for the special tokens the post-processor will add.
+    if (truncation !== null) truncate(a, b, truncation, addSpecial && this.postProcessor !== null ? this.postProcessor.addedTokens(b !== null) : 0);
     const parts = b === null ? [a] : [a, b];
     return Encoding.concat(this.postProcessor === null ? parts : this.postProcessor.process(parts, addSpecial));
-  }
-
-  /** HF's truncation: room is left for the special tokens the post-processor will add. */
-  private truncate(a: Encoding, b: Encoding | null, t: Truncation, addSpecial: boolean): void {
-    const added = addSpecial && this.postProcessor !== null ? this.postProcessor.addedTokens(b !== null) : 0;
-    const max = Math.max(0, t.maxLength - added);
-    const total = a.length + (b?.length ?? 0);
-    if (total <= max) return;
-    const toRemove = total - max;
-    if (t.strategy === 'longest_first') {
-      if (b === null) { a.truncate(max, t.direction); return; }
-      // Shorten the longer sequence first; if both must shrink, split the room evenly.
-      let n1 = a.length;
-      let n2 = b.length;
-      const swap = n1 > n2;
-      if (swap) [n1, n2] = [n2, n1];
-      n2 = n1 > max ? n1 : Math.max(n1, max - n1);
-      if (n1 + n2 > max) { n1 = Math.floor(max / 2); n2 = n1 + (max % 2); }
-      if (swap) [n1, n2] = [n2, n1];
-      a.truncate(n1, t.direction);
-      b.truncate(n2, t.direction);
-      return;
-    }
-    const target = t.strategy === 'only_first' ? a : b;
-    if (target === null) throw new RangeError(`truncation: strategy 'only_second' needs a pair of sequences`);
-    if (target.length <= toRemove) {
-      throw new RangeError(`truncation: cannot fit max_length ${t.maxLength} by truncating only the ${t.strategy === 'only_first' ? 'first' : 'second'} sequence (${target.length} tokens, ${toRemove} to remove)`);
-    }
-    target.truncate(target.length - toRemove, t.direction);
   }
 
   /** The fast path applies when the pipeline is exactly "byte-level split + byte-level BPE". */
@@ -240,15 +179,15 @@ export class Tokenizer {
     const fast = this.byteLevelFastPath();
     let word = 0;
     for (const piece of this.addedTokens.split(new AlignedText(text), false, this.normalizer)) {
-      if (piece.token !== undefined) { this.pushAdded(enc, piece.token, piece.span, word++, sequenceId, idsOnly); continue; }
+      if (piece.token !== undefined) { this.pushAdded(enc, piece.token, piece.span, word++, idsOnly); continue; }
       if (fast !== null && piece.text.starts === null) {
         const base = piece.text.base;
-        word = this.encodeBytePieces(enc, text, base, base + piece.text.length, fast.addPrefixSpace, word, sequenceId, idsOnly);
+        word = encodeByteLevel(this.model as BPE, enc, text, base, base + piece.text.length, fast.addPrefixSpace, word, idsOnly);
         continue;
       }
       const normalized = this.normalizer === null ? piece.text : this.normalizer.normalize(piece.text);
       for (const sub of this.addedTokens.split(normalized, true, this.normalizer)) {
-        if (sub.token !== undefined) { this.pushAdded(enc, sub.token, sub.span, word++, sequenceId, idsOnly); continue; }
+        if (sub.token !== undefined) { this.pushAdded(enc, sub.token, sub.span, word++, idsOnly); continue; }
         const words = this.preTokenizer === null ? [sub.text] : this.preTokenizer.split(sub.text);
         for (const w of words) {
           sink.ids.length = 0; sink.starts.length = 0; sink.ends.length = 0;
@@ -259,81 +198,29 @@ export class Tokenizer {
             if (idsOnly) continue;
             enc.tokens.push(this.model.idToToken(id)!);
             enc.offsets.push(w.span(sink.starts[k]!, sink.ends[k]!));
-            this.pushPlain(enc, word, sequenceId);
+            enc.wordIds.push(word);
           }
           word++;
         }
       }
     }
+    if (!idsOnly) {
+      // Fields that are the same for every token of a sequence are filled once at the end.
+      const n = enc.ids.length;
+      enc.typeIds = new Array<number>(n).fill(sequenceId);
+      enc.attentionMask = new Array<number>(n).fill(1);
+      enc.specialTokensMask = new Array<number>(n).fill(0);
+      enc.sequenceIds = new Array<number | null>(n).fill(sequenceId);
+    }
     return enc;
   }
 
-  private pushPlain(enc: Encoding, word: number, sequenceId: number): void {
-    enc.typeIds.push(sequenceId);
-    enc.attentionMask.push(1);
-    enc.specialTokensMask.push(0);
-    enc.wordIds.push(word);
-    enc.sequenceIds.push(sequenceId);
-  }
-
-  private pushAdded(enc: Encoding, token: AddedToken, span: [number, number], word: number, sequenceId: number, idsOnly: boolean): void {
+  private pushAdded(enc: Encoding, token: AddedToken, span: [number, number], word: number, idsOnly: boolean): void {
     enc.ids.push(token.id);
     if (idsOnly) return;
     enc.tokens.push(token.content);
     enc.offsets.push(span);
-    this.pushPlain(enc, word, sequenceId);
-  }
-
-  /**
-   * The fused byte-level path over input[s, e): GPT-2 pieces straight from the input, ids from the
-   * model's byte cache. Offsets come from each token's byte length: a token covers the characters
-   * its bytes belong to (a character split across tokens gives each of them its whole span).
-   */
-  private encodeBytePieces(enc: Encoding, input: string, s: number, e: number, prefixSpace: boolean, word: number, sequenceId: number, idsOnly: boolean): number {
-    const model = this.model as BPE;
-    let text = input;
-    let from = s;
-    let to = e;
-    // With add_prefix_space the scan runs on ' ' + text; unit u of it is input unit u - 1 + s,
-    // and the added space takes the span of the first character (as HF aligns it).
-    const prefixed = prefixSpace && input.charCodeAt(s) !== 32;
-    if (prefixed) { text = ' ' + input.slice(s, e); from = 0; to = text.length; }
-    const firstWidth = utf8UnitBytes(input, s) === 4 ? 2 : 1;
-    const startOf = (u: number): number => prefixed ? (u === 0 ? s : s + u - 1) : u;
-    const endOf = (u: number): number => prefixed ? (u === 0 ? s + firstWidth : s + u) : u + 1;
-    for (let i = from; i < to;) {
-      const j = gpt2PieceEnd(text, i, to);
-      if (idsOnly) {
-        model.encodeBytes(text, i, j, enc.ids);
-      } else {
-        const first = enc.ids.length;
-        tokenBytes.length = 0;
-        model.encodeBytes(text, i, j, enc.ids, tokenBytes);
-        let u = i; // unit of the character holding the next byte
-        let used = 0; // bytes of that character already taken by earlier tokens
-        for (let k = 0; k < tokenBytes.length; k++) {
-          const start = startOf(u);
-          let need = tokenBytes[k]!;
-          let last = u;
-          while (need > 0) {
-            const cb = utf8UnitBytes(text, u);
-            const width = cb === 4 ? 2 : 1;
-            const take = Math.min(need, cb - used);
-            need -= take;
-            used += take;
-            last = u + width - 1;
-            if (used === cb) { u += width; used = 0; }
-          }
-          const id = enc.ids[first + k]!;
-          enc.tokens.push(model.idToToken(id)!);
-          enc.offsets.push([start, endOf(last)]);
-          this.pushPlain(enc, word, sequenceId);
-        }
-      }
-      word++;
-      i = j;
-    }
-    return word;
+    enc.wordIds.push(word);
   }
 
   // ---- decoding -------------------------------------------------------------------------------
@@ -405,19 +292,10 @@ export class Tokenizer {
   // ---- tokenizer.json -------------------------------------------------------------------------
 
   toJSON(): JsonObject {
-    const t = this.truncation;
-    const p = this.padding;
-    const cap = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
     return {
       version: '1.0',
-      truncation: t === null ? null : {
-        direction: cap(t.direction), max_length: t.maxLength,
-        strategy: t.strategy === 'longest_first' ? 'LongestFirst' : t.strategy === 'only_first' ? 'OnlyFirst' : 'OnlySecond', stride: t.stride,
-      },
-      padding: p === null ? null : {
-        strategy: p.strategy === 'longest' ? 'BatchLongest' : { Fixed: p.length }, direction: cap(p.direction),
-        pad_to_multiple_of: p.padToMultipleOf, pad_id: p.padId, pad_type_id: p.padTypeId, pad_token: p.padToken,
-      },
+      truncation: truncationToJSON(this.truncation),
+      padding: paddingToJSON(this.padding),
       added_tokens: this.addedTokens.toJSON(),
       normalizer: this.normalizer?.toJSON() ?? null,
       pre_tokenizer: this.preTokenizer?.toJSON() ?? null,
@@ -441,29 +319,8 @@ export class Tokenizer {
     tok.decoder = decoderFromJSON(o.decoder);
     const added = AddedVocabulary.fromJSON(o.added_tokens);
     for (const t of added.all()) tok.addedTokens.add(t);
-    if (o.truncation !== null && o.truncation !== undefined) {
-      const t = asObject(o.truncation, 'truncation');
-      const strategy = getString(t, 'strategy', 'truncation', 'LongestFirst');
-      const strategies: Record<string, Truncation['strategy']> = { LongestFirst: 'longest_first', OnlyFirst: 'only_first', OnlySecond: 'only_second' };
-      if (strategies[strategy] === undefined) fail('truncation.strategy', `unknown strategy '${strategy}' (supported: LongestFirst, OnlyFirst, OnlySecond)`);
-      tok.enableTruncation({
-        maxLength: getInt(t, 'max_length', 'truncation'), strategy: strategies[strategy], stride: getInt(t, 'stride', 'truncation', 0),
-        direction: direction(getString(t, 'direction', 'truncation', 'Right'), 'truncation.direction'),
-      });
-    }
-    if (o.padding !== null && o.padding !== undefined) {
-      const p = asObject(o.padding, 'padding');
-      let length: number | undefined;
-      if (p.strategy !== 'BatchLongest') {
-        const fixed = asObject(p.strategy, 'padding.strategy');
-        length = getInt(fixed, 'Fixed', 'padding.strategy');
-      }
-      tok.enablePadding({
-        strategy: length === undefined ? 'longest' : 'max_length', length, direction: direction(getString(p, 'direction', 'padding', 'Right'), 'padding.direction'),
-        padToMultipleOf: p.pad_to_multiple_of === null || p.pad_to_multiple_of === undefined ? null : getInt(p, 'pad_to_multiple_of', 'padding'),
-        padId: getInt(p, 'pad_id', 'padding', 0), padTypeId: getInt(p, 'pad_type_id', 'padding', 0), padToken: getString(p, 'pad_token', 'padding', '[PAD]'),
-      });
-    }
+    tok.truncation = truncationFromJSON(o.truncation);
+    tok.padding = paddingFromJSON(o.padding);
     return tok;
   }
 
@@ -518,9 +375,4 @@ export class Tokenizer {
 
   /** Empties the model's word cache (benchmarks measure a cold start with it). */
   clearCache(): void { this.model.clearCache(); }
-}
-
-function direction(d: string, path: string): 'right' | 'left' {
-  if (d !== 'Right' && d !== 'Left') fail(path, `expected "Right" or "Left", got ${JSON.stringify(d)}`);
-  return d === 'Right' ? 'right' : 'left';
 }

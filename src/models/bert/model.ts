@@ -15,7 +15,7 @@ import { ModuleList } from '../../nn/container.js';
 import { attend } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
-import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import { RelativePositionBias, SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions, modelAttentionMask } from '../positions.js';
 import { bertConfig, bertConfigDict, numLabels, type BertConfig } from './config.js';
@@ -173,11 +173,12 @@ class BertPooler extends Module {
   forward(h: Tensor): Tensor { return this.dense.forward(h.select(1, 0)).tanh(); }
 }
 
-/** HF's _init_weights for BERT: N(0, initializer_range) for Linear and Embedding, zero biases and padding row. */
+/** HF's _init_weights for BERT: N(0, initializer_range) for Linear, Embedding (and relative positions), zero biases and padding row. */
 function initBertWeights(model: Module, std: number): void {
   for (const [, m] of model.namedModules()) {
     if (m instanceof Linear) { normal_(m.weight, 0, std); if (m.bias) zeros_(m.bias); }
     else if (m instanceof Embedding) { normal_(m.weight, 0, std); m.zeroPaddingRow(); }
+    else if (m instanceof RelativePositionBias) normal_(m.weight, 0, std);
   }
 }
 

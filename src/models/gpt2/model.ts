@@ -241,7 +241,6 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
     const std = this.config.initializer_range;
     for (const [name, p] of this.namedParameters()) {
       if (name.endsWith('.bias') || name.includes('ln_')) continue; // LayerNorm 1/0 and zero biases already
-      if (name.endsWith('relative_position.weight')) continue;
       const residual = name.endsWith('c_proj.weight');
       normal_(p, 0, residual ? std / Math.sqrt(2 * this.config.n_layer) : std);
     }

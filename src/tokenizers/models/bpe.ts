@@ -9,7 +9,7 @@
 //   ids by the raw piece.
 
 import { asArray, asInt, asObject, fail, getBool, getOptString, type JsonObject } from '../json.js';
-import { BYTE_TO_CHAR, CHAR_TO_BYTE, utf8Encode } from '../byte-level.js';
+import { BYTE_TO_CHAR, utf8Encode } from '../byte-level.js';
 import { vocabToJSON, type TokenModel, type TokenSink } from './model.js';
 import { PairTable } from './pair-table.js';
 import { PieceCache } from './piece-cache.js';

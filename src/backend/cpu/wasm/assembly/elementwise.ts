@@ -14,13 +14,20 @@ const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_GELU_GRAD = 4, B_GELU_TANH_G
   return f32x4.neg(x);
 }
 
-/** Items are elements of contiguous x and out. The op switch sits outside the vector loop. */
+/**
+ * Items are elements of contiguous x and out. Each op gets a function of its own (loops are never
+ * inlined): V8 then hoists that op's constants and allocates registers for its loop alone.
+ */
 export function unary(start: i32, end: i32, _tid: i32, op: i32, x: usize, out: usize): void {
-  if (op == U_GELU) unaryLoop(U_GELU, start, end, x, out);
-  else if (op == U_GELU_TANH) unaryLoop(U_GELU_TANH, start, end, x, out);
-  else if (op == U_RELU) unaryLoop(U_RELU, start, end, x, out);
-  else unaryLoop(U_NEG, start, end, x, out);
+  if (op == U_GELU) unaryGelu(start, end, x, out);
+  else if (op == U_GELU_TANH) unaryGeluTanh(start, end, x, out);
+  else if (op == U_RELU) unaryRelu(start, end, x, out);
+  else unaryNeg(start, end, x, out);
 }
+function unaryGelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU, start, end, x, out); }
+function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU_TANH, start, end, x, out); }
+function unaryRelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_RELU, start, end, x, out); }
+function unaryNeg(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_NEG, start, end, x, out); }
 
 // @ts-ignore: decorator
 @inline function unaryLoop(op: i32, start: i32, end: i32, x: usize, out: usize): void {
@@ -50,13 +57,34 @@ export function unary(start: i32, end: i32, _tid: i32, op: i32, x: usize, out: u
  */
 export function binary(start: i32, end: i32, _tid: i32, op: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32,
   out: usize, n: i32, total: i32): void {
-  if (op == B_ADD) binaryRows(B_ADD, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else if (op == B_SUB) binaryRows(B_SUB, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else if (op == B_MUL) binaryRows(B_MUL, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else if (op == B_DIV) binaryRows(B_DIV, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else if (op == B_GELU_GRAD) binaryRows(B_GELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else if (op == B_GELU_TANH_GRAD) binaryRows(B_GELU_TANH_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
-  else binaryRows(B_RELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+  if (op == B_ADD) binaryAdd(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else if (op == B_SUB) binarySub(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else if (op == B_MUL) binaryMul(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else if (op == B_DIV) binaryDiv(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else if (op == B_GELU_GRAD) binaryGeluGrad(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else if (op == B_GELU_TANH_GRAD) binaryGeluTanhGrad(start, end, a, ars, ak, c, crs, ck, out, n, total);
+  else binaryReluGrad(start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryAdd(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_ADD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binarySub(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_SUB, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryMul(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_MUL, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryDiv(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_DIV, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryGeluGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_GELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryGeluTanhGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_GELU_TANH_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+function binaryReluGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
+  binaryRows(B_RELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
 }
 
 // @ts-ignore: decorator

@@ -1,14 +1,90 @@
 // Row kernels over contiguous [rows, n]: softmax / logSoftmax and layerNorm, forward and backward.
-// Items are rows. Sums run in four-lane f32 partials (relative error ~1e-7·√(n/4)).
+// Items are rows. Reductions keep several independent vector accumulators: one would make each
+// step wait for the previous add (3+ cycles for 4 floats); sums are f32 partials (relative error
+// ~1e-7·√(n/16)).
 
-import { hmax, hsum, sexp, slog, vexp } from './simd';
+import { exp8, hmax, hsum, sexp, slog, vexp } from './simd';
 
 // @ts-ignore: decorator
-@inline function rowMax(x: usize, n: i32): f32 {
-  let m = f32x4.splat(-Infinity), k = 0;
-  for (; k + 4 <= n; k += 4) m = f32x4.pmax(m, v128.load(x + (<usize>k << 2)));
-  let s = hmax(m);
+@inline export function rowMax(x: usize, n: i32): f32 {
+  let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const p = x + (<usize>k << 2);
+    m0 = f32x4.pmax(m0, v128.load(p)); m1 = f32x4.pmax(m1, v128.load(p, 16));
+    m2 = f32x4.pmax(m2, v128.load(p, 32)); m3 = f32x4.pmax(m3, v128.load(p, 48));
+  }
+  for (; k + 4 <= n; k += 4) m0 = f32x4.pmax(m0, v128.load(x + (<usize>k << 2)));
+  let s = hmax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
   for (; k < n; k++) { const v = load<f32>(x + (<usize>k << 2)); if (v > s) s = v; }
+  return s;
+}
+
+/** Σ x over a row. */
+// @ts-ignore: decorator
+@inline export function rowSum(x: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const p = x + (<usize>k << 2);
+    s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16));
+    s2 = f32x4.add(s2, v128.load(p, 32)); s3 = f32x4.add(s3, v128.load(p, 48));
+  }
+  for (; k + 4 <= n; k += 4) s0 = f32x4.add(s0, v128.load(x + (<usize>k << 2)));
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; k < n; k++) s += load<f32>(x + (<usize>k << 2));
+  return s;
+}
+
+/** Σ (x - mu)² over a row. */
+// @ts-ignore: decorator
+@inline function rowSqDev(x: usize, n: i32, mu: f32): f32 {
+  const vm = f32x4.splat(mu);
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const p = x + (<usize>k << 2);
+    const d0 = f32x4.sub(v128.load(p), vm), d1 = f32x4.sub(v128.load(p, 16), vm);
+    const d2 = f32x4.sub(v128.load(p, 32), vm), d3 = f32x4.sub(v128.load(p, 48), vm);
+    s0 = f32x4.add(s0, f32x4.mul(d0, d0)); s1 = f32x4.add(s1, f32x4.mul(d1, d1));
+    s2 = f32x4.add(s2, f32x4.mul(d2, d2)); s3 = f32x4.add(s3, f32x4.mul(d3, d3));
+  }
+  for (; k + 4 <= n; k += 4) { const d = f32x4.sub(v128.load(x + (<usize>k << 2)), vm); s0 = f32x4.add(s0, f32x4.mul(d, d)); }
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; k < n; k++) { const d = load<f32>(x + (<usize>k << 2)) - mu; s += d * d; }
+  return s;
+}
+
+/** Σ a·b over a row. */
+// @ts-ignore: decorator
+@inline function rowDot(a: usize, b: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const o = <usize>k << 2;
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o))); s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+    s2 = f32x4.add(s2, f32x4.mul(v128.load(a + o, 32), v128.load(b + o, 32))); s3 = f32x4.add(s3, f32x4.mul(v128.load(a + o, 48), v128.load(b + o, 48)));
+  }
+  for (; k + 4 <= n; k += 4) { const o = <usize>k << 2; s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o))); }
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; k < n; k++) { const o = <usize>k << 2; s += load<f32>(a + o) * load<f32>(b + o); }
+  return s;
+}
+
+/** dst = e^(src - m) over a row (arguments <= 0); returns the sum. */
+// @ts-ignore: decorator
+@inline function expRowSum(src: usize, dst: usize, n: i32, m: f32): f32 {
+  const vm = f32x4.splat(m);
+  let s0 = f32x4.splat(0), s1 = s0, k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const o = <usize>k << 2;
+    s0 = f32x4.add(s0, exp8(src + o, dst + o, vm));
+    s1 = f32x4.add(s1, exp8(src + o + 32, dst + o + 32, vm));
+  }
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    const e = vexp(f32x4.sub(v128.load(src + o), vm));
+    v128.store(dst + o, e);
+    s0 = f32x4.add(s0, e);
+  }
+  let s = hsum(f32x4.add(s0, s1));
+  for (; k < n; k++) { const o = <usize>k << 2; const e = sexp(load<f32>(src + o) - m); store<f32>(dst + o, e); s += e; }
   return s;
 }
 
@@ -18,26 +94,14 @@ export function softmax(start: i32, end: i32, _tid: i32, x: usize, out: usize, n
     const xr = x + <usize>r * rb, or = out + <usize>r * rb;
     let mx = rowMax(xr, n);
     if (mx == -Infinity) mx = 0; // fully masked row: 0/0 = NaN below, as torch
-    const vm = f32x4.splat(mx);
-    let acc = f32x4.splat(0), k = 0;
+    const sum = expRowSum(xr, or, n, mx); // for log, the exps are scratch in out
     if (log) {
-      for (; k + 4 <= n; k += 4) acc = f32x4.add(acc, vexp(f32x4.sub(v128.load(xr + (<usize>k << 2)), vm)));
-      let sum = hsum(acc);
-      for (; k < n; k++) sum += sexp(load<f32>(xr + (<usize>k << 2)) - mx);
-      const lse = f32x4.splat(mx + slog(sum));
-      k = 0;
-      for (; k + 4 <= n; k += 4) v128.store(or + (<usize>k << 2), f32x4.sub(v128.load(xr + (<usize>k << 2)), lse));
-      for (; k < n; k++) store<f32>(or + (<usize>k << 2), load<f32>(xr + (<usize>k << 2)) - f32x4.extract_lane(lse, 0));
+      const lse = mx + slog(sum), vl = f32x4.splat(lse);
+      let k = 0;
+      for (; k + 4 <= n; k += 4) v128.store(or + (<usize>k << 2), f32x4.sub(v128.load(xr + (<usize>k << 2)), vl));
+      for (; k < n; k++) store<f32>(or + (<usize>k << 2), load<f32>(xr + (<usize>k << 2)) - lse);
     } else {
-      for (; k + 4 <= n; k += 4) {
-        const e = vexp(f32x4.sub(v128.load(xr + (<usize>k << 2)), vm));
-        v128.store(or + (<usize>k << 2), e);
-        acc = f32x4.add(acc, e);
-      }
-      let sum = hsum(acc);
-      for (; k < n; k++) { const e = sexp(load<f32>(xr + (<usize>k << 2)) - mx); store<f32>(or + (<usize>k << 2), e); sum += e; }
-      const inv: f32 = 1 / sum;
-      scaleRow(or, n, inv);
+      scaleRow(or, n, 1 / sum);
     }
   }
 }
@@ -54,24 +118,18 @@ export function softmaxBackward(start: i32, end: i32, _tid: i32, y: usize, gy: u
   const rb = <usize>n << 2;
   for (let r = start; r < end; r++) {
     const yr = y + <usize>r * rb, gr = gy + <usize>r * rb, or = gx + <usize>r * rb;
-    let acc = f32x4.splat(0), k = 0;
+    let k = 0;
     if (log) { // gx = g - exp(y)·Σg
-      for (; k + 4 <= n; k += 4) acc = f32x4.add(acc, v128.load(gr + (<usize>k << 2)));
-      let dot = hsum(acc);
-      for (; k < n; k++) dot += load<f32>(gr + (<usize>k << 2));
+      const dot = rowSum(gr, n);
       const vd = f32x4.splat(dot);
-      k = 0;
       for (; k + 4 <= n; k += 4) {
         const o = <usize>k << 2;
         v128.store(or + o, f32x4.sub(v128.load(gr + o), f32x4.mul(vexp(v128.load(yr + o)), vd)));
       }
       for (; k < n; k++) { const o = <usize>k << 2; store<f32>(or + o, load<f32>(gr + o) - sexp(load<f32>(yr + o)) * dot); }
     } else { // gx = y·(g - Σ g·y)
-      for (; k + 4 <= n; k += 4) { const o = <usize>k << 2; acc = f32x4.add(acc, f32x4.mul(v128.load(gr + o), v128.load(yr + o))); }
-      let dot = hsum(acc);
-      for (; k < n; k++) { const o = <usize>k << 2; dot += load<f32>(gr + o) * load<f32>(yr + o); }
+      const dot = rowDot(gr, yr, n);
       const vd = f32x4.splat(dot);
-      k = 0;
       for (; k + 4 <= n; k += 4) {
         const o = <usize>k << 2;
         v128.store(or + o, f32x4.mul(v128.load(yr + o), f32x4.sub(v128.load(gr + o), vd)));
@@ -87,20 +145,13 @@ export function layerNorm(start: i32, end: i32, _tid: i32, x: usize, w: usize, b
   const rb = <usize>n << 2;
   for (let r = start; r < end; r++) {
     const xr = x + <usize>r * rb, or = out + <usize>r * rb;
-    let acc = f32x4.splat(0), k = 0;
-    for (; k + 4 <= n; k += 4) acc = f32x4.add(acc, v128.load(xr + (<usize>k << 2)));
-    let s = hsum(acc);
-    for (; k < n; k++) s += load<f32>(xr + (<usize>k << 2));
-    const mu: f32 = s / <f32>n, vmu = f32x4.splat(mu);
-    acc = f32x4.splat(0); k = 0;
-    for (; k + 4 <= n; k += 4) { const d = f32x4.sub(v128.load(xr + (<usize>k << 2)), vmu); acc = f32x4.add(acc, f32x4.mul(d, d)); }
-    let ss = hsum(acc);
-    for (; k < n; k++) { const d = load<f32>(xr + (<usize>k << 2)) - mu; ss += d * d; }
+    const mu: f32 = rowSum(xr, n) / <f32>n, vmu = f32x4.splat(mu);
+    const ss = rowSqDev(xr, n, mu);
     const rs: f32 = <f32>(1.0 / Math.sqrt(<f64>ss / <f64>n + <f64>eps));
     store<f32>(mean + (<usize>r << 2), mu);
     store<f32>(rstd + (<usize>r << 2), rs);
     const vrs = f32x4.splat(rs);
-    k = 0;
+    let k = 0;
     for (; k + 4 <= n; k += 4) {
       const o = <usize>k << 2;
       let v = f32x4.mul(f32x4.sub(v128.load(xr + o), vmu), vrs);

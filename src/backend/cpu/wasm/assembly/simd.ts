@@ -4,16 +4,22 @@
 // it, so it must own no data segment (they would be rewritten by each instantiation). The std
 // Math.exp/log of AssemblyScript use tables; these polynomials do not.
 
-/**
- * e^x with ~1 ulp error (Cephes expf): e^x = 2^n · e^r, r = x - n·ln2 in [-ln2/2, ln2/2], degree-6
- * polynomial for e^r. Underflows to exactly 0 below ln(FLT_MIN) (so exp(-inf) = 0 for masked
- * scores); saturates at e^88 above (callers pass arguments <= 0 or tolerate the clamp).
- */
+// e^x (Cephes expf, ~1 ulp): e^x = 2^n · e^r, n = round(x·log2 e), r = x - n·ln2 in [-ln2/2, ln2/2]
+// (ln2 split in two constants), e^r = 1 + r + r²·P(r) with P of degree 5. n is rounded with the
+// 1.5·2^23 trick: x·log2e + 1.5·2^23 holds n in its low mantissa bits, so 2^n is those bits + 127
+// shifted into the exponent; no float→int conversion (several instructions in V8). Arguments are
+// clamped to [-88, 88]: at -88 and below n = -127 and 2^n comes out exactly 0, so exp(-inf) = 0 (a
+// masked score) with no extra select; above 88 the result saturates at e^88 (callers pass arguments
+// <= 0 or tolerate that).
+
+// @ts-ignore: decorator
+@inline const MAGIC: f32 = 12582912.0;
+
 // @ts-ignore: decorator
 @inline export function vexp(x: v128): v128 {
-  const lo = f32x4.splat(-87.33654475);
-  const xc = f32x4.pmin(f32x4.pmax(x, lo), f32x4.splat(88.0));
-  const n = f32x4.floor(f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-88.0)), f32x4.splat(88.0));
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
@@ -22,8 +28,35 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.bitselect(f32x4.splat(0), f32x4.mul(p, pow2), f32x4.lt(x, lo));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
+}
+
+/**
+ * dst[0:8] = e^(src[0:8] - m), for arguments <= 0 (softmax); returns the two vectors' sum. The same
+ * arithmetic as vexp, written for two vectors at once: the polynomial is a long dependency chain,
+ * and interleaving two of them lets the core overlap them (about 1.5× the throughput of one).
+ */
+// @ts-ignore: decorator
+@inline export function exp8(src: usize, dst: usize, m: v128): v128 {
+  const lo = f32x4.splat(-88.0), l2e = f32x4.splat(1.44269504088896341), mg = f32x4.splat(MAGIC);
+  const c1 = f32x4.splat(0.693359375), c2 = f32x4.splat(-2.12194440e-4);
+  const x0 = f32x4.pmax(f32x4.sub(v128.load(src), m), lo), x1 = f32x4.pmax(f32x4.sub(v128.load(src, 16), m), lo);
+  const t0 = f32x4.add(f32x4.mul(x0, l2e), mg), t1 = f32x4.add(f32x4.mul(x1, l2e), mg);
+  const n0 = f32x4.sub(t0, mg), n1 = f32x4.sub(t1, mg);
+  let r0 = f32x4.sub(x0, f32x4.mul(n0, c1)), r1 = f32x4.sub(x1, f32x4.mul(n1, c1));
+  r0 = f32x4.sub(r0, f32x4.mul(n0, c2)); r1 = f32x4.sub(r1, f32x4.mul(n1, c2));
+  let p0 = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r0), f32x4.splat(1.3981999507e-3));
+  let p1 = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r1), f32x4.splat(1.3981999507e-3));
+  p0 = f32x4.add(f32x4.mul(p0, r0), f32x4.splat(8.3334519073e-3)); p1 = f32x4.add(f32x4.mul(p1, r1), f32x4.splat(8.3334519073e-3));
+  p0 = f32x4.add(f32x4.mul(p0, r0), f32x4.splat(4.1665795894e-2)); p1 = f32x4.add(f32x4.mul(p1, r1), f32x4.splat(4.1665795894e-2));
+  p0 = f32x4.add(f32x4.mul(p0, r0), f32x4.splat(1.6666665459e-1)); p1 = f32x4.add(f32x4.mul(p1, r1), f32x4.splat(1.6666665459e-1));
+  p0 = f32x4.add(f32x4.mul(p0, r0), f32x4.splat(5.0000001201e-1)); p1 = f32x4.add(f32x4.mul(p1, r1), f32x4.splat(5.0000001201e-1));
+  p0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p0, r0), r0), r0), f32x4.splat(1.0));
+  p1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p1, r1), r1), r1), f32x4.splat(1.0));
+  const e0 = f32x4.mul(p0, i32x4.shl(i32x4.add(t0, i32x4.splat(127)), 23));
+  const e1 = f32x4.mul(p1, i32x4.shl(i32x4.add(t1, i32x4.splat(127)), 23));
+  v128.store(dst, e0); v128.store(dst, e1, 16);
+  return f32x4.add(e0, e1);
 }
 
 /** Scalar e^x through the vector code, for loop tails (the same rounding as the vector body). */
