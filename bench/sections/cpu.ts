@@ -3,12 +3,14 @@
 //  - matmul GFLOP/s at 256³ … 2048³ and [768×768]·[768×3072] (GPT-2 small's MLP up-projection);
 //  - ms for softmax and layerNorm over x [12, T, d] (last dim), and causal attention over q, k, v
 //    [12, d/64, T, 64] (heads of 64, as GPT-2), for T ∈ {64, 256, 1024}, d ∈ {128, 768}.
-// Every figure is the best of several runs after a warm-up (the machine may be shared; the best
-// run is the least disturbed one), on both sides. Two rounds (tlm, then torch, twice) and the best
-// of each side is kept, so that a busy spell does not fall on one side only.
+// Every figure is the best of several runs after a warm-up, on both sides. The machine may be
+// shared (other jobs on the same cores make every figure a lottery), so before each tlm case and
+// each torch batch the section waits (up to 30 s) for the CPUs to be idle, and it runs two rounds
+// (tlm, then torch, twice), keeping each side's best, so that a busy spell does not fall on one
+// side only.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { BenchRow, BenchSection } from '../run.js';
@@ -68,6 +70,25 @@ async function bestMsAsync(fn: () => Promise<void>, minReps = 3, budgetMs = 600)
     best = Math.min(best, performance.now() - t);
   }
   return best;
+}
+
+/** Fraction of CPU time idle over the last half second (1 where /proc/stat is missing). */
+async function idleFraction(): Promise<number> {
+  if (!existsSync('/proc/stat')) return 1;
+  const read = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, 500));
+  const b = read();
+  return (b.idle - a.idle) / Math.max(1, b.total - a.total);
+}
+
+/** Waits until the CPUs are at least 90% idle, or maxMs has passed. */
+async function waitIdle(maxMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while ((await idleFraction()) < 0.9 && Date.now() - start < maxMs) { /* someone else is computing */ }
 }
 
 const gflops = (c: Case, ms: number) => (2 * c.m! * c.k! * c.n!) / ms / 1e6;
@@ -185,9 +206,11 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   let torchInfo = '';
   for (let round = 0; round < (quick ? 1 : 2); round++) {
     for (const c of list) {
+      await waitIdle();
       const v = tlmCase(c);
       ours[c.name] = c.op === 'matmul' ? Math.max(ours[c.name] ?? 0, v) : Math.min(ours[c.name] ?? Infinity, v);
     }
+    await waitIdle();
     const t = torchAll(list, threads);
     if (typeof t === 'string') { torchInfo = t; break; }
     torchInfo = `torch ${t.torch}, ${threads} threads, BLAS ${t.blas}`;
