@@ -94,11 +94,15 @@ export function enableGrad<T>(fn: () => T): T {
 
 // ---- live tensors and scopes ----
 
-let liveTensors = 0;
+// Live tensors and finalizer-reclaimed tensors, per backend name.
+const liveTensors = new Map<string, number>();
+const collectedTensors = new Map<string, number>();
 const scopes: Set<Tensor>[] = [];
+const bump = (m: Map<string, number>, k: string, d: number) => m.set(k, (m.get(k) ?? 0) + d);
 
 const finalizer = new FinalizationRegistry<Storage>((storage) => {
-  liveTensors--;
+  bump(liveTensors, storage.backend.name, -1);
+  bump(collectedTensors, storage.backend.name, 1);
   releaseStorage(storage);
 });
 
@@ -109,7 +113,7 @@ export function releaseStorage(storage: Storage): void {
 
 /** Called by the Tensor constructor. */
 export function trackTensor(t: Tensor, storage: Storage): void {
-  liveTensors++;
+  bump(liveTensors, storage.backend.name, 1);
   storage.refs++;
   if (storage.backend.name === 'cpu') finalizer.register(t, storage, t);
   const scope = scopes[scopes.length - 1];
@@ -118,7 +122,7 @@ export function trackTensor(t: Tensor, storage: Storage): void {
 
 /** Called by Tensor.dispose(). */
 export function untrackTensor(t: Tensor, storage: Storage): void {
-  liveTensors--;
+  bump(liveTensors, storage.backend.name, -1);
   finalizer.unregister(t);
   const scope = scopes[scopes.length - 1];
   if (scope !== undefined) scope.delete(t);
@@ -172,8 +176,14 @@ export function tidy<T>(fn: () => T): T {
 }
 
 export interface EngineMemory {
-  /** Tensors alive (created, not yet disposed or collected). */
+  /** Tensors alive on the current backend (created, not yet disposed or collected). */
   numTensors: number;
+  /**
+   * Tensors on the current backend whose memory the finalizer reclaimed because they were
+   * garbage-collected without dispose() (cpu only). numTensors + numCollected only grows when
+   * tensors are created and never disposed: a flat sum across training steps means no leak.
+   */
+  numCollected: number;
   /** Bytes in storages alive on the current backend. */
   numBytes: number;
   /** Bytes in the current backend's pool, ready for reuse. */
@@ -182,6 +192,8 @@ export interface EngineMemory {
 }
 
 export function memory(): EngineMemory {
-  const m = backend().memory();
-  return { numTensors: liveTensors, numBytes: m.bytesInUse, poolBytes: m.poolBytes, storages: m.storages };
+  const b = backend();
+  const m = b.memory();
+  return { numTensors: liveTensors.get(b.name) ?? 0, numCollected: collectedTensors.get(b.name) ?? 0,
+    numBytes: m.bytesInUse, poolBytes: m.poolBytes, storages: m.storages };
 }
