@@ -22,10 +22,11 @@ export function noInit<T>(fn: () => T): T {
   }
 }
 
-function fillWith(t: Tensor, draw: () => number): Tensor {
+function fillWith(t: Tensor, draw: (() => number) | ((out: Float32Array) => void)): Tensor {
   if (skipping > 0) return t;
   const values = new Float32Array(t.numel);
-  for (let i = 0; i < values.length; i++) values[i] = draw();
+  if (draw.length === 1) (draw as (out: Float32Array) => void)(values); // bulk fill
+  else for (let i = 0; i < values.length; i++) values[i] = (draw as () => number)();
   noGrad(() => {
     const src = tensor(values, { shape: t.shape, device: t.device });
     t.copy_(src);
@@ -42,11 +43,11 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
 }
 
 export function uniform_(t: Tensor, a = 0, b = 1, generator: Generator = defaultGenerator): Tensor {
-  return fillWith(t, () => a + (b - a) * generator.uniform());
+  return fillWith(t, (out: Float32Array) => { generator.fillUniform(out, a, b); });
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
-  return fillWith(t, () => mean + std * generator.normal());
+  return fillWith(t, (out: Float32Array) => { generator.fillNormal(out, mean, std); });
 }
 
 /** normal(mean, std) redrawn until inside [a, b], as torch.nn.init.trunc_normal_. */

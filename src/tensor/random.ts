@@ -59,6 +59,31 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** Fills out with uniform [a, b) draws: the same numbers as calling uniform() in a loop, faster. */
+  fillUniform(out: Float32Array, a = 0, b = 1): Float32Array {
+    const span = b - a;
+    for (let i = 0; i < out.length; i++) out[i] = a + span * ((this.nextUint32() >>> 8) / 16777216);
+    return out;
+  }
+
+  /** Fills out with normal(mean, std) draws: the same numbers as calling normal() in a loop, faster. */
+  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    let i = 0;
+    if (this.spare !== null && out.length > 0) { out[i++] = mean + std * this.spare; this.spare = null; }
+    const TWO_PI = 2 * Math.PI;
+    for (; i < out.length; i += 2) {
+      let u = 0;
+      while (u === 0) u = (this.nextUint32() >>> 8) / 16777216;
+      const v = (this.nextUint32() >>> 8) / 16777216;
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * r * Math.cos(TWO_PI * v);
+      const second = r * Math.sin(TWO_PI * v);
+      if (i + 1 < out.length) out[i + 1] = mean + std * second;
+      else this.spare = second;
+    }
+    return out;
+  }
+
   /** Integer in [low, high). */
   int(low: number, high: number): number {
     const span = high - low;

@@ -136,8 +136,16 @@ function randomTensor(op: string, shape: readonly number[], opts: RandomOptions 
   return tensor(values, { ...opts, dtype, shape });
 }
 
-export const rand = (shape: readonly number[], opts?: RandomOptions): Tensor => randomTensor('rand', shape, opts, (g) => g.uniform());
-export const randn = (shape: readonly number[], opts?: RandomOptions): Tensor => randomTensor('randn', shape, opts, (g) => g.normal());
+function floatRandom(op: string, shape: readonly number[], opts: RandomOptions | undefined, fill: (g: Generator, out: Float32Array) => void): Tensor {
+  checkShape(op, shape);
+  if (opts?.dtype && opts.dtype !== 'float32') throw new Error(`${op}: dtype must be float32, got ${opts.dtype}`);
+  const values = new Float32Array(numel(shape));
+  fill(opts?.generator ?? defaultGenerator, values);
+  return tensor(values, { ...opts, dtype: 'float32', shape });
+}
+
+export const rand = (shape: readonly number[], opts?: RandomOptions): Tensor => floatRandom('rand', shape, opts, (g, out) => g.fillUniform(out));
+export const randn = (shape: readonly number[], opts?: RandomOptions): Tensor => floatRandom('randn', shape, opts, (g, out) => g.fillNormal(out));
 export function randint(low: number, high: number, shape: readonly number[], opts?: RandomOptions): Tensor {
   return randomTensor('randint', shape, { dtype: 'int32', ...opts }, (g) => g.int(low, high));
 }
