@@ -8,8 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memory, noGrad, tidy, tensor } from '../src/index.js';
 import { fromPretrained, type PreTrainedModel } from '../src/models/index.js';
+import { Tokenizer } from '../src/tokenizers/index.js';
 import {
-  beamSearch, DecoderOnlyRunner, generate, generateStream, LogitsProcessorList, MaxNewTokensCriteria, StoppingCriteriaList,
+  IncrementalDetokenizer, beamSearch, DecoderOnlyRunner, generate, generateStream, LogitsProcessorList, MaxNewTokensCriteria, StoppingCriteriaList,
   type CausalLM, type TokenDecoder,
 } from '../src/generate/index.js';
 
@@ -60,6 +61,14 @@ test('greedy decoding equals HF greedy_out (20 new tokens)', { skip }, async () 
   assert.deepEqual(await m.generate(expected!.greedy_prompt, { maxNewTokens: 20 }), [expected!.greedy_out]);
   const t = tensor(Int32Array.from(expected!.greedy_prompt), { shape: [1, expected!.greedy_prompt.length] });
   assert.deepEqual(await m.generate(t, { maxNewTokens: 20 }), [expected!.greedy_out]);
+  // A model left in training mode (dropout 0.1 in this config) generates in eval mode, and stays in training mode.
+  m.train();
+  try {
+    assert.deepEqual(await m.generate([expected!.greedy_prompt], { maxNewTokens: 20 }), [expected!.greedy_out]);
+    assert.equal(m.training, true);
+  } finally {
+    m.eval();
+  }
 });
 
 test('with and without the KV cache: same greedy tokens, logits within 1e-4', { skip }, async () => {
@@ -235,4 +244,39 @@ test('bad options are clear errors', { skip }, async () => {
   await assert.rejects(m.generate([[1, 2]], { numBeams: 2, numReturnSequences: 3 }), /numReturnSequences/);
   await assert.rejects(m.generate([[1, 2]], { stopStrings: ['x'] }), /need a tokenizer/);
   await assert.rejects(m.generate([[1, -2]]), /non-negative integer/);
+});
+
+test('the streamer with the real byte-level BPE tokenizer never splits a character (CJK text, one token at a time)', { skip }, async () => {
+  const tok = await Tokenizer.fromPretrained(dir);
+  const text = expected!.texts[2]!, ids = expected!.ids[2]!;
+  assert.equal(tok.decode(ids), text);
+  const detok = new IncrementalDetokenizer(tok);
+  const pieces: string[] = [];
+  let partial = 0;
+  for (const id of ids) {
+    if (tok.decode([id]).includes('\uFFFD')) partial++;
+    const p = detok.push([id]);
+    if (p) pieces.push(p);
+  }
+  pieces.push(detok.flush());
+  assert.equal(pieces.join(''), text);
+  assert.ok(partial > 100, `tokens that are part of a character: ${partial}`);
+  for (const p of pieces) assert.ok(!p.includes('\uFFFD'), JSON.stringify(p));
+});
+
+test('left-padded batches match sequences alone for every position type (learned, sinusoidal, RoPE, ALiBi, relative)', async () => {
+  const { GPT2LMHeadModel } = await import('../src/models/index.js');
+  const { manualSeed } = await import('../src/index.js');
+  const prompts = [[3, 17, 9, 40, 2, 11], [25], [8, 8, 30]];
+  for (const position_embedding_type of ['learned', 'sinusoidal', 'rope', 'alibi', 'relative'] as const) {
+    manualSeed(1);
+    const m = new GPT2LMHeadModel({ vocab_size: 50, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 4, position_embedding_type, eos_token_id: null, bos_token_id: null });
+    m.eval();
+    const batch = await m.generate(prompts, { maxNewTokens: 8 });
+    for (let i = 0; i < prompts.length; i++) {
+      assert.deepEqual(batch[i], (await m.generate([prompts[i]!], { maxNewTokens: 8 }))[0], `${position_embedding_type}, row ${i}`);
+    }
+    const noCache = await m.generate(prompts, { maxNewTokens: 8, useCache: false });
+    assert.deepEqual(noCache, batch, `${position_embedding_type}: cache vs recomputation`);
+  }
 });

@@ -164,10 +164,13 @@ interface Plan {
   useCache: boolean;
 }
 
-async function plan(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts: GenerateOptions): Promise<Plan> {
+/** Reads the inputs and settles every option; `repeat` copies each row (numReturnSequences when sampling). */
+async function plan(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts: GenerateOptions, repeat = 1): Promise<Plan> {
   const seq2seq = isSeq2Seq(model);
   if (!seq2seq && typeof (model as CausalLM).forward !== 'function') throw new Error('generate: the model has neither forward() nor encode()/decode()');
-  const { given, prompts } = await readInputs(inputIds, opts.attentionMask, seq2seq);
+  const read = await readInputs(inputIds, opts.attentionMask, seq2seq);
+  const rep = <T>(xs: T[]): T[] => xs.flatMap((x) => Array.from({ length: repeat }, () => x));
+  const given = rep(read.given).map((r) => r.slice()), prompts = rep(read.prompts).map((r) => r.slice());
   const eos = opts.eosTokenId === null ? [] : idList(opts.eosTokenId ?? cfgValue(model, 'eos_token_id'));
   const padCfg = opts.padTokenId ?? (cfgValue(model, 'pad_token_id') as number | null | undefined);
   const pad = padCfg ?? eos[0] ?? 0;
@@ -257,6 +260,17 @@ function makeRunner(model: GenerationModel, p: Plan, prompts: number[][], starts
 }
 
 /** Runs fn with the model in eval mode (no dropout), restoring its mode after. */
+async function withEvalMode<T>(model: GenerationModel, fn: () => Promise<T>): Promise<T> {
+  const wasTraining = model.training === true && typeof model.train === 'function';
+  if (wasTraining) model.train!(false);
+  try {
+    return await fn();
+  } finally {
+    if (wasTraining) model.train!(true);
+  }
+}
+
+/** The steps of gen with the model in eval mode, restoring its mode when the iteration ends. */
 async function* inEvalMode<T>(model: GenerationModel, gen: AsyncGenerator<T>): AsyncGenerator<T> {
   const wasTraining = model.training === true && typeof model.train === 'function';
   if (wasTraining) model.train!(false);
@@ -299,39 +313,37 @@ async function* tokenSteps(model: GenerationModel, p: Plan, keep: { logits: bool
 export function generate(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
 export function generate(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts?: GenerateOptions): Promise<number[][]>;
 export async function generate(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts: GenerateOptions = {}): Promise<number[][] | GenerateOutput> {
-  const p = await plan(model, inputIds, opts);
   const numBeams = opts.numBeams ?? Number(cfgValue(model, 'num_beams') ?? 1);
+  const nRet = opts.numReturnSequences ?? 1;
+  // Sampling several sequences per input samples copies of it, consecutive in the result (as HF).
+  const sampling = opts.doSample ?? Boolean(cfgValue(model, 'do_sample') ?? false);
+  const p = await plan(model, inputIds, opts, numBeams === 1 && sampling ? nRet : 1);
   const out: GenerateOutput = { sequences: [] };
   const streamer = opts.streamer;
-  if (streamer && (p.given.length !== 1 || numBeams > 1)) throw new Error('generate: a streamer needs a single sequence and numBeams 1');
+  if (streamer && (p.given.length !== 1 || numBeams > 1)) throw new Error('generate: a streamer needs a single sequence (batch 1, numReturnSequences 1) and numBeams 1');
 
   if (numBeams > 1) {
     if (p.doSample) throw new Error('generate: beam search with sampling (beam sample) is not supported; use doSample: false with numBeams > 1');
-    const nRet = opts.numReturnSequences ?? 1;
     const expand = <T>(xs: T[]) => xs.flatMap((x) => Array.from({ length: numBeams }, () => x));
     const starts = expand(p.starts), prompts = expand(p.prompts);
     // Per-row state of the processors (prompt lengths) follows the expansion.
     const pb = criteria(model, opts, p, starts.map((s) => s.length));
     const runner = makeRunner(model, p, prompts, starts);
-    const res = await (async () => {
-      const wasTraining = model.training === true && typeof model.train === 'function';
-      if (wasTraining) model.train!(false);
-      try {
-        return await beamSearch(runner, p.starts, pb.processors, pb.stopping, {
-          numBeams, lengthPenalty: opts.lengthPenalty ?? (cfgValue(model, 'length_penalty') as number | undefined),
-          earlyStopping: opts.earlyStopping ?? (cfgValue(model, 'early_stopping') as boolean | 'never' | undefined),
-          numReturnSequences: nRet, maxNewTokens: p.maxNew, eosTokenId: p.eos,
-        });
-      } finally {
-        runner.dispose();
-        if (wasTraining) model.train!(true);
-      }
-    })();
+    let res;
+    try {
+      res = await withEvalMode(model, () => beamSearch(runner, p.starts, pb.processors, pb.stopping, {
+        numBeams, lengthPenalty: opts.lengthPenalty ?? (cfgValue(model, 'length_penalty') as number | undefined),
+        earlyStopping: opts.earlyStopping ?? (cfgValue(model, 'early_stopping') as boolean | 'never' | undefined),
+        numReturnSequences: nRet, maxNewTokens: p.maxNew, eosTokenId: p.eos,
+      }));
+    } finally {
+      runner.dispose();
+    }
     const prefix = (b: number) => (p.seq2seq ? p.starts[b]! : p.given[b]!);
     out.sequences = res.generated.flatMap((hyps, b) => hyps.map((g) => [...prefix(b), ...g]));
     out.sequencesScores = res.scores.flat();
   } else {
-    if ((opts.numReturnSequences ?? 1) > 1) throw new Error('generate: numReturnSequences > 1 needs numBeams > 1 (or repeat the input rows when sampling)');
+    if (nRet > 1 && !p.doSample) throw new Error('generate: numReturnSequences > 1 needs sampling (doSample: true) or beam search (numBeams > 1); greedy gives one sequence');
     const seqs = (p.seq2seq ? p.starts : p.given).map((r) => r.slice());
     if (opts.outputLogits) out.logits = [];
     if (opts.outputScores) out.scores = [];

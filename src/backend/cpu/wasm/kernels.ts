@@ -21,20 +21,23 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
   if (M === 1) { // matvec: packing B would cost as much as the product
-    r.run('gemv', B * Math.ceil(N / 8), us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
+    // A row-major B is read fastest as one stream, in memory order, on one thread (see gemv); a
+    // column-major B splits between threads into contiguous blocks of columns.
+    r.run('gemv', B * Math.ceil(N / 8), sbj === 1 ? 0 : us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
     return;
   }
   const bcA = B === 1 || sab === 0, bcB = B === 1 || sbb === 0;
-  const nA = (bcA ? 1 : B) * Math.ceil(M / 4), nB = (bcB ? 1 : B) * Math.ceil(N / 8);
-  const pa = r.alloc(nA * K * 16), pb = r.alloc(nB * K * 32);
+  // Panels of the 2×16 micro-kernel (assembly/tile.ts): A in 2-row panels, B in 16-column panels.
+  const nA = (bcA ? 1 : B) * Math.ceil(M / 2), nB = (bcB ? 1 : B) * Math.ceil(N / 16);
+  const pa = r.alloc(nA * K * 8), pb = r.alloc(nB * K * 64);
   try {
     r.run('packAB', nA + nB, ((nA * 4 + nB * 8) * K) / 1e3,
       [ptr(a), sab, sai, sak, M, K, pa.ptr, nA, ptr(c), sbb, sbk, sbj, N, pb.ptr]);
     // Blocks of C: 64 rows (an A block of 64 × 256 floats stays in L2), all columns unless the
     // threads need more blocks than that gives.
     const MC = 64, tilesM = Math.ceil(M / MC), want = 4 * r.threads;
-    let NC = up(N, 8);
-    if (B * tilesM < want) NC = Math.max(64, up(Math.ceil(N / Math.ceil(want / (B * tilesM))), 8));
+    let NC = up(N, 16);
+    if (B * tilesM < want) NC = Math.max(64, up(Math.ceil(N / Math.ceil(want / (B * tilesM))), 16));
     const items = B * tilesM * Math.ceil(N / NC);
     r.run('gemm', items, us, [pa.ptr, pb.ptr, O, M, N, K, bcA ? 1 : 0, bcB ? 1 : 0, MC, NC, r.tiles], 1);
   } finally {
@@ -142,8 +145,8 @@ export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: Tenso
   const S = k.shape[1]!, Ev = v.shape[2]!;
   const m = maskArgs(mask);
   if (m === null) return false;
-  const Sp = up(S, 8), bq = Math.min(BQ, up(L, 4));
-  const stride = up((Sp * E + up(Ev, 8) * S + bq * Sp + bq + 4 + 32) * 4, 64);
+  const Sp = up(S, 16), bq = Math.min(BQ, up(L, 2));
+  const stride = up((Sp * E + up(Ev, 16) * S + bq * Sp + bq + 4 + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
   try {
     const us = (4 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
@@ -161,7 +164,7 @@ export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, 
   const S = k.shape[1]!, Ev = v.shape[2]!;
   const m = maskArgs(mask);
   if (m === null) return false;
-  const Sp = up(S, 8), Ep = up(E, 8), Evp = up(Ev, 8), bq = Math.min(BQ, up(L, 4));
+  const Sp = up(S, 16), Ep = up(E, 16), Evp = up(Ev, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + Sp * Ev + Ep * S + 2 * bq * Sp + Ep * bq + Evp * bq + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
   try {

@@ -11,30 +11,31 @@
 
 import { hmax, hsum, slog, vexp } from './simd';
 import { scaleRow } from './rows';
-import { packPanel8, tileCols, tileRows } from './tile';
+import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
 
+/** Rounds up to a whole B panel (16). */
 // @ts-ignore: decorator
-@inline function up8(x: i32): i32 { return (x + 7) & ~7; }
+@inline function upNR(x: i32): i32 { return (x + NR - 1) & ~(NR - 1); }
 
-/** Panels of Kᵀ (B of Q·Kᵀ): for each 8 keys, E rows of 8. */
+/** Panels of Kᵀ (B of Q·Kᵀ): for each 16 keys, E rows of 16. */
 // @ts-ignore: decorator
 @inline function packKt(kh: usize, S: i32, E: i32, dst: usize): void {
-  for (let j = 0; j < S; j += 8) packPanel8(kh, 4, <usize>E << 2, E, S, j, dst + <usize>(j >> 3) * <usize>E * 32);
+  for (let j = 0; j < S; j += NR) packPanel16(kh, 4, <usize>E << 2, E, S, j, dst + <usize>(j / NR) * <usize>E * (NR * 4));
 }
 
-/** Panels of a row-major [R, C] operand as B: for each 8 columns, R rows of 8. */
+/** Panels of a row-major [R, C] operand as B: for each 16 columns, R rows of 16. */
 // @ts-ignore: decorator
 @inline function packRows(src: usize, R: i32, C: i32, dst: usize): void {
-  for (let c = 0; c < C; c += 8) packPanel8(src, <usize>C << 2, 4, R, C, c, dst + <usize>(c >> 3) * <usize>R * 32);
+  for (let c = 0; c < C; c += NR) packPanel16(src, <usize>C << 2, 4, R, C, c, dst + <usize>(c / NR) * <usize>R * (NR * 4));
 }
 
-/** sc[r][0:nk] = Q rows [i0, i0+nq) · Kᵀ. */
+/** sc[r][0:nk] = Q rows [i0, i0+nq) · Kᵀ (whole 16-key panels: columns up to upNR(nk)). */
 // @ts-ignore: decorator
 @inline function scores(qh: usize, E: i32, kt: usize, nq: i32, nk: i32, sc: usize, Sp: i32, tmp: usize): void {
   const ld = <usize>Sp << 2, lq = <usize>E << 2;
-  for (let j = 0; j < nk; j += 8) {
-    const bp = kt + <usize>(j >> 3) * <usize>E * 32;
-    for (let r = 0; r < nq; r += 4) tileRows(qh + <usize>r * lq, lq, bp, E, sc + <usize>r * ld + (<usize>j << 2), ld, min(4, nq - r), 8, false, tmp);
+  for (let j = 0; j < nk; j += NR) {
+    const bp = kt + <usize>(j / NR) * <usize>E * (NR * 4);
+    for (let r = 0; r < nq; r += MR) tileRows(qh + <usize>r * lq, lq, bp, E, sc + <usize>r * ld + (<usize>j << 2), ld, min(MR, nq - r), NR, false, tmp);
   }
 }
 
@@ -79,7 +80,7 @@ import { packPanel8, tileCols, tileRows } from './tile';
   return hmax(mx);
 }
 
-/** row[j] = exp(row[j] - sub) for j < lim, 0 for lim <= j < end (end: a multiple of 8); returns the sum. */
+/** row[j] = exp(row[j] - sub) for j < lim, 0 for lim <= j < end (end: a multiple of 4); returns the sum. */
 // @ts-ignore: decorator
 @inline function expRow(row: usize, lim: i32, end: i32, sub: f32): f32 {
   const vm = f32x4.splat(sub);
@@ -106,7 +107,7 @@ import { packPanel8, tileCols, tileRows } from './tile';
 export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
   heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize,
   scratch: usize, stride: usize, BQ: i32): void {
-  const Sp = up8(S), Evp = up8(Ev);
+  const Sp = upNR(S), Evp = upNR(Ev);
   const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
   const vp = kt + <usize>Sp * <usize>E * 4;                 // V panels: Evp × S
   const sc = vp + <usize>Evp * <usize>S * 4;                // scores: BQ × Sp
@@ -131,18 +132,18 @@ export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, 
       const mx = scaleMask(row, lim, scale, maskRow(mask, bh, heads, i, m0, m1, m2));
       const li = lse + ((<usize>bh * <usize>L + <usize>i) << 2);
       if (mx == -Infinity) { // every key masked: NaN, as softmax over -inf gives in torch
-        expRow(row, 0, up8(nk), 0);
+        expRow(row, 0, upNR(nk), 0);
         store<f32>(inv + (<usize>r << 2), NaN); store<f32>(li, NaN);
         continue;
       }
-      const sum = expRow(row, lim, up8(nk), mx);
+      const sum = expRow(row, lim, upNR(nk), mx);
       store<f32>(inv + (<usize>r << 2), 1 / sum);
       store<f32>(li, mx + slog(sum));
     }
     const oh = out + (<usize>bh * <usize>L + <usize>i0) * <usize>Ev * 4, lo = <usize>Ev << 2;
-    for (let e = 0; e < Ev; e += 8) {
-      const bp = vp + <usize>(e >> 3) * <usize>S * 32;
-      for (let r = 0; r < nq; r += 4) tileRows(sc + <usize>r * ld, ld, bp, nk, oh + <usize>r * lo + (<usize>e << 2), lo, min(4, nq - r), min(8, Ev - e), false, tmp);
+    for (let e = 0; e < Ev; e += NR) {
+      const bp = vp + <usize>(e / NR) * <usize>S * (NR * 4);
+      for (let r = 0; r < nq; r += MR) tileRows(sc + <usize>r * ld, ld, bp, nk, oh + <usize>r * lo + (<usize>e << 2), lo, min(MR, nq - r), min(NR, Ev - e), false, tmp);
     }
     for (let r = 0; r < nq; r++) scaleRow(oh + <usize>r * lo, Ev, load<f32>(inv + (<usize>r << 2)));
   }
@@ -155,7 +156,7 @@ export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, 
 export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
   heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize, gout: usize,
   gq: usize, gk: usize, gv: usize, scratch: usize, stride: usize, BQ: i32): void {
-  const Sp = up8(S), Ep = up8(E), Evp = up8(Ev);
+  const Sp = upNR(S), Ep = upNR(E), Evp = upNR(Ev);
   const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
   const vt = kt + <usize>Sp * <usize>E * 4;                 // Vᵀ panels: Sp × Ev
   const kp = vt + <usize>Sp * <usize>Ev * 4;                // K panels: Ep × S
@@ -175,7 +176,7 @@ export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize,
     memory.fill(gvh, 0, <usize>S * lo);
     for (let i0 = 0; i0 < L; i0 += BQ) {
       const i1 = min(L, i0 + BQ), nq = i1 - i0;
-      const nk = causal ? min(S, i1) : S, nkp = up8(nk);
+      const nk = causal ? min(S, i1) : S, nkp = upNR(nk);
       const qh = q + (<usize>bh * <usize>L + <usize>i0) * lq;
       const oh = out + (<usize>bh * <usize>L + <usize>i0) * lo, goh = gout + (<usize>bh * <usize>L + <usize>i0) * lo;
       // P = exp(Q·Kᵀ·scale + mask - lse)
@@ -203,20 +204,20 @@ export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize,
       }
       // dQ = dS·K
       const gqh = gq + (<usize>bh * <usize>L + <usize>i0) * lq;
-      for (let e = 0; e < E; e += 8) {
-        const bp = kp + <usize>(e >> 3) * <usize>S * 32;
-        for (let r = 0; r < nq; r += 4) tileRows(dp + <usize>r * ld, ld, bp, nk, gqh + <usize>r * lq + (<usize>e << 2), lq, min(4, nq - r), min(8, E - e), false, tmp);
+      for (let e = 0; e < E; e += NR) {
+        const bp = kp + <usize>(e / NR) * <usize>S * (NR * 4);
+        for (let r = 0; r < nq; r += MR) tileRows(dp + <usize>r * ld, ld, bp, nk, gqh + <usize>r * lq + (<usize>e << 2), lq, min(MR, nq - r), min(NR, E - e), false, tmp);
       }
       // dK += dSᵀ·Q and dV += Pᵀ·dO over this block's queries
       packRows(qh, nq, E, qp);
       packRows(goh, nq, Ev, op);
-      for (let e = 0; e < E; e += 8) {
-        const bp = qp + <usize>(e >> 3) * <usize>nq * 32;
-        for (let j = 0; j < nk; j += 4) tileCols(dp + (<usize>j << 2), ld, bp, nq, gkh + <usize>j * lq + (<usize>e << 2), lq, min(4, nk - j), min(8, E - e), true, tmp);
+      for (let e = 0; e < E; e += NR) {
+        const bp = qp + <usize>(e / NR) * <usize>nq * (NR * 4);
+        for (let j = 0; j < nk; j += MR) tileCols(dp + (<usize>j << 2), ld, bp, nq, gkh + <usize>j * lq + (<usize>e << 2), lq, min(MR, nk - j), min(NR, E - e), true, tmp);
       }
-      for (let e = 0; e < Ev; e += 8) {
-        const bp = op + <usize>(e >> 3) * <usize>nq * 32;
-        for (let j = 0; j < nk; j += 4) tileCols(sc + (<usize>j << 2), ld, bp, nq, gvh + <usize>j * lo + (<usize>e << 2), lo, min(4, nk - j), min(8, Ev - e), true, tmp);
+      for (let e = 0; e < Ev; e += NR) {
+        const bp = op + <usize>(e / NR) * <usize>nq * (NR * 4);
+        for (let j = 0; j < nk; j += MR) tileCols(sc + (<usize>j << 2), ld, bp, nq, gvh + <usize>j * lo + (<usize>e << 2), lo, min(MR, nk - j), min(NR, Ev - e), true, tmp);
       }
     }
   }

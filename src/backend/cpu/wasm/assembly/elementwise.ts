@@ -1,6 +1,6 @@
 // Elementwise kernels on float32: unary and binary ops over contiguous rows, and the AdamW step.
 
-import { vgelu, vgeluGrad, vgeluTanh, vgeluTanhGrad } from './simd';
+import { gelu16, vgelu, vgeluGrad, vgeluTanh, vgeluTanhGrad } from './simd';
 
 // Op codes, mirrored in ../kernels.ts.
 const U_GELU = 0, U_GELU_TANH = 1, U_RELU = 2, U_NEG = 3;
@@ -24,7 +24,11 @@ export function unary(start: i32, end: i32, _tid: i32, op: i32, x: usize, out: u
   else if (op == U_RELU) unaryRelu(start, end, x, out);
   else unaryNeg(start, end, x, out);
 }
-function unaryGelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU, start, end, x, out); }
+function unaryGelu(start: i32, end: i32, x: usize, out: usize): void {
+  let k = start;
+  for (; k + 16 <= end; k += 16) gelu16(x + (<usize>k << 2), out + (<usize>k << 2));
+  unaryLoop(U_GELU, k, end, x, out);
+}
 function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU_TANH, start, end, x, out); }
 function unaryRelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_RELU, start, end, x, out); }
 function unaryNeg(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_NEG, start, end, x, out); }

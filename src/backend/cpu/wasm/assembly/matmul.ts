@@ -1,29 +1,29 @@
 // Batched matmul C[b] = A[b] · B[b] (Goto/BLIS): both operands are first packed into panels (which
 // also absorbs any strides, transposes and the batch broadcast), then each work item computes an
-// MC × NC block of C, looping KC-deep slices so that the B panel (KC × 8) stays in L1 and the A
+// MC × NC block of C, looping KC-deep slices so that the B panel (KC × 16) stays in L1 and the A
 // block (MC × KC) in L2. Every exported job takes (start, end, tid, ...) and handles items
 // [start, end): the thread pool hands out item ranges.
 
-import { packPanel4, packPanel8, tileCols } from './tile';
+import { MR, NR, packPanel16, packPanel2, tileCols } from './tile';
 
 const KC = 256;
 
 /**
- * Packs both operands in one job. Items [0, nA): A's (batch, 4-row panel), landing at
- * pa + item·K·16; items [nA, end): B's (batch, 8-column panel) at pb + (item - nA)·K·32. Strides in
+ * Packs both operands in one job. Items [0, nA): A's (batch, 2-row panel), landing at
+ * pa + item·K·8; items [nA, end): B's (batch, 16-column panel) at pb + (item - nA)·K·64. Strides in
  * elements (batch, row, column); a broadcast operand is packed once (the caller passes nA for one
  * batch).
  */
 export function packAB(start: i32, end: i32, _tid: i32, a: usize, sab: i32, sai: i32, sak: i32, M: i32, K: i32, pa: usize, nA: i32,
   b: usize, sbb: i32, sbk: i32, sbj: i32, N: i32, pb: usize): void {
-  const panelsA = (M + 3) >> 2, panelsB = (N + 7) >> 3;
+  const panelsA = (M + MR - 1) / MR, panelsB = (N + NR - 1) / NR;
   for (let item = start; item < end; item++) {
     if (item < nA) {
       const bi = item / panelsA, p = item % panelsA;
-      packPanel4(a + (<usize>bi * <usize>sab << 2), <usize>sai << 2, <usize>sak << 2, M, K, p << 2, pa + <usize>item * <usize>K * 16);
+      packPanel2(a + (<usize>bi * <usize>sab << 2), <usize>sai << 2, <usize>sak << 2, M, K, p * MR, pa + <usize>item * <usize>K * (MR * 4));
     } else {
       const it = item - nA, bi = it / panelsB, p = it % panelsB;
-      packPanel8(b + (<usize>bi * <usize>sbb << 2), <usize>sbk << 2, <usize>sbj << 2, K, N, p << 3, pb + <usize>it * <usize>K * 32);
+      packPanel16(b + (<usize>bi * <usize>sbb << 2), <usize>sbk << 2, <usize>sbj << 2, K, N, p * NR, pb + <usize>it * <usize>K * (NR * 4));
     }
   }
 }
@@ -36,22 +36,22 @@ export function gemm(start: i32, end: i32, tid: i32, pa: usize, pb: usize, c: us
   bcastA: i32, bcastB: i32, MC: i32, NC: i32, tmp: usize): void {
   tmp += <usize>tid << 7;
   const tilesM = (M + MC - 1) / MC, tilesN = (N + NC - 1) / NC;
-  const panelsA = (M + 3) >> 2, panelsB = (N + 7) >> 3;
+  const panelsA = (M + MR - 1) / MR, panelsB = (N + NR - 1) / NR;
   const ldc = <usize>N << 2;
   for (let item = start; item < end; item++) {
     const b = item / (tilesM * tilesN), t = item % (tilesM * tilesN);
     const i0 = (t / tilesN) * MC, j0 = (t % tilesN) * NC;
     const i1 = min(M, i0 + MC), j1 = min(N, j0 + NC);
-    const A = pa + (bcastA ? 0 : <usize>b * <usize>panelsA * <usize>K * 16);
-    const B = pb + (bcastB ? 0 : <usize>b * <usize>panelsB * <usize>K * 32);
+    const A = pa + (bcastA ? 0 : <usize>b * <usize>panelsA * <usize>K * (MR * 4));
+    const B = pb + (bcastB ? 0 : <usize>b * <usize>panelsB * <usize>K * (NR * 4));
     const C = c + <usize>b * <usize>M * ldc;
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      for (let j = j0; j < j1; j += 8) {
-        const bp = B + (<usize>(j >> 3) * <usize>K + <usize>pc) * 32;
-        for (let i = i0; i < i1; i += 4) {
-          const ap = A + (<usize>(i >> 2) * <usize>K + <usize>pc) * 16;
-          tileCols(ap, 16, bp, kc, C + <usize>i * ldc + (<usize>j << 2), ldc, min(4, M - i), min(8, N - j), pc > 0, tmp);
+      for (let j = j0; j < j1; j += NR) {
+        const bp = B + (<usize>(j / NR) * <usize>K + <usize>pc) * (NR * 4);
+        for (let i = i0; i < i1; i += MR) {
+          const ap = A + (<usize>(i / MR) * <usize>K + <usize>pc) * (MR * 4);
+          tileCols(ap, MR * 4, bp, kc, C + <usize>i * ldc + (<usize>j << 2), ldc, min(MR, M - i), min(NR, N - j), pc > 0, tmp);
         }
       }
     }
@@ -60,47 +60,73 @@ export function gemm(start: i32, end: i32, tid: i32, pa: usize, pb: usize, c: us
 
 /**
  * One row of A times B without packing (M = 1: generation's matvecs, where packing B would cost as
- * much as the product). Items are (batch, 8-column group) of C; B's element (k, j) at b + k·sk + j·sj
- * (elements), batch strides sab / sbb. Row-major B streams rows; column-major B (a transposed
- * weight) takes dot products.
+ * much as the product, and the product is bound by reading B once). Items are (batch, 8-column
+ * group) of C; B's element (k, j) at b + k·sk + j·sj (elements), batch strides sab / sbb.
+ *
+ * What makes a matvec fast here is reading B as one sequential stream: on the machines measured
+ * (Zen 4/5) a single stream through memory runs at ~27 GB/s on one core, while the same bytes read
+ * as 8 interleaved streams (8 rows, or 8-column strips down the rows) run at 12–17 GB/s. So:
+ *  - row-major B (sj = 1, a Conv1D weight [in, out]): C[j0:j1] += a[k]·B[k, j0:j1] one row at a
+ *    time, C's segment staying in L1 — memory order when the range is all of N (the caller runs
+ *    row-major matvecs on one thread: splitting columns between threads breaks the stream);
+ *  - column-major B (sk = 1, a transposed nn.Linear weight [out, in]): one dot product per column,
+ *    the columns of a range being consecutive in memory (threads split them cleanly);
+ *  - other strides: scalar.
  */
 export function gemv(start: i32, end: i32, _tid: i32, a0: usize, sab: i32, sa: i32, b0: usize, sbb: i32, sk: i32, sj: i32,
   K: i32, N: i32, c0: usize): void {
-  const ska = <usize>sa << 2, skb = <usize>sk << 2, sjb = <usize>sj << 2;
   const groups = (N + 7) >> 3;
-  for (let item = start; item < end; item++) {
-    const bi = item / groups, g = item % groups;
+  let item = start;
+  while (item < end) {
+    const bi = item / groups, g0 = item % groups;
+    const g1 = min(groups, g0 + (end - item)); // this batch's share of the range
+    item += g1 - g0;
     const a = a0 + (<usize>bi * <usize>sab << 2), b = b0 + (<usize>bi * <usize>sbb << 2), c = c0 + (<usize>bi * <usize>N << 2);
-    const j0 = g << 3, nr = min(8, N - j0);
-    if (sj == 1 && nr == 8) {
-      let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
-      let bp = b + (<usize>j0 << 2), ap = a;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(ap);
-        acc0 = f32x4.add(acc0, f32x4.mul(x, v128.load(bp)));
-        acc1 = f32x4.add(acc1, f32x4.mul(x, v128.load(bp, 16)));
-        ap += ska; bp += skb;
+    const j0 = g0 << 3, j1 = min(N, g1 << 3);
+    if (sj == 1) gemvRowMajor(a, sa, b, sk, K, c, j0, j1);
+    else if (sk == 1 && sa == 1) gemvColMajor(a, b, sj, K, c, j0, j1);
+    else {
+      for (let j = j0; j < j1; j++) {
+        let s: f32 = 0;
+        for (let k = 0; k < K; k++) s += load<f32>(a + (<usize>k * <usize>sa << 2)) * load<f32>(b + ((<usize>k * <usize>sk + <usize>j * <usize>sj) << 2));
+        store<f32>(c + (<usize>j << 2), s);
       }
-      v128.store(c + (<usize>j0 << 2), acc0); v128.store(c + (<usize>j0 << 2), acc1, 16);
-      continue;
     }
-    for (let j = j0; j < j0 + nr; j++) {
-      const col = b + <usize>j * sjb;
-      let s: f32 = 0;
-      if (sk == 1 && sa == 1) {
-        let acc = f32x4.splat(0), acc2 = f32x4.splat(0), k = 0;
-        for (; k + 8 <= K; k += 8) {
-          const o = <usize>k << 2;
-          acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), v128.load(col + o)));
-          acc2 = f32x4.add(acc2, f32x4.mul(v128.load(a + o, 16), v128.load(col + o, 16)));
-        }
-        const v = f32x4.add(acc, acc2);
-        s = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-        for (; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(col + (<usize>k << 2));
-      } else {
-        for (let k = 0; k < K; k++) s += load<f32>(a + <usize>k * ska) * load<f32>(col + <usize>k * skb);
-      }
-      store<f32>(c + (<usize>j << 2), s);
+  }
+}
+
+/** c[j0:j1] = Σ_k a[k]·B[k, j0:j1], B row-major with row stride sk (elements), one row at a time. */
+function gemvRowMajor(a: usize, sa: i32, b: usize, sk: i32, K: i32, c: usize, j0: i32, j1: i32): void {
+  const ska = <usize>sa << 2, ldb = <usize>sk << 2;
+  const s = <usize>j0 << 2, e = <usize>j1 << 2, e16 = s + (<usize>((j1 - j0) & ~15) << 2), e4 = s + (<usize>((j1 - j0) & ~3) << 2);
+  for (let o = s; o < e; o += 4) store<f32>(c + o, 0);
+  for (let k = 0; k < K; k++) {
+    const xf = load<f32>(a + <usize>k * ska), x = f32x4.splat(xf), r = b + <usize>k * ldb;
+    let o = s;
+    for (; o < e16; o += 64) {
+      v128.store(c + o, f32x4.add(v128.load(c + o), f32x4.mul(x, v128.load(r + o))));
+      v128.store(c + o, f32x4.add(v128.load(c + o, 16), f32x4.mul(x, v128.load(r + o, 16))), 16);
+      v128.store(c + o, f32x4.add(v128.load(c + o, 32), f32x4.mul(x, v128.load(r + o, 32))), 32);
+      v128.store(c + o, f32x4.add(v128.load(c + o, 48), f32x4.mul(x, v128.load(r + o, 48))), 48);
     }
+    for (; o < e4; o += 16) v128.store(c + o, f32x4.add(v128.load(c + o), f32x4.mul(x, v128.load(r + o))));
+    for (; o < e; o += 4) store<f32>(c + o, load<f32>(c + o) + xf * load<f32>(r + o));
+  }
+}
+
+/** c[j] = Σ_k a[k]·B[j][k] for j in [j0, j1): B's columns contiguous, column stride sj (elements); a contiguous. */
+function gemvColMajor(a: usize, b: usize, sj: i32, K: i32, c: usize, j0: i32, j1: i32): void {
+  const ld = <usize>sj << 2, k8 = <usize>(K & ~7) << 2, ke = <usize>K << 2;
+  for (let j = j0; j < j1; j++) {
+    const col = b + <usize>j * ld;
+    let acc = f32x4.splat(0), acc2 = f32x4.splat(0);
+    for (let o: usize = 0; o < k8; o += 32) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), v128.load(col + o)));
+      acc2 = f32x4.add(acc2, f32x4.mul(v128.load(a + o, 16), v128.load(col + o, 16)));
+    }
+    const v = f32x4.add(acc, acc2);
+    let t = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+    for (let o = k8; o < ke; o += 4) t += load<f32>(a + o) * load<f32>(col + o);
+    store<f32>(c + (<usize>j << 2), t);
   }
 }

@@ -3,7 +3,7 @@
 // step wait for the previous add (3+ cycles for 4 floats); sums are f32 partials (relative error
 // ~1e-7·√(n/16)).
 
-import { exp8, hmax, hsum, sexp, slog, vexp } from './simd';
+import { exp16, hmax, hsum, sexp, slog, vexp } from './simd';
 
 // @ts-ignore: decorator
 @inline export function rowMax(x: usize, n: i32): f32 {
@@ -72,11 +72,7 @@ import { exp8, hmax, hsum, sexp, slog, vexp } from './simd';
 @inline function expRowSum(src: usize, dst: usize, n: i32, m: f32): f32 {
   const vm = f32x4.splat(m);
   let s0 = f32x4.splat(0), s1 = s0, k = 0;
-  for (; k + 16 <= n; k += 16) {
-    const o = <usize>k << 2;
-    s0 = f32x4.add(s0, exp8(src + o, dst + o, vm));
-    s1 = f32x4.add(s1, exp8(src + o + 32, dst + o + 32, vm));
-  }
+  for (; k + 16 <= n; k += 16) { const o = <usize>k << 2; s0 = f32x4.add(s0, exp16(src + o, dst + o, vm)); }
   for (; k + 4 <= n; k += 4) {
     const o = <usize>k << 2;
     const e = vexp(f32x4.sub(v128.load(src + o), vm));

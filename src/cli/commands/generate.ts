@@ -1,0 +1,121 @@
+// tlm generate: continue a prompt with a model directory (config.json, model.safetensors and a
+// tokenizer), streaming the text to stdout as it is produced. Greedy by default; --temperature,
+// --top-k, --top-p or --do-sample switch to sampling; --num-beams > 1 runs beam search (printed at
+// the end: beams are only known when the search finishes).
+
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, type CommandSpec, type FlagValues } from '../args.js';
+import { fromPretrained, type PreTrainedModel } from '../../models/index.js';
+import { Tokenizer } from '../../tokenizers/index.js';
+import { findStopString } from '../../generate/stopping.js';
+import type { GenerateOptions } from '../../generate/generate.js';
+
+const spec: CommandSpec = {
+  name: 'generate',
+  usage: 'generate --model DIR --prompt TEXT [flags]',
+  summary: 'Generate text from a model directory, streamed to stdout (greedy unless a sampling flag is given).',
+  flags: {
+    model: { type: 'string', help: 'model directory: config.json, model.safetensors, tokenizer.json (or vocab files)' },
+    prompt: { type: 'string', help: 'text to continue (seq2seq models: the source text)' },
+    'max-new-tokens': { type: 'number', help: 'tokens to generate at most', default: 50 },
+    'do-sample': { type: 'boolean', help: 'sample instead of greedy decoding (implied by --temperature, --top-k, --top-p)' },
+    temperature: { type: 'number', help: 'sampling temperature (0: greedy)' },
+    'top-k': { type: 'number', help: 'sample among the k most likely tokens (0: all; default 50 when sampling)' },
+    'top-p': { type: 'number', help: 'nucleus sampling: the smallest set of tokens with probability mass >= p' },
+    'repetition-penalty': { type: 'number', help: 'penalty > 1 for tokens already present (CTRL, as HF)' },
+    'no-repeat-ngram-size': { type: 'number', help: 'never repeat an n-gram of this size' },
+    'num-beams': { type: 'number', help: 'beam search with this many beams', default: 1 },
+    'length-penalty': { type: 'number', help: 'beam search: score = sum log p / length^penalty', default: 1 },
+    seed: { type: 'number', help: 'random seed for sampling (same seed, same text)' },
+    stop: { type: 'strings', help: 'stop before this text (repeatable; \\n and \\t are understood)' },
+    'no-prompt': { type: 'boolean', help: 'print only the generated text, not the prompt before it' },
+  },
+};
+
+/** \n, \t, \r and \\ in a flag value, so that `--stop '\n\n'` means two newlines. */
+function unescape(s: string): string {
+  return s.replace(/\\([ntr\\])/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]!);
+}
+
+function checkNumber(name: string, v: unknown, ok: (x: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = v as number;
+  if (!ok(x)) throw new CliError(`tlm generate: --${name} must be ${what}, got ${x}`);
+  return x;
+}
+
+async function loadModel(dir: string): Promise<{ model: PreTrainedModel; tok: Tokenizer }> {
+  if (!existsSync(dir)) throw new CliError(`tlm generate: model directory not found: ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`tlm generate: --model must be a directory, got the file ${dir}`);
+  if (!existsSync(join(dir, 'config.json'))) throw new CliError(`tlm generate: no model in ${dir}: config.json is missing`);
+  if (!existsSync(join(dir, 'model.safetensors'))) throw new CliError(`tlm generate: no weights in ${dir}: model.safetensors is missing`);
+  const hasTok = ['tokenizer.json', 'vocab.json', 'vocab.txt'].some((f) => existsSync(join(dir, f)));
+  if (!hasTok) throw new CliError(`tlm generate: no tokenizer in ${dir}: tokenizer.json (or vocab.json + merges.txt, or vocab.txt) is missing`);
+  let model: PreTrainedModel, tok: Tokenizer;
+  try {
+    model = await fromPretrained(dir);
+    tok = await Tokenizer.fromPretrained(dir);
+  } catch (err) {
+    throw new CliError(`tlm generate: cannot load ${dir}: ${(err as Error).message}`);
+  }
+  if (!['GPT2LMHeadModel', 'Seq2SeqTransformer'].includes(model.architecture)) {
+    throw new CliError(`tlm generate: ${dir} holds a ${model.architecture}, which does not generate text (use a GPT-2 or seq2seq model)`);
+  }
+  return { model, tok };
+}
+
+export default {
+  spec,
+  async run(f: FlagValues): Promise<void> {
+    if (f.model === undefined) throw new CliError('tlm generate: --model DIR is required');
+    if (f.prompt === undefined) throw new CliError('tlm generate: --prompt TEXT is required');
+    const maxNewTokens = checkNumber('max-new-tokens', f['max-new-tokens'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer')!;
+    const temperature = checkNumber('temperature', f.temperature, (x) => x >= 0, 'a number >= 0');
+    const topK = checkNumber('top-k', f['top-k'], (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+    const topP = checkNumber('top-p', f['top-p'], (x) => x > 0 && x <= 1, 'in (0, 1]');
+    const repetitionPenalty = checkNumber('repetition-penalty', f['repetition-penalty'], (x) => x > 0, 'a positive number');
+    const noRepeat = checkNumber('no-repeat-ngram-size', f['no-repeat-ngram-size'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    const numBeams = checkNumber('num-beams', f['num-beams'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer')!;
+    const seed = checkNumber('seed', f.seed, (x) => Number.isInteger(x), 'an integer');
+    const stops = ((f.stop as string[] | undefined) ?? []).map(unescape);
+    if (stops.some((s) => s.length === 0)) throw new CliError('tlm generate: --stop must not be empty');
+    // Temperature 0 means greedy, as in most tools; any other sampling flag means sampling.
+    const doSample = temperature !== 0 && (f['do-sample'] === true || temperature !== undefined || topK !== undefined || topP !== undefined);
+    if (doSample && numBeams > 1) throw new CliError('tlm generate: --num-beams > 1 is beam search; it does not combine with sampling flags');
+
+    const { model, tok } = await loadModel(f.model as string);
+    const prompt = f.prompt as string;
+    const ids = Array.from(tok.encode(prompt, { addSpecialTokens: false }).ids);
+    const opts: GenerateOptions = {
+      maxNewTokens, doSample, repetitionPenalty, noRepeatNgramSize: noRepeat, numBeams, seed,
+      ...(doSample ? { temperature, topK, topP } : {}),
+      ...(numBeams > 1 ? { lengthPenalty: f['length-penalty'] as number } : {}),
+      ...(stops.length ? { stopStrings: stops, tokenizer: tok } : {}),
+    };
+    const seq2seq = model.architecture === 'Seq2SeqTransformer';
+    // The prompt goes out with the first piece, so that an error before any token prints nothing.
+    let started = false;
+    const write = (text: string) => {
+      if (!started && !f['no-prompt'] && !seq2seq) process.stdout.write(prompt);
+      started = true;
+      process.stdout.write(text);
+    };
+    try {
+      if (numBeams === 1) {
+        for await (const piece of model.generateStream([ids], opts, tok)) write(piece);
+      } else {
+        const out = await model.generate([ids], opts);
+        let text = tok.decode(out[0]!.slice(seq2seq ? 1 : ids.length), { skipSpecialTokens: true });
+        const hit = findStopString(text, stops);
+        if (hit) text = text.slice(0, hit.index);
+        write(text);
+      }
+    } catch (err) {
+      if (started) process.stdout.write('\n');
+      throw new CliError(`tlm generate: ${(err as Error).message.replace(/^generate(Stream)?: /, '')}`);
+    }
+    write('');
+    process.stdout.write('\n');
+  },
+};
