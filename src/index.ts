@@ -8,3 +8,4 @@ export * as io from './io/index.js';
 export * as models from './models/index.js';
 export * as tokenizers from './tokenizers/index.js';
 export * as optim from './train/optim.js';
+export * as generation from './generate/index.js';

@@ -4,6 +4,7 @@
 
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as tlm from '../src/index.js';
 import { functional as F, tensor, type Tensor } from '../src/index.js';
 import { cpuThreadsReady, getCpuKernels, setCpuKernels, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
@@ -250,6 +251,33 @@ test('the pool shuts down and restarts; setCpuThreads validates', async () => {
   await shutdownCpuThreads();
   assert.deepEqual(vals(a.matmul(b)), ref); // a new pool starts lazily
   assert.throws(() => setCpuThreads(0), /positive integer/);
+});
+
+/** Runs an ES module snippet in a fresh node process with the compiled tlm at `tlm`. */
+function child(code: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const cpu = new URL('../src/backend/cpu/index.js', import.meta.url).href;
+  const src = `import * as tlm from '${index}'; import * as cpu from '${cpu}';\n${code}`;
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t };
+}
+
+test('worker threads never keep the process alive', () => {
+  // Big enough to run on the workers; the process must end by itself right after.
+  const r = child(`cpu.setCpuThreads(3);
+    const a = tlm.randn([300, 400]), b = tlm.randn([400, 300]);
+    for (let i = 0; i < 5; i++) a.matmul(b).dispose();
+    await cpu.cpuThreadsReady(tlm.randn([1]).storage.backend);
+    console.log(a.matmul(b).sum().item() !== 0 ? 'ok' : 'zero');`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'ok');
+});
+
+test('TLM_CPU_KERNELS=ts selects the TypeScript kernels; TLM_NUM_THREADS sets the thread count', () => {
+  const r = child(`console.log(cpu.getCpuKernels(), cpu.getCpuThreads());`, { TLM_CPU_KERNELS: 'ts', TLM_NUM_THREADS: '3' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'ts 3');
 });
 
 after(async () => {

@@ -280,3 +280,25 @@ test('left-padded batches match sequences alone for every position type (learned
     assert.deepEqual(noCache, batch, `${position_embedding_type}: cache vs recomputation`);
   }
 });
+
+test('decode matvecs (M = 1): the WASM kernels, split across threads, equal the TypeScript ones', async () => {
+  const { randn, noGrad: ng } = await import('../src/index.js');
+  const cpu = await import('../src/backend/cpu/index.js');
+  const threads = cpu.getCpuThreads();
+  cpu.setCpuThreads(Math.max(2, threads));
+  try {
+    // Conv1D-shaped [in, out] weights (row-major: split by rows) and an nn.Linear head (column-major).
+    for (const [K, N, transposed] of [[768, 2304, false], [3072, 768, false], [200, 1001, false], [768, 5003, true], [130, 77, true]] as const) {
+      const x = randn([1, 1, K]);
+      const w = transposed ? randn([N, K]).mT : randn([K, N]);
+      const prev = cpu.setCpuKernels('wasm');
+      const fast = ng(() => x.matmul(w)).dataSync();
+      cpu.setCpuKernels('ts');
+      const ref = ng(() => x.matmul(w)).dataSync();
+      cpu.setCpuKernels(prev);
+      for (let i = 0; i < N; i++) assert.ok(Math.abs(fast[i]! - ref[i]!) <= 1e-4 * (1 + Math.abs(ref[i]!)) * Math.sqrt(K / 64), `K ${K} N ${N} col ${i}: ${fast[i]} vs ${ref[i]}`);
+    }
+  } finally {
+    cpu.setCpuThreads(threads);
+  }
+});

@@ -21,8 +21,20 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
   if (M === 1) { // matvec: packing B would cost as much as the product
-    // A row-major B is read fastest as one stream, in memory order, on one thread (see gemv); a
-    // column-major B splits between threads into contiguous blocks of columns.
+    // B is read fastest as one sequential stream per thread (see gemv). A column-major B splits
+    // between threads into contiguous blocks of columns; a row-major B into blocks of rows, each
+    // thread summing its block into a partial row, the partials added after (gemvSplitK).
+    const parts = us * 2 >= 20 ? Math.min(r.threads, Math.floor(K / 64)) : 1;
+    if (sbj === 1 && B === 1 && parts > 1) {
+      const P = r.alloc(parts * N * 4);
+      try {
+        r.run('gemvSplitK', parts, us * 2, [ptr(a), sak, ptr(c), sbk, K, N, parts, P.ptr], 1);
+        r.run('sumParts', Math.ceil(N / 256), (parts * N) / 1e3, [P.ptr, parts, N, O]);
+      } finally {
+        r.free(P);
+      }
+      return;
+    }
     r.run('gemv', B * Math.ceil(N / 8), sbj === 1 ? 0 : us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
     return;
   }
@@ -33,13 +45,14 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   try {
     r.run('packAB', nA + nB, ((nA * 4 + nB * 8) * K) / 1e3,
       [ptr(a), sab, sai, sak, M, K, pa.ptr, nA, ptr(c), sbb, sbk, sbj, N, pb.ptr]);
-    // Blocks of C: 64 rows (an A block of 64 × 256 floats stays in L2), all columns unless the
-    // threads need more blocks than that gives.
-    const MC = 64, tilesM = Math.ceil(M / MC), want = 4 * r.threads;
-    let NC = up(N, 16);
-    if (B * tilesM < want) NC = Math.max(64, up(Math.ceil(N / Math.ceil(want / (B * tilesM))), 16));
-    const items = B * tilesM * Math.ceil(N / NC);
-    r.run('gemm', items, us, [pa.ptr, pb.ptr, O, M, N, K, bcA ? 1 : 0, bcB ? 1 : 0, MC, NC, r.tiles], 1);
+    // Blocks of C, MC × NC: 256 × 256 measured best (the A block, MC × 256 floats, stays in L2),
+    // halved (the larger side first) until every thread has about four blocks to take.
+    let MC = 256, NC = 256;
+    const items = () => B * Math.ceil(M / MC) * Math.ceil(N / NC);
+    while (items() < 4 * r.threads && (MC > 32 || NC > 64)) {
+      if (MC >= NC && MC > 32) MC /= 2; else NC /= 2;
+    }
+    r.run('gemm', items(), us, [pa.ptr, pb.ptr, O, M, N, K, bcA ? 1 : 0, bcB ? 1 : 0, MC, NC, r.tiles], 1);
   } finally {
     r.free(pa); r.free(pb);
   }

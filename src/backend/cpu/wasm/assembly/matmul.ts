@@ -130,3 +130,35 @@ function gemvColMajor(a: usize, b: usize, sj: i32, K: i32, c: usize, j0: i32, j1
     store<f32>(c + (<usize>j << 2), t);
   }
 }
+
+/**
+ * A row-major matvec split by rows of B, for several threads: item p streams the contiguous block of
+ * rows [K·p/parts, K·(p+1)/parts) of B (one sequential stream per thread, as gemv wants) into its
+ * own partial row P[p] of N floats; sumParts then adds the partials into C.
+ */
+export function gemvSplitK(start: i32, end: i32, _tid: i32, a: usize, sa: i32, b: usize, sk: i32, K: i32, N: i32, parts: i32, P: usize): void {
+  for (let p = start; p < end; p++) {
+    const k0 = <i32>((<i64>K * p) / parts), k1 = <i32>((<i64>K * (p + 1)) / parts);
+    gemvRowMajor(a + (<usize>k0 * <usize>sa << 2), sa, b + (<usize>k0 * <usize>sk << 2), sk, k1 - k0, P + (<usize>p * <usize>N << 2), 0, N);
+  }
+}
+
+/** C[j] = Σ_p P[p][j] over items of 256 columns. */
+export function sumParts(start: i32, end: i32, _tid: i32, P: usize, parts: i32, N: i32, c: usize): void {
+  const ld = <usize>N << 2;
+  for (let item = start; item < end; item++) {
+    const j0 = item << 8, j1 = min(N, j0 + 256);
+    const s = <usize>j0 << 2, e = <usize>j1 << 2, e4 = s + (<usize>((j1 - j0) & ~3) << 2);
+    let o = s;
+    for (; o < e4; o += 16) {
+      let v = v128.load(P + o);
+      for (let p = 1; p < parts; p++) v = f32x4.add(v, v128.load(P + <usize>p * ld + o));
+      v128.store(c + o, v);
+    }
+    for (; o < e; o += 4) {
+      let v = load<f32>(P + o);
+      for (let p = 1; p < parts; p++) v += load<f32>(P + <usize>p * ld + o);
+      store<f32>(c + o, v);
+    }
+  }
+}
