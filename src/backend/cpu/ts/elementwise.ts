@@ -16,8 +16,12 @@ export const arr = (t: TensorInfo): TypedArray => (t.storage as CpuStorage).arra
 const unaryRows = new Map<string, Row>();
 const binaryRows = new Map<string, Row2>();
 
-function compileUnary(op: string): Row {
-  let fn = unaryRows.get(op);
+// Compiled loops are cached per (op, array types): a loop that only ever sees one typed-array class
+// stays monomorphic, which V8 compiles much tighter than one shared by float, int and bool arrays.
+const typeKey = (...arrays: TypedArray[]) => arrays.map((a) => a.constructor.name[0]).join('');
+
+function compileUnary(op: string, key: string): Row {
+  let fn = unaryRows.get(op + key);
   if (fn !== undefined) return fn;
   const spec = UNARY[op];
   if (spec === undefined) throw new Error(`unary op '${op}' is not defined`);
@@ -28,12 +32,12 @@ function compileUnary(op: string): Row {
       for (let k = 0; k < n; k++) { const x = X[xi]; O[oi] = ${spec.js}; xi += xs; oi += os; }
     }`;
   fn = new Function('erfc', 'geluTanhGrad', `return function unary_${op}(X, xi, xs, O, oi, os, n) {${body}}`)(erfc, geluTanhGrad) as Row;
-  unaryRows.set(op, fn);
+  unaryRows.set(op + key, fn);
   return fn;
 }
 
-function compileBinary(op: string): Row2 {
-  let fn = binaryRows.get(op);
+function compileBinary(op: string, key: string): Row2 {
+  let fn = binaryRows.get(op + key);
   if (fn !== undefined) return fn;
   const spec = BINARY[op];
   if (spec === undefined) throw new Error(`binary op '${op}' is not defined`);
@@ -51,20 +55,20 @@ function compileBinary(op: string): Row2 {
       for (let k = 0; k < n; k++) { const a = A[ai], b = B[bi]; O[oi + k] = ${spec.js}; ai += as; bi += bs; }
     }`;
   fn = new Function('erfc', 'geluTanhGrad', `return function binary_${op}(A, ai, as, B, bi, bs, O, oi, n) {${body}}`)(erfc, geluTanhGrad) as Row2;
-  binaryRows.set(op, fn);
+  binaryRows.set(op + key, fn);
   return fn;
 }
 
 export function unary(_b: Backend, op: string, x: TensorInfo, out: TensorInfo): void {
-  const row = compileUnary(op);
   const X = arr(x), O = arr(out);
+  const row = compileUnary(op, typeKey(X, O));
   const plan = planStrided(out.shape, [x.strides, out.strides]);
   forEachRow(plan, [x.offset, out.offset], (off, n, s) => row(X, off[0]!, s[0]!, O, off[1]!, s[1]!, n));
 }
 
 export function binary(_b: Backend, op: string, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
-  const row = compileBinary(op);
   const A = arr(a), B = arr(c), O = arr(out);
+  const row = compileBinary(op, typeKey(A, B, O));
   const plan = planStrided(out.shape, [a.strides, c.strides, out.strides]);
   forEachRow(plan, [a.offset, c.offset, out.offset], (off, n, s) => {
     if (s[2] !== 1) throw new Error('binary: output must be contiguous');
@@ -73,9 +77,9 @@ export function binary(_b: Backend, op: string, a: TensorInfo, c: TensorInfo, ou
 }
 
 export function binaryScalar(_b: Backend, op: string, a: TensorInfo, scalar: number, scalarFirst: boolean, out: TensorInfo): void {
-  const row = compileBinary(op);
   const A = arr(a), O = arr(out);
   const S = a.dtype === 'float32' ? Float32Array.of(scalar) : Int32Array.of(scalar);
+  const row = compileBinary(op, scalarFirst ? typeKey(S, A, O) : typeKey(A, S, O));
   const plan = planStrided(out.shape, [a.strides, out.strides]);
   forEachRow(plan, [a.offset, out.offset], (off, n, s) => {
     if (scalarFirst) row(S, 0, 0, A, off[0]!, s[0]!, O, off[1]!, n);
