@@ -51,6 +51,9 @@ def run(case):
         if op == 'softmax':
             x = torch.randn(*case['shape'], generator=g)
             return best_time(lambda: torch.softmax(x, -1)) * 1e3
+        if op == 'gelu':
+            x = torch.randn(*case['shape'], generator=g)
+            return best_time(lambda: F.gelu(x)) * 1e3
         if op == 'layernorm':
             x = torch.randn(*case['shape'], generator=g)
             d = case['shape'][-1]

@@ -24,7 +24,7 @@ type JaxArray = import('@jax-js/jax').Array;
 
 interface Case {
   name: string;
-  op: 'matmul' | 'softmax' | 'layernorm' | 'attention';
+  op: 'matmul' | 'softmax' | 'layernorm' | 'attention' | 'gelu';
   m?: number; k?: number; n?: number;
   shape?: number[];
   note?: string;
@@ -44,6 +44,8 @@ function cases(quick: boolean): Case[] {
       }
     }
   }
+  // Not in the grid, measured for the record: GELU (erf form) on a GPT-2 MLP activation.
+  out.push({ name: 'gelu (erf) B=12 T=256 d=3072', op: 'gelu', shape: [12, 256, 3072], note: 'x [12,256,3072]' });
   return out;
 }
 
@@ -105,6 +107,7 @@ function tlmCase(c: Case): number {
     let f: () => Tensor;
     const shape = c.shape!, d = shape[shape.length - 1]!;
     if (c.op === 'softmax') { const x = randn(shape); inputs.push(x); f = () => F.softmax(x, -1); }
+    else if (c.op === 'gelu') { const x = randn(shape); inputs.push(x); f = () => F.gelu(x); }
     else if (c.op === 'layernorm') {
       const x = randn(shape), w = randn([d]), b = randn([d]);
       inputs.push(x, w, b);
@@ -147,7 +150,7 @@ async function loadTfjs(): Promise<TF | string> {
 }
 
 async function tfjsCase(tf: TF, c: Case): Promise<number | null> {
-  if (c.op === 'layernorm' || c.op === 'attention') return null; // no such op in tfjs-core
+  if (c.op === 'layernorm' || c.op === 'attention' || c.op === 'gelu') return null; // no such op in tfjs-core
   if (c.op === 'matmul') {
     const a = tf.randomNormal([c.m!, c.k!]), b = tf.randomNormal([c.k!, c.n!]);
     const ms = await bestMsAsync(async () => { const y = tf.matMul(a, b); await y.data(); y.dispose(); });
@@ -182,6 +185,7 @@ async function jaxCase(jax: Jax, c: Case): Promise<number | null> {
   };
   if (c.op === 'matmul') return gflops(c, await timeIt((a, b) => np.matmul(a!, b!), [normal([c.m!, c.k!], 0), normal([c.k!, c.n!], 1)]));
   const shape = c.shape!, d = shape[shape.length - 1]!;
+  if (c.op === 'gelu') return await timeIt(jax.jit((x: JaxArray) => jax.nn.gelu(x, { approximate: false })), [normal(shape, 0)]);
   if (c.op === 'softmax') return await timeIt(jax.jit((x: JaxArray) => jax.nn.softmax(x, -1)), [normal(shape, 0)]);
   if (c.op === 'layernorm') {
     const ln = jax.jit((x: JaxArray, w: JaxArray, b: JaxArray) => jax.nn.standardize(x, -1, { epsilon: 1e-5 }).mul(w).add(b));

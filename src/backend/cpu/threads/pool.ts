@@ -56,7 +56,7 @@ export class ThreadPool {
 
   /**
    * Runs items [0, n) of job `name` in chunks of `chunk`, on this thread and every worker; returns
-   * when all are done. A worker's kernel error is rethrown here.
+   * when all are done. A kernel error in any thread is rethrown here.
    */
   run(name: JobName, n: number, chunk: number, args: readonly number[]): void {
     const ctl = this.ctl;
@@ -77,7 +77,7 @@ export class ThreadPool {
         if (this.dead > 0) throw new Error('cpu thread pool: a worker exited during a kernel');
       }
     }
-    if (ctl[ERROR]) throw new Error(`cpu kernel '${name}' failed in a worker thread`);
+    if (ctl[ERROR]) throw new Error(`cpu kernel '${name}' trapped (a WebAssembly error in one of its threads)`);
   }
 
   /** Stops the workers; later jobs run on the calling thread. */

@@ -9,7 +9,7 @@
 // b1 = bh / heads, b2 = bh % heads (strides may be 0 for broadcast). Each thread has `stride` bytes
 // of scratch at scratch + tid·stride (sizes: attnScratch*Bytes in ../kernels.ts).
 
-import { exp16, hmax, hsum, slog, vexp } from './simd';
+import { exp16, hmax, hsum, slog } from './simd';
 import { scaleRow } from './rows';
 import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
 
@@ -39,18 +39,16 @@ import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
   }
 }
 
-// Rows are handled in whole vectors, the last one lane-masked, so that each key always lands in
-// the same lane of the sums: a causal row and the same row under an explicit mask (which adds
-// exact zeros for the hidden keys) then give bit-identical results.
+// Rows are handled in whole blocks of 16, hidden keys set to -inf (exp: exact 0), so that each key
+// always falls in the same place of the sums: a causal row and the same row under an explicit mask
+// (which only adds hidden keys, i.e. exact zeros) then give bit-identical results.
 
 // @ts-ignore: decorator
-@inline function laneMask(j: i32, lim: i32): v128 {
-  return i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(lim));
-}
+@inline function up16(x: i32): i32 { return (x + 15) & ~15; }
 
 /**
- * Row i of the scores, in place: s·scale + mask over [0, lim) (lim: the keys row i may see);
- * returns their max.
+ * Row i of the scores, in place: s·scale + mask over [0, lim) (lim: the keys row i may see), -inf
+ * over [lim, up16(lim)); returns the max over [0, lim).
  */
 // @ts-ignore: decorator
 @inline function scaleMask(row: usize, lim: i32, scale: f32, mrow: usize): f32 {
@@ -63,7 +61,7 @@ import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
     v128.store(row + o, s);
     mx = f32x4.pmax(mx, s);
   }
-  if (j < lim) { // the row buffer is padded to 8, the mask row is not: its tail lanes load one by one
+  if (j < lim) { // the row buffer is padded to 16, the mask row is not: its tail lanes load one by one
     const o = <usize>j << 2;
     let s = f32x4.mul(v128.load(row + o), vs);
     if (mrow) {
@@ -73,28 +71,21 @@ import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
       if (j + 2 < lim) m = f32x4.replace_lane(m, 2, load<f32>(mrow + o, 8));
       s = f32x4.add(s, m);
     }
-    s = v128.bitselect(s, ninf, laneMask(j, lim));
+    s = v128.bitselect(s, ninf, i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(lim)));
     v128.store(row + o, s);
     mx = f32x4.pmax(mx, s);
+    j += 4;
   }
+  for (; j < up16(lim); j += 4) v128.store(row + (<usize>j << 2), ninf);
   return hmax(mx);
 }
 
-/** row[j] = exp(row[j] - sub) for j < lim, 0 for lim <= j < end (end: a multiple of 4); returns the sum. */
+/** row[j] = exp(row[j] - sub) over [0, up16(lim)) (hidden keys are -inf: 0), 0 up to end; returns the sum. */
 // @ts-ignore: decorator
 @inline function expRow(row: usize, lim: i32, end: i32, sub: f32): f32 {
   const vm = f32x4.splat(sub);
   let acc = f32x4.splat(0), j = 0;
-  // Sixteen at a time while whole; hidden keys past lim add exact zeros, so the grouping cannot
-  // change the sum between a causal row and its explicitly masked twin.
-  for (; j + 16 <= lim; j += 16) { const o = <usize>j << 2; acc = f32x4.add(acc, exp16(row + o, row + o, vm)); }
-  for (; j < lim; j += 4) {
-    const o = <usize>j << 2;
-    let e = vexp(f32x4.sub(v128.load(row + o), vm));
-    if (j + 4 > lim) e = v128.bitselect(e, f32x4.splat(0), laneMask(j, lim));
-    v128.store(row + o, e);
-    acc = f32x4.add(acc, e);
-  }
+  for (; j < lim; j += 16) { const o = <usize>j << 2; acc = f32x4.add(acc, exp16(row + o, row + o, vm)); }
   for (; j < end; j += 4) v128.store(row + (<usize>j << 2), f32x4.splat(0));
   return hsum(acc);
 }
