@@ -12,6 +12,12 @@ export interface GradNode {
   readonly inputs: readonly Tensor[];
   /** Gradients for each input (null where an input needs none), given the output's gradient. */
   readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+  /**
+   * Set by slice-like views (narrow, split, chunk, select): the output is input[start:end:step]
+   * along dim. backward() then writes the gradient into that region of one shared buffer per
+   * input, instead of building a full-size zero tensor per slice and summing them.
+   */
+  slice?: { dim: number; start: number; end: number; step: number };
 }
 
 /** Attaches a GradNode to out if grad mode is on and some input requires a gradient. */
@@ -73,6 +79,30 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, opts: Backwa
     if (n > 0) holders.set(g, n);
     else { holders.delete(g); g.dispose(); }
   };
+  // Buffers made here for slice gradients, with the regions already written (disjoint regions are
+  // copied, overlapping ones added).
+  const sliceBuffers = new Map<Tensor, { start: number; end: number; dim: number }[]>();
+  const sliceInto = (node: GradNode, g: Tensor): boolean => {
+    const x = node.inputs[0]!;
+    if (!x.requiresGrad) return true;
+    const { dim, start, end, step } = node.slice!;
+    let buf = grads.get(x);
+    if (buf !== undefined && (!sliceBuffers.has(buf) || holders.get(buf) !== 1)) return false; // a dense gradient came first
+    if (buf === undefined) {
+      buf = x.zerosLike();
+      grads.set(x, buf);
+      hold(buf);
+      sliceBuffers.set(buf, []);
+    }
+    const written = sliceBuffers.get(buf)!;
+    const region = buf.slice(dim, start, end, step);
+    const overlaps = written.some((w) => w.dim !== dim || (start < w.end && w.start < end));
+    if (overlaps) { const sum = region.add(g); region.copy_(sum); sum.dispose(); }
+    else region.copy_(g);
+    region.dispose();
+    written.push({ start, end: Math.max(end, start + 1), dim });
+    return true;
+  };
   noGrad(() => {
     for (const t of order) {
       const g = grads.get(t);
@@ -83,6 +113,11 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, opts: Backwa
       // which may hold it (add returns g itself) and dispose it when done.
       if (node === null || t.retainsGrad) accumulateLeaf(t, g, node === null && holders.get(g) === 1);
       if (node !== null) {
+        if (node.slice && sliceInto(node, g)) {
+          if (!opts.retainGraph) t.gradFn = freedNode(node.name);
+          if (t.grad !== g) drop(g); else holders.delete(g);
+          continue;
+        }
         const inputGrads = node.backward(g);
         for (let i = 0; i < node.inputs.length; i++) {
           const x = node.inputs[i]!;

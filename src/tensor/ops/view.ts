@@ -190,7 +190,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const strides = x.strides.slice(); strides[d] = x.strides[d]! * step;
   const inShape = x.shape;
   const out = viewOf(x, shape, strides, x.offset + s * x.strides[d]!);
-  return record(out, 'Slice', [x], (g) => {
+  record(out, 'Slice', [x], (g) => {
     const gx = empty(inShape, g.dtype, g.storage.backend);
     kernel('fill', g.storage.backend)(g.storage.backend, gx, 0);
     const dst = slice(gx, d, s, e, step);
@@ -198,6 +198,8 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
     dst.dispose();
     return [gx];
   });
+  if (out.gradFn !== null) out.gradFn.slice = { dim: d, start: s, end: e, step };
+  return out;
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {

@@ -17,6 +17,7 @@ export class ThreadPool {
   private readonly fns: JobFn[];
   private workers: NodeWorker[] = [];
   private dead = 0;
+  private lastError = '';
   private stopped = false;
   /** Resolves once every worker has instantiated the module (tests wait on it). */
   readonly ready: Promise<void>;
@@ -36,8 +37,8 @@ export class ThreadPool {
       w.unref();
       started.push(new Promise<void>((resolve) => {
         w.once('message', () => resolve());
-        w.once('error', () => resolve());
-        w.once('exit', () => { this.dead++; resolve(); });
+        w.once('error', (err) => { this.lastError = err instanceof Error ? err.message : String(err); resolve(); });
+        w.once('exit', (code) => { this.dead++; this.lastError ||= `exit code ${code}`; resolve(); });
       }));
       this.workers.push(w);
     }
@@ -61,7 +62,7 @@ export class ThreadPool {
   run(name: JobName, n: number, chunk: number, args: readonly number[]): void {
     const ctl = this.ctl;
     if (this.stopped || this.workers.length === 0 || n <= chunk) { this.fns[JOBS.indexOf(name)]!(0, n, 0, ...args); return; }
-    if (this.dead > 0) throw new Error('cpu thread pool: a worker exited; call setCpuThreads() to restart the pool');
+    if (this.dead > 0) throw new Error(`cpu thread pool: a worker exited (${this.lastError}); call setCpuThreads() to restart the pool`);
     while (Atomics.compareExchange(ctl, ACTIVE, 0, LOCKED) !== 0) { /* workers leaving the previous job */ }
     ctl[FN] = JOBS.indexOf(name); ctl[N] = n; ctl[CHUNK] = chunk; ctl[NEXT] = 0; ctl[DONE] = 0; ctl[ERROR] = 0;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
@@ -74,7 +75,7 @@ export class ThreadPool {
       if (i > 4096) {
         const done = Atomics.load(ctl, DONE);
         if (done < n) Atomics.wait(ctl, DONE, done, 50);
-        if (this.dead > 0) throw new Error('cpu thread pool: a worker exited during a kernel');
+        if (this.dead > 0) throw new Error(`cpu thread pool: a worker exited during a kernel (${this.lastError})`);
       }
     }
     if (ctl[ERROR]) throw new Error(`cpu kernel '${name}' trapped (a WebAssembly error in one of its threads)`);

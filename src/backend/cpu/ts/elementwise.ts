@@ -93,7 +93,10 @@ export function copy(_b: Backend, src: TensorInfo, dst: TensorInfo): void {
   forEachRow(plan, [src.offset, dst.offset], (off, n, s) => {
     let si = off[0]!, di = off[1]!;
     const ss = s[0]!, ds = s[1]!;
-    if (ss === 1 && ds === 1) { D.set(S.subarray(si, si + n), di); return; }
+    // Long rows: a native block copy; short ones (a head's 32 values) are cheaper as a plain loop
+    // than a subarray view per row.
+    if (ss === 1 && ds === 1 && n >= 128) { D.set(S.subarray(si, si + n), di); return; }
+    if (ss === 1 && ds === 1) { for (let k = 0; k < n; k++) D[di + k] = S[si + k]!; return; }
     for (let k = 0; k < n; k++) { D[di] = S[si]!; si += ss; di += ds; }
   });
 }

@@ -32,12 +32,25 @@ export function reduce(_b: Backend, op: ReduceOp, x: TensorInfo, outer: number, 
       continue;
     }
     // inner > 1: walk the reduced dim row by row, accumulating into the output row.
-    if (op === 'sum' || op === 'prod') {
-      const acc = new Float64Array(inner).fill(op === 'sum' ? 0 : 1);
+    if (op === 'sum') {
+      // Column sums (a bias gradient: [B·T, C] → [C]): four rows per pass, so the accumulator row
+      // is loaded and stored a quarter as often.
+      const acc = new Float64Array(inner);
+      let k = 0;
+      for (; k + 4 <= r; k += 4) {
+        const r0 = src + k * inner, r1 = r0 + inner, r2 = r1 + inner, r3 = r2 + inner;
+        for (let i = 0; i < inner; i++) acc[i]! += (X[r0 + i]! + X[r1 + i]!) + (X[r2 + i]! + X[r3 + i]!);
+      }
+      for (; k < r; k++) {
+        const row = src + k * inner;
+        for (let i = 0; i < inner; i++) acc[i]! += X[row + i]!;
+      }
+      for (let i = 0; i < inner; i++) O[dst + i] = acc[i]!;
+    } else if (op === 'prod') {
+      const acc = new Float64Array(inner).fill(1);
       for (let k = 0; k < r; k++) {
         const row = src + k * inner;
-        if (op === 'sum') for (let i = 0; i < inner; i++) acc[i]! += X[row + i]!;
-        else for (let i = 0; i < inner; i++) acc[i]! *= X[row + i]!;
+        for (let i = 0; i < inner; i++) acc[i]! *= X[row + i]!;
       }
       for (let i = 0; i < inner; i++) O[dst + i] = acc[i]!;
     } else {
