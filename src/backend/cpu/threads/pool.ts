@@ -11,6 +11,21 @@ import { ACTIVE, ARGS_OFFSET, CHUNK, CONTROL_BYTES, DONE, ERROR, FN, GEN, JOBS, 
 
 type WorkerCtor = typeof NodeWorker;
 
+/**
+ * The parent's node flags minus those that describe its own entry point (-e/-p code, --input-type):
+ * a worker inherits them by default and refuses to start with them (`node --input-type=module -e`).
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(a)) { i++; continue; }
+    if (a.startsWith('--input-type=') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
@@ -31,9 +46,10 @@ export class ThreadPool {
     const wt = (globalThis.process?.getBuiltinModule?.('node:worker_threads') ?? null) as { Worker: WorkerCtor } | null;
     if (wt === null || size <= 1) { this.ready = Promise.resolve(); return; }
     const url = new URL('./worker.js', import.meta.url);
+    const execArgv = workerExecArgv(globalThis.process?.execArgv ?? []);
     const started: Promise<void>[] = [];
     for (let tid = 1; tid < size; tid++) {
-      const w = new wt.Worker(url, { workerData: { module, memory, control, tid } });
+      const w = new wt.Worker(url, { workerData: { module, memory, control, tid }, execArgv });
       w.unref();
       started.push(new Promise<void>((resolve) => {
         w.once('message', () => resolve());
