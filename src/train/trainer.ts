@@ -41,8 +41,11 @@ export interface TrainerConfig {
   seed: number;
   /** Stop early (with a final evaluation and checkpoint) once this many seconds have passed. */
   maxSeconds?: number;
-  /** Decay only ≥2-D weights that are not embeddings (default), or every parameter. */
-  decayAll?: boolean;
+  /**
+   * Which parameters weight decay applies to: 'matrices' (default: ≥2-D weights except embeddings),
+   * 'matrices+embeddings' (nanoGPT's rule: every ≥2-D tensor), or 'all'.
+   */
+  decay?: 'matrices' | 'matrices+embeddings' | 'all';
   mlm?: MlmOptions;
 }
 
@@ -63,13 +66,13 @@ export interface TrainResult {
   losses: { step: number; loss: number }[];
 }
 
-/** Parameter groups: no weight decay on biases, norms and embeddings (configurable). */
-export function decayGroups(model: Module, weightDecay: number, decayAll = false): Partial<ParamGroup>[] & { params: Tensor[] }[] {
+/** Parameter groups: no weight decay on biases and norms, nor (by default) on embeddings. */
+export function decayGroups(model: Module, weightDecay: number, rule: TrainerConfig['decay'] = 'matrices'): { params: Tensor[]; weightDecay: number }[] {
   const noDecay = new Set<Tensor>();
-  if (!decayAll) {
+  if (rule !== 'all') {
+    const skip = rule === 'matrices+embeddings' ? /LayerNorm|BatchNorm|RMSNorm/ : /Embedding|LayerNorm|BatchNorm|RMSNorm/;
     for (const [, m] of model.namedModules()) {
-      const kind = m.constructor.name;
-      if (/Embedding|LayerNorm|BatchNorm|RMSNorm/.test(kind)) for (const p of m.parameters()) noDecay.add(p);
+      if (skip.test(m.constructor.name)) for (const p of m.parameters()) noDecay.add(p);
     }
     for (const p of model.parameters()) if (p.ndim < 2) noDecay.add(p);
   }
@@ -98,7 +101,7 @@ export class Trainer {
         throw new Error(`block size ${cfg.blockSize} is larger than the ${split} split (${data[split].length} tokens); use a smaller --block-size or more data`);
       }
     }
-    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decayAll) as { params: Tensor[] }[], {
+    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
     this.dataGen = new Generator(cfg.seed);

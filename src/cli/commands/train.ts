@@ -27,7 +27,9 @@ export const trainFlags: CommandSpec['flags'] = {
   'warmup-iters': { type: 'number', help: 'linear warmup steps', default: 100 },
   'lr-decay-iters': { type: 'number', help: 'steps over which the lr decays (default: max-iters)' },
   schedule: { type: 'string', help: 'learning-rate schedule', default: 'cosine', choices: ['cosine', 'linear', 'constant', 'noam'] },
-  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay (not on biases, norms, embeddings)', default: 0.1 },
+  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0.1 },
+  decay: { type: 'string', help: 'what weight decay applies to: matrices (not biases, norms, embeddings), matrices+embeddings (nanoGPT), all',
+    default: 'matrices', choices: ['matrices', 'matrices+embeddings', 'all'] },
   beta1: { type: 'number', help: 'AdamW beta1', default: 0.9 },
   beta2: { type: 'number', help: 'AdamW beta2', default: 0.99 },
   'grad-clip': { type: 'number', help: 'clip gradients to this global norm (0: off)', default: 1.0 },
@@ -62,6 +64,7 @@ export function trainerConfigFrom(f: FlagValues): TrainerConfig {
     schedule: f.schedule as TrainerConfig['schedule'], weightDecay: num('weight-decay'), beta1: num('beta1'), beta2: num('beta2'),
     gradClip: num('grad-clip'), gradAccum: num('grad-accum'), evalInterval: num('eval-interval'), evalIters: num('eval-iters'),
     logInterval: num('log-interval'), seed: num('seed'), maxSeconds: f['max-seconds'] as number | undefined,
+    decay: f.decay as TrainerConfig['decay'],
   };
 }
 

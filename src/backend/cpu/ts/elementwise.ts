@@ -90,13 +90,28 @@ export function binaryScalar(_b: Backend, op: string, a: TensorInfo, scalar: num
 export function copy(_b: Backend, src: TensorInfo, dst: TensorInfo): void {
   const S = arr(src), D = arr(dst);
   const plan = planStrided(dst.shape, [src.strides, dst.strides]);
+  const nd = plan.dims.length;
+  if (nd >= 2) {
+    // Copy the two innermost dims per callback: a transpose of heads ([B,T,H,Dh] → [B,H,T,Dh])
+    // has rows of only Dh values, and one callback per row would cost more than the copy.
+    const n1 = plan.dims[nd - 2]!, s1 = plan.strides[0]![nd - 2]!, d1 = plan.strides[1]![nd - 2]!;
+    const outer = { dims: plan.dims.slice(0, nd - 1), strides: plan.strides.map((st) => st.slice(0, nd - 1)) };
+    outer.dims[nd - 2] = 1;
+    const n = plan.dims[nd - 1]!, ss = plan.strides[0]![nd - 1]!, ds = plan.strides[1]![nd - 1]!;
+    forEachRow(outer, [src.offset, dst.offset], (off) => {
+      for (let r = 0; r < n1; r++) {
+        let si = off[0]! + r * s1, di = off[1]! + r * d1;
+        if (ss === 1 && ds === 1) { for (let k = 0; k < n; k++) D[di + k] = S[si + k]!; continue; }
+        for (let k = 0; k < n; k++) { D[di] = S[si]!; si += ss; di += ds; }
+      }
+    });
+    return;
+  }
   forEachRow(plan, [src.offset, dst.offset], (off, n, s) => {
     let si = off[0]!, di = off[1]!;
     const ss = s[0]!, ds = s[1]!;
-    // Long rows: a native block copy; short ones (a head's 32 values) are cheaper as a plain loop
-    // than a subarray view per row.
-    if (ss === 1 && ds === 1 && n >= 128) { D.set(S.subarray(si, si + n), di); return; }
-    if (ss === 1 && ds === 1) { for (let k = 0; k < n; k++) D[di + k] = S[si + k]!; return; }
+    // Long contiguous runs: a native block copy.
+    if (ss === 1 && ds === 1) { D.set(S.subarray(si, si + n), di); return; }
     for (let k = 0; k < n; k++) { D[di] = S[si]!; si += ss; di += ds; }
   });
 }
