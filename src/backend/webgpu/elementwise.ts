@@ -8,31 +8,15 @@
 import type { Backend, TensorInfo } from '../backend.js';
 import { BINARY, UNARY, WGSL_HELPERS } from '../elementwise.js';
 import type { DType } from '../../tensor/dtype.js';
+import { planStrided } from '../strided.js';
 import { bitsOf, grid1d, metaWgsl, wgslType, type GpuStorage, type WebGPUBackend } from './backend.js';
 
 const WG = 256;
 
-/**
- * Merges dims that every operand steps through back to back (and drops size-1 dims), so that
- * contiguous tensors become one flat loop and the index arithmetic stays short.
- */
+/** Merged dims (see planStrided), in the shape this file uses. */
 export function mergeDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const dims: number[] = [];
-  const out: number[][] = strides.map(() => []);
-  for (let i = 0; i < shape.length; i++) {
-    const d = shape[i]!;
-    if (d === 1) continue;
-    const last = dims.length - 1;
-    if (last >= 0 && strides.every((s, k) => out[k]![last] === s[i]! * d)) {
-      dims[last]! *= d;
-      strides.forEach((s, k) => { out[k]![last] = s[i]!; });
-    } else {
-      dims.push(d);
-      strides.forEach((s, k) => out[k]!.push(s[i]!));
-    }
-  }
-  if (dims.length === 0) { dims.push(1); out.forEach((s) => s.push(1)); }
-  return { shape: dims, strides: out };
+  const plan = planStrided(shape, strides);
+  return { shape: plan.dims, strides: plan.strides };
 }
 
 /** Converts a value expression of WGSL type `from` to the storage type of `to`. */

@@ -5,7 +5,7 @@ import type { Backend, TensorInfo } from '../../backend.js';
 import { BINARY, UNARY, erfc, geluTanhGrad } from '../../elementwise.js';
 import type { CpuStorage } from '../backend.js';
 import type { TypedArray } from '../../../tensor/dtype.js';
-import { forEachRow, planStrided } from './strided.js';
+import { forEachRow, planStrided } from '../../strided.js';
 
 type Row = (x: TypedArray, xi: number, xs: number, o: TypedArray, oi: number, os: number, n: number) => void;
 type Row2 = (a: TypedArray, ai: number, as: number, b: TypedArray, bi: number, bs: number,

@@ -4,7 +4,7 @@
 
 import { isContiguous, type TensorInfo } from '../../backend.js';
 import type { AdamWParams, AttentionParams } from '../../registry.js';
-import { planStrided } from '../ts/strided.js';
+import { planStrided } from '../../strided.js';
 import { ptr, type WasmRuntime } from './runtime.js';
 
 const up = (x: number, m: number) => Math.ceil(x / m) * m;
