@@ -25,7 +25,11 @@ test('SIGKILL mid-run, then resume: same losses as an uninterrupted run, no torn
           proc.kill('SIGKILL');
         }
       }, 5);
-      proc.on('exit', (_code, signal) => { clearInterval(timer); signal === 'SIGKILL' ? resolve() : reject(new Error(`child ended before the kill (${signal ?? _code})`)); });
+      proc.on('exit', (code, signal) => {
+        clearInterval(timer);
+        if (signal === 'SIGKILL') resolve();
+        else reject(new Error(`child ended before the kill (${signal ?? code})`));
+      });
     });
     // Whatever the moment of the kill, latest.json names a complete checkpoint.
     const ck = await loadCheckpoint(join(dir, 'checkpoints'));

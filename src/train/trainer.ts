@@ -9,7 +9,7 @@ import { noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { causalBatch, mlmBatch, type MlmOptions, type TokenStream } from './data.js';
-import { AdamW, clipGradNorm, type ParamGroup } from './optim.js';
+import { AdamW, clipGradNorm } from './optim.js';
 import { makeSchedule } from './schedule.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
