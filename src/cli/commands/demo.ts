@@ -39,14 +39,24 @@ export default {
     });
     console.error(`tlm demo: training a character-level GPT on Tiny Shakespeare (${data})`);
     const res = await runTraining(flags);
-    const { model, tok } = await loadModelDir(res.outDir);
+    const { model, tok, blockSize } = await loadModelDir(res.outDir);
     const prompt = f.prompt as string;
-    const ids = tok.encode(prompt).ids;
-    console.error(`\n--- sample (${f['max-new-tokens']} characters, temperature 0.8, top-k 200) ---`);
+    const total = f['max-new-tokens'] as number;
+    console.error(`\n--- sample (${total} characters, temperature 0.8, top-k 200) ---`);
     process.stdout.write(prompt);
-    for await (const piece of model.generateStream([Array.from(ids)], { maxNewTokens: f['max-new-tokens'] as number, doSample: true,
-      temperature: 0.8, topK: 200, seed: f.seed as number }, tok)) {
-      process.stdout.write(piece);
+    // The model sees at most blockSize tokens: sample in windows, each continuing from the last
+    // half-context of text so far (nanoGPT crops its context the same way).
+    const ids = Array.from(tok.encode(prompt).ids);
+    const chunk = Math.max(1, Math.floor(blockSize / 2));
+    for (let done = 0, round = 0; done < total; round++) {
+      const context = ids.slice(-(blockSize - chunk));
+      const n = Math.min(chunk, total - done);
+      const [seq] = await model.generate([context], { maxNewTokens: n, doSample: true, temperature: 0.8, topK: 200, seed: (f.seed as number) + round });
+      const fresh = seq!.slice(context.length);
+      process.stdout.write(tok.decode(fresh, { skipSpecialTokens: true }));
+      ids.push(...fresh);
+      done += fresh.length;
+      if (fresh.length === 0) break;
     }
     process.stdout.write('\n');
   },
