@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
 import { runTraining, trainFlags } from './train.js';
 import { loadModelDir } from './common.js';
+import { generateInWindows, type GenerationModel } from '../../generate/index.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -44,20 +45,10 @@ export default {
     const total = f['max-new-tokens'] as number;
     console.error(`\n--- sample (${total} characters, temperature 0.8, top-k 200) ---`);
     process.stdout.write(prompt);
-    // The model sees at most blockSize tokens: sample in windows, each continuing from the last
-    // half-context of text so far (nanoGPT crops its context the same way).
-    const ids = Array.from(tok.encode(prompt).ids);
-    const chunk = Math.max(1, Math.floor(blockSize / 2));
-    for (let done = 0, round = 0; done < total; round++) {
-      const context = ids.slice(-(blockSize - chunk));
-      const n = Math.min(chunk, total - done);
-      const [seq] = await model.generate([context], { maxNewTokens: n, doSample: true, temperature: 0.8, topK: 200, seed: (f.seed as number) + round });
-      const fresh = seq!.slice(context.length);
-      process.stdout.write(tok.decode(fresh, { skipSpecialTokens: true }));
-      ids.push(...fresh);
-      done += fresh.length;
-      if (fresh.length === 0) break;
-    }
+    // The model sees at most blockSize tokens: sample in windows over the latest ones.
+    await generateInWindows(model as unknown as GenerationModel, Array.from(tok.encode(prompt).ids),
+      { maxNewTokens: total, context: blockSize, doSample: true, temperature: 0.8, topK: 200, seed: f.seed as number },
+      tok, (text) => process.stdout.write(text));
     process.stdout.write('\n');
   },
 };

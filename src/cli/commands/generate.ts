@@ -9,7 +9,8 @@ import { CliError, type CommandSpec, type FlagValues } from '../args.js';
 import { fromPretrained, type PreTrainedModel } from '../../models/index.js';
 import { Tokenizer } from '../../tokenizers/index.js';
 import { findStopString } from '../../generate/stopping.js';
-import type { GenerateOptions } from '../../generate/generate.js';
+import type { GenerateOptions, GenerationModel } from '../../generate/generate.js';
+import { generateInWindows } from '../../generate/window.js';
 
 const spec: CommandSpec = {
   name: 'generate',
@@ -102,7 +103,12 @@ export default {
       process.stdout.write(text);
     };
     try {
-      if (numBeams === 1) {
+      const context = (model.config as { n_positions?: number }).n_positions ?? Infinity;
+      if (numBeams === 1 && !seq2seq && ids.length + maxNewTokens > context) {
+        // Longer than the model can see at once: continue in windows over the latest tokens.
+        console.error(`tlm generate: ${ids.length} + ${maxNewTokens} tokens exceed the model's context of ${context}; continuing in windows of the last ${context} tokens`);
+        await generateInWindows(model as unknown as GenerationModel, ids, { ...opts, maxNewTokens, context, stopStrings: stops }, tok, write);
+      } else if (numBeams === 1) {
         for await (const piece of model.generateStream([ids], opts, tok)) write(piece);
       } else {
         const out = await model.generate([ids], opts);
