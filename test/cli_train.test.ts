@@ -50,6 +50,15 @@ test('tlm train → HF-layout model dir; eval; resume refuses another architectu
     assert.equal(ev.status, 0, ev.stderr);
     assert.match(ev.stdout, /model\s+loss \d+\.\d+\s+perplexity/);
     assert.match(ev.stdout, /3-gram KN loss \d+\.\d+\s+perplexity/);
+    // nanoGPT's variant: no biases, exact GELU; config.json records it and loading rebuilds it.
+    const plain = join(dir, 'nobias');
+    const nb = tlm(['train', '--data', shakespeare, ...tiny, '--max-iters', '2', '--eval-interval', '2', '--no-bias', '--activation', 'gelu', '--out', plain]);
+    assert.equal(nb.status, 0, nb.stderr);
+    const nbConfig = JSON.parse(readFileSync(join(plain, 'config.json'), 'utf8')) as { bias: boolean; activation_function: string };
+    assert.equal(nbConfig.bias, false);
+    assert.equal(nbConfig.activation_function, 'gelu');
+    const nbModel = await models.fromPretrained(plain);
+    assert.equal(nbModel.numParameters(), 12 * 32 * 32 + 16 * 32 + 66 * 32 + 3 * 32);
     const bad = tlm(['train', '--data', shakespeare, ...tiny, '--n-layer', '2', '--max-iters', '6', '--out', out, '--resume']);
     oneLineError(bad, /checkpoint in .* is for another architecture: dims\.nLayer 1 in the checkpoint vs 2 now/);
   } finally {

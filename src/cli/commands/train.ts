@@ -34,6 +34,8 @@ export const trainFlags: CommandSpec['flags'] = {
   beta2: { type: 'number', help: 'AdamW beta2', default: 0.99 },
   'grad-clip': { type: 'number', help: 'clip gradients to this global norm (0: off)', default: 1.0 },
   dropout: { type: 'number', help: 'dropout probability', default: 0 },
+  'no-bias': { type: 'boolean', help: 'no biases in linear layers and LayerNorms (nanoGPT\'s default; GPT causal LM only)' },
+  activation: { type: 'string', help: 'MLP activation of the GPT (gelu_new is GPT-2\'s tanh form)', default: 'gelu_new', choices: ['gelu_new', 'gelu', 'relu'] },
   'eval-interval': { type: 'number', help: 'evaluate (and checkpoint) every N steps', default: 250 },
   'eval-iters': { type: 'number', help: 'batches per evaluation', default: 20 },
   'log-interval': { type: 'number', help: 'write a metrics line every N steps', default: 10 },
@@ -97,6 +99,7 @@ export async function runTraining(f: FlagValues, log: (s: string) => void = (s) 
   const { model, architecture } = buildModel(cfg.objective, {
     vocabSize: tok.vocabSize, nLayer: f['n-layer'] as number, nHead: f['n-head'] as number, nEmbd: f['n-embd'] as number,
     blockSize: cfg.blockSize, dropout: f.dropout as number, padTokenId: tok.padId,
+    ...(f['no-bias'] ? { bias: false } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
   });
   log(`model: ${architecture.type}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; data: ${stream.length.toLocaleString()} tokens (vocab ${tok.vocabSize})`);
   const trainer = new Trainer(model, split, cfg, outDir, { architecture });

@@ -2,7 +2,8 @@
 // tlm adds three options, written to config.json only when they differ from GPT-2:
 //   position_embedding_type: 'learned' (GPT-2's wpe) | 'sinusoidal' | 'sinusoidal_concat' | 'relative' | 'rope' | 'alibi' | 'none'
 //   norm_first: true (GPT-2's pre-norm) | false (post-norm, as GPT-1 and the original Transformer)
-//   max_relative_position (relative), rope_theta (rope), position_embedding_dim (sinusoidal_concat)
+//   max_relative_position (relative), rope_theta (rope), position_embedding_dim (sinusoidal_concat),
+//   bias: false (nanoGPT's bias-free linear layers and LayerNorms)
 
 import type { BaseConfig } from '../modeling.js';
 import { checkPositionType, type PositionType } from '../../nn/positional.js';
@@ -32,9 +33,11 @@ export interface GPT2Config extends BaseConfig {
   max_relative_position: number;
   rope_theta: number;
   position_embedding_dim: number | null;
+  /** Biases in the linear layers and LayerNorms (GPT-2: true; nanoGPT's default: false). */
+  bias: boolean;
 }
 
-const TLM_DEFAULTS = { position_embedding_type: 'learned', norm_first: true, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null } as const;
+const TLM_DEFAULTS = { position_embedding_type: 'learned', norm_first: true, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, bias: true } as const;
 
 export const GPT2_SMALL: Omit<GPT2Config, keyof typeof TLM_DEFAULTS> = {
   model_type: 'gpt2',

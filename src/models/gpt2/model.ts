@@ -24,14 +24,15 @@ import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
 /** HF's Conv1D: a linear layer with its weight stored [in, out] (y = x W + b), as OpenAI's TF code. */
 export class Conv1D extends Module {
   weight: Tensor;
-  bias: Tensor;
-  constructor(nf: number, nx: number) {
+  bias: Tensor | null;
+  constructor(nf: number, nx: number, bias = true) {
     super();
     this.weight = this.registerParameter('weight', empty([nx, nf]))!;
-    this.bias = this.registerParameter('bias', zeros_(empty([nf])))!;
+    this.bias = this.registerParameter('bias', bias ? zeros_(empty([nf])) : null);
   }
   forward(x: Tensor): Tensor {
-    return x.matmul(this.weight).add(this.bias);
+    const y = x.matmul(this.weight);
+    return this.bias ? y.add(this.bias) : y;
   }
 }
 
@@ -58,8 +59,8 @@ class GPT2Attention extends Module {
     super();
     const E = c.n_embd;
     this.nHead = c.n_head;
-    this.c_attn = this.registerModule('c_attn', new Conv1D(3 * E, E));
-    this.c_proj = this.registerModule('c_proj', new Conv1D(E, E));
+    this.c_attn = this.registerModule('c_attn', new Conv1D(3 * E, E, c.bias));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(E, E, c.bias));
     this.attnDropout = c.attn_pdrop;
     this.resid_dropout = this.registerModule('resid_dropout', new Dropout(c.resid_pdrop));
     const headDim = E / c.n_head;
@@ -99,8 +100,8 @@ class GPT2MLP extends Module {
   constructor(c: GPT2Config) {
     super();
     const inner = c.n_inner ?? 4 * c.n_embd;
-    this.c_fc = this.registerModule('c_fc', new Conv1D(inner, c.n_embd));
-    this.c_proj = this.registerModule('c_proj', new Conv1D(c.n_embd, inner));
+    this.c_fc = this.registerModule('c_fc', new Conv1D(inner, c.n_embd, c.bias));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(c.n_embd, inner, c.bias));
     this.act = getActivation(c.activation_function);
     this.dropout = this.registerModule('dropout', new Dropout(c.resid_pdrop));
   }
@@ -117,9 +118,9 @@ class GPT2Block extends Module {
   readonly normFirst: boolean;
   constructor(c: GPT2Config, layerIdx: number) {
     super();
-    this.ln_1 = this.registerModule('ln_1', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }));
+    this.ln_1 = this.registerModule('ln_1', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon, bias: c.bias }));
     this.attn = this.registerModule('attn', new GPT2Attention(c, layerIdx));
-    this.ln_2 = this.registerModule('ln_2', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }));
+    this.ln_2 = this.registerModule('ln_2', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon, bias: c.bias }));
     this.mlp = this.registerModule('mlp', new GPT2MLP(c));
     this.normFirst = c.norm_first;
   }
@@ -160,7 +161,7 @@ export class GPT2Model extends Module {
         : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.n_positions, mode: 'concat' }) : null);
     this.drop = this.registerModule('drop', new Dropout(c.embd_pdrop));
     this.h = this.registerModule('h', new ModuleList(Array.from({ length: c.n_layer }, (_, i) => new GPT2Block(c, i))));
-    this.ln_f = this.registerModule('ln_f', c.norm_first ? new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon }) : null);
+    this.ln_f = this.registerModule('ln_f', c.norm_first ? new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon, bias: c.bias }) : null);
     const pos = attentionPositions(pt, { numHeads: c.n_head, headDim: c.n_embd / c.n_head, maxPositions: c.n_positions,
       maxRelativePosition: c.max_relative_position, ropeTheta: c.rope_theta });
     for (const block of this.h) {
