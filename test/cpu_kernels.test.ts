@@ -12,20 +12,11 @@ import { getKernel } from '../src/backend/registry.js';
 import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
 import type { CpuBackend } from '../src/backend/cpu/backend.js';
 import { backend } from '../src/tensor/engine.js';
+import { Generator } from '../src/tensor/random.js';
 import { assertClose } from './helpers/assert.js';
 
-/** Deterministic uniform values in [-scale, scale). */
-function rnd(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+/** Deterministic uniform values in [-scale, scale), from the project's seeded generator. */
+const rnd = (n: number, seed: number, scale = 1) => new Generator(seed).fillUniform(new Float32Array(n), -scale, scale);
 const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
 
 /** Runs f on the TypeScript kernels and on the WASM kernels. */
@@ -186,7 +177,7 @@ test('GELU (erf and tanh forms) and their gradients, relu, neg', () => {
       // Near 0 (the left tail; the gradient near its zero at x ≈ -0.75, where cdf + x·pdf cancels)
       // the float32 kernel is compared absolutely against the float64 one: floors 1e-3 and 0.1.
       assertClose(r.wasm[0]!, r.ts[0]!, 2e-6, `gelu ${approximate} n=${n}`, 1e-3);
-      assertClose(r.wasm[1]!, r.ts[1]!, 2e-6, `gelu ${approximate} grad n=${n}`, 0.1);
+      assertClose(r.wasm[1]!, r.ts[1]!, 4e-6, `gelu ${approximate} grad n=${n}`, 0.1); // two formulas of the gradient: a few float32 ulps apart
     }
     const x = tensor(data);
     for (const [name, f] of [['relu', (t: Tensor) => t.relu()], ['neg', (t: Tensor) => t.neg()]] as const) {

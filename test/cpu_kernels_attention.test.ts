@@ -7,19 +7,11 @@ import assert from 'node:assert/strict';
 import { functional as F, tensor, causalMask, type Tensor } from '../src/index.js';
 import { setCpuKernels, setCpuThreads, shutdownCpuThreads, cpuThreadsReady } from '../src/backend/cpu/index.js';
 import { backend } from '../src/tensor/engine.js';
+import { Generator } from '../src/tensor/random.js';
 import { assertClose } from './helpers/assert.js';
 
-function rnd(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+/** Deterministic uniform values in [-scale, scale), from the project's seeded generator. */
+const rnd = (n: number, seed: number, scale = 1) => new Generator(seed).fillUniform(new Float32Array(n), -scale, scale);
 const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
 const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
 

@@ -6,12 +6,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { byteLevelDecoderFrom } from './helpers/byte_decoder.js';
 import { memory, noGrad, tidy, tensor } from '../src/index.js';
 import { fromPretrained, type PreTrainedModel } from '../src/models/index.js';
 import { Tokenizer } from '../src/tokenizers/index.js';
 import {
   IncrementalDetokenizer, beamSearch, DecoderOnlyRunner, generate, generateStream, LogitsProcessorList, MaxNewTokensCriteria, StoppingCriteriaList,
-  type CausalLM, type TokenDecoder,
+  type CausalLM,
 } from '../src/generate/index.js';
 
 const dir = join(process.cwd(), '..', 'shared', 'fixtures', 'hf', 'gpt2-tiny');
@@ -28,30 +29,7 @@ async function model(): Promise<PreTrainedModel> {
   return cached;
 }
 
-/** GPT-2 byte-level decoding from the fixture's tokenizer.json (independent of src/tokenizers). */
-function byteLevelDecoder(): TokenDecoder {
-  const tj = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> }; added_tokens: { id: number; special: boolean }[] };
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
-  const byteOf = new Map(cs.map((c, i) => [String.fromCharCode(c), bs[i]!]));
-  const tokens = new Map(Object.entries(tj.model.vocab).map(([s, id]) => [id, s]));
-  const special = new Set(tj.added_tokens.filter((t) => t.special).map((t) => t.id));
-  return {
-    decode(ids, opts) {
-      const bytes: number[] = [];
-      for (const id of ids) {
-        if (opts?.skipSpecialTokens && special.has(id)) continue;
-        for (const ch of tokens.get(id) ?? '') bytes.push(byteOf.get(ch)!);
-      }
-      return new TextDecoder().decode(Uint8Array.from(bytes));
-    },
-  };
-}
+const byteLevelDecoder = () => byteLevelDecoderFrom(join(dir, 'tokenizer.json'));
 
 test('greedy decoding equals HF greedy_out (20 new tokens)', { skip }, async () => {
   const m = await model();

@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { byteLevelDecoderFrom } from './helpers/byte_decoder.js';
 import {
   TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, RepetitionPenaltyLogitsProcessor, NoRepeatNGramLogitsProcessor,
   MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor, LogitsProcessorList, kthLargest, bannedNgramTokens,
@@ -178,37 +179,13 @@ test('the streamer never splits a UTF-8 character (one token per byte)', () => {
   assert.ok(partial > 10);
 });
 
-/** GPT-2's byte-level decoding from a tokenizer.json vocab (bytes_to_unicode, inverted). */
-function byteLevelDecoder(file: string): TokenDecoder {
-  const tj = JSON.parse(readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> }; added_tokens: { id: number; content: string; special: boolean }[] };
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
-  const byteOf = new Map(cs.map((c, i) => [String.fromCharCode(c), bs[i]!]));
-  const tokens = new Map(Object.entries(tj.model.vocab).map(([s, id]) => [id, s]));
-  const special = new Set(tj.added_tokens.filter((t) => t.special).map((t) => t.id));
-  return {
-    decode(ids, opts) {
-      const bytes: number[] = [];
-      for (const id of ids) {
-        if (opts?.skipSpecialTokens && special.has(id)) continue;
-        for (const ch of tokens.get(id) ?? '') bytes.push(byteOf.get(ch)!);
-      }
-      return new TextDecoder().decode(Uint8Array.from(bytes));
-    },
-  };
-}
 
 const fixtureDir = join(process.cwd(), '..', 'shared', 'fixtures', 'hf', 'gpt2-tiny');
 
 test('the streamer never splits a character of byte-level BPE (gpt2-tiny tokenizer, CJK text)', (t) => {
   if (!existsSync(join(fixtureDir, 'tokenizer.json'))) { t.skip(`fixture not found: ${fixtureDir}`); return; }
   const expected = JSON.parse(readFileSync(join(fixtureDir, 'expected.json'), 'utf8')) as { texts: string[]; ids: number[][] };
-  const tok = byteLevelDecoder(join(fixtureDir, 'tokenizer.json'));
+  const tok = byteLevelDecoderFrom(join(fixtureDir, 'tokenizer.json'));
   for (let i = 0; i < expected.texts.length; i++) {
     assert.equal(tok.decode(expected.ids[i]!), expected.texts[i], `decoder sanity, text ${i}`);
     const partial = checkStream(tok, expected.ids[i]!, expected.texts[i]!);
