@@ -3,7 +3,7 @@
 
 import { BINARY, UNARY } from '../../backend/elementwise.js';
 import { record } from '../autograd.js';
-import { noGrad } from '../engine.js';
+import { noGrad, tidy } from '../engine.js';
 import { promote, type DType } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
@@ -175,12 +175,17 @@ export function where(cond: Tensor, a: TensorLike, c: TensorLike): Tensor {
   // tensor int, a fraction makes the result float32 instead of being truncated.
   const dt = (v: TensorLike): DType => (typeof v === 'number' ? (Number.isInteger(v) ? 'int32' : 'float32') : v.dtype);
   const dtype: DType = typeof a === 'number' && typeof c === 'number' ? 'float32' : promote(dt(a), dt(c));
-  const x = typeof a === 'number' ? full([], a, { dtype, device: b.name }) : a.dtype === dtype ? a : to(a, dtype);
-  const y = typeof c === 'number' ? full([], c, { dtype, device: b.name }) : c.dtype === dtype ? c : to(c, dtype);
-  const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, x.shape), y.shape);
   const condB = cond.dtype === 'bool' ? cond : to(cond, 'bool');
-  const out = empty(shape, dtype, b);
-  kernel('where', b)(b, expand(condB, shape), expand(x, shape), expand(y, shape), out);
+  // Scalar branches, casts and broadcast views are temporaries: freed here, not left to the caller's
+  // scope (maskedFill runs this on every attention and loss).
+  const out = noGrad(() => tidy(() => {
+    const x = typeof a === 'number' ? full([], a, { dtype, device: b.name }) : a.dtype === dtype ? a : to(a, dtype);
+    const y = typeof c === 'number' ? full([], c, { dtype, device: b.name }) : c.dtype === dtype ? c : to(c, dtype);
+    const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, x.shape), y.shape);
+    const result = empty(shape, dtype, b);
+    kernel('where', b)(b, expand(condB, shape), expand(x, shape), expand(y, shape), result);
+    return result;
+  }));
   const inputs = [typeof a === 'number' ? null : a, typeof c === 'number' ? null : c].filter((t): t is Tensor => t !== null);
   return record(out, 'Where', inputs, (g) => {
     const grads: Tensor[] = [];
