@@ -117,9 +117,11 @@ export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
 }
 export function sub(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
   if (alpha !== undefined && alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
-  return binaryOp('sub', a, b, (_a, _b, _o, g) => [g, g.neg()], 'Sub');
+  return binaryOp('sub', a, b, (_a, b, _o, g) => [g, b.requiresGrad ? g.neg() : null], 'Sub');
 }
-export const mul = (a: TensorLike, b: TensorLike) => binaryOp('mul', a, b, (a, b, _o, g) => [g.mul(b), g.mul(a)], 'Mul');
+// Only the sides that need a gradient get one: dropout's mask and a scalar factor cost nothing.
+export const mul = (a: TensorLike, b: TensorLike) =>
+  binaryOp('mul', a, b, (a, b, _o, g) => [a.requiresGrad ? g.mul(b) : null, b.requiresGrad ? g.mul(a) : null], 'Mul');
 export const div = (a: TensorLike, b: TensorLike) =>
   binaryOp('div', a, b, (a, b, o, g) => [g.div(b), b.requiresGrad ? g.mul(o).div(b).neg() : null], 'Div');
 export const pow = (a: TensorLike, b: TensorLike) => binaryOp('pow', a, b, (a, b, o, g) => [
@@ -130,12 +132,12 @@ export const maximum = (a: TensorLike, b: TensorLike) => binaryOp('maximum', a, 
   // Ties split the gradient evenly, as torch does.
   const gt = a.gt(b).float(), eq = a.eq(b).float().mul(0.5);
   const wa = gt.add(eq), wb = sub(1, wa);
-  return [g.mul(wa), g.mul(wb)];
+  return [a.requiresGrad ? g.mul(wa) : null, b.requiresGrad ? g.mul(wb) : null];
 }, 'Maximum');
 export const minimum = (a: TensorLike, b: TensorLike) => binaryOp('minimum', a, b, (a, b, _o, g) => {
   const lt = a.lt(b).float(), eq = a.eq(b).float().mul(0.5);
   const wa = lt.add(eq), wb = sub(1, wa);
-  return [g.mul(wa), g.mul(wb)];
+  return [a.requiresGrad ? g.mul(wa) : null, b.requiresGrad ? g.mul(wb) : null];
 }, 'Minimum');
 
 export const eq = (a: TensorLike, b: TensorLike) => binaryOp('eq', a, b, null);
