@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, memory } from '../src/index.js';
@@ -100,6 +100,31 @@ test('resuming from a checkpoint reproduces the uninterrupted losses', async () 
     const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(Object.keys(metrics[0]!), ['step', 'train_loss', 'val_loss', 'lr', 'tokens_per_s']);
     assert.ok(existsSync(join(dir, 'loss.svg')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a token stream past the in-memory limit spills to a file and reads the same windows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-spill-'));
+  try {
+    const file = join(dir, 'text.txt');
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}: ${'abcdefghij'.slice(i % 10)}`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const chars = [...new Set(readFileSync(file, 'utf8'))].sort();
+    const tok = { encode: (t: string) => ({ ids: Array.from(t, (c) => chars.indexOf(c)) }) };
+    const inMemory = TokenStream.fromFiles([file], tok);
+    const spilled = TokenStream.fromFiles([file], tok, { binPath: join(dir, 'tokens.bin'), maxInMemoryTokens: 1000 });
+    assert.ok(spilled.path !== null && existsSync(spilled.path), 'the stream lives in a file');
+    assert.equal(spilled.length, inMemory.length);
+    const { val: v1 } = trainValSplit(inMemory), { val: v2 } = trainValSplit(spilled);
+    const a = new Int32Array(50), b = new Int32Array(50);
+    for (const start of [0, 123, v1.length - 50]) {
+      v1.read(start, 50, a); v2.read(start, 50, b);
+      assert.deepEqual(b, a);
+    }
+    assert.throws(() => TokenStream.fromFiles([file], tok, { maxInMemoryTokens: 1000 }), /pass binPath/);
+    spilled.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -46,11 +46,12 @@ export function forEachTextChunk(path: string, fn: (text: string, bytesDone: num
 
 /** A token stream held in memory or in a binary file, read by windows. */
 export class TokenStream {
+  /** fd streams read tokens [base, base + length) of the file. */
   private constructor(private readonly mem: Int32Array | null, private readonly fd: number | null,
-                      readonly length: number, readonly path: string | null) {}
+                      private readonly base: number, readonly length: number, readonly path: string | null) {}
 
   static fromArray(ids: ArrayLike<number>): TokenStream {
-    return new TokenStream(Int32Array.from(ids), null, ids.length, null);
+    return new TokenStream(Int32Array.from(ids), null, 0, ids.length, null);
   }
 
   /**
@@ -69,38 +70,32 @@ export class TokenStream {
     let mem = new Int32Array(1 << 16);
     let len = 0;
     let fd: number | null = null;
-    let before = 0;
-    const flush = () => {
-      if (fd === null) {
-        if (!opts.binPath) throw new Error(`token stream exceeds ${limit} tokens in memory; pass binPath to spill to disk`);
-        fd = openSync(opts.binPath, 'w+');
-      }
-      writeSync(fd, new Uint8Array(mem.buffer, 0, len * 4));
-      before += len;
-      len = 0;
-    };
+    let spilled = 0;
+    const write = (a: Int32Array) => writeSync(fd!, new Uint8Array(a.buffer, a.byteOffset, a.length * 4));
     for (const f of files) {
       forEachTextChunk(f, (text, done) => {
-        const ids = tok.encode(text).ids;
-        if (len + ids.length > mem.length) {
-          if (before + len + ids.length > limit || fd !== null) flush();
+        const ids = Int32Array.from(tok.encode(text).ids);
+        if (fd !== null || len + ids.length > limit) {
+          // Past the limit: what is in memory and everything after goes to the file.
+          if (!opts.binPath) throw new Error(`token stream exceeds ${limit} tokens in memory; pass binPath to spill to disk`);
+          if (fd === null) { fd = openSync(opts.binPath, 'w+'); write(mem.subarray(0, len)); spilled = len; len = 0; }
+          write(ids);
+          spilled += ids.length;
+        } else {
           if (len + ids.length > mem.length) {
             const bigger = new Int32Array(Math.max(mem.length * 2, len + ids.length));
             bigger.set(mem.subarray(0, len));
             mem = bigger;
           }
+          mem.set(ids, len);
+          len += ids.length;
         }
-        mem.set(ids, len);
-        len += ids.length;
         opts.onProgress?.(done, totalBytes);
       });
     }
-    if (fd !== null) {
-      flush();
-      return new TokenStream(null, fd, before, opts.binPath!);
-    }
+    if (fd !== null) return new TokenStream(null, fd, 0, spilled, opts.binPath!);
     if (len === 0) throw new Error(`data file has no tokens: ${files.join(', ')}`);
-    return new TokenStream(mem.slice(0, len), null, len, null);
+    return new TokenStream(mem.slice(0, len), null, 0, len, null);
   }
 
   /** Copies tokens [start, start + n) into out. */
@@ -108,21 +103,12 @@ export class TokenStream {
     if (start < 0 || start + n > this.length) throw new Error(`TokenStream.read: [${start}, ${start + n}) outside 0..${this.length}`);
     if (this.mem !== null) { out.set(this.mem.subarray(start, start + n), outOffset); return; }
     const bytes = new Uint8Array(out.buffer, out.byteOffset + outOffset * 4, n * 4);
-    readSync(this.fd!, bytes, 0, n * 4, start * 4);
+    readSync(this.fd!, bytes, 0, n * 4, (this.base + start) * 4);
   }
 
   /** A sub-range view (shares memory or file). */
   slice(start: number, end: number): TokenStream {
-    const s = new TokenStream(this.mem ? this.mem.subarray(start, end) : null, this.fd, end - start, this.path);
-    if (this.fd !== null) {
-      const base = start;
-      const parentRead = this.read.bind(this);
-      s.read = (st, n, out, off = 0) => {
-        if (st < 0 || st + n > end - start) throw new Error(`TokenStream.read: [${st}, ${st + n}) outside 0..${end - start}`);
-        parentRead(base + st, n, out, off);
-      };
-    }
-    return s;
+    return new TokenStream(this.mem ? this.mem.subarray(start, end) : null, this.fd, this.base + start, end - start, this.path);
   }
 
   close(): void {
