@@ -203,6 +203,59 @@ test('add, sub, mul, div: contiguous, row-broadcast, scalars (bit-exact with the
   }
 });
 
+test('strided copies: head transposes, slices, broadcasts, int32 (bit-exact with the TypeScript path)', () => {
+  setCpuThreads(2);
+  const cases: [string, () => Tensor][] = [
+    ['heads [B,T,H,D] → [B,H,T,D]', () => rand([3, 65, 4, 33], 1).transpose(1, 2)],
+    ['a transposed matrix', () => rand([301, 77], 2).transpose(0, 1)],
+    ['every other column', () => rand([40, 90], 3).slice(1, 1, 90, 2)],
+    ['a broadcast row', () => rand([1, 70], 4).expand([50, 70])],
+    ['five unmergeable dims (TypeScript path)', () => rand([2, 3, 4, 5, 6], 5).permute([4, 2, 0, 3, 1])],
+    ['int32, transposed', () => tensor(Int32Array.from({ length: 6000 }, (_, i) => i * 7 - 3000), { shape: [60, 100], dtype: 'int32' }).transpose(0, 1)],
+    ['one long run', () => rand([200001], 6).slice(0, 1, 200000)],
+  ];
+  for (const [what, make] of cases) {
+    const r = both(() => vals(make()));
+    assert.deepEqual(r.wasm, r.ts, what);
+  }
+  // A slice written into a larger tensor (the split backward) leaves the rest untouched.
+  const r = both(() => {
+    const buf = rand([12, 64, 384], 7), g = rand([12, 64, 128], 8);
+    buf.slice(2, 128, 256).copy_(g);
+    return vals(buf);
+  });
+  assert.deepEqual(r.wasm, r.ts, 'slice copy_');
+});
+
+test('sums over a dim: float64 accumulation, independent of the thread count', async () => {
+  const f64sum = (x: Float32Array, outer: number, n: number, inner: number) => {
+    const out: number[] = [];
+    for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += x[(o * n + k) * inner + i]!;
+      out.push(Math.fround(s));
+    }
+    return out;
+  };
+  const cases: [number[], number, number, number, number][] = [ // shape, dim, outer, n, inner
+    [[1], 0, 1, 1, 1], [[7], 0, 1, 7, 1], [[100003], 0, 1, 100003, 1], [[300, 257], 0, 1, 300, 257],
+    [[300, 257], 1, 300, 257, 1], [[3, 50, 9], 1, 3, 50, 9], [[768, 512], 0, 1, 768, 512], [[2, 0, 5], 1, 2, 0, 5],
+  ];
+  for (const [shape, dim, outer, n, inner] of cases) {
+    const data = rnd(shape.reduce((a, b) => a * b, 1), shape.length + shape[0]!, 3);
+    const x = tensor(data, { shape });
+    setCpuThreads(1);
+    const one = vals(x.sum(dim));
+    setCpuThreads(3);
+    await cpuThreadsReady(backend());
+    const three = vals(x.sum(dim));
+    assert.deepEqual(three, one, `sum ${shape} dim ${dim}: threads`);
+    // Each float64 partial order rounds once to float32 at the end: within an ulp of the exact sum.
+    assertClose(one, f64sum(data, outer, n, inner), 1e-6, `sum ${shape} dim ${dim}`, 1e-6);
+  }
+  setCpuThreads(2);
+});
+
 test('AdamW step', () => {
   setCpuThreads(2);
   for (const n of [1, 5, 4096, 100003]) {

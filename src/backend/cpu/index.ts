@@ -71,17 +71,23 @@ export async function cpuThreadsReady(b: Backend): Promise<void> {
 // Registration. Kernels with a WASM version dispatch on each call (one comparison), so that
 // setCpuKernels takes effect at once.
 const plain = (name: KernelName, fn: unknown) => registerKernel(name, 'cpu', fn as KernelMap[typeof name]);
-plain('copy', ew.copy);
 plain('fill', ew.fill);
 plain('cast', ew.cast);
 plain('where', ew.where);
-plain('reduce', red.reduce);
 plain('argReduce', red.argReduce);
 plain('indexSelect', nn.indexSelect);
 plain('indexAdd', nn.indexAdd);
 plain('gather', nn.gather);
 plain('scatterAdd', nn.scatterAdd);
 
+registerKernel('copy', 'cpu', (b, src, dst) => {
+  const r = wasm(b);
+  if (r === null || !W.copy(r, src, dst)) ew.copy(b, src, dst);
+});
+registerKernel('reduce', 'cpu', (b, op, x, outer, rr, inner, out) => {
+  const r = wasm(b);
+  if (r === null || !W.reduce(r, op, x, outer, rr, inner, out)) red.reduce(b, op, x, outer, rr, inner, out);
+});
 registerKernel('unary', 'cpu', (b, op, x, out) => {
   const r = wasm(b);
   if (r === null || !W.unary(r, op, x, out)) ew.unary(b, op, x, out);

@@ -90,7 +90,7 @@ export function layerNormBackward(r: WasmRuntime, x: TensorInfo, weight: TensorI
 }
 
 // Op codes of assembly/elementwise.ts, with rough costs in ns per element.
-const UNARY: Record<string, [number, number]> = { gelu: [0, 2], gelu_tanh: [1, 1.5], relu: [2, 0.3], neg: [3, 0.3] };
+const UNARY: Record<string, [number, number]> = { gelu: [0, 2], gelu_tanh: [1, 1.5], relu: [2, 0.3], neg: [3, 0.3], square: [4, 0.3] };
 const BINARY: Record<string, [number, number]> = {
   add: [0, 0.4], sub: [1, 0.4], mul: [2, 0.4], div: [3, 0.5], gelu_grad: [4, 3], gelu_tanh_grad: [5, 2], relu_grad: [6, 0.4],
 };
@@ -186,6 +186,53 @@ export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, 
       ptr(out), ptr(lse), ptr(gout), ptr(gq), ptr(gk), ptr(gv), scratch.ptr, stride, bq], 1);
   } finally {
     r.free(scratch);
+  }
+  return true;
+}
+
+/** Strided copy of 4-byte elements (float32, int32) merged into at most four dims; false otherwise. */
+export function copy(r: WasmRuntime, src: TensorInfo, dst: TensorInfo): boolean {
+  if (src.dtype !== dst.dtype || src.dtype === 'bool') return false;
+  const plan = planStrided(dst.shape, [src.strides, dst.strides]);
+  const nd = plan.dims.length;
+  if (nd > 4) return false;
+  const total = numel(dst);
+  if (total === 0) return true;
+  const [ss, ds] = plan.strides as [number[], number[]];
+  if (nd === 1 && ss[0] === 1 && ds[0] === 1) { // one run: the engine's memmove
+    const s = ptr(src), heap = new Uint8Array(r.backend.heap.buffer);
+    heap.copyWithin(ptr(dst), s, s + total * 4);
+    return true;
+  }
+  const pad = (a: number[], fill: number) => [...new Array<number>(4 - nd).fill(fill), ...a];
+  const [, d1, d2, n] = pad(plan.dims, 1) as [number, number, number, number];
+  const s = pad(ss, 0), t = pad(ds, 0);
+  r.run('copyRows', total / n, total / 2e3, [ptr(src), ptr(dst), d1, d2, n, ...s, ...t]);
+  return true;
+}
+
+/** Rows of one long sum per block (fixed, so the bits never depend on the thread count). */
+const SUM_BLOCK = 16384;
+
+/** Sums over the middle dim of contiguous float32 [outer, r, inner]; false for the other ops. */
+export function reduce(r: WasmRuntime, op: string, x: TensorInfo, outer: number, rr: number, inner: number, out: TensorInfo): boolean {
+  if (op !== 'sum' || x.dtype !== 'float32' || out.dtype !== 'float32') return false;
+  const total = outer * rr * inner, us = total / 2e3;
+  if (outer * inner === 0) return true;
+  if (inner > 1) { r.run('sumMiddle', outer * Math.ceil(inner / 8), us, [ptr(x), rr, inner, ptr(out)]); return true; }
+  if (outer > 1 || rr < 2 * SUM_BLOCK) { r.run('sumLast', outer, us, [ptr(x), rr, ptr(out), 0]); return true; }
+  // One long row: float64 partial sums of fixed blocks, added here in block order.
+  const full = Math.floor(rr / SUM_BLOCK), tail = rr - full * SUM_BLOCK, parts = full + (tail > 0 ? 1 : 0);
+  const part = r.alloc(parts * 8);
+  try {
+    r.run('sumLast', full, us, [ptr(x), SUM_BLOCK, part.ptr, 1]);
+    if (tail > 0) r.x.sumLast(0, 1, 0, ptr(x) + full * SUM_BLOCK * 4, tail, part.ptr + full * 8, 1);
+    const p = new Float64Array(r.backend.heap.buffer, part.ptr, parts);
+    let s = 0;
+    for (let i = 0; i < parts; i++) s += p[i]!;
+    new Float32Array(r.backend.heap.buffer, ptr(out), 1)[0] = s;
+  } finally {
+    r.free(part);
   }
   return true;
 }

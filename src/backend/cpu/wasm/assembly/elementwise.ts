@@ -3,7 +3,7 @@
 import { gelu16, vgelu, vgeluGrad, vgeluTanh, vgeluTanhGrad } from './simd';
 
 // Op codes, mirrored in ../kernels.ts.
-const U_GELU = 0, U_GELU_TANH = 1, U_RELU = 2, U_NEG = 3;
+const U_GELU = 0, U_GELU_TANH = 1, U_RELU = 2, U_NEG = 3, U_SQUARE = 4;
 const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_GELU_GRAD = 4, B_GELU_TANH_GRAD = 5, B_RELU_GRAD = 6;
 
 // @ts-ignore: decorator
@@ -11,6 +11,7 @@ const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_GELU_GRAD = 4, B_GELU_TANH_G
   if (op == U_GELU) return vgelu(x);
   if (op == U_GELU_TANH) return vgeluTanh(x);
   if (op == U_RELU) return f32x4.pmax(f32x4.splat(0), x); // x > 0 ? x : 0, NaN → 0 as the TS path
+  if (op == U_SQUARE) return f32x4.mul(x, x);
   return f32x4.neg(x);
 }
 
@@ -22,6 +23,7 @@ export function unary(start: i32, end: i32, _tid: i32, op: i32, x: usize, out: u
   if (op == U_GELU) unaryGelu(start, end, x, out);
   else if (op == U_GELU_TANH) unaryGeluTanh(start, end, x, out);
   else if (op == U_RELU) unaryRelu(start, end, x, out);
+  else if (op == U_SQUARE) unarySquare(start, end, x, out);
   else unaryNeg(start, end, x, out);
 }
 function unaryGelu(start: i32, end: i32, x: usize, out: usize): void {
@@ -32,6 +34,7 @@ function unaryGelu(start: i32, end: i32, x: usize, out: usize): void {
 function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU_TANH, start, end, x, out); }
 function unaryRelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_RELU, start, end, x, out); }
 function unaryNeg(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_NEG, start, end, x, out); }
+function unarySquare(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_SQUARE, start, end, x, out); }
 
 // @ts-ignore: decorator
 @inline function unaryLoop(op: i32, start: i32, end: i32, x: usize, out: usize): void {

@@ -4,3 +4,4 @@ export { packAB, gemm, gemv, gemvSplitK, sumParts } from './matmul';
 export { softmax, softmaxBackward, layerNorm, layerNormBackward, layerNormReduce } from './rows';
 export { unary, binary, adamw } from './elementwise';
 export { attnForward, attnBackward } from './attention';
+export { copyRows, sumLast, sumMiddle } from './strided';
