@@ -15,7 +15,36 @@ const rnd = (n: number, seed: number, scale = 1) => new Generator(seed).fillUnif
 const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
 const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
 
-interface Case { name: string; q: number[]; k: number[]; v: number[]; causal?: boolean; mask?: () => Tensor; scale?: number }
+interface Case {
+  name: string; q: number[]; k: number[]; v: number[]; causal?: boolean; mask?: () => Tensor; scale?: number;
+  /**
+   * How q, k, v are made (default: three leaves): 'packed' as the heads of one [B, L, 3·H·E] leaf
+   * (split, reshape, transpose: GPT-2's c_attn), 'transposed' from leaves stored [..., E, L] (a
+   * strided last dim), 'permuted' from leaves whose batch dims are permuted (they cannot merge).
+   */
+  layout?: 'packed' | 'transposed' | 'permuted';
+}
+
+/** q, k, v for a case, and the leaves whose gradients are compared. */
+function inputs(c: Case, seed: number): { q: Tensor; k: Tensor; v: Tensor; leaves: Tensor[] } {
+  if (c.layout === 'packed') {
+    const [B, H, L, E] = c.q as [number, number, number, number];
+    const qkv = rand([B, L, 3 * H * E], seed).requiresGrad_();
+    const [q, k, v] = qkv.split(H * E, -1).map((t) => t.reshape(B, L, H, E).transpose(1, 2)) as [Tensor, Tensor, Tensor];
+    return { q, k, v, leaves: [qkv] };
+  }
+  const leaf = (shape: number[], s: number) => {
+    const n = shape.length;
+    if (c.layout === 'transposed') return rand([...shape.slice(0, -2), shape[n - 1]!, shape[n - 2]!], s).requiresGrad_();
+    if (c.layout === 'permuted') return rand([shape[1]!, shape[0]!, ...shape.slice(2)], s).requiresGrad_();
+    return rand(shape, s).requiresGrad_();
+  };
+  const view = (t: Tensor) => c.layout === 'transposed' ? t.mT
+    : c.layout === 'permuted' ? t.permute([1, 0, ...Array.from({ length: t.ndim - 2 }, (_, i) => i + 2)]) : t;
+  const leaves = [leaf(c.q, seed), leaf(c.k, seed + 1), leaf(c.v, seed + 2)];
+  const [q, k, v] = leaves.map(view) as [Tensor, Tensor, Tensor];
+  return { q, k, v, leaves };
+}
 
 /** softmax(q kᵀ · scale + mask) v through separate ops: the reference. */
 function composite(q: Tensor, k: Tensor, v: Tensor, c: Case, mask: Tensor | null): Tensor {
@@ -26,14 +55,16 @@ function composite(q: Tensor, k: Tensor, v: Tensor, c: Case, mask: Tensor | null
   return F.softmax(s, -1).matmul(v);
 }
 
-/** Output and gradients of q, k, v (for a fixed upstream gradient). */
+/** Output and the gradients of the leaves (for a fixed upstream gradient). */
 function run(c: Case, fused: boolean, seed: number): number[][] {
-  const q = rand(c.q, seed).requiresGrad_(), k = rand(c.k, seed + 1).requiresGrad_(), v = rand(c.v, seed + 2).requiresGrad_();
+  const { q, k, v, leaves } = inputs(c, seed);
   const mask = c.mask ? c.mask() : null;
   const out = fused ? F.scaledDotProductAttention(q, k, v, { isCausal: c.causal, attnMask: mask, scale: c.scale }) : composite(q, k, v, c, mask);
   const g = rand(out.shape as number[], seed + 3);
-  out.backward(g);
-  return [vals(out), vals(q.grad!), vals(k.grad!), vals(v.grad!)];
+  // The heads merged back as GPT-2 does (a view of the fused output, which is laid out [B, L, H, Ev]).
+  if (out.ndim === 4) out.transpose(1, 2).reshape(out.shape[0]!, out.shape[2]!, -1).backward(g.transpose(1, 2).reshape(out.shape[0]!, out.shape[2]!, -1));
+  else out.backward(g);
+  return [vals(out), ...leaves.map((t) => vals(t.grad!))];
 }
 
 const boolMask = (L: number, S: number, seed: number, emptyRow = -1) => {
@@ -57,6 +88,11 @@ const cases: Case[] = [
   { name: 'float mask over batch and heads [B, H, L, S]', q: [2, 3, 5, 4], k: [2, 3, 6, 4], v: [2, 3, 6, 4],
     mask: () => tensor(rnd(180, 21, 3), { shape: [2, 3, 5, 6] }) },
   { name: 'larger causal (several query blocks, threads)', q: [2, 2, 100, 64], k: [2, 2, 100, 64], v: [2, 2, 100, 64], causal: true },
+  { name: 'heads of one packed projection, causal', q: [3, 4, 37, 16], k: [3, 4, 37, 16], v: [3, 4, 37, 16], causal: true, layout: 'packed' },
+  { name: 'q, k, v with a strided last dim', q: [2, 3, 9, 6], k: [2, 3, 11, 6], v: [2, 3, 11, 7], layout: 'transposed' },
+  { name: 'three batch dims that merge', q: [2, 3, 2, 9, 8], k: [2, 3, 2, 10, 8], v: [2, 3, 2, 10, 8], causal: true },
+  { name: 'batch dims that cannot merge', q: [2, 3, 2, 9, 8], k: [2, 3, 2, 9, 8], v: [2, 3, 2, 9, 8], layout: 'permuted',
+    mask: () => tensor(rnd(81, 31, 2), { shape: [9, 9] }) },
 ];
 
 for (const threads of [1, 3]) {
@@ -71,8 +107,8 @@ for (const threads of [1, 3]) {
       setCpuKernels('ts');
       const ts = run(c, true, seed);
       setCpuKernels('wasm');
-      const names = ['out', 'dq', 'dk', 'dv'];
-      for (let i = 0; i < 4; i++) {
+      const names = c.layout === 'packed' ? ['out', 'dqkv'] : ['out', 'dq', 'dk', 'dv'];
+      for (let i = 0; i < names.length; i++) {
         assertClose(wasm[i]!, ref[i]!, 2e-5, `${c.name}: wasm ${names[i]}`, 0.05);
         assertClose(ts[i]!, ref[i]!, 2e-5, `${c.name}: ts ${names[i]}`, 0.05);
       }

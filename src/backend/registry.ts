@@ -56,14 +56,17 @@ export interface KernelMap {
   /** In-place AdamW step on contiguous float32 param, grad, m, v of equal size. */
   adamw(b: Backend, param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, p: AdamWParams): void;
   /**
-   * Fused softmax(q·kᵀ·scale + mask)·v per head. q [BH, L, E], k [BH, S, E], v [BH, S, Ev] contiguous;
-   * mask null or an additive float32 [BH/heads, heads, L, S] view (any strides, 0 = broadcast; -inf
-   * hides a key). out [BH, L, Ev]; lse [BH, L] gets each row's logsumexp of the scaled, masked scores
-   * (what the backward needs). A row with every key hidden gives NaN, as torch's softmax does.
+   * Fused softmax(q·kᵀ·scale + mask)·v per head. q [B1, H, L, E], k [B1, H, S, E], v [B1, H, S, Ev]
+   * are views with unit stride along the last dim (any other strides, 0 = broadcast; the heads of a
+   * packed projection are read in place); p.heads = H. mask null or an additive float32 [B1, H, L, S]
+   * view (any strides, 0 = broadcast; -inf hides a key). out [B1, H, L, Ev], written, any layout
+   * with unit last stride and no zero stride; lse [B1·H, L] contiguous gets each row's logsumexp of
+   * the scaled, masked scores (what the backward needs). A row with every key hidden gives NaN, as
+   * torch's softmax does.
    */
   attention(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
     out: TensorInfo, lse: TensorInfo): void;
-  /** Gradients of attention given out, lse and gout [BH, L, Ev]: gq, gk, gv (written, contiguous). */
+  /** Gradients of attention given out, lse and gout [B1, H, L, Ev] (layouts as attention's): gq, gk, gv, written. */
   attentionBackward(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
     out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): void;
 }

@@ -10,7 +10,7 @@ import { record } from '../autograd.js';
 import { isGradEnabled, noGrad } from '../engine.js';
 import { broadcastShapes, fmtShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { deviceOf, empty, kernel } from './core.js';
+import { deviceOf, empty, kernel, viewOf } from './core.js';
 import { tensor } from './creation.js';
 import { where } from './elementwise.js';
 import { matmul } from './linalg.js';
@@ -65,30 +65,78 @@ function fused(b: Backend, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null,
   const op = 'scaledDotProductAttention';
   const batch = broadcastShapes(op, broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2)), v.shape.slice(0, -2));
   const BH = batch.reduce((a, d) => a * d, 1);
-  p.heads = batch.length > 0 ? batch[batch.length - 1]! : 1;
-  // The kernel's layout: [BH, rows, cols] contiguous (copies only where an input is strided or broadcast).
-  const as3 = (x: Tensor, R: number, C: number) => reshape(contiguous(expand(x, [...batch, R, C])), [BH, R, C]);
-  const [q3, k3, v3, m4, out3, lse, out] = noGrad(() => {
-    const q3 = as3(q, L, E), k3 = as3(k, S, E), v3 = as3(v, S, Ev);
+  const H = batch.length > 0 ? batch[batch.length - 1]! : 1, B1 = BH / H;
+  p.heads = H;
+  // The kernel reads 4-D [B1, H, rows, cols] views: q, k and v as the heads of one packed projection
+  // are read in place. What it writes (out, and gq, gk, gv) is laid out [B1, rows, H, cols]: the
+  // usual next step, transpose(1, 2).reshape(B, T, C), is then a view rather than a copy.
+  const [q4, k4, v4, m4, out4, lse, out] = noGrad(() => {
+    const q4 = headsView(q, batch, L, E), k4 = headsView(k, batch, S, E), v4 = headsView(v, batch, S, Ev);
     const m4 = mask === null || BH === 0 ? null : maskView(mask, batch, L, S);
-    const out3 = empty([BH, L, Ev], 'float32', b), lse = empty([BH, L], 'float32', b);
-    if (BH > 0) kernel('attention', b)(b, q3, k3, v3, m4, p, out3, lse);
-    return [q3, k3, v3, m4, out3, lse, reshape(out3, [...batch, L, Ev])] as const;
+    const out4 = headsMajor(b, B1, H, L, Ev), lse = empty([BH, L], 'float32', b);
+    if (BH > 0) kernel('attention', b)(b, q4, k4, v4, m4, p, out4, lse);
+    return [q4, k4, v4, m4, out4, lse, reshape(out4, [...batch, L, Ev])] as const;
   });
   if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) {
     // Drop what only a backward pass would need (views just release a reference).
-    for (const [t, keepIf] of [[q3, q], [k3, k], [v3, v], [out3, out]] as const) if (t !== keepIf) t.dispose();
-    lse.dispose();
+    for (const t of [q4, k4, v4, out4, lse]) if (t !== out) t.dispose();
     if (m4 !== null && m4 !== mask) m4.dispose();
     return out;
   }
   return record(out, 'ScaledDotProductAttention', [q, k, v], (g) => {
-    const g3 = reshape(contiguous(g), [BH, L, Ev]);
-    const gq = empty([BH, L, E], 'float32', b), gk = empty([BH, S, E], 'float32', b), gv = empty([BH, S, Ev], 'float32', b);
-    if (BH > 0) kernel('attentionBackward', b)(b, q3, k3, v3, m4, p, out3, lse, g3, gq, gk, gv);
-    const back = (gx: Tensor, x: Tensor, R: number, C: number) => (x.requiresGrad ? sumTo(reshape(gx, [...batch, R, C]), x.shape) : null);
+    const g4 = headsView(g, batch, L, Ev);
+    const gq = headsMajor(b, B1, H, L, E), gk = headsMajor(b, B1, H, S, E), gv = headsMajor(b, B1, H, S, Ev);
+    if (BH > 0) kernel('attentionBackward', b)(b, q4, k4, v4, m4, p, out4, lse, g4, gq, gk, gv);
+    if (g4 !== g) g4.dispose();
+    const back = (gx: Tensor, x: Tensor, R: number, C: number) => {
+      if (!x.requiresGrad) { gx.dispose(); return null; }
+      const r = reshape(gx, [...batch, R, C]);
+      if (r !== gx) gx.dispose();
+      const summed = sumTo(r, x.shape);
+      if (summed !== r) r.dispose();
+      return summed;
+    };
     return [back(gq, q, L, E), back(gk, k, S, E), back(gv, v, S, Ev)];
   });
+}
+
+/**
+ * x broadcast to [...batch, R, C] as a 4-D [B1, H, R, C] view (H the last batch dim) with unit
+ * stride along C: no copy unless the leading batch dims cannot merge into one or C is strided.
+ */
+function headsView(x: Tensor, batch: readonly number[], R: number, C: number): Tensor {
+  const e = expand(x, [...batch, R, C]);
+  const n = e.ndim, H = batch.length > 0 ? batch[batch.length - 1]! : 1;
+  const B1 = batch.slice(0, -1).reduce((a, d) => a * d, 1);
+  // The leading batch dims as one: the stride of the innermost one of size > 1, if each outer one
+  // steps over it exactly (0 when none is larger than 1, or all are broadcast).
+  let lead: number | null = 0, span = 1;
+  for (let d = n - 4; d >= 0; d--) {
+    const size = e.shape[d]!, st = e.strides[d]!;
+    if (size === 1) continue;
+    if (span === 1) { lead = st; span = size; continue; }
+    if (st !== lead! * span) { lead = null; break; }
+    span *= size;
+  }
+  const headStride = batch.length > 0 && H > 1 ? e.strides[n - 3]! : 0;
+  if (lead !== null && (C <= 1 || e.strides[n - 1] === 1)) {
+    const v = viewOf(e, [B1, H, R, C], [lead, headStride, R > 1 ? e.strides[n - 2]! : 0, C > 1 ? 1 : 0], e.offset);
+    if (e !== x) e.dispose();
+    return v;
+  }
+  const c = contiguous(e);
+  const v = viewOf(c, [B1, H, R, C], [H * R * C, R * C, C, 1], c.offset);
+  if (e !== x) e.dispose();
+  if (c !== x && c !== e) c.dispose();
+  return v;
+}
+
+/** A new [B1, H, R, C] tensor laid out [B1, R, H, C]. */
+function headsMajor(b: Backend, B1: number, H: number, R: number, C: number): Tensor {
+  const t = empty([B1, R, H, C], 'float32', b);
+  const v = viewOf(t, [B1, H, R, C], [R * H * C, C, H * C, 1], t.offset);
+  t.dispose();
+  return v;
 }
 
 /**

@@ -7,21 +7,28 @@ import type { Backend, TensorInfo } from '../../backend.js';
 import type { AttentionParams } from '../../registry.js';
 import { arr } from './elementwise.js';
 
+// Every operand but lse is a 4-D [B1, heads, rows, cols] view; head bh is (bh / heads, bh % heads).
+
+/** Element offset of row i of head bh of t. */
+function rowAt(t: TensorInfo, bh: number, i: number): number {
+  const H = t.shape[1]!;
+  return t.offset + Math.floor(bh / H) * t.strides[0]! + (bh % H) * t.strides[1]! + i * t.strides[2]!;
+}
+
 /** Scores of row i of head bh (scaled, masked; -inf where hidden) into s. */
 function rowScores(q: TensorInfo, k: TensorInfo, mask: TensorInfo | null, p: AttentionParams, bh: number, i: number, s: Float64Array): number {
   const Q = arr(q), K = arr(k);
-  const [, L, E] = q.shape as [number, number, number];
-  const S = k.shape[1]!;
-  const qi = q.offset + (bh * L + i) * E;
+  const E = q.shape[3]!, S = k.shape[2]!;
+  const qi = rowAt(q, bh, i), qs = q.strides[3]!, ks = k.strides[3]!;
   const M = mask ? arr(mask) : null;
   const mrow = mask ? mask.offset + Math.floor(bh / p.heads) * mask.strides[0]! + (bh % p.heads) * mask.strides[1]! + i * mask.strides[2]! : 0;
   let max = -Infinity;
   for (let j = 0; j < S; j++) {
     let v = -Infinity;
     if (!p.causal || j <= i) {
-      const kj = k.offset + (bh * S + j) * E;
+      const kj = rowAt(k, bh, j);
       let dot = 0;
-      for (let e = 0; e < E; e++) dot += Q[qi + e]! * K[kj + e]!;
+      for (let e = 0; e < E; e++) dot += Q[qi + e * qs]! * K[kj + e * ks]!;
       v = dot * p.scale;
       if (M) v += M[mrow + j * mask!.strides[3]!]!;
     }
@@ -33,16 +40,16 @@ function rowScores(q: TensorInfo, k: TensorInfo, mask: TensorInfo | null, p: Att
 
 export function attention(_b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
                           out: TensorInfo, lse: TensorInfo): void {
-  const [BH, L] = q.shape as [number, number, number];
-  const S = k.shape[1]!, Ev = v.shape[2]!;
-  const V = arr(v), O = arr(out), LS = arr(lse);
+  const [B1, H, L] = q.shape as [number, number, number, number];
+  const BH = B1 * H, S = k.shape[2]!, Ev = v.shape[3]!;
+  const V = arr(v), O = arr(out), LS = arr(lse), vs = v.strides[3]!, os = out.strides[3]!;
   const s = new Float64Array(S), acc = new Float64Array(Ev);
   for (let bh = 0; bh < BH; bh++) {
     for (let i = 0; i < L; i++) {
       const max = rowScores(q, k, mask, p, bh, i, s);
-      const oi = out.offset + (bh * L + i) * Ev;
+      const oi = rowAt(out, bh, i);
       if (max === -Infinity) { // every key hidden: NaN, as torch's softmax of all -inf
-        O.fill(NaN, oi, oi + Ev);
+        for (let e = 0; e < Ev; e++) O[oi + e * os] = NaN;
         LS[lse.offset + bh * L + i] = NaN;
         continue;
       }
@@ -52,10 +59,10 @@ export function attention(_b: Backend, q: TensorInfo, k: TensorInfo, v: TensorIn
         const w = Math.exp(s[j]! - max);
         sum += w;
         if (w === 0) continue;
-        const vj = v.offset + (bh * S + j) * Ev;
-        for (let e = 0; e < Ev; e++) acc[e]! += w * V[vj + e]!;
+        const vj = rowAt(v, bh, j);
+        for (let e = 0; e < Ev; e++) acc[e]! += w * V[vj + e * vs]!;
       }
-      for (let e = 0; e < Ev; e++) O[oi + e] = acc[e]! / sum;
+      for (let e = 0; e < Ev; e++) O[oi + e * os] = acc[e]! / sum;
       LS[lse.offset + bh * L + i] = max + Math.log(sum);
     }
   }
@@ -63,9 +70,10 @@ export function attention(_b: Backend, q: TensorInfo, k: TensorInfo, v: TensorIn
 
 export function attentionBackward(_b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
                                   out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): void {
-  const [BH, L, E] = q.shape as [number, number, number];
-  const S = k.shape[1]!, Ev = v.shape[2]!;
+  const [B1, H, L, E] = q.shape as [number, number, number, number];
+  const BH = B1 * H, S = k.shape[2]!, Ev = v.shape[3]!;
   const Q = arr(q), K = arr(k), V = arr(v), O = arr(out), LS = arr(lse), G = arr(gout);
+  const [qs, ks, vs, os, gs] = [q, k, v, out, gout].map((t) => t.strides[3]!) as [number, number, number, number, number];
   const GQ = arr(gq), GK = arr(gk), GV = arr(gv);
   const s = new Float64Array(S), dq = new Float64Array(E);
   const dk = new Float64Array(S * E), dv = new Float64Array(S * Ev);
@@ -74,23 +82,26 @@ export function attentionBackward(_b: Backend, q: TensorInfo, k: TensorInfo, v: 
     for (let i = 0; i < L; i++) {
       rowScores(q, k, mask, p, bh, i, s);
       const l = LS[lse.offset + bh * L + i]!;
-      const gi = gout.offset + (bh * L + i) * Ev, oi = out.offset + (bh * L + i) * Ev, qi = q.offset + (bh * L + i) * E;
+      const gi = rowAt(gout, bh, i), oi = rowAt(out, bh, i), qi = rowAt(q, bh, i);
       let D = 0;
-      for (let e = 0; e < Ev; e++) D += G[gi + e]! * O[oi + e]!;
+      for (let e = 0; e < Ev; e++) D += G[gi + e * gs]! * O[oi + e * os]!;
       dq.fill(0);
       for (let j = 0; j < S; j++) {
         const pj = Math.exp(s[j]! - l);
         if (pj === 0) continue;
-        const vj = v.offset + (bh * S + j) * Ev, kj = k.offset + (bh * S + j) * E;
+        const vj = rowAt(v, bh, j), kj = rowAt(k, bh, j);
         let dp = 0;
-        for (let e = 0; e < Ev; e++) { dp += G[gi + e]! * V[vj + e]!; dv[j * Ev + e]! += pj * G[gi + e]!; }
+        for (let e = 0; e < Ev; e++) { dp += G[gi + e * gs]! * V[vj + e * vs]!; dv[j * Ev + e]! += pj * G[gi + e * gs]!; }
         const ds = pj * (dp - D) * p.scale;
-        for (let e = 0; e < E; e++) { dq[e]! += ds * K[kj + e]!; dk[j * E + e]! += ds * Q[qi + e]!; }
+        for (let e = 0; e < E; e++) { dq[e]! += ds * K[kj + e * ks]!; dk[j * E + e]! += ds * Q[qi + e * qs]!; }
       }
-      const gqi = gq.offset + (bh * L + i) * E;
-      for (let e = 0; e < E; e++) GQ[gqi + e] = dq[e]!;
+      const gqi = rowAt(gq, bh, i);
+      for (let e = 0; e < E; e++) GQ[gqi + e * gq.strides[3]!] = dq[e]!;
     }
-    GK.set(dk, gk.offset + bh * S * E);
-    GV.set(dv, gv.offset + bh * S * Ev);
+    for (let j = 0; j < S; j++) {
+      const gkj = rowAt(gk, bh, j), gvj = rowAt(gv, bh, j);
+      for (let e = 0; e < E; e++) GK[gkj + e * gk.strides[3]!] = dk[j * E + e]!;
+      for (let e = 0; e < Ev; e++) GV[gvj + e * gv.strides[3]!] = dv[j * Ev + e]!;
+    }
   }
 }

@@ -152,40 +152,60 @@ function maskArgs(mask: TensorInfo | null): [number, number, number, number] | n
   return [ptr(mask), mask.strides[0]!, mask.strides[1]!, mask.strides[2]!];
 }
 
+/**
+ * The attention kernels' layout descriptor (assembly/attention.ts): per 4-D [B1, heads, rows, cols]
+ * view, its address and strides along B1, heads and rows. null where a view's last dim is strided.
+ */
+function layoutDesc(r: WasmRuntime, views: readonly TensorInfo[]): { ptr: number; bytes: number } | null {
+  if (views.some((t) => t.shape[3]! > 1 && t.strides[3] !== 1)) return null;
+  const block = r.alloc(views.length * 16);
+  const d = new Int32Array(r.backend.heap.buffer, block.ptr, views.length * 4);
+  views.forEach((t, i) => { d[4 * i] = ptr(t); d[4 * i + 1] = t.strides[0]!; d[4 * i + 2] = t.strides[1]!; d[4 * i + 3] = t.strides[2]!; });
+  return block;
+}
+
 export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
   out: TensorInfo, lse: TensorInfo): boolean {
-  const [BH, L, E] = q.shape as [number, number, number];
-  const S = k.shape[1]!, Ev = v.shape[2]!;
+  const [B1, H, L, E] = q.shape as [number, number, number, number];
+  const BH = B1 * H, S = k.shape[2]!, Ev = v.shape[3]!;
   const m = maskArgs(mask);
   if (m === null) return false;
+  const desc = layoutDesc(r, [q, k, v, out]);
+  if (desc === null) return false;
   const Sp = up(S, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + up(Ev, 16) * S + bq * Sp + bq + 4 + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
   try {
     const us = (4 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
-    r.run('attnForward', BH * Math.ceil(L / bq), us, [ptr(q), ptr(k), ptr(v), ...m, p.heads, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
-      ptr(out), ptr(lse), scratch.ptr, stride, bq], 1);
+    // A thread takes a head's query blocks together: it packs that head's K and V once.
+    const nqb = Math.ceil(L / bq);
+    r.run('attnForward', BH * nqb, us, [desc.ptr, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+      ptr(lse), scratch.ptr, stride, bq], nqb);
   } finally {
     r.free(scratch);
+    r.free(desc);
   }
   return true;
 }
 
 export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
   out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): boolean {
-  const [BH, L, E] = q.shape as [number, number, number];
-  const S = k.shape[1]!, Ev = v.shape[2]!;
+  const [B1, H, L, E] = q.shape as [number, number, number, number];
+  const BH = B1 * H, S = k.shape[2]!, Ev = v.shape[3]!;
   const m = maskArgs(mask);
   if (m === null) return false;
+  const desc = layoutDesc(r, [q, k, v, out, gout, gq, gk, gv]);
+  if (desc === null) return false;
   const Sp = up(S, 16), Ep = up(E, 16), Evp = up(Ev, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + Sp * Ev + Ep * S + 2 * bq * Sp + Ep * bq + Evp * bq + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
   try {
     const us = (10 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
-    r.run('attnBackward', BH, us, [ptr(q), ptr(k), ptr(v), ...m, p.heads, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
-      ptr(out), ptr(lse), ptr(gout), ptr(gq), ptr(gk), ptr(gv), scratch.ptr, stride, bq], 1);
+    r.run('attnBackward', BH, us, [desc.ptr, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+      ptr(lse), scratch.ptr, stride, bq], 1);
   } finally {
     r.free(scratch);
+    r.free(desc);
   }
   return true;
 }

@@ -4,8 +4,12 @@
 // does half the work. It saves the row logsumexp; the backward recomputes P from it (as
 // FlashAttention does) instead of storing the probabilities.
 //
-// Layouts: q [BH, L, E], k [BH, S, E], v [BH, S, Ev], out [BH, L, Ev], lse [BH, L], contiguous.
-// mask: 0 or an additive float mask, element (bh, i, j) at mask + (b1·m0 + b2·m1 + i·m2 + j)·4 with
+// Layouts: q [B1, heads, L, E], k [B1, heads, S, E], v [B1, heads, S, Ev], out [B1, heads, L, Ev]
+// (and in the backward gout like out, gq, gk, gv like q, k, v) are views with unit stride along the
+// last dim, described by `desc`: per tensor (in that order) 16 bytes: its address, then its strides
+// (elements) along B1, heads and rows, so that q, k and v may be views of one packed [B, T, 3C]
+// projection and out / gq, gk, gv can be written straight into [B, T, C] / [B, T, 3C] layouts. lse
+// [BH, L] is contiguous (bh = b1·heads + h). mask: 0 or an additive float mask, element (bh, i, j) at mask + (b1·m0 + b2·m1 + i·m2 + j)·4 with
 // b1 = bh / heads, b2 = bh % heads (strides may be 0 for broadcast). Each thread has `stride` bytes
 // of scratch at scratch + tid·stride (sizes: attnScratch*Bytes in ../kernels.ts).
 
@@ -17,22 +21,36 @@ import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
 // @ts-ignore: decorator
 @inline function upNR(x: i32): i32 { return (x + NR - 1) & ~(NR - 1); }
 
-/** Panels of Kᵀ (B of Q·Kᵀ): for each 16 keys, E rows of 16. */
+// Descriptor slots.
+const Q = 0, K = 1, V = 2, OUT = 3, GOUT = 4, GQ = 5, GK = 6, GV = 7;
+
+/** Address of head bh's first row of tensor t. */
 // @ts-ignore: decorator
-@inline function packKt(kh: usize, S: i32, E: i32, dst: usize): void {
-  for (let j = 0; j < S; j += NR) packPanel16(kh, 4, <usize>E << 2, E, S, j, dst + <usize>(j / NR) * <usize>E * (NR * 4));
+@inline function headAt(desc: usize, t: i32, bh: i32, heads: i32): usize {
+  const d = desc + (<usize>t << 4);
+  return <usize>load<u32>(d) + ((<usize>(bh / heads) * <usize>load<i32>(d, 4) + <usize>(bh % heads) * <usize>load<i32>(d, 8)) << 2);
 }
 
-/** Panels of a row-major [R, C] operand as B: for each 16 columns, R rows of 16. */
+/** Bytes from one row of tensor t to the next. */
 // @ts-ignore: decorator
-@inline function packRows(src: usize, R: i32, C: i32, dst: usize): void {
-  for (let c = 0; c < C; c += NR) packPanel16(src, <usize>C << 2, 4, R, C, c, dst + <usize>(c / NR) * <usize>R * (NR * 4));
+@inline function rowBytes(desc: usize, t: i32): usize { return <usize>load<i32>(desc + (<usize>t << 4), 12) << 2; }
+
+/** Panels of Kᵀ (B of Q·Kᵀ) from S rows of E (ld bytes apart): for each 16 keys, E rows of 16. */
+// @ts-ignore: decorator
+@inline function packKt(kh: usize, ld: usize, S: i32, E: i32, dst: usize): void {
+  for (let j = 0; j < S; j += NR) packPanel16(kh, 4, ld, E, S, j, dst + <usize>(j / NR) * <usize>E * (NR * 4));
 }
 
-/** sc[r][0:nk] = Q rows [i0, i0+nq) · Kᵀ (whole 16-key panels: columns up to upNR(nk)). */
+/** Panels of a row-major [R, C] operand (rows ld bytes apart) as B: for each 16 columns, R rows of 16. */
 // @ts-ignore: decorator
-@inline function scores(qh: usize, E: i32, kt: usize, nq: i32, nk: i32, sc: usize, Sp: i32, tmp: usize): void {
-  const ld = <usize>Sp << 2, lq = <usize>E << 2;
+@inline function packRows(src: usize, ld: usize, R: i32, C: i32, dst: usize): void {
+  for (let c = 0; c < C; c += NR) packPanel16(src, ld, 4, R, C, c, dst + <usize>(c / NR) * <usize>R * (NR * 4));
+}
+
+/** sc[r][0:nk] = Q rows [i0, i0+nq) (lq bytes apart) · Kᵀ (whole 16-key panels: columns up to upNR(nk)). */
+// @ts-ignore: decorator
+@inline function scores(qh: usize, lq: usize, E: i32, kt: usize, nq: i32, nk: i32, sc: usize, Sp: i32, tmp: usize): void {
+  const ld = <usize>Sp << 2;
   for (let j = 0; j < nk; j += NR) {
     const bp = kt + <usize>(j / NR) * <usize>E * (NR * 4);
     for (let r = 0; r < nq; r += MR) tileRows(qh + <usize>r * lq, lq, bp, E, sc + <usize>r * ld + (<usize>j << 2), ld, min(MR, nq - r), NR, false, tmp);
@@ -98,8 +116,8 @@ import { MR, NR, packPanel16, tileCols, tileRows } from './tile';
 }
 
 /** Items (bh, block of BQ queries). */
-export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
-  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize,
+export function attnForward(start: i32, end: i32, tid: i32, desc: usize, mask: usize, m0: i32, m1: i32, m2: i32,
+  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, lse: usize,
   scratch: usize, stride: usize, BQ: i32): void {
   const Sp = upNR(S), Evp = upNR(Ev);
   const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
@@ -109,17 +127,18 @@ export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, 
   const tmp = inv + ((<usize>BQ * 4 + 15) & ~15);           // edge tile: 32
   const nqb = (L + BQ - 1) / BQ;
   const ld = <usize>Sp << 2;
+  const lq = rowBytes(desc, Q), lo = rowBytes(desc, OUT);
   let packed = -1;
   for (let item = start; item < end; item++) {
     const bh = item / nqb, i0 = (item % nqb) * BQ;
     if (bh != packed) {
-      packKt(k + <usize>bh * <usize>S * <usize>E * 4, S, E, kt);
-      packRows(v + <usize>bh * <usize>S * <usize>Ev * 4, S, Ev, vp);
+      packKt(headAt(desc, K, bh, heads), rowBytes(desc, K), S, E, kt);
+      packRows(headAt(desc, V, bh, heads), rowBytes(desc, V), S, Ev, vp);
       packed = bh;
     }
     const i1 = min(L, i0 + BQ), nq = i1 - i0;
     const nk = causal ? min(S, i1) : S;
-    scores(q + (<usize>bh * <usize>L + <usize>i0) * <usize>E * 4, E, kt, nq, nk, sc, Sp, tmp);
+    scores(headAt(desc, Q, bh, heads) + <usize>i0 * lq, lq, E, kt, nq, nk, sc, Sp, tmp);
     for (let r = 0; r < nq; r++) {
       const i = i0 + r, row = sc + <usize>r * ld;
       const lim = causal ? min(nk, i + 1) : nk;
@@ -134,7 +153,7 @@ export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, 
       store<f32>(inv + (<usize>r << 2), 1 / sum);
       store<f32>(li, mx + slog(sum));
     }
-    const oh = out + (<usize>bh * <usize>L + <usize>i0) * <usize>Ev * 4, lo = <usize>Ev << 2;
+    const oh = headAt(desc, OUT, bh, heads) + <usize>i0 * lo;
     for (let e = 0; e < Ev; e += NR) {
       const bp = vp + <usize>(e / NR) * <usize>S * (NR * 4);
       for (let r = 0; r < nq; r += MR) tileRows(sc + <usize>r * ld, ld, bp, nk, oh + <usize>r * lo + (<usize>e << 2), lo, min(MR, nq - r), min(NR, Ev - e), false, tmp);
@@ -145,11 +164,11 @@ export function attnForward(start: i32, end: i32, tid: i32, q: usize, k: usize, 
 
 /**
  * Items are heads (bh): a thread owns a head's dK and dV, so they accumulate without races.
- * gq, gk, gv: [BH, L, E], [BH, S, E], [BH, S, Ev], written (not accumulated).
+ * gq, gk, gv are written (not accumulated); none may have a zero stride.
  */
-export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize, v: usize, mask: usize, m0: i32, m1: i32, m2: i32,
-  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, out: usize, lse: usize, gout: usize,
-  gq: usize, gk: usize, gv: usize, scratch: usize, stride: usize, BQ: i32): void {
+export function attnBackward(start: i32, end: i32, tid: i32, desc: usize, mask: usize, m0: i32, m1: i32, m2: i32,
+  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, lse: usize,
+  scratch: usize, stride: usize, BQ: i32): void {
   const Sp = upNR(S), Ep = upNR(E), Evp = upNR(Ev);
   const kt = scratch + <usize>tid * stride;                 // Kᵀ panels: Sp × E
   const vt = kt + <usize>Sp * <usize>E * 4;                 // Vᵀ panels: Sp × Ev
@@ -159,22 +178,26 @@ export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize,
   const qp = dp + <usize>BQ * <usize>Sp * 4;                // Q block panels: Ep × BQ
   const op = qp + <usize>Ep * <usize>BQ * 4;                // dO block panels: Evp × BQ
   const tmp = op + <usize>Evp * <usize>BQ * 4;              // edge tile: 32
-  const ld = <usize>Sp << 2, lq = <usize>E << 2, lo = <usize>Ev << 2;
+  const ld = <usize>Sp << 2;
+  const lq = rowBytes(desc, Q), lk = rowBytes(desc, K), lv = rowBytes(desc, V), lo = rowBytes(desc, OUT);
+  const lgo = rowBytes(desc, GOUT), lgq = rowBytes(desc, GQ), lgk = rowBytes(desc, GK), lgv = rowBytes(desc, GV);
   for (let bh = start; bh < end; bh++) {
-    const kh = k + <usize>bh * <usize>S * lq, vh = v + <usize>bh * <usize>S * lo;
-    const gkh = gk + <usize>bh * <usize>S * lq, gvh = gv + <usize>bh * <usize>S * lo;
-    packKt(kh, S, E, kt);
-    packKt(vh, S, Ev, vt);
-    packRows(kh, S, E, kp);
-    memory.fill(gkh, 0, <usize>S * lq);
-    memory.fill(gvh, 0, <usize>S * lo);
+    const kh = headAt(desc, K, bh, heads), vh = headAt(desc, V, bh, heads);
+    const gkh = headAt(desc, GK, bh, heads), gvh = headAt(desc, GV, bh, heads);
+    packKt(kh, lk, S, E, kt);
+    packKt(vh, lv, S, Ev, vt);
+    packRows(kh, lk, S, E, kp);
+    for (let j = 0; j < S; j++) {
+      memory.fill(gkh + <usize>j * lgk, 0, <usize>E << 2);
+      memory.fill(gvh + <usize>j * lgv, 0, <usize>Ev << 2);
+    }
     for (let i0 = 0; i0 < L; i0 += BQ) {
       const i1 = min(L, i0 + BQ), nq = i1 - i0;
       const nk = causal ? min(S, i1) : S, nkp = upNR(nk);
-      const qh = q + (<usize>bh * <usize>L + <usize>i0) * lq;
-      const oh = out + (<usize>bh * <usize>L + <usize>i0) * lo, goh = gout + (<usize>bh * <usize>L + <usize>i0) * lo;
+      const qh = headAt(desc, Q, bh, heads) + <usize>i0 * lq;
+      const oh = headAt(desc, OUT, bh, heads) + <usize>i0 * lo, goh = headAt(desc, GOUT, bh, heads) + <usize>i0 * lgo;
       // P = exp(Q·Kᵀ·scale + mask - lse)
-      scores(qh, E, kt, nq, nk, sc, Sp, tmp);
+      scores(qh, lq, E, kt, nq, nk, sc, Sp, tmp);
       for (let r = 0; r < nq; r++) {
         const i = i0 + r, row = sc + <usize>r * ld;
         const lim = causal ? min(nk, i + 1) : nk;
@@ -182,9 +205,9 @@ export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize,
         expRow(row, lim, nkp, load<f32>(lse + ((<usize>bh * <usize>L + <usize>i) << 2)));
       }
       // dP = dO·Vᵀ, then dS = P ∘ (dP - rowsum(dO ∘ O)) · scale, in place
-      scores(goh, Ev, vt, nq, nk, dp, Sp, tmp);
+      scores(goh, lgo, Ev, vt, nq, nk, dp, Sp, tmp);
       for (let r = 0; r < nq; r++) {
-        const go = goh + <usize>r * lo, o = oh + <usize>r * lo;
+        const go = goh + <usize>r * lgo, o = oh + <usize>r * lo;
         let acc = f32x4.splat(0), e = 0;
         for (; e + 4 <= Ev; e += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(go + (<usize>e << 2)), v128.load(o + (<usize>e << 2))));
         let D = hsum(acc);
@@ -197,21 +220,21 @@ export function attnBackward(start: i32, end: i32, tid: i32, q: usize, k: usize,
         }
       }
       // dQ = dS·K
-      const gqh = gq + (<usize>bh * <usize>L + <usize>i0) * lq;
+      const gqh = headAt(desc, GQ, bh, heads) + <usize>i0 * lgq;
       for (let e = 0; e < E; e += NR) {
         const bp = kp + <usize>(e / NR) * <usize>S * (NR * 4);
-        for (let r = 0; r < nq; r += MR) tileRows(dp + <usize>r * ld, ld, bp, nk, gqh + <usize>r * lq + (<usize>e << 2), lq, min(MR, nq - r), min(NR, E - e), false, tmp);
+        for (let r = 0; r < nq; r += MR) tileRows(dp + <usize>r * ld, ld, bp, nk, gqh + <usize>r * lgq + (<usize>e << 2), lgq, min(MR, nq - r), min(NR, E - e), false, tmp);
       }
       // dK += dSᵀ·Q and dV += Pᵀ·dO over this block's queries
-      packRows(qh, nq, E, qp);
-      packRows(goh, nq, Ev, op);
+      packRows(qh, lq, nq, E, qp);
+      packRows(goh, lgo, nq, Ev, op);
       for (let e = 0; e < E; e += NR) {
         const bp = qp + <usize>(e / NR) * <usize>nq * (NR * 4);
-        for (let j = 0; j < nk; j += MR) tileCols(dp + (<usize>j << 2), ld, bp, nq, gkh + <usize>j * lq + (<usize>e << 2), lq, min(MR, nk - j), min(NR, E - e), true, tmp);
+        for (let j = 0; j < nk; j += MR) tileCols(dp + (<usize>j << 2), ld, bp, nq, gkh + <usize>j * lgk + (<usize>e << 2), lgk, min(MR, nk - j), min(NR, E - e), true, tmp);
       }
       for (let e = 0; e < Ev; e += NR) {
         const bp = op + <usize>(e / NR) * <usize>nq * (NR * 4);
-        for (let j = 0; j < nk; j += MR) tileCols(sc + (<usize>j << 2), ld, bp, nq, gvh + <usize>j * lo + (<usize>e << 2), lo, min(MR, nk - j), min(NR, Ev - e), true, tmp);
+        for (let j = 0; j < nk; j += MR) tileCols(sc + (<usize>j << 2), ld, bp, nq, gvh + <usize>j * lgv + (<usize>e << 2), lgv, min(MR, nk - j), min(NR, Ev - e), true, tmp);
       }
     }
   }
