@@ -31,7 +31,16 @@ function unaryGelu(start: i32, end: i32, x: usize, out: usize): void {
   for (; k + 16 <= end; k += 16) gelu16(x + (<usize>k << 2), out + (<usize>k << 2));
   unaryLoop(U_GELU, k, end, x, out);
 }
-function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_GELU_TANH, start, end, x, out); }
+function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void {
+  let k = start;
+  // Four vectors a pass: their long chains (an exp, a division) overlap in the core.
+  for (; k + 16 <= end; k += 16) {
+    const p = x + (<usize>k << 2), q = out + (<usize>k << 2);
+    const y0 = vgeluTanh(v128.load(p)), y1 = vgeluTanh(v128.load(p, 16)), y2 = vgeluTanh(v128.load(p, 32)), y3 = vgeluTanh(v128.load(p, 48));
+    v128.store(q, y0); v128.store(q, y1, 16); v128.store(q, y2, 32); v128.store(q, y3, 48);
+  }
+  unaryLoop(U_GELU_TANH, k, end, x, out);
+}
 function unaryRelu(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_RELU, start, end, x, out); }
 function unaryNeg(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_NEG, start, end, x, out); }
 function unarySquare(start: i32, end: i32, x: usize, out: usize): void { unaryLoop(U_SQUARE, start, end, x, out); }
@@ -85,10 +94,29 @@ function binaryDiv(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, 
   binaryRows(B_DIV, start, end, a, ars, ak, c, crs, ck, out, n, total);
 }
 function binaryGeluGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
-  binaryRows(B_GELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+  if (ak && ck) unrolledGrad(B_GELU_GRAD, start, end, a, ars, c, crs, out, n, total);
+  else binaryRows(B_GELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
 }
 function binaryGeluTanhGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
-  binaryRows(B_GELU_TANH_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+  if (ak && ck) unrolledGrad(B_GELU_TANH_GRAD, start, end, a, ars, c, crs, out, n, total);
+  else binaryRows(B_GELU_TANH_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
+}
+
+/** An activation's gradient over full rows of both operands: four vectors a pass, as unaryGeluTanh. */
+// @ts-ignore: decorator
+@inline function unrolledGrad(op: i32, start: i32, end: i32, a: usize, ars: i32, c: usize, crs: i32, out: usize, n: i32, total: i32): void {
+  for (let r = start; r < end; r++) {
+    const len = min(n, total - r * n);
+    const ap = a + (<usize>r * <usize>ars << 2), cp = c + (<usize>r * <usize>crs << 2), op_ = out + (<usize>r * <usize>n << 2);
+    let k = 0;
+    for (; k + 16 <= len; k += 16) {
+      const o = <usize>k << 2;
+      const y0 = binaryV(op, v128.load(ap + o), v128.load(cp + o)), y1 = binaryV(op, v128.load(ap + o, 16), v128.load(cp + o, 16));
+      const y2 = binaryV(op, v128.load(ap + o, 32), v128.load(cp + o, 32)), y3 = binaryV(op, v128.load(ap + o, 48), v128.load(cp + o, 48));
+      v128.store(op_ + o, y0); v128.store(op_ + o, y1, 16); v128.store(op_ + o, y2, 32); v128.store(op_ + o, y3, 48);
+    }
+    binaryRows(op, 0, 1, ap + (<usize>k << 2), 0, 1, cp + (<usize>k << 2), 0, 1, op_ + (<usize>k << 2), len - k, len - k);
+  }
 }
 function binaryReluGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c: usize, crs: i32, ck: i32, out: usize, n: i32, total: i32): void {
   binaryRows(B_RELU_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
