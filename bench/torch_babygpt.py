@@ -3,10 +3,10 @@
 Tiny Shakespeare (first 90% train, last 10% val), n_layer 4, n_head 4, n_embd 128, block 64, batch 12,
 2000 iterations, lr 1e-3 warmup 100 then cosine to 1e-4, AdamW (0.9, 0.99), weight decay 0.1 on every
 2-D parameter, grad clip 1.0, dropout 0, eval_iters 20. The model is nanoGPT's (no biases, exact GELU,
-tied lm_head, std 0.02 init with the residual projections scaled by 1/sqrt(2·n_layer)); pass --bias and
---gelu tanh for the GPT-2 layout that `tlm train` uses by default.
+tied lm_head, std 0.02 init with the residual projections scaled by 1/sqrt(2·n_layer)); pass --bias,
+--gelu tanh and --decay matrices for the GPT-2 layout and decay rule that `tlm train` uses by default.
 
-  /usr/bin/python3 bench/torch_babygpt.py --seed 1337 [--bias] [--gelu tanh] [--threads 2]
+  /usr/bin/python3 bench/torch_babygpt.py --seed 1337 [--bias] [--gelu tanh] [--decay matrices] [--threads 2]
 
 Prints one JSON line: {"seed", "val_loss", "train_loss", "seconds"}.
 """
@@ -21,6 +21,8 @@ p.add_argument('--seed', type=int, default=1337)
 p.add_argument('--threads', type=int, default=2)
 p.add_argument('--bias', action='store_true')
 p.add_argument('--gelu', default='none', choices=['none', 'tanh'])
+p.add_argument('--decay', default='matrices+embeddings', choices=['matrices', 'matrices+embeddings'],
+               help="which 2-D parameters get weight decay: nanoGPT's all (default), or tlm's default of all but the embeddings")
 p.add_argument('--max-iters', type=int, default=2000)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
@@ -75,8 +77,10 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 model = GPT()
-decay = [p_ for p_ in model.parameters() if p_.dim() >= 2]
-no_decay = [p_ for p_ in model.parameters() if p_.dim() < 2]
+def decays(name, p_):
+    return p_.dim() >= 2 and (a.decay == 'matrices+embeddings' or not name.startswith(('wte', 'wpe')))
+decay = [p_ for n_, p_ in model.named_parameters() if decays(n_, p_)]
+no_decay = [p_ for n_, p_ in model.named_parameters() if not decays(n_, p_)]
 opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}],
                         lr=lr, betas=(0.9, 0.99))
 
@@ -104,4 +108,4 @@ for it in range(a.max_iters + 1):
     opt.step()
     opt.zero_grad(set_to_none=True)
 print(json.dumps({'seed': a.seed, 'val_loss': losses['val'], 'train_loss': losses['train'], 'seconds': time.time() - t0,
-                  'bias': a.bias, 'gelu': a.gelu}))
+                  'bias': a.bias, 'gelu': a.gelu, 'decay': a.decay}))
