@@ -10,6 +10,7 @@ import { functional as F, tensor, type Tensor } from '../src/index.js';
 import { cpuThreadsReady, getCpuKernels, setCpuKernels, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
 import { getKernel } from '../src/backend/registry.js';
 import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
+import * as W from '../src/backend/cpu/wasm/kernels.js';
 import type { CpuBackend } from '../src/backend/cpu/backend.js';
 import { backend } from '../src/tensor/engine.js';
 import { Generator } from '../src/tensor/random.js';
@@ -217,6 +218,11 @@ test('strided copies: head transposes, slices, broadcasts, int32 (bit-exact with
   for (const [what, make] of cases) {
     const r = both(() => vals(make()));
     assert.deepEqual(r.wasm, r.ts, what);
+    // The comparison means something only where the WASM kernel takes the layout.
+    const x = make(), out = tlm.zeros(x.shape as number[], { dtype: x.dtype });
+    const taken = W.copy(rt(), x, out);
+    assert.equal(taken, !what.startsWith('five'), `${what}: WASM path`);
+    if (taken) assert.deepEqual(vals(out), vals(x), `${what}: WASM kernel direct`);
   }
   // A slice written into a larger tensor (the split backward) leaves the rest untouched.
   const r = both(() => {
@@ -250,6 +256,7 @@ test('sums over a dim: float64 accumulation, independent of the thread count', a
     await cpuThreadsReady(backend());
     const three = vals(x.sum(dim));
     assert.deepEqual(three, one, `sum ${shape} dim ${dim}: threads`);
+    assert.ok(W.reduce(rt(), 'sum', x, outer, n, inner, tlm.zeros([outer * inner])), `sum ${shape}: WASM path`);
     // Each float64 partial order rounds once to float32 at the end: within an ulp of the exact sum.
     assertClose(one, f64sum(data, outer, n, inner), 1e-6, `sum ${shape} dim ${dim}`, 1e-6);
   }

@@ -14,8 +14,6 @@ export interface AdamWParams {
 }
 
 export interface AttentionParams {
-  /** Heads per batch element: head bh of q is (bh / heads, bh % heads) in the mask's first two dims. */
-  heads: number;
   /** Query i sees keys j <= i only (torch's is_causal: the top-left triangle). */
   causal: boolean;
   scale: number;
@@ -58,7 +56,7 @@ export interface KernelMap {
   /**
    * Fused softmax(q·kᵀ·scale + mask)·v per head. q [B1, H, L, E], k [B1, H, S, E], v [B1, H, S, Ev]
    * are views with unit stride along the last dim (any other strides, 0 = broadcast; the heads of a
-   * packed projection are read in place); p.heads = H. mask null or an additive float32 [B1, H, L, S]
+   * packed projection are read in place). mask null or an additive float32 [B1, H, L, S]
    * view (any strides, 0 = broadcast; -inf hides a key). out [B1, H, L, Ev], written, any layout
    * with unit last stride and no zero stride; lse [B1·H, L] contiguous gets each row's logsumexp of
    * the scaled, masked scores (what the backward needs). A row with every key hidden gives NaN, as

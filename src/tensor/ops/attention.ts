@@ -43,7 +43,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const fusable = !drop && hasKernel('attention', b.name) && L > 0 && S > 0 && E > 0 && v.shape[v.ndim - 1]! > 0
     && [q, k, v].every((t) => t.dtype === 'float32')
     && (mask === null || mask.dtype === 'bool' || (mask.dtype === 'float32' && !mask.requiresGrad));
-  if (fusable) return fused(b, q, k, v, mask, { heads: 1, causal: !!opts.isCausal, scale });
+  if (fusable) return fused(b, q, k, v, mask, { causal: !!opts.isCausal, scale });
 
   let scores = matmul(q, k.mT).mul(scale);
   if (opts.isCausal) scores = scores.maskedFill(causalMask(L, S, q.device), -Infinity);
@@ -66,7 +66,6 @@ function fused(b: Backend, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null,
   const batch = broadcastShapes(op, broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2)), v.shape.slice(0, -2));
   const BH = batch.reduce((a, d) => a * d, 1);
   const H = batch.length > 0 ? batch[batch.length - 1]! : 1, B1 = BH / H;
-  p.heads = H;
   // The kernel reads 4-D [B1, H, rows, cols] views: q, k and v as the heads of one packed projection
   // are read in place. What it writes (out, and gq, gk, gv) is laid out [B1, rows, H, cols]: the
   // usual next step, transpose(1, 2).reshape(B, T, C), is then a view rather than a copy.

@@ -21,7 +21,7 @@ function rowScores(q: TensorInfo, k: TensorInfo, mask: TensorInfo | null, p: Att
   const E = q.shape[3]!, S = k.shape[2]!;
   const qi = rowAt(q, bh, i), qs = q.strides[3]!, ks = k.strides[3]!;
   const M = mask ? arr(mask) : null;
-  const mrow = mask ? mask.offset + Math.floor(bh / p.heads) * mask.strides[0]! + (bh % p.heads) * mask.strides[1]! + i * mask.strides[2]! : 0;
+  const mrow = mask ? rowAt(mask, bh, i) : 0;
   let max = -Infinity;
   for (let j = 0; j < S; j++) {
     let v = -Infinity;

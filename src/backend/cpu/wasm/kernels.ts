@@ -156,12 +156,11 @@ function maskArgs(mask: TensorInfo | null): [number, number, number, number] | n
  * The attention kernels' layout descriptor (assembly/attention.ts): per 4-D [B1, heads, rows, cols]
  * view, its address and strides along B1, heads and rows. null where a view's last dim is strided.
  */
-function layoutDesc(r: WasmRuntime, views: readonly TensorInfo[]): { ptr: number; bytes: number } | null {
+function layoutDesc(r: WasmRuntime, views: readonly TensorInfo[]): number | null {
   if (views.some((t) => t.shape[3]! > 1 && t.strides[3] !== 1)) return null;
-  const block = r.alloc(views.length * 16);
-  const d = new Int32Array(r.backend.heap.buffer, block.ptr, views.length * 4);
+  const d = new Int32Array(r.backend.heap.buffer, r.desc, views.length * 4);
   views.forEach((t, i) => { d[4 * i] = ptr(t); d[4 * i + 1] = t.strides[0]!; d[4 * i + 2] = t.strides[1]!; d[4 * i + 3] = t.strides[2]!; });
-  return block;
+  return r.desc;
 }
 
 export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
@@ -179,11 +178,10 @@ export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: Tenso
     const us = (4 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
     // A thread takes a head's query blocks together: it packs that head's K and V once.
     const nqb = Math.ceil(L / bq);
-    r.run('attnForward', BH * nqb, us, [desc.ptr, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+    r.run('attnForward', BH * nqb, us, [desc, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
       ptr(lse), scratch.ptr, stride, bq], nqb);
   } finally {
     r.free(scratch);
-    r.free(desc);
   }
   return true;
 }
@@ -201,11 +199,10 @@ export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, 
   const scratch = r.alloc(stride * r.threads);
   try {
     const us = (10 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1) / 30e3;
-    r.run('attnBackward', BH, us, [desc.ptr, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
+    r.run('attnBackward', BH, us, [desc, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale,
       ptr(lse), scratch.ptr, stride, bq], 1);
   } finally {
     r.free(scratch);
-    r.free(desc);
   }
   return true;
 }

@@ -33,12 +33,15 @@ export class WasmRuntime {
   readonly tiles: number;
   /** 4 bytes for a scalar operand (binaryScalar). */
   readonly scalar: number;
+  /** 128 bytes for the attention kernels' layout descriptor (one job runs at a time). */
+  readonly desc: number;
 
   constructor(readonly backend: CpuBackend, private readonly module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, { env: { memory: backend.heap.memory } });
     this.x = instance.exports as unknown as Exports;
-    this.tiles = backend.heap.alloc(MAX_THREADS * 128 + 64).ptr;
+    this.tiles = backend.heap.alloc(MAX_THREADS * 128 + 64 + 128).ptr;
     this.scalar = this.tiles + MAX_THREADS * 128;
+    this.desc = this.scalar + 64;
     runtimes.add(this);
   }
 

@@ -36,7 +36,8 @@ function unaryGeluTanh(start: i32, end: i32, x: usize, out: usize): void {
   // Four vectors a pass: their long chains (an exp, a division) overlap in the core.
   for (; k + 16 <= end; k += 16) {
     const p = x + (<usize>k << 2), q = out + (<usize>k << 2);
-    const y0 = vgeluTanh(v128.load(p)), y1 = vgeluTanh(v128.load(p, 16)), y2 = vgeluTanh(v128.load(p, 32)), y3 = vgeluTanh(v128.load(p, 48));
+    const y0 = unaryV(U_GELU_TANH, v128.load(p)), y1 = unaryV(U_GELU_TANH, v128.load(p, 16));
+    const y2 = unaryV(U_GELU_TANH, v128.load(p, 32)), y3 = unaryV(U_GELU_TANH, v128.load(p, 48));
     v128.store(q, y0); v128.store(q, y1, 16); v128.store(q, y2, 32); v128.store(q, y3, 48);
   }
   unaryLoop(U_GELU_TANH, k, end, x, out);
@@ -102,7 +103,7 @@ function binaryGeluTanhGrad(start: i32, end: i32, a: usize, ars: i32, ak: i32, c
   else binaryRows(B_GELU_TANH_GRAD, start, end, a, ars, ak, c, crs, ck, out, n, total);
 }
 
-/** An activation's gradient over full rows of both operands: four vectors a pass, as unaryGeluTanh. */
+/** An activation's gradient over full rows of both operands: four vectors a pass (see unaryGeluTanh). */
 // @ts-ignore: decorator
 @inline function unrolledGrad(op: i32, start: i32, end: i32, a: usize, ars: i32, c: usize, crs: i32, out: usize, n: i32, total: i32): void {
   for (let r = start; r < end; r++) {
