@@ -1,8 +1,10 @@
 // The tlm command line: `tlm <command> [flags]`. Each command lives in its own module under
 // ./commands and is loaded only when used, so `tlm --help` stays instant.
 
-import { CliError, helpText, parseFlags, UsageError, type CommandSpec, type FlagValues } from './args.js';
+import { helpText, parseFlags, type CommandSpec, type FlagValues } from './args.js';
 import { CheckpointMismatchError } from '../train/trainer.js';
+import { InputError, describeFsError } from '../errors.js';
+import { InvalidUtf8Error } from '../io/utf8.js';
 
 export interface Command {
   spec: CommandSpec;
@@ -46,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(flags, positionals);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof CliError || err instanceof CheckpointMismatchError) { console.error(err.message); return 2; }
+    if (err instanceof InputError || err instanceof CheckpointMismatchError || err instanceof InvalidUtf8Error) { console.error(err.message); return 2; }
+    // A filesystem error that escaped with only errno text: say it with its path.
+    const path = (err as { path?: string } | null)?.path;
+    const fs = path ? describeFsError(err, 'access', path) : err;
+    if (fs instanceof InputError) { console.error(`tlm ${name}: ${fs.message}`); return 2; }
     throw err;
   }
 }

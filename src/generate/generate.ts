@@ -26,6 +26,7 @@ import {
   findStopString, partialStopSuffix, type StoppingCriteria,
 } from './stopping.js';
 import { IncrementalDetokenizer, type Streamer, type TokenDecoder } from './streamers.js';
+import { validateGenerateOptions } from './options.js';
 
 export interface GenerateOptions {
   /** Tokens to generate at most (default 20, as HF's max_length default). */
@@ -166,6 +167,7 @@ interface Plan {
 
 /** Reads the inputs and settles every option; `repeat` copies each row (numReturnSequences when sampling). */
 async function plan(model: GenerationModel, inputIds: Tensor | number[] | number[][], opts: GenerateOptions, repeat = 1): Promise<Plan> {
+  validateGenerateOptions(opts);
   const seq2seq = isSeq2Seq(model);
   if (!seq2seq && typeof (model as CausalLM).forward !== 'function') throw new Error('generate: the model has neither forward() nor encode()/decode()');
   const read = await readInputs(inputIds, opts.attentionMask, seq2seq);

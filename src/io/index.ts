@@ -6,3 +6,4 @@ export {
   type RawTensor, type RawSafetensors,
 } from './safetensors.js';
 export { writeFileAtomic } from './atomic.js';
+export { decodeText, firstInvalidUtf8, InvalidUtf8Error, type DecodeTextOptions } from './utf8.js';

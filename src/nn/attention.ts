@@ -5,6 +5,7 @@
 // true = NOT allowed. Float masks are always added to the scores.
 
 import { tensor } from '../tensor/ops/creation.js';
+import { layerOptions, requirePositiveInts } from './options.js';
 import { cat } from '../tensor/ops/indexing.js';
 import { where } from '../tensor/ops/elementwise.js';
 import { causalMask, dropout, scaledDotProductAttention } from '../tensor/ops/nn.js';
@@ -143,8 +144,12 @@ export class MultiheadAttention extends Module {
   rotary: RotaryEmbedding | null = null;
   scoreBias: ScoreBias | null = null;
 
-  constructor(opts: MultiheadAttentionOptions) {
+  /** new MultiheadAttention({ embedDim, numHeads, ... }), or torch's MultiheadAttention(embedDim, numHeads, dropout, bias). */
+  constructor(options: MultiheadAttentionOptions | number, ...rest: unknown[]) {
     super();
+    const opts = layerOptions<MultiheadAttentionOptions>('MultiheadAttention', options, rest, ['embedDim', 'numHeads', 'dropout', 'bias']);
+    requirePositiveInts('MultiheadAttention', { embedDim: opts.embedDim, numHeads: opts.numHeads });
+    if (opts.dropout !== undefined && !(opts.dropout >= 0 && opts.dropout < 1)) throw new Error(`MultiheadAttention: dropout must be in [0, 1), got ${opts.dropout}`);
     const E = opts.embedDim;
     if (E % opts.numHeads !== 0) throw new Error(`MultiheadAttention: embedDim ${E} must be divisible by numHeads ${opts.numHeads}`);
     this.embedDim = E;

@@ -3,6 +3,7 @@
 // follow torch.nn (torch 2.x forward signatures, in camelCase option objects).
 
 import { tensor } from '../tensor/ops/creation.js';
+import { layerOptions, requirePositiveInts } from './options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { getActivation, type Activation } from './activation.js';
 import { MultiheadAttention, type KeyValue } from './attention.js';
@@ -25,7 +26,10 @@ export interface TransformerLayerOptions {
   bias?: boolean;
 }
 
-function layerDefaults(o: TransformerLayerOptions) {
+function layerDefaults(o: TransformerLayerOptions, layer: string) {
+  requirePositiveInts(layer, { dModel: o.dModel, nhead: o.nhead, ...(o.dimFeedforward !== undefined ? { dimFeedforward: o.dimFeedforward } : {}) });
+  if (o.dModel % o.nhead !== 0) throw new Error(`${layer}: dModel ${o.dModel} must be divisible by nhead ${o.nhead}`);
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`${layer}: dropout must be in [0, 1), got ${o.dropout}`);
   return {
     dimFeedforward: o.dimFeedforward ?? 2048, dropout: o.dropout ?? 0.1, activation: getActivation(o.activation ?? 'relu'),
     eps: o.layerNormEps ?? 1e-5, batchFirst: o.batchFirst ?? false, normFirst: o.normFirst ?? false, bias: o.bias ?? true,
@@ -54,9 +58,11 @@ export class TransformerEncoderLayer extends Module {
   readonly dropout2: Dropout;
   activation: Activation;
 
-  constructor(opts: TransformerLayerOptions) {
+  /** new TransformerEncoderLayer({ dModel, nhead, ... }), or torch's TransformerEncoderLayer(dModel, nhead, dimFeedforward, dropout). */
+  constructor(options: TransformerLayerOptions | number, ...rest: unknown[]) {
     super();
-    const o = layerDefaults(opts);
+    const opts = layerOptions<TransformerLayerOptions>('TransformerEncoderLayer', options, rest, ['dModel', 'nhead', 'dimFeedforward', 'dropout']);
+    const o = layerDefaults(opts, 'TransformerEncoderLayer');
     this.selfAttn = this.registerModule('self_attn', new MultiheadAttention({ embedDim: opts.dModel, numHeads: opts.nhead, dropout: o.dropout, bias: o.bias, batchFirst: o.batchFirst }));
     this.linear1 = this.registerModule('linear1', new Linear(opts.dModel, o.dimFeedforward, { bias: o.bias }));
     this.dropout = this.registerModule('dropout', new Dropout(o.dropout));
@@ -121,9 +127,11 @@ export class TransformerDecoderLayer extends Module {
   readonly dropout3: Dropout;
   activation: Activation;
 
-  constructor(opts: TransformerLayerOptions) {
+  /** new TransformerDecoderLayer({ dModel, nhead, ... }), or torch's TransformerDecoderLayer(dModel, nhead, dimFeedforward, dropout). */
+  constructor(options: TransformerLayerOptions | number, ...rest: unknown[]) {
     super();
-    const o = layerDefaults(opts);
+    const opts = layerOptions<TransformerLayerOptions>('TransformerDecoderLayer', options, rest, ['dModel', 'nhead', 'dimFeedforward', 'dropout']);
+    const o = layerDefaults(opts, 'TransformerDecoderLayer');
     const mha = () => new MultiheadAttention({ embedDim: opts.dModel, numHeads: opts.nhead, dropout: o.dropout, bias: o.bias, batchFirst: o.batchFirst });
     this.selfAttn = this.registerModule('self_attn', mha());
     this.multiheadAttn = this.registerModule('multihead_attn', mha());

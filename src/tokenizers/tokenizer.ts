@@ -73,6 +73,22 @@ export class Tokenizer {
     return this.model.vocabSize + extra;
   }
 
+  /** The model's unknown token ([UNK]), or null when it has none (byte-level BPE never needs one). */
+  get unkToken(): string | null {
+    const m = this.model as { unkToken?: string | null; options?: { unkToken?: string | null } };
+    return m.unkToken ?? m.options?.unkToken ?? null;
+  }
+
+  /** The pieces of text that encode(text) turns into the unknown token, each once, in order. */
+  unknownPieces(text: string): string[] {
+    const unk = this.unkToken === null ? undefined : this.tokenToId(this.unkToken);
+    if (unk === undefined) return [];
+    const enc = this.encode(text, { addSpecialTokens: false });
+    const seen = new Set<string>();
+    enc.ids.forEach((id, i) => { if (id === unk) seen.add(text.slice(enc.offsets[i]![0], enc.offsets[i]![1])); });
+    return [...seen];
+  }
+
   tokenToId(token: string): number | undefined {
     return this.addedTokens.find(token)?.id ?? this.model.tokenToId(token);
   }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../io/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { InputError, describeFsError } from '../errors.js';
 
 export interface CheckpointState {
   step: number;
@@ -30,10 +31,16 @@ export async function saveCheckpoint(root: string, state: CheckpointState, model
   const final = join(root, name);
   const tmp = join(root, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  await saveSafetensors(join(tmp, 'model.safetensors'), model);
-  await saveSafetensors(join(tmp, 'optimizer.safetensors'), optimizer);
-  await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  try {
+    mkdirSync(tmp);
+    await saveSafetensors(join(tmp, 'model.safetensors'), model);
+    await saveSafetensors(join(tmp, 'optimizer.safetensors'), optimizer);
+    await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  } catch (err) {
+    // A failed write (disk full) leaves no partial checkpoint behind; the previous one stays.
+    rmSync(tmp, { recursive: true, force: true });
+    throw describeFsError(err, 'write the checkpoint', final);
+  }
   // Replace an older checkpoint of the same name (e.g. "best") only once the new one is complete.
   if (existsSync(final)) {
     const old = join(root, `.${name}.old-${process.pid}`);
@@ -60,12 +67,28 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
   if (dirName === undefined) {
     const latest = join(root, 'latest.json');
     if (!existsSync(latest)) return null;
-    dirName = (JSON.parse(readFileSync(latest, 'utf8')) as { dir: string }).dir;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(latest, 'utf8'));
+    } catch (err) {
+      throw new InputError(`${latest} is corrupt (${(err as Error).message}); delete it to resume from no checkpoint, or restore it`);
+    }
+    const dir = (parsed as { dir?: unknown } | null)?.dir;
+    // Only a checkpoint directory of this root: latest.json must not point anywhere else.
+    if (typeof dir !== 'string' || !/^(step-\d+|best)$/.test(dir)) {
+      throw new InputError(`${latest} is corrupt: "dir" must name a checkpoint here (step-NNNNNNN), got ${JSON.stringify(dir)}`);
+    }
+    dirName = dir;
   }
   const dir = join(root, dirName);
   for (const f of ['model.safetensors', 'optimizer.safetensors', 'state.json']) {
     if (!existsSync(join(dir, f))) throw new Error(`checkpoint ${dir} is incomplete: ${f} is missing`);
   }
-  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  } catch (err) {
+    throw new InputError(`${join(dir, 'state.json')} is corrupt: ${(err as Error).message}`);
+  }
   return { dir, state, model: await loadSafetensors(join(dir, 'model.safetensors')), optimizer: await loadSafetensors(join(dir, 'optimizer.safetensors')) };
 }

@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readSync, statSync, writeSync, unlinkS
 import type { Generator } from '../tensor/random.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { decodeText } from '../io/utf8.js';
 
 /** What the data pipeline needs of a tokenizer. */
 export interface TextEncoder {
@@ -14,14 +15,25 @@ export interface TextEncoder {
 
 const CHUNK_BYTES = 4 << 20;
 
+/** How text files are decoded: strict UTF-8 unless lossy; warnings (NUL bytes) go to warn. */
+export interface TextReadOptions {
+  lossyUtf8?: boolean;
+  warn?: (message: string) => void;
+}
+
 /**
  * Reads a UTF-8 file in chunks cut after a newline followed by a non-space (so neither a character
- * nor a pre-token spans two chunks) and calls fn with each chunk's text.
+ * nor a pre-token spans two chunks) and calls fn with each chunk's text. A UTF-8 BOM is dropped;
+ * bytes that are not UTF-8 throw InvalidUtf8Error naming the file and byte offset (unless lossyUtf8).
  */
-export function forEachTextChunk(path: string, fn: (text: string, bytesDone: number, bytesTotal: number) => void): void {
+export function forEachTextChunk(path: string, fn: (text: string, bytesDone: number, bytesTotal: number) => void,
+                                 o: TextReadOptions = {}): void {
   if (!existsSync(path)) throw new Error(`data file not found: ${path}`);
   const total = statSync(path).size;
   const fd = openSync(path, 'r');
+  let warned = false;
+  const warn = (m: string) => { if (!warned) (o.warn ?? console.warn)(m); warned = true; };
+  const decode = (bytes: Uint8Array, offset: number) => decodeText(bytes, { file: path, offset, lossy: o.lossyUtf8, warn });
   try {
     const buf = Buffer.alloc(CHUNK_BYTES);
     let carry = Buffer.alloc(0);
@@ -30,13 +42,14 @@ export function forEachTextChunk(path: string, fn: (text: string, bytesDone: num
       const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
       pos += n;
       const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
-      if (n === 0) { if (data.length) fn(data.toString('utf8'), pos, total); return; }
+      const start = pos - data.length; // file offset of data[0]
+      if (n === 0) { if (data.length) fn(decode(data, start), pos, total); return; }
       let cut = -1;
       for (let i = data.length - 2; i >= 0; i--) {
         if (data[i] === 0x0a && data[i + 1] !== 0x20 && data[i + 1] !== 0x0a && data[i + 1] !== 0x09 && data[i + 1] !== 0x0d) { cut = i + 1; break; }
       }
       if (cut <= 0) { carry = Buffer.from(data); continue; }
-      fn(data.subarray(0, cut).toString('utf8'), pos, total);
+      fn(decode(data.subarray(0, cut), start), pos, total);
       carry = Buffer.from(data.subarray(cut));
     }
   } finally {
@@ -58,7 +71,7 @@ export class TokenStream {
    * Tokenizes files chunk by chunk. Up to maxInMemoryTokens stays in memory; past it the stream
    * spills to binPath (int32 little-endian) and is read from disk.
    */
-  static fromFiles(files: string[], tok: TextEncoder, opts: { binPath?: string; maxInMemoryTokens?: number;
+  static fromFiles(files: string[], tok: TextEncoder, opts: TextReadOptions & { binPath?: string; maxInMemoryTokens?: number;
     onProgress?: (done: number, total: number) => void } = {}): TokenStream {
     if (files.length === 0) throw new Error('no data files given');
     const limit = opts.maxInMemoryTokens ?? 256 << 20;
@@ -91,7 +104,7 @@ export class TokenStream {
           len += ids.length;
         }
         opts.onProgress?.(done, totalBytes);
-      });
+      }, opts);
     }
     if (fd !== null) return new TokenStream(null, fd, 0, spilled, opts.binPath!);
     if (len === 0) throw new Error(`data file has no tokens: ${files.join(', ')}`);

@@ -22,6 +22,21 @@ export class KneserNeyLM {
     if (order < 1) throw new Error(`KneserNeyLM: order must be >= 1, got ${order}`);
   }
 
+  /**
+   * Roughly the heap bytes fit() needs for `tokens` training tokens: per order k, at most
+   * min(tokens, V^(k-1)) contexts (a string key and a Map each) and min(tokens, V^k) entries, plus
+   * the continuation-count sets of the lower orders. An upper estimate, for refusing early.
+   */
+  static estimateBytes(order: number, tokens: number, vocabSize: number): number {
+    let bytes = 0;
+    for (let k = 1; k <= order; k++) {
+      const contexts = Math.min(tokens, vocabSize ** (k - 1));
+      const entries = Math.min(tokens, vocabSize ** k);
+      bytes += contexts * (200 + 6 * k) + entries * 60 + (k < order ? entries * (60 + 6 * k) : 0);
+    }
+    return bytes;
+  }
+
   fit(ids: ArrayLike<number>, vocabSize: number): this {
     this.vocabSize = vocabSize;
     const n = this.order;

@@ -1,7 +1,8 @@
 // The training loop: batches → forward → loss → backward → clip → optimizer step, with periodic
 // evaluation, atomic checkpoints (resumable to the same losses), metrics.jsonl and a loss plot.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
 import { crossEntropy } from '../tensor/ops/nn.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
@@ -64,6 +65,20 @@ export interface TrainResult {
   seconds: number;
   /** Loss of every training step run in this call (for tests and resume checks). */
   losses: { step: number; loss: number }[];
+  /** The run stopped early on a stop request (Ctrl-C); the latest checkpoint holds its last step. */
+  interrupted: boolean;
+}
+
+export interface RunOptions {
+  quiet?: boolean;
+  onLog?: (p: LossPoint & { lr: number; tokens_per_s: number }) => void;
+  /** Checked after every step: when set, the trainer saves a checkpoint and returns (interrupted: true). */
+  stop?: { requested: boolean };
+  /**
+   * Called after each new best checkpoint, with the model holding those weights: the pipeline writes
+   * the model directory here, so that a run killed at any moment leaves a loadable model.
+   */
+  onBest?: (step: number, valLoss: number) => Promise<void>;
 }
 
 /** Parameter groups: no weight decay on biases and norms, nor (by default) on embeddings. */
@@ -219,10 +234,12 @@ export class Trainer {
       if (!line.trim()) return false;
       try { return (JSON.parse(line) as { step: number }).step < this.step; } catch { return false; }
     });
-    writeFileSync(path, kept.map((l) => l + '\n').join(''));
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
+    renameSync(tmp, path);
   }
 
-  async run(opts: { quiet?: boolean; onLog?: (p: LossPoint & { lr: number; tokens_per_s: number }) => void } = {}): Promise<TrainResult> {
+  async run(opts: RunOptions = {}): Promise<TrainResult> {
     const cfg = this.cfg;
     const metricsPath = this.outDir === null ? null : join(this.outDir, 'metrics.jsonl');
     if (this.outDir !== null) mkdirSync(this.outDir, { recursive: true });
@@ -235,7 +252,7 @@ export class Trainer {
     let tokensDone = 0;
     let windowStart = Date.now(), windowTokens = 0;
     this.model.train();
-    let outOfTime = false;
+    let outOfTime = false, interrupted = false;
     while (this.step <= cfg.maxIters) {
       const last = this.step === cfg.maxIters || outOfTime;
       const evalNow = last || (cfg.evalInterval > 0 && this.step % cfg.evalInterval === 0);
@@ -247,6 +264,7 @@ export class Trainer {
         if (ev.val < this.bestValLoss) {
           this.bestValLoss = ev.val;
           await this.saveCheckpoint('best');
+          await opts.onBest?.(this.step, ev.val);
         }
         await this.saveCheckpoint();
       }
@@ -268,6 +286,12 @@ export class Trainer {
         this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: valLoss, lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
       }
       progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
+      if (opts.stop?.requested) {
+        interrupted = true;
+        await this.saveCheckpoint();
+        progress?.log(`stopped at step ${this.step}: checkpoint saved`);
+        break;
+      }
       if (cfg.maxSeconds !== undefined && (Date.now() - t0) / 1000 > cfg.maxSeconds) {
         outOfTime = true;
         progress?.log(`time limit of ${cfg.maxSeconds}s reached at step ${this.step}`);
@@ -276,10 +300,10 @@ export class Trainer {
     progress?.done();
     const seconds = (Date.now() - t0) / 1000;
     if (this.outDir !== null && points.length > 0) {
-      writeFileSync(join(this.outDir, 'loss.svg'), lossCurveSvg(points, 'training loss'));
+      await writeFileAtomic(join(this.outDir, 'loss.svg'), lossCurveSvg(points, 'training loss'));
     }
     return { step: this.step, bestValLoss: this.bestValLoss, lastTrainLoss: lastTrain, lastValLoss: lastVal,
-      tokensPerSecond: tokensDone / Math.max(seconds, 1e-9), seconds, losses };
+      tokensPerSecond: tokensDone / Math.max(seconds, 1e-9), seconds, losses, interrupted };
   }
 
   private writeMetric(path: string | null, points: LossPoint[], rec: LossPoint & { lr: number; tokens_per_s: number },

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
 import { runTraining, trainFlags } from './train.js';
-import { loadModelDir } from './common.js';
+import { loadModelDir } from '../../pipelines/model_dir.js';
 import { generateInWindows, type GenerationModel } from '../../generate/index.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -17,12 +17,13 @@ const spec: CommandSpec = {
   usage: 'demo [flags]',
   summary: 'Train a small character-level GPT on Tiny Shakespeare (a few minutes on 2 cores), then generate text.',
   flags: {
-    out: { type: 'string', help: 'where to save the model', default: 'out/demo' },
-    'max-iters': { type: 'number', help: 'training steps', default: 2000 },
-    'max-seconds': { type: 'number', help: 'stop training after this long', default: 170 },
-    'max-new-tokens': { type: 'number', help: 'characters to generate', default: 500 },
+    out: { type: 'string', help: 'where to save the model (the default out/demo is replaced on each run; another directory must be new, or given with --overwrite)', default: 'out/demo' },
+    overwrite: { type: 'boolean', help: 'replace a model already in --out' },
+    'max-iters': { type: 'number', help: 'training steps', default: 2000, integer: true, min: 1 },
+    'max-seconds': { type: 'number', help: 'stop training after this long', default: 170, gt: 0 },
+    'max-new-tokens': { type: 'number', help: 'characters to generate', default: 500, integer: true, min: 0 },
     prompt: { type: 'string', help: 'text to continue', default: '\n' },
-    seed: { type: 'number', help: 'random seed', default: 1337 },
+    seed: { type: 'number', help: 'random seed', default: 1337, integer: true, min: 0 },
     quiet: { type: 'boolean', help: 'no progress bar' },
   },
 };
@@ -37,9 +38,12 @@ export default {
     Object.assign(flags, {
       data: [data], tokenizer: 'char', out: f.out, 'max-iters': f['max-iters'], 'lr-decay-iters': f['max-iters'],
       'max-seconds': f['max-seconds'], seed: f.seed, quiet: f.quiet, 'eval-interval': 250, 'eval-iters': 20,
+      // The demo's own scratch directory is replaced on each run; any other --out is protected as tlm train's.
+      overwrite: f.overwrite === true || f.out === spec.flags.out!.default,
     });
     console.error(`tlm demo: training a character-level GPT on Tiny Shakespeare (${data})`);
-    const res = await runTraining(flags);
+    const res = await runTraining(flags, 'tlm demo');
+    if (res.interrupted) return;
     const { model, tok, blockSize } = await loadModelDir(res.outDir);
     const prompt = f.prompt as string;
     const total = f['max-new-tokens'] as number;

@@ -9,8 +9,18 @@ import { crossEntropy } from '../../tensor/ops/nn.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import { noGrad, tidy } from '../../tensor/engine.js';
 import { Progress } from '../../train/progress.js';
-import { checkDataFiles } from './train.js';
-import { loadModelDir } from './common.js';
+import { getHeapStatistics } from 'node:v8';
+import { checkDataFiles } from '../../pipelines/pretrain.js';
+import { loadModelDir } from '../../pipelines/model_dir.js';
+
+/** Past this the counts of a Kneser–Ney model are almost all singletons: nothing left to learn. */
+const MAX_NGRAM_ORDER = 10;
+
+/** What the n-gram counts may use: half the V8 heap limit (the rest is the model and the data). */
+function heapBudgetBytes(): number {
+  const s = getHeapStatistics();
+  return (s.heap_size_limit - s.used_heap_size) / 2;
+}
 
 const spec: CommandSpec = {
   name: 'eval',
@@ -20,10 +30,11 @@ const spec: CommandSpec = {
     model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
     data: { type: 'strings', help: 'text file to score' },
     split: { type: 'string', help: 'score the last 10% (val) or the whole file (all)', default: 'val', choices: ['val', 'all'] },
-    'block-size': { type: 'number', help: 'context window (default: the model\'s)' },
-    'batch-size': { type: 'number', help: 'windows per forward pass', default: 8 },
-    'max-tokens': { type: 'number', help: 'score at most this many tokens', default: 200000 },
-    'ngram-order': { type: 'number', help: 'n of the Kneser–Ney baseline (0: skip it)', default: 3 },
+    'block-size': { type: 'number', help: 'context window (default: the model\'s)', integer: true, min: 1 },
+    'batch-size': { type: 'number', help: 'windows per forward pass', default: 8, integer: true, min: 1 },
+    'max-tokens': { type: 'number', help: 'score at most this many tokens', default: 200000, integer: true, min: 2 },
+    'ngram-order': { type: 'number', help: 'n of the Kneser–Ney baseline (0: skip it)', default: 3, integer: true, min: 0, max: MAX_NGRAM_ORDER },
+    'lossy-utf8': { type: 'boolean', help: 'accept data that is not valid UTF-8 (invalid bytes become U+FFFD)' },
     'ngram-train': { type: 'strings', help: 'text to train the n-gram on with --split all (default: the --data file\'s first 90%)' },
   },
 };
@@ -32,10 +43,11 @@ export default {
   spec,
   async run(f: FlagValues): Promise<void> {
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
-    const files = checkDataFiles(f.data as string[] | undefined);
+    const files = checkDataFiles(f.data as string[] | undefined, 'tlm eval');
+    const text = { lossyUtf8: f['lossy-utf8'] === true, warn: (m: string) => console.error(m) };
     const { model, tok, blockSize: modelBlock, architecture } = await loadModelDir(f.model as string);
     if (architecture.objective !== 'clm') throw new CliError(`tlm eval: ${f.model} is a ${architecture.type} (masked LM); eval scores causal LMs`);
-    const stream = TokenStream.fromFiles(files, tok);
+    const stream = TokenStream.fromFiles(files, tok, text);
     const { train, val } = trainValSplit(stream);
     const target = f.split === 'all' ? stream : val;
     const T = (f['block-size'] as number | undefined) ?? modelBlock;
@@ -77,10 +89,15 @@ export default {
       if (f.split === 'all') {
         const extra = f['ngram-train'] as string[] | undefined;
         if (!extra) { console.log(`n-gram     skipped: --split all needs --ngram-train FILE (text the model did not score)`); return; }
-        ngTrain = TokenStream.fromFiles(checkDataFiles(extra), tok);
+        ngTrain = TokenStream.fromFiles(checkDataFiles(extra, 'tlm eval'), tok, text);
       }
       const trainIds = new Int32Array(ngTrain.length);
       ngTrain.read(0, ngTrain.length, trainIds);
+      const need = KneserNeyLM.estimateBytes(order, trainIds.length, tok.vocabSize);
+      const budget = heapBudgetBytes();
+      if (need > budget) {
+        throw new CliError(`tlm eval: a ${order}-gram model of ${trainIds.length.toLocaleString()} tokens needs about ${(need / 2 ** 30).toFixed(1)} GiB, more than the ${(budget / 2 ** 30).toFixed(1)} GiB this process can use; lower --ngram-order or score fewer tokens`);
+      }
       const lm = new KneserNeyLM(order).fit(trainIds, tok.vocabSize);
       const h = lm.crossEntropy(ids.subarray(0, windows * T + 1));
       console.log(`${order}-gram KN loss ${h.toFixed(4)}  perplexity ${Math.exp(h).toFixed(3)}  (Kneser–Ney, same tokenizer, trained on ${trainIds.length.toLocaleString()} tokens)`);

@@ -88,6 +88,10 @@ export default {
     const { model, tok } = await loadModel(f.model as string);
     const prompt = f.prompt as string;
     const ids = Array.from(tok.encode(prompt, { addSpecialTokens: false }).ids);
+    const unknown = tok.unknownPieces(prompt);
+    if (unknown.length > 0) {
+      console.error(`tlm generate: warning: the model's vocabulary has no ${unknown.map((p) => JSON.stringify(p)).join(', ')}; the prompt's ${unknown.length === 1 ? 'occurrences were' : 'pieces were'} replaced by ${tok.unkToken} (the model sees ${tok.unkToken}, not the text echoed)`);
+    }
     const opts: GenerateOptions = {
       maxNewTokens, doSample, repetitionPenalty, noRepeatNgramSize: noRepeat, numBeams, seed,
       ...(doSample ? { temperature, topK, topP } : {}),

@@ -1,13 +1,13 @@
-// What the training, evaluation and demo commands share: choosing or training a tokenizer, building
-// a model from CLI dimensions, and reading / writing model directories.
+// What training, evaluation and the applications share: choosing or training a tokenizer, building
+// a model from its dimensions, and reading / writing model directories.
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError } from '../args.js';
-import { forEachTextChunk, type MlmOptions } from '../../train/data.js';
-import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../../tokenizers/index.js';
-import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, type PreTrainedModel } from '../../models/index.js';
-import type { LanguageModel } from '../../train/trainer.js';
+import { InputError, withFsContext } from '../errors.js';
+import { forEachTextChunk, type MlmOptions, type TextReadOptions } from '../train/data.js';
+import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../tokenizers/index.js';
+import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, type PreTrainedModel } from '../models/index.js';
+import type { LanguageModel } from '../train/trainer.js';
 
 export interface PreparedTokenizer {
   tokenizer: Tokenizer;
@@ -28,9 +28,9 @@ function wrap(tokenizer: Tokenizer): PreparedTokenizer {
   };
 }
 
-function readTexts(files: string[]): string[] {
+function readTexts(files: string[], o: TextReadOptions): string[] {
   const texts: string[] = [];
-  for (const f of files) forEachTextChunk(f, (t) => texts.push(t));
+  for (const f of files) forEachTextChunk(f, (t) => texts.push(t), o);
   return texts;
 }
 
@@ -40,32 +40,32 @@ function readTexts(files: string[]): string[] {
  * model directory. A resumed run reuses the tokenizer saved in its output directory.
  */
 export async function prepareTokenizer(arg: string, files: string[], o: { vocabSize: number; objective: 'clm' | 'mlm';
-  resumeDir?: string; log?: (s: string) => void; saveTo?: string }): Promise<PreparedTokenizer> {
+  resumeDir?: string; log?: (s: string) => void; saveTo?: string; text?: TextReadOptions }): Promise<PreparedTokenizer> {
   const log = o.log ?? (() => {});
   if (o.resumeDir && existsSync(join(o.resumeDir, 'tokenizer.json'))) return wrap(await Tokenizer.fromFile(join(o.resumeDir, 'tokenizer.json')));
   const specials = o.objective === 'mlm' ? BERT_SPECIAL_TOKENS : undefined; // char default: just [UNK]
   let tok: Tokenizer;
   if (arg === 'char') {
-    tok = trainCharLevel(readTexts(files), { specialTokens: specials });
+    tok = trainCharLevel(readTexts(files, o.text ?? {}), { specialTokens: specials });
     log(`tokenizer: ${tok.vocabSize} characters`);
   } else if (arg === 'bpe') {
-    if (!(o.vocabSize >= 2)) throw new CliError(`--vocab-size must be at least 2, got ${o.vocabSize}`);
+    if (!(o.vocabSize >= 2)) throw new InputError(`--vocab-size must be at least 2, got ${o.vocabSize}`);
     const t0 = Date.now();
-    tok = o.objective === 'mlm' ? trainWordPiece(readTexts(files), { vocabSize: o.vocabSize })
-      : trainByteLevelBpe(readTexts(files), { vocabSize: o.vocabSize });
+    tok = o.objective === 'mlm' ? trainWordPiece(readTexts(files, o.text ?? {}), { vocabSize: o.vocabSize })
+      : trainByteLevelBpe(readTexts(files, o.text ?? {}), { vocabSize: o.vocabSize });
     log(`tokenizer: ${o.objective === 'mlm' ? 'WordPiece' : 'byte-level BPE'}, ${tok.vocabSize} tokens, trained in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   } else {
-    if (!existsSync(arg)) throw new CliError(`tokenizer not found: ${arg} (use char, bpe, or a tokenizer.json path)`);
+    if (!existsSync(arg)) throw new InputError(`tokenizer not found: ${arg} (use char, bpe, or a tokenizer.json path)`);
     tok = statSync(arg).isDirectory() ? await Tokenizer.fromPretrained(arg) : await Tokenizer.fromFile(arg);
   }
-  if (o.objective === 'mlm' && tok.tokenToId('[MASK]') === undefined) throw new CliError('masked LM training needs a [MASK] token in the tokenizer');
-  if (o.saveTo) await tok.save(join(o.saveTo, 'tokenizer.json'));
+  if (o.objective === 'mlm' && tok.tokenToId('[MASK]') === undefined) throw new InputError('masked LM training needs a [MASK] token in the tokenizer');
+  if (o.saveTo) await withFsContext('write', join(o.saveTo, 'tokenizer.json'), () => tok.save(join(o.saveTo!, 'tokenizer.json')));
   return wrap(tok);
 }
 
 export function mlmOptionsFor(tok: PreparedTokenizer): MlmOptions {
   const maskId = tok.tokenToId('[MASK]');
-  if (maskId === undefined) throw new CliError('masked LM training needs a [MASK] token in the tokenizer');
+  if (maskId === undefined) throw new InputError('masked LM training needs a [MASK] token in the tokenizer');
   const specialIds = new Set<number>();
   for (const t of BERT_SPECIAL_TOKENS) { const id = tok.tokenToId(t); if (id !== undefined) specialIds.add(id); }
   return { maskId, vocabSize: tok.vocabSize, specialIds };
@@ -85,21 +85,24 @@ export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: Lan
       bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new' }));
     return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'GPT2LMHeadModel', objective, dims: d } };
   }
-  if (d.bias === false || d.activation !== undefined) throw new CliError('--no-bias and --activation apply to the GPT (causal LM) only');
+  if (d.bias === false || d.activation !== undefined) throw new InputError('--no-bias and --activation apply to the GPT (causal LM) only');
   const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
     num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
     hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0 }));
   return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'BertForMaskedLM', objective, dims: d } };
 }
 
+/** Writes config.json, model.safetensors and tokenizer.json, each atomically. */
 export async function saveModelDir(dir: string, model: PreTrainedModel | LanguageModel, tok: PreparedTokenizer): Promise<void> {
-  await (model as PreTrainedModel).savePretrained(dir);
-  await tok.tokenizer.save(join(dir, 'tokenizer.json'));
+  await withFsContext('save the model to', dir, async () => {
+    await (model as PreTrainedModel).savePretrained(dir);
+    await tok.tokenizer.save(join(dir, 'tokenizer.json'));
+  });
 }
 
 export async function loadModelDir(dir: string): Promise<{ model: PreTrainedModel & LanguageModel; tok: PreparedTokenizer & Tokenizer; blockSize: number; architecture: Architecture }> {
-  if (!existsSync(join(dir, 'config.json'))) throw new CliError(`no model in ${dir}: config.json is missing`);
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CliError(`no tokenizer in ${dir}: tokenizer.json is missing`);
+  if (!existsSync(join(dir, 'config.json'))) throw new InputError(`no model in ${dir}: config.json is missing`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new InputError(`no tokenizer in ${dir}: tokenizer.json is missing`);
   const model = await fromPretrained(dir);
   const tokenizer = await Tokenizer.fromFile(join(dir, 'tokenizer.json'));
   const c = model.config as Record<string, unknown>;
