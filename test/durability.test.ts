@@ -171,7 +171,7 @@ test('every numeric flag is range-checked, for every command, with one message s
     oneLineError(tlm(['eval', '--data', s.data]), /tlm eval: --model DIR is required/);
     oneLineError(tlm(['eval', '--model', join(s.dir, 'm'), '--data', join(s.dir, 'nope.txt')]), /^tlm eval: data file not found/);
     oneLineError(tlm(['demo', '--max-iters', '0']), /tlm demo: --max-iters must be a positive integer, got 0/);
-    oneLineError(tlm(['generate', '--model', join(s.dir, 'm'), '--prompt', 'A', '--top-p', '1.5']), /--top-p must be in \(0, 1\], got 1\.5/);
+    oneLineError(tlm(['generate', '--model', join(s.dir, 'm'), '--prompt', 'A', '--top-p', '1.5']), /tlm generate: --top-p must be a number in \(0, 1\], got 1\.5/);
   } finally {
     s.done();
   }

@@ -19,16 +19,16 @@ const spec: CommandSpec = {
   flags: {
     model: { type: 'string', help: 'model directory: config.json, model.safetensors, tokenizer.json (or vocab files)' },
     prompt: { type: 'string', help: 'text to continue (seq2seq models: the source text)' },
-    'max-new-tokens': { type: 'number', help: 'tokens to generate at most', default: 50 },
+    'max-new-tokens': { type: 'number', help: 'tokens to generate at most', default: 50, integer: true, min: 1 },
     'do-sample': { type: 'boolean', help: 'sample instead of greedy decoding (implied by --temperature, --top-k, --top-p)' },
-    temperature: { type: 'number', help: 'sampling temperature (0: greedy)' },
-    'top-k': { type: 'number', help: 'sample among the k most likely tokens (0: all; default 50 when sampling)' },
-    'top-p': { type: 'number', help: 'nucleus sampling: the smallest set of tokens with probability mass >= p' },
-    'repetition-penalty': { type: 'number', help: 'penalty > 1 for tokens already present (CTRL, as HF)' },
-    'no-repeat-ngram-size': { type: 'number', help: 'never repeat an n-gram of this size' },
-    'num-beams': { type: 'number', help: 'beam search with this many beams', default: 1 },
+    temperature: { type: 'number', help: 'sampling temperature (0: greedy)', min: 0 },
+    'top-k': { type: 'number', help: 'sample among the k most likely tokens (0: all; default 50 when sampling)', integer: true, min: 0 },
+    'top-p': { type: 'number', help: 'nucleus sampling: the smallest set of tokens with probability mass >= p', gt: 0, max: 1 },
+    'repetition-penalty': { type: 'number', help: 'penalty > 1 for tokens already present (CTRL, as HF)', gt: 0 },
+    'no-repeat-ngram-size': { type: 'number', help: 'never repeat an n-gram of this size', integer: true, min: 1 },
+    'num-beams': { type: 'number', help: 'beam search with this many beams', default: 1, integer: true, min: 1 },
     'length-penalty': { type: 'number', help: 'beam search: score = sum log p / length^penalty', default: 1 },
-    seed: { type: 'number', help: 'random seed for sampling (same seed, same text)' },
+    seed: { type: 'number', help: 'random seed for sampling (same seed, same text)', integer: true, min: 0 },
     stop: { type: 'strings', help: 'stop before this text (repeatable; \\n and \\t are understood)' },
     'no-prompt': { type: 'boolean', help: 'print only the generated text, not the prompt before it' },
   },
@@ -39,12 +39,6 @@ function unescape(s: string): string {
   return s.replace(/\\([ntr\\])/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]!);
 }
 
-function checkNumber(name: string, v: unknown, ok: (x: number) => boolean, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = v as number;
-  if (!ok(x)) throw new CliError(`tlm generate: --${name} must be ${what}, got ${x}`);
-  return x;
-}
 
 async function loadModel(dir: string): Promise<{ model: PreTrainedModel; tok: Tokenizer }> {
   if (!existsSync(dir)) throw new CliError(`tlm generate: model directory not found: ${dir}`);
@@ -71,14 +65,9 @@ export default {
   async run(f: FlagValues): Promise<void> {
     if (f.model === undefined) throw new CliError('tlm generate: --model DIR is required');
     if (f.prompt === undefined) throw new CliError('tlm generate: --prompt TEXT is required');
-    const maxNewTokens = checkNumber('max-new-tokens', f['max-new-tokens'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer')!;
-    const temperature = checkNumber('temperature', f.temperature, (x) => x >= 0, 'a number >= 0');
-    const topK = checkNumber('top-k', f['top-k'], (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-    const topP = checkNumber('top-p', f['top-p'], (x) => x > 0 && x <= 1, 'in (0, 1]');
-    const repetitionPenalty = checkNumber('repetition-penalty', f['repetition-penalty'], (x) => x > 0, 'a positive number');
-    const noRepeat = checkNumber('no-repeat-ngram-size', f['no-repeat-ngram-size'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
-    const numBeams = checkNumber('num-beams', f['num-beams'], (x) => Number.isInteger(x) && x >= 1, 'a positive integer')!;
-    const seed = checkNumber('seed', f.seed, (x) => Number.isInteger(x), 'an integer');
+    const num = (k: string) => f[k] as number | undefined;
+    const maxNewTokens = num('max-new-tokens')!, temperature = num('temperature'), topK = num('top-k'), topP = num('top-p');
+    const repetitionPenalty = num('repetition-penalty'), noRepeat = num('no-repeat-ngram-size'), numBeams = num('num-beams')!, seed = num('seed');
     const stops = ((f.stop as string[] | undefined) ?? []).map(unescape);
     if (stops.some((s) => s.length === 0)) throw new CliError('tlm generate: --stop must not be empty');
     // Temperature 0 means greedy, as in most tools; any other sampling flag means sampling.

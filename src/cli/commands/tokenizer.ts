@@ -27,9 +27,9 @@ const spec: Command['spec'] = {
   positionals: true,
   flags: {
     type: { type: 'string', help: 'train: byte-level BPE (GPT-2), WordPiece (BERT) or characters', choices: ['bpe', 'wordpiece', 'char'], default: 'bpe' },
-    'vocab-size': { type: 'number', help: 'train: vocabulary size, special tokens included (char: an upper bound)' },
+    'vocab-size': { type: 'number', help: 'train: vocabulary size, special tokens included (char: an upper bound)', integer: true, min: 1 },
     out: { type: 'string', help: 'train: where to write tokenizer.json', default: 'tokenizer.json' },
-    'min-frequency': { type: 'number', help: 'train: pairs seen fewer times are not merged', default: 0 },
+    'min-frequency': { type: 'number', help: 'train: pairs seen fewer times are not merged', default: 0, integer: true, min: 0 },
     'special-tokens': { type: 'string', help: 'train: comma-separated special tokens (default: <|endoftext|> for bpe, [PAD],[UNK],[CLS],[SEP],[MASK] for wordpiece, [UNK] for char)' },
     cased: { type: 'boolean', help: 'train wordpiece: keep case and accents (default: uncased)' },
     tokenizer: { type: 'string', help: 'encode/decode: tokenizer.json or model directory' },
