@@ -1,10 +1,10 @@
 // Generation with the HF gpt2-tiny fixture (GPT2LMHeadModel, 2 layers, vocab 1000): greedy against
 // HF's output, the KV cache against recomputation, beam search and sampling invariants, batches
-// with left padding against sequences alone, and streaming. Skips when the fixture is absent.
+// with left padding against sequences alone, and streaming.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { byteLevelDecoderFrom } from './helpers/byte_decoder.js';
 import { memory, noGrad, tidy, tensor } from '../src/index.js';
@@ -15,13 +15,10 @@ import {
   type CausalLM,
 } from '../src/generate/index.js';
 
-const dir = join(process.cwd(), '..', 'shared', 'fixtures', 'hf', 'gpt2-tiny');
-const present = existsSync(join(dir, 'model.safetensors'));
-const skip = present ? false : `fixture not found: ${dir}`;
-if (!present) console.log(`# generate_gpt2: skipped, ${skip}`);
+const dir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 
 interface Expected { texts: string[]; ids: number[][]; greedy_prompt: number[]; greedy_out: number[] }
-const expected = present ? JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected : null;
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
 
 let cached: PreTrainedModel | null = null;
 async function model(): Promise<PreTrainedModel> {
@@ -31,27 +28,27 @@ async function model(): Promise<PreTrainedModel> {
 
 const byteLevelDecoder = () => byteLevelDecoderFrom(join(dir, 'tokenizer.json'));
 
-test('greedy decoding equals HF greedy_out (20 new tokens)', { skip }, async () => {
+test('greedy decoding equals HF greedy_out (20 new tokens)', async () => {
   const m = await model();
-  const out = await m.generate([expected!.greedy_prompt], { maxNewTokens: 20, doSample: false });
-  assert.deepEqual(out, [expected!.greedy_out]);
+  const out = await m.generate([expected.greedy_prompt], { maxNewTokens: 20, doSample: false });
+  assert.deepEqual(out, [expected.greedy_out]);
   // A flat prompt and an int32 tensor give the same.
-  assert.deepEqual(await m.generate(expected!.greedy_prompt, { maxNewTokens: 20 }), [expected!.greedy_out]);
-  const t = tensor(Int32Array.from(expected!.greedy_prompt), { shape: [1, expected!.greedy_prompt.length] });
-  assert.deepEqual(await m.generate(t, { maxNewTokens: 20 }), [expected!.greedy_out]);
+  assert.deepEqual(await m.generate(expected.greedy_prompt, { maxNewTokens: 20 }), [expected.greedy_out]);
+  const t = tensor(Int32Array.from(expected.greedy_prompt), { shape: [1, expected.greedy_prompt.length] });
+  assert.deepEqual(await m.generate(t, { maxNewTokens: 20 }), [expected.greedy_out]);
   // A model left in training mode (dropout 0.1 in this config) generates in eval mode, and stays in training mode.
   m.train();
   try {
-    assert.deepEqual(await m.generate([expected!.greedy_prompt], { maxNewTokens: 20 }), [expected!.greedy_out]);
+    assert.deepEqual(await m.generate([expected.greedy_prompt], { maxNewTokens: 20 }), [expected.greedy_out]);
     assert.equal(m.training, true);
   } finally {
     m.eval();
   }
 });
 
-test('with and without the KV cache: same greedy tokens, logits within 1e-4', { skip }, async () => {
+test('with and without the KV cache: same greedy tokens, logits within 1e-4', async () => {
   const m = await model();
-  const prompts = [expected!.ids[0]!.slice(0, 12), expected!.ids[1]!.slice(0, 5)];
+  const prompts = [expected.ids[0]!.slice(0, 12), expected.ids[1]!.slice(0, 5)];
   const a = await m.generate(prompts, { maxNewTokens: 24, useCache: true, returnDictInGenerate: true, outputLogits: true });
   const b = await m.generate(prompts, { maxNewTokens: 24, useCache: false, returnDictInGenerate: true, outputLogits: true });
   assert.deepEqual(a.sequences, b.sequences);
@@ -64,9 +61,9 @@ test('with and without the KV cache: same greedy tokens, logits within 1e-4', { 
   assert.ok(worst < 1e-4, `max |Δlogit| = ${worst}`);
 });
 
-test('greedy logits equal a full forward pass of the generated sequence', { skip }, async () => {
+test('greedy logits equal a full forward pass of the generated sequence', async () => {
   const m = await model();
-  const prompt = expected!.greedy_prompt;
+  const prompt = expected.greedy_prompt;
   const out = await m.generate([prompt], { maxNewTokens: 6, returnDictInGenerate: true, outputLogits: true });
   const seq = out.sequences[0]!;
   const full = noGrad(() => tidy(() => (m.forward({ inputIds: [seq] }).logits!).dataSync() as Float32Array));
@@ -78,9 +75,9 @@ test('greedy logits equal a full forward pass of the generated sequence', { skip
   });
 });
 
-test('top-k 1 sampling equals greedy; the same seed gives the same samples', { skip }, async () => {
+test('top-k 1 sampling equals greedy; the same seed gives the same samples', async () => {
   const m = await model();
-  const prompt = [expected!.ids[0]!.slice(0, 6)];
+  const prompt = [expected.ids[0]!.slice(0, 6)];
   const greedy = await m.generate(prompt, { maxNewTokens: 16 });
   assert.deepEqual(await m.generate(prompt, { maxNewTokens: 16, doSample: true, topK: 1, seed: 123 }), greedy);
   const opts = { maxNewTokens: 24, doSample: true, temperature: 1.5, topK: 0, seed: 42 };
@@ -96,9 +93,9 @@ test('top-k 1 sampling equals greedy; the same seed gives the same samples', { s
   assert.deepEqual(await m.generate(prompt, o2), await m.generate(prompt, o2));
 });
 
-test('a batch with left padding gives each sequence the tokens it gets alone', { skip }, async () => {
+test('a batch with left padding gives each sequence the tokens it gets alone', async () => {
   const m = await model();
-  const prompts = [expected!.greedy_prompt, expected!.ids[1]!.slice(0, 3), expected!.ids[3]!.slice(0, 11), [expected!.ids[0]![5]!]];
+  const prompts = [expected.greedy_prompt, expected.ids[1]!.slice(0, 3), expected.ids[3]!.slice(0, 11), [expected.ids[0]![5]!]];
   for (const useCache of [true, false]) {
     const alone = [];
     for (const p of prompts) alone.push((await m.generate([p], { maxNewTokens: 15, useCache }))[0]);
@@ -115,21 +112,21 @@ test('a batch with left padding gives each sequence the tokens it gets alone', {
   await assert.rejects(m.generate(ids, { attentionMask: mask.map((r) => r.slice().reverse()) }), /left padding/);
 });
 
-test('EOS ends a row (rows of a batch end independently); minNewTokens holds it back', { skip }, async () => {
+test('EOS ends a row (rows of a batch end independently); minNewTokens holds it back', async () => {
   const m = await model();
-  const p = expected!.greedy_prompt;
+  const p = expected.greedy_prompt;
   // The greedy continuation is 534 534 …: with 534 as EOS the row ends after its first token.
   assert.deepEqual(await m.generate([p], { maxNewTokens: 10, eosTokenId: 534 }), [[...p, 534]]);
-  const other = expected!.ids[3]!.slice(0, 7);
+  const other = expected.ids[3]!.slice(0, 7);
   const otherAlone = (await m.generate([other], { maxNewTokens: 10, eosTokenId: 534 }))[0]!;
   assert.deepEqual(await m.generate([p, other], { maxNewTokens: 10, eosTokenId: 534 }), [[...p, 534], otherAlone]);
   const held = (await m.generate([p], { maxNewTokens: 10, eosTokenId: 534, minNewTokens: 3 }))[0]!;
   assert.ok(held.length >= p.length + 4 && !held.slice(p.length, p.length + 3).includes(534));
 });
 
-test('beam search with one beam equals greedy', { skip }, async () => {
+test('beam search with one beam equals greedy', async () => {
   const m = await model();
-  for (const prompt of [expected!.greedy_prompt, expected!.ids[3]!.slice(0, 9)]) {
+  for (const prompt of [expected.greedy_prompt, expected.ids[3]!.slice(0, 9)]) {
     const greedy = (await m.generate([prompt], { maxNewTokens: 12 }))[0]!;
     const runner = new DecoderOnlyRunner(m as unknown as CausalLM, [prompt], { useCache: true, padTokenId: 0 });
     const res = await beamSearch(runner, [prompt], new LogitsProcessorList(), new StoppingCriteriaList([new MaxNewTokensCriteria(12)]),
@@ -150,9 +147,9 @@ function sumLogProbs(m: PreTrainedModel, seq: number[], promptLen: number): numb
   }));
 }
 
-test('beam search: hypotheses ranked by sum of log-probs / length^lengthPenalty (HF)', { skip }, async () => {
+test('beam search: hypotheses ranked by sum of log-probs / length^lengthPenalty (HF)', async () => {
   const m = await model();
-  const prompts = [expected!.ids[0]!.slice(0, 4), expected!.ids[1]!.slice(0, 7)];
+  const prompts = [expected.ids[0]!.slice(0, 4), expected.ids[1]!.slice(0, 7)];
   for (const lengthPenalty of [1, 0, 2]) {
     const out = await m.generate(prompts, { maxNewTokens: 8, numBeams: 4, numReturnSequences: 3, lengthPenalty, eosTokenId: 534, returnDictInGenerate: true });
     assert.equal(out.sequences.length, 6);
@@ -175,18 +172,18 @@ test('beam search: hypotheses ranked by sum of log-probs / length^lengthPenalty 
   }
 });
 
-test('beam search finds a sequence at least as likely as greedy (no EOS, fixed length)', { skip }, async () => {
+test('beam search finds a sequence at least as likely as greedy (no EOS, fixed length)', async () => {
   const m = await model();
-  const prompt = expected!.ids[3]!.slice(0, 6);
+  const prompt = expected.ids[3]!.slice(0, 6);
   const greedy = (await m.generate([prompt], { maxNewTokens: 6, eosTokenId: null }))[0]!;
   const beam = (await m.generate([prompt], { maxNewTokens: 6, numBeams: 5, eosTokenId: null, earlyStopping: 'never' }))[0]!;
   assert.ok(sumLogProbs(m, beam, prompt.length) >= sumLogProbs(m, greedy, prompt.length) - 1e-5);
 });
 
-test('generateStream yields the decoded text of generate(), never splitting a character; stop strings end it', { skip }, async () => {
+test('generateStream yields the decoded text of generate(), never splitting a character; stop strings end it', async () => {
   const m = await model();
   const tok = byteLevelDecoder();
-  const prompt = expected!.ids[2]!.slice(0, 10);
+  const prompt = expected.ids[2]!.slice(0, 10);
   const opts = { maxNewTokens: 40, doSample: true, temperature: 2, topK: 0, seed: 9 };
   const ids = (await m.generate([prompt], opts))[0]!;
   const pieces: string[] = [];
@@ -205,28 +202,28 @@ test('generateStream yields the decoded text of generate(), never splitting a ch
   assert.ok(gen.includes(stop) && !tok.decode(stopped.slice(prompt.length, -1)).includes(stop));
 });
 
-test('generation frees its cache: the live tensor count returns to where it was', { skip }, async () => {
+test('generation frees its cache: the live tensor count returns to where it was', async () => {
   const m = await model();
-  await m.generate([expected!.greedy_prompt], { maxNewTokens: 3 }); // warm up lazy state
+  await m.generate([expected.greedy_prompt], { maxNewTokens: 3 }); // warm up lazy state
   const before = memory().numTensors;
-  await m.generate([expected!.greedy_prompt, [5, 6]], { maxNewTokens: 10 });
-  await m.generate([expected!.greedy_prompt], { maxNewTokens: 5, numBeams: 3 });
-  for await (const _ of m.generateStream([expected!.greedy_prompt], { maxNewTokens: 20 }, byteLevelDecoder())) break; // early exit
+  await m.generate([expected.greedy_prompt, [5, 6]], { maxNewTokens: 10 });
+  await m.generate([expected.greedy_prompt], { maxNewTokens: 5, numBeams: 3 });
+  for await (const _ of m.generateStream([expected.greedy_prompt], { maxNewTokens: 20 }, byteLevelDecoder())) break; // early exit
   assert.equal(memory().numTensors, before);
 });
 
-test('bad options are clear errors', { skip }, async () => {
+test('bad options are clear errors', async () => {
   const m = await model();
-  await assert.rejects(m.generate([expected!.greedy_prompt], { maxNewTokens: 200 }), /exceeds the model's context of 128 positions/);
+  await assert.rejects(m.generate([expected.greedy_prompt], { maxNewTokens: 200 }), /exceeds the model's context of 128 positions/);
   await assert.rejects(m.generate([[1, 2]], { doSample: true, temperature: 0 }), /temperature must be a positive number/);
   await assert.rejects(m.generate([[1, 2]], { numBeams: 2, numReturnSequences: 3 }), /numReturnSequences/);
   await assert.rejects(m.generate([[1, 2]], { stopStrings: ['x'] }), /need a tokenizer/);
   await assert.rejects(m.generate([[1, -2]]), /non-negative integer/);
 });
 
-test('the streamer with the real byte-level BPE tokenizer never splits a character (CJK text, one token at a time)', { skip }, async () => {
+test('the streamer with the real byte-level BPE tokenizer never splits a character (CJK text, one token at a time)', async () => {
   const tok = await Tokenizer.fromPretrained(dir);
-  const text = expected!.texts[2]!, ids = expected!.ids[2]!;
+  const text = expected.texts[2]!, ids = expected.ids[2]!;
   assert.equal(tok.decode(ids), text);
   const detok = new IncrementalDetokenizer(tok);
   const pieces: string[] = [];

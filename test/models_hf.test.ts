@@ -1,4 +1,4 @@
-// HF-layout fixtures (../shared/fixtures/hf, saved by HF Transformers): tlm's logits and hidden
+// HF-layout fixtures (test/fixtures/hf, saved by HF Transformers): tlm's logits and hidden
 // states against HF's, the KV cache against full recomputation, and savePretrained → fromPretrained.
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,13 +11,9 @@ import * as models from '../src/models/index.js';
 import * as M from '../src/models/index.js';
 import { ErrorLog } from './nn_util.js';
 
-const HF = path.join(process.cwd(), '..', 'shared', 'fixtures', 'hf');
+const HF = path.join(process.cwd(), 'test', 'fixtures', 'hf');
 const GPT2 = path.join(HF, 'gpt2-tiny');
 const BERT = path.join(HF, 'bert-tiny');
-const haveGpt2 = fs.existsSync(path.join(GPT2, 'model.safetensors'));
-const haveBert = fs.existsSync(path.join(BERT, 'model.safetensors'));
-if (!haveGpt2) console.log(`# skipping GPT-2 fixture tests: ${GPT2} not found`);
-if (!haveBert) console.log(`# skipping BERT fixture tests: ${BERT} not found`);
 
 const log = new ErrorLog();
 after(() => log.report('HF fixture'));
@@ -33,7 +29,7 @@ function safetensorsKeys(file: string): string[] {
   return Object.keys(JSON.parse(buf.subarray(8, 8 + n).toString('utf8'))).filter((k) => k !== '__metadata__').sort();
 }
 
-test('GPT-2: logits match HF GPT2LMHeadModel', { skip: !haveGpt2 }, async () => {
+test('GPT-2: logits match HF GPT2LMHeadModel', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(GPT2, 'expected.json'), 'utf8'));
   const ref = await io.loadSafetensors(path.join(GPT2, 'expected_logits.safetensors'));
   const model = await models.fromPretrained(GPT2);
@@ -46,7 +42,7 @@ test('GPT-2: logits match HF GPT2LMHeadModel', { skip: !haveGpt2 }, async () => 
   assert.equal(model.lm_head.weight, model.transformer.wte.weight);
 });
 
-test('GPT-2: greedy continuation matches HF, with and without the KV cache', { skip: !haveGpt2 }, async () => {
+test('GPT-2: greedy continuation matches HF, with and without the KV cache', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(GPT2, 'expected.json'), 'utf8'));
   const model = await models.fromPretrained(GPT2) as M.GPT2LMHeadModel;
   const want: number[] = expected.greedy_out;
@@ -69,7 +65,7 @@ test('GPT-2: greedy continuation matches HF, with and without the KV cache', { s
   });
 });
 
-test('GPT-2: cached logits equal full logits; padding mask and position ids', { skip: !haveGpt2 }, async () => {
+test('GPT-2: cached logits equal full logits; padding mask and position ids', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(GPT2, 'expected.json'), 'utf8'));
   const model = await models.fromPretrained(GPT2) as M.GPT2LMHeadModel;
   const ids: number[] = expected.logits_ids.slice(0, 12);
@@ -91,7 +87,7 @@ test('GPT-2: cached logits equal full logits; padding mask and position ids', { 
   });
 });
 
-test('GPT-2: savePretrained writes HF layout; fromPretrained reproduces logits exactly', { skip: !haveGpt2 }, async () => {
+test('GPT-2: savePretrained writes HF layout; fromPretrained reproduces logits exactly', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(GPT2, 'expected.json'), 'utf8'));
   const model = await models.fromPretrained(GPT2);
   const dir = tmpDir('gpt2');
@@ -109,7 +105,7 @@ test('GPT-2: savePretrained writes HF layout; fromPretrained reproduces logits e
   fs.rmSync(dir, { recursive: true });
 });
 
-test('BERT: MLM logits and last hidden state match HF BertForMaskedLM', { skip: !haveBert }, async () => {
+test('BERT: MLM logits and last hidden state match HF BertForMaskedLM', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(BERT, 'expected.json'), 'utf8'));
   const ref = await io.loadSafetensors(path.join(BERT, 'expected_outputs.safetensors'));
   const model = await models.fromPretrained(BERT, { strict: true });
@@ -125,7 +121,7 @@ test('BERT: MLM logits and last hidden state match HF BertForMaskedLM', { skip: 
   log.check('bert-tiny', 'mlm_logits (mask of ones)', masked.logits!.dataSync(), ref.mlm_logits!.dataSync());
 });
 
-test('BERT: savePretrained round trip, gamma/beta names, base-model prefix, task heads', { skip: !haveBert }, async () => {
+test('BERT: savePretrained round trip, gamma/beta names, base-model prefix, task heads', async () => {
   const expected = JSON.parse(fs.readFileSync(path.join(BERT, 'expected.json'), 'utf8'));
   const ref = await io.loadSafetensors(path.join(BERT, 'expected_outputs.safetensors'));
   const inputs = { inputIds: [expected.pair_input_ids], tokenTypeIds: [expected.pair_token_type_ids] };

@@ -2,7 +2,7 @@
 // per kind of malformed file (each must fail with a clear error naming the file and the problem).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tensor, type Tensor } from '../src/index.js'; // registers the backends
@@ -91,10 +91,8 @@ test('non-contiguous views are written in logical order', async () => {
 // ---------------------------------------------------------------- HF fixtures
 
 for (const model of ['gpt2-tiny', 'bert-tiny']) {
-  const path = resolve(process.cwd(), '../shared/fixtures/hf', model, 'model.safetensors');
-  const skip = existsSync(path) ? false : `fixture ${path} not found`;
-  if (skip) console.log(`# skipping ${model}: ${skip}`);
-  test(`reads the HF fixture ${model}/model.safetensors as its header describes`, { skip }, async () => {
+  const path = resolve(process.cwd(), 'test/fixtures/hf', model, 'model.safetensors');
+  test(`reads the HF fixture ${model}/model.safetensors as its header describes`, async () => {
     // The expectations come from the file itself, read independently of the library.
     const buf = readFileSync(path);
     const n = Number(buf.readBigUInt64LE(0));

@@ -2,31 +2,26 @@
 // 0.23), tokenizer.json round trips, the other file layouts, and the BPE trainer reproducing the
 // fixture's merges.
 
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer, trainByteLevelBpe } from '../src/tokenizers/index.js';
 
-const HF = join(process.cwd(), '..', 'shared', 'fixtures', 'hf');
+const HF = join(process.cwd(), 'test', 'fixtures', 'hf');
 const SHAKESPEARE = join(process.cwd(), 'data', 'tinyshakespeare.txt');
 
 interface Expected { texts: string[]; ids: number[][]; pair_input_ids?: number[]; pair_token_type_ids?: number[] }
 
-/** The fixture, or null after marking the test skipped (CI clones shared/ beside the repo). */
-function fixture(t: TestContext, name: string): { dir: string; expected: Expected } | null {
+/** A fixture's directory and its expected.json. */
+function fixture(name: string): { dir: string; expected: Expected } {
   const dir = join(HF, name);
-  if (!existsSync(join(dir, 'tokenizer.json'))) {
-    t.skip(`${dir} not found (the shared fixtures sit beside the repository)`);
-    return null;
-  }
   return { dir, expected: JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected };
 }
 
-test('gpt2-tiny: ids identical to HF on every probe text (encode and encodeIds)', async (t) => {
-  const fx = fixture(t, 'gpt2-tiny');
-  if (fx === null) return;
+test('gpt2-tiny: ids identical to HF on every probe text (encode and encodeIds)', async () => {
+  const fx = fixture('gpt2-tiny');
   const tok = await Tokenizer.fromFile(join(fx.dir, 'tokenizer.json'));
   assert.equal(tok.vocabSize, 1000);
   fx.expected.texts.forEach((text, i) => {
@@ -36,9 +31,8 @@ test('gpt2-tiny: ids identical to HF on every probe text (encode and encodeIds)'
   });
 });
 
-test('gpt2-tiny: a pair gets type ids 0 then 1 from the template', async (t) => {
-  const fx = fixture(t, 'gpt2-tiny');
-  if (fx === null) return;
+test('gpt2-tiny: a pair gets type ids 0 then 1 from the template', async () => {
+  const fx = fixture('gpt2-tiny');
   const tok = await Tokenizer.fromFile(join(fx.dir, 'tokenizer.json'));
   const [a, b] = [fx.expected.texts[0]!, fx.expected.texts[1]!];
   const enc = tok.encode(a, { pair: b });
@@ -47,16 +41,14 @@ test('gpt2-tiny: a pair gets type ids 0 then 1 from the template', async (t) => 
   assert.deepEqual(enc.attentionMask, enc.ids.map(() => 1));
 });
 
-test('bert-tiny: ids identical to HF on every probe text, [CLS] … [SEP] included', async (t) => {
-  const fx = fixture(t, 'bert-tiny');
-  if (fx === null) return;
+test('bert-tiny: ids identical to HF on every probe text, [CLS] … [SEP] included', async () => {
+  const fx = fixture('bert-tiny');
   const tok = await Tokenizer.fromFile(join(fx.dir, 'tokenizer.json'));
   fx.expected.texts.forEach((text, i) => assert.deepEqual(tok.encode(text).ids, fx.expected.ids[i], `probe ${i}`));
 });
 
-test('bert-tiny: pair ids and type ids have the fixture layout', async (t) => {
-  const fx = fixture(t, 'bert-tiny');
-  if (fx === null) return;
+test('bert-tiny: pair ids and type ids have the fixture layout', async () => {
+  const fx = fixture('bert-tiny');
   // The fixture's tokenizer.json holds only the five special tokens, so every word is [UNK] and
   // only the layout matters; expected.json does not store the pair's text, so this pair has the
   // same shape: 8 words, then 11 words with [MASK] seventh.
@@ -67,19 +59,17 @@ test('bert-tiny: pair ids and type ids have the fixture layout', async (t) => {
   assert.deepEqual(enc.specialTokensMask, enc.tokens.map((s) => s === '[CLS]' || s === '[SEP]' ? 1 : 0));
 });
 
-test('tokenizer.json written by tlm is byte-identical to the HF file it was read from', async (t) => {
+test('tokenizer.json written by tlm is byte-identical to the HF file it was read from', async () => {
   for (const name of ['gpt2-tiny', 'bert-tiny']) {
-    const fx = fixture(t, name);
-    if (fx === null) return;
+    const fx = fixture(name);
     const path = join(fx.dir, 'tokenizer.json');
     const tok = await Tokenizer.fromFile(path);
     assert.equal(tok.toString(), readFileSync(path, 'utf8'), name);
   }
 });
 
-test('save() then fromFile() gives the same ids; the write is atomic (no temp file left)', async (t) => {
-  const fx = fixture(t, 'gpt2-tiny');
-  if (fx === null) return;
+test('save() then fromFile() gives the same ids; the write is atomic (no temp file left)', async () => {
+  const fx = fixture('gpt2-tiny');
   const tok = await Tokenizer.fromFile(join(fx.dir, 'tokenizer.json'));
   const dir = mkdtempSync(join(tmpdir(), 'tlm-tok-'));
   const out = join(dir, 'tokenizer.json');
@@ -89,9 +79,8 @@ test('save() then fromFile() gives the same ids; the write is atomic (no temp fi
   assert.deepEqual((await import('node:fs')).readdirSync(dir), ['tokenizer.json']);
 });
 
-test('fromPretrained reads vocab.json + merges.txt (GPT-2 layout) with the same ids', async (t) => {
-  const fx = fixture(t, 'gpt2-tiny');
-  if (fx === null) return;
+test('fromPretrained reads vocab.json + merges.txt (GPT-2 layout) with the same ids', async () => {
+  const fx = fixture('gpt2-tiny');
   const json = JSON.parse(readFileSync(join(fx.dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number>; merges: [string, string][] } };
   const dir = mkdtempSync(join(tmpdir(), 'tlm-gpt2-'));
   writeFileSync(join(dir, 'vocab.json'), JSON.stringify(json.model.vocab));
@@ -104,9 +93,8 @@ test('fromPretrained reads vocab.json + merges.txt (GPT-2 layout) with the same 
   assert.deepEqual(viaJson.encode(fx.expected.texts[1]!).ids, fx.expected.ids[1]);
 });
 
-test('fromPretrained reads BERT vocab.txt with do_lower_case from tokenizer_config.json', async (t) => {
-  const fx = fixture(t, 'bert-tiny');
-  if (fx === null) return;
+test('fromPretrained reads BERT vocab.txt with do_lower_case from tokenizer_config.json', async () => {
+  const fx = fixture('bert-tiny');
   const dir = mkdtempSync(join(tmpdir(), 'tlm-bert-'));
   writeFileSync(join(dir, 'vocab.txt'), readFileSync(join(fx.dir, 'vocab.txt')));
   writeFileSync(join(dir, 'tokenizer_config.json'), readFileSync(join(fx.dir, 'tokenizer_config.json')));
@@ -122,9 +110,8 @@ test('fromPretrained reads BERT vocab.txt with do_lower_case from tokenizer_conf
   assert.deepEqual(enc.offsets.slice(1, 4), [[0, 5], [6, 13], [13, 14]]);
 });
 
-test('the BPE trainer reproduces the fixture: same vocabulary and merges as HF on Tiny Shakespeare', async (t) => {
-  const fx = fixture(t, 'gpt2-tiny');
-  if (fx === null) return;
+test('the BPE trainer reproduces the fixture: same vocabulary and merges as HF on Tiny Shakespeare', async () => {
+  const fx = fixture('gpt2-tiny');
   const text = readFileSync(SHAKESPEARE, 'utf8');
   const tok = trainByteLevelBpe([text], { vocabSize: 1000 });
   // The whole file, written the way HF writes it, is identical.

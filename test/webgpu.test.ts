@@ -3,12 +3,14 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, memory, randn, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
-import { findBackend, lastBackendError } from '../src/tensor/engine.js';
+import { findBackend } from '../src/tensor/engine.js';
 import type { WebGPUBackend } from '../src/backend/webgpu/index.js';
 import { assertClose } from './helpers/assert.js';
+import { startWebgpu } from './helpers/backends.js';
 
-const started = await setBackend('webgpu');
-const skip: string | false = started ? false : `webgpu unavailable: ${lastBackendError}`;
+// Skips only where the machine has no GPU adapter; any other failure to start is an error.
+const reason = await startWebgpu();
+const skip: string | false = reason ?? false;
 if (skip) console.log(`# ${skip}`);
 const opts = { skip };
 

@@ -30,9 +30,10 @@ function mainHelp(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // No arguments asks for the same help as --help: printed on stdout, exit 0.
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   if (name === '--version') { console.log('tlm 0.1.0'); return 0; }
   const entry = COMMANDS[name];
