@@ -66,7 +66,7 @@ test('tlm generate: bad input is a one-line error', () => {
     oneLineError(tlm(['--model', tmp, '--prompt', 'x']), /model\.safetensors is missing/);
     oneLineError(tlm(['--prompt', 'x']), /--model DIR is required/);
     oneLineError(tlm(['--model', dir]), /--prompt TEXT is required/);
-    oneLineError(tlm(['--model', dir, '--prompt', 'x', '--top-p', '1.5']), /--top-p must be in \(0, 1\], got 1\.5/);
+    oneLineError(tlm(['--model', dir, '--prompt', 'x', '--top-p', '1.5']), /--top-p must be a number in \(0, 1\], got 1\.5/);
     oneLineError(tlm(['--model', dir, '--prompt', 'x', '--num-beams', '0']), /--num-beams must be a positive integer/);
     // Sampling continues past the context in windows; beam search cannot, and says so.
     oneLineError(tlm(['--model', dir, '--prompt', 'x', '--max-new-tokens', '1000', '--num-beams', '2']), /exceeds the model's context of 128 positions/);

@@ -44,7 +44,7 @@ const mb = (text: string): number => Buffer.byteLength(text, 'utf8') / 1e6;
 function multilingualText(): string {
   const parts = [read('test', 'fixtures', 'tokenizers', 'multilingual.txt')];
   try {
-    const expected = JSON.parse(read('..', 'shared', 'fixtures', 'hf', 'gpt2-tiny', 'expected.json')) as { texts: string[] };
+    const expected = JSON.parse(read('test', 'fixtures', 'hf', 'gpt2-tiny', 'expected.json')) as { texts: string[] };
     parts.push(expected.texts[2]!);
   } catch { /* fixture not present */ }
   for (const f of ['val.de', 'val.en']) {
