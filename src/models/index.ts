@@ -3,6 +3,7 @@
 
 import { PreTrainedModel, readConfig, loadWeightsInto, type LoadOptions, type PretrainedModelClass } from './modeling.js';
 import { GPT2LMHeadModel } from './gpt2/model.js';
+import { GPT2ForSequenceClassification } from './gpt2/classification.js';
 import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 
@@ -15,11 +16,15 @@ export {
 } from './modeling.js';
 export { normalizeStateDict, renameLegacyKey, MASK_MIN } from './hf.js';
 export { modelAttentionMask, attentionPositions } from './positions.js';
+export { asTask, supportsTask, tasksOf, type TaskName, type TaskModel, type TaskModels, type CausalLMModel, type MaskedLMModel,
+  type Seq2SeqLMModel, type SequenceClassificationModel, type QuestionAnsweringModel } from './tasks.js';
+export { labelMaps, labelNames, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
 
 
 /** config.json architectures → class. */
 export const ARCHITECTURES: Record<string, PretrainedModelClass<PreTrainedModel>> = {
   GPT2LMHeadModel,
+  GPT2ForSequenceClassification,
   BertModel,
   BertForMaskedLM,
   BertForSequenceClassification,

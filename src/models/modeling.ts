@@ -16,6 +16,7 @@ import { StateDictError } from '../nn/module.js';
 import { normal_, ones_, zeros_ } from '../nn/init.js';
 import type { GenerateOptions, GenerateOutput, GenerationModel } from '../generate/generate.js';
 import type { TokenDecoder } from '../generate/streamers.js';
+import { asTask, supportsTask } from './tasks.js';
 
 /** Token ids as an int32 tensor, or nested arrays of numbers. */
 export type Ids = Tensor | number[] | number[][];
@@ -156,13 +157,13 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   generate(inputIds: Ids, opts?: GenerateOptions): Promise<number[][]>;
   async generate(inputIds: Ids, opts: GenerateOptions = {}): Promise<number[][] | GenerateOutput> {
     const { generate } = await import('../generate/generate.js');
-    return generate(this as unknown as GenerationModel, inputIds, opts);
+    return generate(generationModel(this), inputIds, opts);
   }
 
   /** The generated text of one sequence, piece by piece (never splitting a character). */
   async *generateStream(inputIds: Ids, opts: GenerateOptions = {}, tokenizer?: TokenDecoder): AsyncGenerator<string> {
     const { generateStream } = await import('../generate/generate.js');
-    yield* generateStream(this as unknown as GenerationModel, inputIds, opts, tokenizer);
+    yield* generateStream(generationModel(this), inputIds, opts, tokenizer);
   }
 
   /** Writes config.json and model.safetensors (both atomically) that HF Transformers loads as they are. */
@@ -171,6 +172,11 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(sortKeys(this.configDict()), null, 2) + '\n');
     await saveSafetensors(join(dir, 'model.safetensors'), this.pretrainedStateDict(), { format: 'pt' });
   }
+}
+
+/** The model as generation takes it: a seq2seq or causal LM, by the tasks its class declares. */
+function generationModel(model: PreTrainedModel): GenerationModel {
+  return supportsTask(model, 'seq2seq-lm') ? model : asTask(model, 'causal-lm', `generate: ${model.architecture}`);
 }
 
 /** Objects with their keys sorted, as HF writes config.json (json.dumps(sort_keys=True)). */

@@ -9,6 +9,7 @@ import { normal_ } from './init.js';
 import { Module } from './module.js';
 
 export class Embedding extends Module {
+  override readonly role = 'embedding' as const;
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;

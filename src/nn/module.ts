@@ -22,8 +22,12 @@ export class StateDictError extends Error {
   }
 }
 
+export type ModuleRole = 'norm' | 'embedding' | null;
+
 export abstract class Module {
   training = true;
+  /** What kind of layer this is, for rules that treat its parameters differently (no weight decay on norms). */
+  readonly role: ModuleRole = null;
   protected readonly _parameters = new Map<string, Tensor | null>();
   protected readonly _buffers = new Map<string, Tensor | null>();
   protected readonly _modules = new Map<string, Module | null>();

@@ -12,6 +12,7 @@ import { Module } from './module.js';
 export interface LayerNormOptions { eps?: number; elementwiseAffine?: boolean; bias?: boolean }
 
 export class LayerNorm extends Module {
+  override readonly role = 'norm' as const;
   readonly normalizedShape: number[];
   readonly eps: number;
   weight: Tensor | null;
@@ -42,6 +43,7 @@ export interface BatchNormOptions { eps?: number; momentum?: number | null; affi
 
 /** Normalises each channel of [N, C] or [N, C, L] over the batch (and length) dims. */
 export class BatchNorm1d extends Module {
+  override readonly role = 'norm' as const;
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number | null;

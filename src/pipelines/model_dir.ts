@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InputError, withFsContext } from '../errors.js';
 import { forEachTextChunk, type MlmOptions, type TextReadOptions } from '../train/data.js';
 import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../tokenizers/index.js';
-import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, type PreTrainedModel } from '../models/index.js';
+import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, tasksOf, type PreTrainedModel, type TaskName } from '../models/index.js';
 import type { LanguageModel } from '../train/trainer.js';
 
 export interface PreparedTokenizer {
@@ -83,34 +83,52 @@ export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: Lan
     const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: d.vocabSize, n_positions: d.blockSize, n_embd: d.nEmbd, n_layer: d.nLayer,
       n_head: d.nHead, resid_pdrop: d.dropout, embd_pdrop: d.dropout, attn_pdrop: d.dropout, bos_token_id: null, eos_token_id: null,
       bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new' }));
-    return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'GPT2LMHeadModel', objective, dims: d } };
+    return { model, architecture: { type: model.architecture, objective, dims: d } };
   }
   if (d.bias === false || d.activation !== undefined) throw new InputError('--no-bias and --activation apply to the GPT (causal LM) only');
   const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
     num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
     hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0 }));
-  return { model: model as unknown as LanguageModel & PreTrainedModel, architecture: { type: 'BertForMaskedLM', objective, dims: d } };
+  return { model, architecture: { type: model.architecture, objective, dims: d } };
 }
 
 /** Writes config.json, model.safetensors and tokenizer.json, each atomically. */
-export async function saveModelDir(dir: string, model: PreTrainedModel | LanguageModel, tok: PreparedTokenizer): Promise<void> {
+export async function saveModelDir(dir: string, model: { savePretrained(dir: string): Promise<void> }, tok: PreparedTokenizer): Promise<void> {
   await withFsContext('save the model to', dir, async () => {
-    await (model as PreTrainedModel).savePretrained(dir);
+    await model.savePretrained(dir);
     await tok.tokenizer.save(join(dir, 'tokenizer.json'));
   });
 }
 
-export async function loadModelDir(dir: string): Promise<{ model: PreTrainedModel & LanguageModel; tok: PreparedTokenizer & Tokenizer; blockSize: number; architecture: Architecture }> {
-  if (!existsSync(join(dir, 'config.json'))) throw new InputError(`no model in ${dir}: config.json is missing`);
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new InputError(`no tokenizer in ${dir}: tokenizer.json is missing`);
-  const model = await fromPretrained(dir);
-  const tokenizer = await Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+export interface LoadedModel {
+  model: PreTrainedModel;
+  tokenizer: Tokenizer;
+  /** The tokenizer as training and scoring read text: no special tokens around each chunk. */
+  encoder: PreparedTokenizer;
+  /** The model's context length (n_positions / max_position_embeddings). */
+  blockSize: number;
+  tasks: readonly TaskName[];
+}
+
+/**
+ * The model and tokenizer of an HF-layout directory (config.json, model.safetensors, and
+ * tokenizer.json or vocab.json + merges.txt or vocab.txt), with one-line errors naming what is missing.
+ */
+export async function loadModelDir(dir: string, command = 'tlm'): Promise<LoadedModel> {
+  if (!existsSync(dir)) throw new InputError(`${command}: model directory not found: ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new InputError(`${command}: --model must be a directory, got the file ${dir}`);
+  if (!existsSync(join(dir, 'config.json'))) throw new InputError(`${command}: no model in ${dir}: config.json is missing`);
+  if (!existsSync(join(dir, 'model.safetensors'))) throw new InputError(`${command}: no weights in ${dir}: model.safetensors is missing`);
+  const hasTok = ['tokenizer.json', 'vocab.json', 'vocab.txt'].some((f) => existsSync(join(dir, f)));
+  if (!hasTok) throw new InputError(`${command}: no tokenizer in ${dir}: tokenizer.json (or vocab.json + merges.txt, or vocab.txt) is missing`);
+  let model: PreTrainedModel, tokenizer: Tokenizer;
+  try {
+    model = await fromPretrained(dir);
+    tokenizer = await Tokenizer.fromPretrained(dir);
+  } catch (err) {
+    throw new InputError(`${command}: cannot load ${dir}: ${(err as Error).message}`);
+  }
   const c = model.config as Record<string, unknown>;
-  const blockSize = (c.n_positions ?? c.max_position_embeddings ?? 512) as number;
-  const type = model.architecture;
-  const objective = type === 'GPT2LMHeadModel' || type === 'Seq2SeqTransformer' ? 'clm' : 'mlm';
-  const prepared = wrap(tokenizer);
-  // One object that is both the HF-style Tokenizer (decode, ...) and the training encoder.
-  const tok = Object.assign(Object.create(tokenizer) as Tokenizer, { tokenizer, padId: prepared.padId, encode: (text: string) => tokenizer.encode(text, { addSpecialTokens: false }) }) as unknown as PreparedTokenizer & Tokenizer;
-  return { model: model as PreTrainedModel & LanguageModel, tok, blockSize, architecture: { type, objective } };
+  const blockSize = (c.n_positions ?? c.max_position_embeddings ?? c.max_position_embeddings_decoder ?? 512) as number;
+  return { model, tokenizer, encoder: wrap(tokenizer), blockSize, tasks: tasksOf(model) };
 }

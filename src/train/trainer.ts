@@ -4,26 +4,24 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
-import { crossEntropy } from '../tensor/ops/nn.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
-import { causalBatch, mlmBatch, type MlmOptions, type TokenStream } from './data.js';
+import type { TokenStream } from './data.js';
 import { AdamW, clipGradNorm } from './optim.js';
+import { decayGroups, type DecayRule } from './param_groups.js';
+import { LanguageModelingTask, type LmOptions } from './lm_task.js';
+import type { TrainingTask } from './task.js';
 import { makeSchedule } from './schedule.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
 import { lossCurveSvg, type LossPoint } from './plot.js';
 
-export interface LanguageModel extends Module {
-  forward(inputs: { inputIds: Tensor }): { logits: Tensor };
-}
+export { type LanguageModel, type LmOptions } from './lm_task.js';
+export { decayGroups } from './param_groups.js';
 
-export interface TrainerConfig {
-  objective: 'clm' | 'mlm';
-  batchSize: number;
-  blockSize: number;
+/** HF's TrainingArguments, for any task: optimization, schedule, evaluation and checkpointing. */
+export interface TrainingArguments {
   maxIters: number;
   lr: number;
   minLr: number;
@@ -37,7 +35,6 @@ export interface TrainerConfig {
   gradClip: number;
   gradAccum: number;
   evalInterval: number;
-  evalIters: number;
   logInterval: number;
   seed: number;
   /** Stop early (with a final evaluation and checkpoint) once this many seconds have passed. */
@@ -46,9 +43,13 @@ export interface TrainerConfig {
    * Which parameters weight decay applies to: 'matrices' (default: ≥2-D weights except embeddings),
    * 'matrices+embeddings' (nanoGPT's rule: every ≥2-D tensor), or 'all'.
    */
-  decay?: 'matrices' | 'matrices+embeddings' | 'all';
-  mlm?: MlmOptions;
+  decay?: DecayRule;
+  /** Stop when the best metric has not improved for this many evaluations (0 or unset: never). */
+  earlyStoppingPatience?: number;
 }
+
+/** Language-model pretraining's configuration: the training arguments plus the LM's data options. */
+export type TrainerConfig = TrainingArguments & LmOptions;
 
 export const defaultTrainerConfig: TrainerConfig = {
   objective: 'clm', batchSize: 12, blockSize: 64, maxIters: 2000, lr: 1e-3, minLr: 1e-4, warmupIters: 100,
@@ -56,8 +57,16 @@ export const defaultTrainerConfig: TrainerConfig = {
   evalInterval: 250, evalIters: 20, logInterval: 10, seed: 1337,
 };
 
+/** One line of metrics.jsonl: the step's training loss, and the evaluation's metrics at evaluation steps. */
+export type MetricRecord = LossPoint & { lr: number; tokens_per_s: number; [metric: string]: number | null };
+
 export interface TrainResult {
   step: number;
+  /** The best value of the task's metricForBest (for language models: the validation loss). */
+  bestMetric: number;
+  /** The metrics of the last evaluation. */
+  lastMetrics: Record<string, number>;
+  /** Language models: the best validation loss (= bestMetric). */
   bestValLoss: number;
   lastTrainLoss: number;
   lastValLoss: number;
@@ -67,55 +76,47 @@ export interface TrainResult {
   losses: { step: number; loss: number }[];
   /** The run stopped early on a stop request (Ctrl-C); the latest checkpoint holds its last step. */
   interrupted: boolean;
+  /** The run stopped because the metric stopped improving (earlyStoppingPatience). */
+  earlyStopped: boolean;
 }
 
 export interface RunOptions {
   quiet?: boolean;
-  onLog?: (p: LossPoint & { lr: number; tokens_per_s: number }) => void;
+  onLog?: (p: MetricRecord) => void;
   /** Checked after every step: when set, the trainer saves a checkpoint and returns (interrupted: true). */
   stop?: { requested: boolean };
   /**
    * Called after each new best checkpoint, with the model holding those weights: the pipeline writes
    * the model directory here, so that a run killed at any moment leaves a loadable model.
    */
-  onBest?: (step: number, valLoss: number) => Promise<void>;
+  onBest?: (step: number, metric: number) => Promise<void>;
 }
 
-/** Parameter groups: no weight decay on biases and norms, nor (by default) on embeddings. */
-export function decayGroups(model: Module, weightDecay: number, rule: TrainerConfig['decay'] = 'matrices'): { params: Tensor[]; weightDecay: number }[] {
-  const noDecay = new Set<Tensor>();
-  if (rule !== 'all') {
-    const skip = rule === 'matrices+embeddings' ? /LayerNorm|BatchNorm|RMSNorm/ : /Embedding|LayerNorm|BatchNorm|RMSNorm/;
-    for (const [, m] of model.namedModules()) {
-      if (skip.test(m.constructor.name)) for (const p of m.parameters()) noDecay.add(p);
-    }
-    for (const p of model.parameters()) if (p.ndim < 2) noDecay.add(p);
-  }
-  const params = model.parameters().filter((p) => p.requiresGrad);
-  return [
-    { params: params.filter((p) => !noDecay.has(p)), weightDecay },
-    { params: params.filter((p) => noDecay.has(p)), weightDecay: 0 },
-  ].filter((g) => g.params.length > 0);
-}
-
-export class Trainer {
+/**
+ * The training loop: batches → loss → backward → clip → optimizer step, with periodic evaluation,
+ * the best checkpoint by the task's metric, early stopping, atomic checkpoints (resumable to the same
+ * losses), metrics.jsonl and plots. `data` is a TrainingTask, or train/val token streams for language
+ * modeling (cfg then carries the LM options).
+ */
+export class Trainer<M extends Module = Module> {
   readonly optimizer: AdamW;
+  readonly task: TrainingTask<M>;
   private readonly dataGen: Generator;
   private readonly schedule: (step: number) => number;
+  private readonly higherIsBetter: boolean;
   step = 0;
-  bestValLoss = Infinity;
+  bestMetric: number;
+  /** Evaluations since the best metric last improved (for early stopping). */
+  private staleEvals = 0;
 
-  constructor(readonly model: LanguageModel, readonly data: { train: TokenStream; val: TokenStream },
-              readonly cfg: TrainerConfig, readonly outDir: string | null = null,
+  constructor(readonly model: M, data: { train: TokenStream; val: TokenStream } | TrainingTask<M>,
+              readonly cfg: TrainingArguments & Partial<LmOptions>, readonly outDir: string | null = null,
               /** Extra JSON saved in every checkpoint (model config, tokenizer...). */
               readonly extraState: Record<string, unknown> = {}) {
-    if (cfg.objective === 'mlm' && !cfg.mlm) throw new Error('Trainer: the mlm objective needs mlm options (mask id, vocab size)');
-    for (const split of ['train', 'val'] as const) {
-      const need = cfg.objective === 'clm' ? cfg.blockSize + 1 : cfg.blockSize;
-      if (data[split].length < need) {
-        throw new Error(`block size ${cfg.blockSize} is larger than the ${split} split (${data[split].length} tokens); use a smaller --block-size or more data`);
-      }
-    }
+    this.task = 'trainBatch' in data ? data
+      : new LanguageModelingTask(data, cfg as TrainerConfig, cfg.seed) as unknown as TrainingTask<M>;
+    this.higherIsBetter = this.task.greaterIsBetter ?? !/loss/.test(this.task.metricForBest);
+    this.bestMetric = this.higherIsBetter ? -Infinity : Infinity;
     this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
@@ -124,54 +125,47 @@ export class Trainer {
       decayIters: cfg.lrDecayIters, dModel: undefined });
   }
 
-  private batch(split: 'train' | 'val', gen: Generator): { x: Tensor; y: Tensor } {
-    const s = this.data[split];
-    return this.cfg.objective === 'clm' ? causalBatch(s, this.cfg.batchSize, this.cfg.blockSize, gen)
-      : mlmBatch(s, this.cfg.batchSize, this.cfg.blockSize, this.cfg.mlm!, gen);
+  /** Language models: the best validation loss so far. */
+  get bestValLoss(): number { return this.bestMetric; }
+
+  private improves(v: number): boolean {
+    return this.higherIsBetter ? v > this.bestMetric : v < this.bestMetric;
   }
 
-  /** Mean loss of the model on (x, y): causal targets, or masked positions (labels -100 elsewhere). */
-  lossOf(x: Tensor, y: Tensor): Tensor {
-    const { logits } = this.model.forward({ inputIds: x });
-    const V = logits.shape[logits.ndim - 1]!;
-    return crossEntropy(logits.reshape(-1, V), y.reshape(-1), { ignoreIndex: -100 });
-  }
-
-  /** nanoGPT's estimate_loss: mean over evalIters batches of each split, on batches that do not depend on training's RNG. */
-  evaluate(): { train: number; val: number } {
+  /** The task's metrics of the model now (eval mode, no gradients); back to train mode after. */
+  async evaluate(): Promise<Record<string, number>> {
     this.model.eval();
-    const out = { train: 0, val: 0 };
-    const gen = new Generator(this.cfg.seed * 7919 + this.step);
-    noGrad(() => {
-      for (const split of ['train', 'val'] as const) {
-        let total = 0;
-        for (let i = 0; i < this.cfg.evalIters; i++) total += tidy(() => { const { x, y } = this.batch(split, gen); return this.lossOf(x, y).item(); });
-        out[split] = total / this.cfg.evalIters;
-      }
-    });
-    this.model.train();
-    return out;
+    try {
+      return await noGrad(() => this.task.evaluate(this.model, this.step));
+    } finally {
+      this.model.train();
+    }
   }
 
-  /** One optimizer step (with gradient accumulation); returns the mean loss. */
+  /** One optimizer step (with gradient accumulation); returns the mean loss and the tokens seen. */
   trainStep(): number {
+    return this.trainStepTokens().loss;
+  }
+
+  private trainStepTokens(): { loss: number; tokens: number } {
     const lr = this.schedule(this.step);
     for (const g of this.optimizer.paramGroups) g.lr = lr;
-    let loss = 0;
+    let loss = 0, tokens = 0;
     for (let micro = 0; micro < this.cfg.gradAccum; micro++) {
       loss += tidy(() => {
-        const { x, y } = this.batch('train', this.dataGen);
-        const l = this.lossOf(x, y);
+        const batch = this.task.trainBatch(this.dataGen);
+        tokens += batch.tokens;
+        const l = this.task.loss(this.model, batch.inputs);
         const v = l.item();
         (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
         return v;
       });
     }
-    if (this.cfg.gradClip > 0) clipGradNorm(this.model.parameters(), this.cfg.gradClip);
+    if (this.cfg.gradClip > 0) clipGradNorm(this.model.parameters().filter((p) => p.requiresGrad), this.cfg.gradClip);
     this.optimizer.step();
     this.optimizer.zeroGrad();
     this.step++;
-    return loss / this.cfg.gradAccum;
+    return { loss: loss / this.cfg.gradAccum, tokens };
   }
 
   private get ckptDir(): string | null {
@@ -179,13 +173,19 @@ export class Trainer {
   }
 
   private stateJson(): Record<string, unknown> {
-    return { step: this.step, bestValLoss: this.bestValLoss, config: this.cfg, dataRng: this.dataGen.getState(),
-      globalRng: defaultGenerator.getState(), optimizer: this.optimizer.stateDict().meta, ...this.extraState };
+    return { step: this.step, bestValLoss: this.bestMetric, bestMetric: this.bestMetric, staleEvals: this.staleEvals, config: this.cfg,
+      dataRng: this.dataGen.getState(), globalRng: defaultGenerator.getState(), taskState: this.task.state?.() ?? null,
+      optimizer: this.optimizer.stateDict().meta, ...this.extraState };
+  }
+
+  /** The trainable parameters' state: a frozen base (LoRA, prompts) is not saved again at every checkpoint. */
+  private trainableState(): Record<string, ReturnType<M['stateDict']>[string]> {
+    return this.model.stateDict() as Record<string, ReturnType<M['stateDict']>[string]>;
   }
 
   async saveCheckpoint(name?: string): Promise<void> {
     if (this.ckptDir === null) return;
-    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.model.stateDict(),
+    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.trainableState(),
       this.optimizer.stateDict().tensors, name ? { name, keepLatest: false } : {});
   }
 
@@ -208,14 +208,17 @@ export class Trainer {
     for (const t of Object.values(ck.model)) t.dispose();
     for (const t of Object.values(ck.optimizer)) t.dispose();
     this.step = st.step;
-    this.bestValLoss = (st.bestValLoss as number | null) ?? Infinity;
+    const best = (st.bestMetric ?? st.bestValLoss) as number | null;
+    this.bestMetric = best ?? (this.higherIsBetter ? -Infinity : Infinity);
+    this.staleEvals = (st.staleEvals as number | undefined) ?? 0;
     this.dataGen.setState(st.dataRng as number[]);
+    if (st.taskState !== undefined && st.taskState !== null) this.task.setState?.(st.taskState);
     this.truncateMetrics();
     defaultGenerator.setState(st.globalRng as number[]);
     return true;
   }
 
-  /** Loads the weights of the best checkpoint (lowest validation loss) into the model, if there is one. */
+  /** Loads the weights of the best checkpoint (by the task's metric) into the model, if there is one. */
   async loadBest(): Promise<boolean> {
     if (this.ckptDir === null || !existsSync(join(this.ckptDir, 'best'))) return false;
     const ck = await loadCheckpoint(this.ckptDir, 'best');
@@ -244,46 +247,51 @@ export class Trainer {
     const metricsPath = this.outDir === null ? null : join(this.outDir, 'metrics.jsonl');
     if (this.outDir !== null) mkdirSync(this.outDir, { recursive: true });
     const progress = opts.quiet ? null : new Progress(cfg.maxIters, 'step ');
-    const tokensPerStep = cfg.batchSize * cfg.blockSize * cfg.gradAccum;
     const losses: { step: number; loss: number }[] = [];
-    const points: LossPoint[] = [];
-    let lastVal = NaN, lastTrain = NaN, tokPerS = 0;
+    const points: MetricRecord[] = [];
+    const metricName = this.task.metricForBest;
+    let lastMetrics: Record<string, number> = {}, lastTrain = NaN, tokPerS = 0;
     const t0 = Date.now();
     let tokensDone = 0;
     let windowStart = Date.now(), windowTokens = 0;
     this.model.train();
-    let outOfTime = false, interrupted = false;
+    let outOfTime = false, interrupted = false, earlyStopped = false;
     while (this.step <= cfg.maxIters) {
-      const last = this.step === cfg.maxIters || outOfTime;
-      const evalNow = last || (cfg.evalInterval > 0 && this.step % cfg.evalInterval === 0);
-      let valLoss: number | null = null;
+      const last = this.step === cfg.maxIters || outOfTime || earlyStopped;
+      const evalNow = last || this.step % cfg.evalInterval === 0;
+      let evalMetrics: Record<string, number> | null = null;
       if (evalNow) {
-        const ev = this.evaluate();
-        valLoss = lastVal = ev.val;
-        progress?.log(`step ${this.step}: train loss ${ev.train.toFixed(4)}, val loss ${ev.val.toFixed(4)}`);
-        if (ev.val < this.bestValLoss) {
-          this.bestValLoss = ev.val;
+        evalMetrics = lastMetrics = await this.evaluate();
+        const value = evalMetrics[metricName];
+        if (value === undefined) throw new Error(`Trainer: the evaluation gave no '${metricName}' (it gave ${Object.keys(evalMetrics).join(', ')})`);
+        progress?.log(`step ${this.step}: ${Object.entries(evalMetrics).map(([k, v]) => `${k.replace('_', ' ')} ${v.toFixed(4)}`).join(', ')}`);
+        if (this.improves(value)) {
+          this.bestMetric = value;
+          this.staleEvals = 0;
           await this.saveCheckpoint('best');
-          await opts.onBest?.(this.step, ev.val);
+          await opts.onBest?.(this.step, value);
+        } else if (++this.staleEvals >= (cfg.earlyStoppingPatience || Infinity) && !last) {
+          earlyStopped = true;
+          progress?.log(`early stopping at step ${this.step}: ${metricName} has not improved for ${this.staleEvals} evaluations (best ${this.bestMetric.toFixed(4)})`);
         }
         await this.saveCheckpoint();
       }
-      if (last) {
-        if (valLoss !== null) this.writeMetric(metricsPath, points, { step: this.step, train_loss: null, val_loss: valLoss, lr: this.schedule(this.step), tokens_per_s: tokPerS }, opts.onLog);
+      if (last || earlyStopped) {
+        if (evalMetrics !== null) this.writeMetric(metricsPath, points, { step: this.step, train_loss: null, val_loss: null, ...evalMetrics, lr: this.schedule(this.step), tokens_per_s: tokPerS }, opts.onLog);
         break;
       }
       const step = this.step;
-      const loss = this.trainStep();
+      const { loss, tokens } = this.trainStepTokens();
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss is ${loss}; try a lower --lr or --grad-clip`);
       losses.push({ step, loss });
       lastTrain = loss;
-      tokensDone += tokensPerStep;
-      windowTokens += tokensPerStep;
+      tokensDone += tokens;
+      windowTokens += tokens;
       const now = Date.now();
       if (now - windowStart > 2000) { tokPerS = windowTokens / ((now - windowStart) / 1000); windowStart = now; windowTokens = 0; }
       else if (tokPerS === 0) tokPerS = tokensDone / Math.max((now - t0) / 1000, 1e-3);
-      if (step % cfg.logInterval === 0 || valLoss !== null) {
-        this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: valLoss, lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
+      if (step % cfg.logInterval === 0 || evalMetrics !== null) {
+        this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: null, ...(evalMetrics ?? {}), lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
       }
       progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
       if (opts.stop?.requested) {
@@ -301,16 +309,23 @@ export class Trainer {
     const seconds = (Date.now() - t0) / 1000;
     if (this.outDir !== null && points.length > 0) {
       await writeFileAtomic(join(this.outDir, 'loss.svg'), lossCurveSvg(points, 'training loss'));
+      if (metricName !== 'val_loss') {
+        const curve = points.filter((p) => typeof p[metricName] === 'number').map((p) => ({ step: p.step, train_loss: null, val_loss: p[metricName] as number }));
+        if (curve.length > 0) await writeFileAtomic(join(this.outDir, 'metric.svg'), lossCurveSvg(curve, `evaluation ${metricName}`));
+      }
     }
-    return { step: this.step, bestValLoss: this.bestValLoss, lastTrainLoss: lastTrain, lastValLoss: lastVal,
-      tokensPerSecond: tokensDone / Math.max(seconds, 1e-9), seconds, losses, interrupted };
+    return { step: this.step, bestMetric: this.bestMetric, bestValLoss: this.bestMetric, lastMetrics, lastTrainLoss: lastTrain,
+      lastValLoss: lastMetrics.val_loss ?? NaN, tokensPerSecond: tokensDone / Math.max(seconds, 1e-9), seconds, losses, interrupted, earlyStopped };
   }
 
-  private writeMetric(path: string | null, points: LossPoint[], rec: LossPoint & { lr: number; tokens_per_s: number },
-                      onLog?: (p: LossPoint & { lr: number; tokens_per_s: number }) => void): void {
+  private writeMetric(path: string | null, points: MetricRecord[], rec: MetricRecord, onLog?: (p: MetricRecord) => void): void {
     points.push(rec);
     onLog?.(rec);
-    if (path !== null) appendFileSync(path, JSON.stringify({ step: rec.step, train_loss: rec.train_loss, val_loss: rec.val_loss, lr: rec.lr, tokens_per_s: Math.round(rec.tokens_per_s) }) + '\n');
+    if (path === null) return;
+    const { step, train_loss, val_loss, lr, tokens_per_s, ...metrics } = rec;
+    // Language models keep the line's historical fields; other tasks add their evaluation metrics.
+    const line = { step, train_loss, val_loss, ...metrics, lr, tokens_per_s: Math.round(tokens_per_s) };
+    appendFileSync(path, JSON.stringify(line) + '\n');
   }
 }
 

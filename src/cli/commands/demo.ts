@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
 import { runTraining, trainFlags } from './train.js';
 import { loadModelDir } from '../../pipelines/model_dir.js';
-import { generateInWindows, type GenerationModel } from '../../generate/index.js';
+import { generateInWindows } from '../../generate/index.js';
+import { asTask } from '../../models/tasks.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -44,13 +45,14 @@ export default {
     console.error(`tlm demo: training a character-level GPT on Tiny Shakespeare (${data})`);
     const res = await runTraining(flags, 'tlm demo');
     if (res.interrupted) return;
-    const { model, tok, blockSize } = await loadModelDir(res.outDir);
+    const { model: loaded, tokenizer: tok, encoder, blockSize } = await loadModelDir(res.outDir, 'tlm demo');
+    const model = asTask(loaded, 'causal-lm', 'tlm demo');
     const prompt = f.prompt as string;
     const total = f['max-new-tokens'] as number;
     console.error(`\n--- sample (${total} characters, temperature 0.8, top-k 200) ---`);
     process.stdout.write(prompt);
     // The model sees at most blockSize tokens: sample in windows over the latest ones.
-    await generateInWindows(model as unknown as GenerationModel, Array.from(tok.encode(prompt).ids),
+    await generateInWindows(model, Array.from(encoder.encode(prompt).ids),
       { maxNewTokens: total, context: blockSize, doSample: true, temperature: 0.8, topK: 200, seed: f.seed as number },
       tok, (text) => process.stdout.write(text));
     process.stdout.write('\n');

@@ -12,6 +12,7 @@ import { Progress } from '../../train/progress.js';
 import { getHeapStatistics } from 'node:v8';
 import { checkDataFiles } from '../../pipelines/pretrain.js';
 import { loadModelDir } from '../../pipelines/model_dir.js';
+import { asTask } from '../../models/tasks.js';
 
 /** Past this the counts of a Kneser–Ney model are almost all singletons: nothing left to learn. */
 const MAX_NGRAM_ORDER = 10;
@@ -45,8 +46,9 @@ export default {
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
     const files = checkDataFiles(f.data as string[] | undefined, 'tlm eval');
     const text = { lossyUtf8: f['lossy-utf8'] === true, warn: (m: string) => console.error(m) };
-    const { model, tok, blockSize: modelBlock, architecture } = await loadModelDir(f.model as string);
-    if (architecture.objective !== 'clm') throw new CliError(`tlm eval: ${f.model} is a ${architecture.type} (masked LM); eval scores causal LMs`);
+    const loaded = await loadModelDir(f.model as string, 'tlm eval');
+    const model = asTask(loaded.model, 'causal-lm', `tlm eval: ${f.model}`);
+    const tok = loaded.encoder, modelBlock = loaded.blockSize;
     const stream = TokenStream.fromFiles(files, tok, text);
     const { train, val } = trainValSplit(stream);
     const target = f.split === 'all' ? stream : val;
@@ -82,7 +84,7 @@ export default {
     });
     bar.done();
     const loss = nll / count;
-    console.log(`model      loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(3)}  (${count.toLocaleString()} tokens, ${architecture.type})`);
+    console.log(`model      loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(3)}  (${count.toLocaleString()} tokens, ${model.architecture})`);
     const order = f['ngram-order'] as number;
     if (order > 0) {
       let ngTrain = train;

@@ -3,11 +3,10 @@
 // --top-k, --top-p or --do-sample switch to sampling; --num-beams > 1 runs beam search (printed at
 // the end: beams are only known when the search finishes).
 
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
-import { fromPretrained, type PreTrainedModel } from '../../models/index.js';
-import { Tokenizer } from '../../tokenizers/index.js';
+import { asTask, supportsTask, type PreTrainedModel } from '../../models/index.js';
+import type { Tokenizer } from '../../tokenizers/index.js';
+import { loadModelDir } from '../../pipelines/model_dir.js';
 import { findStopString } from '../../generate/stopping.js';
 import type { GenerateOptions, GenerationModel } from '../../generate/generate.js';
 import { generateInWindows } from '../../generate/window.js';
@@ -40,24 +39,11 @@ function unescape(s: string): string {
 }
 
 
-async function loadModel(dir: string): Promise<{ model: PreTrainedModel; tok: Tokenizer }> {
-  if (!existsSync(dir)) throw new CliError(`tlm generate: model directory not found: ${dir}`);
-  if (!statSync(dir).isDirectory()) throw new CliError(`tlm generate: --model must be a directory, got the file ${dir}`);
-  if (!existsSync(join(dir, 'config.json'))) throw new CliError(`tlm generate: no model in ${dir}: config.json is missing`);
-  if (!existsSync(join(dir, 'model.safetensors'))) throw new CliError(`tlm generate: no weights in ${dir}: model.safetensors is missing`);
-  const hasTok = ['tokenizer.json', 'vocab.json', 'vocab.txt'].some((f) => existsSync(join(dir, f)));
-  if (!hasTok) throw new CliError(`tlm generate: no tokenizer in ${dir}: tokenizer.json (or vocab.json + merges.txt, or vocab.txt) is missing`);
-  let model: PreTrainedModel, tok: Tokenizer;
-  try {
-    model = await fromPretrained(dir);
-    tok = await Tokenizer.fromPretrained(dir);
-  } catch (err) {
-    throw new CliError(`tlm generate: cannot load ${dir}: ${(err as Error).message}`);
-  }
-  if (!['GPT2LMHeadModel', 'Seq2SeqTransformer'].includes(model.architecture)) {
-    throw new CliError(`tlm generate: ${dir} holds a ${model.architecture}, which does not generate text (use a GPT-2 or seq2seq model)`);
-  }
-  return { model, tok };
+/** The model, which must generate text (a causal or seq2seq LM), and its tokenizer. */
+async function loadModel(dir: string): Promise<{ model: GenerationModel & PreTrainedModel; tok: Tokenizer }> {
+  const { model, tokenizer } = await loadModelDir(dir, 'tlm generate');
+  const lm = supportsTask(model, 'seq2seq-lm') ? model : asTask(model, 'causal-lm', `tlm generate: ${dir}`);
+  return { model: lm as PreTrainedModel & GenerationModel, tok: tokenizer };
 }
 
 export default {
@@ -100,7 +86,7 @@ export default {
       if (numBeams === 1 && !seq2seq && ids.length + maxNewTokens > context) {
         // Longer than the model can see at once: continue in windows over the latest tokens.
         console.error(`tlm generate: ${ids.length} + ${maxNewTokens} tokens exceed the model's context of ${context}; continuing in windows of the last ${context} tokens`);
-        await generateInWindows(model as unknown as GenerationModel, ids, { ...opts, maxNewTokens, context, stopStrings: stops }, tok, write);
+        await generateInWindows(model, ids, { ...opts, maxNewTokens, context, stopStrings: stops }, tok, write);
       } else if (numBeams === 1) {
         for await (const piece of model.generateStream([ids], opts, tok)) write(piece);
       } else {

@@ -16,6 +16,8 @@ import { attend } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
 import { RelativePositionBias, SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import { classificationLoss } from '../labels.js';
+import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions, modelAttentionMask } from '../positions.js';
 import { bertConfig, bertConfigDict, numLabels, type BertConfig } from './config.js';
@@ -293,6 +295,7 @@ export class BertForMaskedLM extends BertHeadModel {
     if (tie) tieWeight(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings.weight);
     if (!skipInit) this.initAll();
   }
+  static readonly tasks: readonly TaskName[] = ['masked-lm'];
   get architecture(): string { return 'BertForMaskedLM'; }
   override tiedKeys(): [string, string][] {
     return [['cls.predictions.decoder.weight', 'bert.embeddings.word_embeddings.weight'], ['cls.predictions.decoder.bias', 'cls.predictions.bias']];
@@ -318,21 +321,13 @@ export class BertForSequenceClassification extends BertHeadModel {
     this.classifier = this.registerModule('classifier', noInit(() => new Linear(this.config.hidden_size, this.numLabels)));
     if (!skipInit) this.initAll();
   }
+  static readonly tasks: readonly TaskName[] = ['sequence-classification'];
   get architecture(): string { return 'BertForSequenceClassification'; }
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
     const out = this.bert.forward(inputs);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
-    let loss: Tensor | undefined;
     const labels = inputs.labels;
-    if (labels !== null && labels !== undefined) {
-      if (this.numLabels === 1 || this.config.problem_type === 'regression') {
-        // One output: regression with mean squared error, as HF.
-        const target = (isTensor(labels) ? labels.float() : tensor(labels.flat())).reshape(logits.shape);
-        loss = logits.sub(target).square().mean();
-      } else {
-        loss = crossEntropy(logits, asIds(labels, 'labels').reshape(-1));
-      }
-    }
+    const loss = labels !== null && labels !== undefined ? classificationLoss(logits, labels, this.config) : undefined;
     return { ...out, logits, ...(loss ? { loss } : {}) };
   }
 }
@@ -345,6 +340,7 @@ export class BertForQuestionAnswering extends BertHeadModel {
     this.qa_outputs = this.registerModule('qa_outputs', noInit(() => new Linear(this.config.hidden_size, numLabels(this.config))));
     if (!skipInit) this.initAll();
   }
+  static readonly tasks: readonly TaskName[] = ['question-answering'];
   get architecture(): string { return 'BertForQuestionAnswering'; }
   /** startLogits and endLogits [B, T]; loss with startPositions/endPositions [B]: the mean of both cross-entropies. */
   forward(inputs: ModelInputs & { startPositions?: Ids | null; endPositions?: Ids | null }): ModelOutput & { startLogits: Tensor; endLogits: Tensor } {

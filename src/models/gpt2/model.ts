@@ -17,6 +17,7 @@ import { attend, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
 import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions, modelAttentionMask } from '../positions.js';
 import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
@@ -230,6 +231,7 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
     if (!skipInit) this.initWeights();
   }
 
+  static readonly tasks: readonly TaskName[] = ['causal-lm'];
   get architecture(): string { return 'GPT2LMHeadModel'; }
   override get baseModelPrefix(): string { return 'transformer'; }
   override tiedKeys(): [string, string][] { return [['lm_head.weight', 'transformer.wte.weight']]; }

@@ -14,6 +14,7 @@ import { Dropout } from '../../nn/dropout.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding, isEmbeddingPosition, type PositionType } from '../../nn/positional.js';
 import { Transformer, type DecoderLayerCache, type TransformerDecoder, type TransformerEncoder } from '../../nn/transformer.js';
 import { noInit, normal_ } from '../../nn/init.js';
+import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions } from '../positions.js';
 import { MASK_MIN } from '../hf.js';
@@ -113,6 +114,7 @@ export class Seq2SeqTransformer extends PreTrainedModel<Seq2SeqConfig> {
 
   get encoder(): TransformerEncoder { return this.transformer.encoder as TransformerEncoder; }
   get decoder(): TransformerDecoder { return this.transformer.decoder as TransformerDecoder; }
+  static readonly tasks: readonly TaskName[] = ['seq2seq-lm'];
   get architecture(): string { return 'Seq2SeqTransformer'; }
   override tiedKeys(): [string, string][] { return [['tgt_embed.weight', 'src_embed.weight'], ['lm_head.weight', 'tgt_embed.weight']]; }
 
