@@ -44,8 +44,9 @@ export function record(out: Tensor, name: string, inputs: readonly Tensor[], bac
   for (const t of inputs) if (t.requiresGrad) { needed = true; break; }
   if (!needed) return out;
   out.requiresGrad = true;
-  const kept = saved?.filter((t): t is Tensor => t !== null);
-  out.gradFn = kept !== undefined && kept.length > 0 ? { name, inputs, saved: kept, backward } : { name, inputs, backward };
+  // The node's own copy of the list: its holds are counted on it, and a caller's array (cat's) may change.
+  const held = inputs.slice(), kept = saved?.filter((t): t is Tensor => t !== null);
+  out.gradFn = kept !== undefined && kept.length > 0 ? { name, inputs: held, saved: kept, backward } : { name, inputs: held, backward };
   return out;
 }
 

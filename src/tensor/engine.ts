@@ -180,7 +180,9 @@ export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
 /**
  * Runs fn and disposes every tensor it created, except those in its result (a tensor, or arrays /
  * plain objects / Maps of them) and those kept. Returned tensors move to the enclosing scope.
- * fn must not be async: a scope cannot see across an await.
+ * A disposed tensor that the autograd graph of a returned (or kept) tensor needs keeps its storage
+ * until backward() has run through it or that tensor is disposed: tidy(() => loss(x)).backward()
+ * works. fn must not be async: a scope cannot see across an await.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
