@@ -50,7 +50,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     if (weight) grads.push(gw);
     if (bias) grads.push(gb);
     return grads;
-  }, [xc, w, bb, mean, rstd]);
+  }, [xc, w, mean, rstd]);
   // Freed now without a graph; with one, when backward has run through it.
   for (const [t, orig] of [[xc, x], [w, weight], [bb, bias], [mean, null], [rstd, null]] as const) if (t !== null && t !== orig) t.dispose();
   return out;
