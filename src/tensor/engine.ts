@@ -6,6 +6,10 @@
 //  - dispose() drops the reference at once. tidy(fn) disposes every tensor created inside fn
 //    except those it returns (and those passed to keep()). Parameters, optimizer state and .grad
 //    are kept: they live until disposed explicitly.
+//  - The autograd graph is an owner too: a disposed tensor that a live graph node still needs (as
+//    an input or a saved tensor) is unusable from then on, but keeps its storage until the last
+//    such node lets go of it: after backward() ran through them, or when the tensor that owns the
+//    graph is disposed (see autograd.ts). So tidy(() => f(x)).backward() sees every intermediate.
 //  - On the cpu backend a FinalizationRegistry also returns the storage of a tensor that was
 //    garbage-collected without dispose(): a backstop for casual use, not something a training
 //    loop should lean on. GPU memory is freed only by dispose()/tidy().
@@ -120,13 +124,36 @@ export function trackTensor(t: Tensor, storage: Storage): void {
   if (scope !== undefined) scope.add(t);
 }
 
-/** Called by Tensor.dispose(). */
+/** Called by Tensor.dispose(): the tensor is no longer the business of the scope that holds it. */
+export function leaveScope(t: Tensor): void {
+  const scope = scopes[scopes.length - 1];
+  if (scope !== undefined) scope.delete(t);
+}
+
+/** Called when a disposed tensor's storage is let go (at dispose, or when the graph releases it). */
 export function untrackTensor(t: Tensor, storage: Storage): void {
   bump(liveTensors, storage.backend.name, -1);
   finalizer.unregister(t);
-  const scope = scopes[scopes.length - 1];
-  if (scope !== undefined) scope.delete(t);
   releaseStorage(storage);
+}
+
+// ---- reading the graph ----
+
+// Disposed tensors that a graph still holds may be read only by a running backward pass.
+let graphReads = 0;
+
+export function graphReadable(): boolean {
+  return graphReads > 0;
+}
+
+/** Runs fn with the tensors held by autograd graphs readable (backward only). */
+export function readingGraph<T>(fn: () => T): T {
+  graphReads++;
+  try {
+    return fn();
+  } finally {
+    graphReads--;
+  }
 }
 
 /** Removes a tensor from every enclosing tidy scope, so that it outlives them. */
@@ -153,7 +180,9 @@ export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
 /**
  * Runs fn and disposes every tensor it created, except those in its result (a tensor, or arrays /
  * plain objects / Maps of them) and those kept. Returned tensors move to the enclosing scope.
- * fn must not be async: a scope cannot see across an await.
+ * A disposed tensor that the autograd graph of a returned (or kept) tensor needs keeps its storage
+ * until backward() has run through it or that tensor is disposed: tidy(() => loss(x)).backward()
+ * works. fn must not be async: a scope cannot see across an await.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();

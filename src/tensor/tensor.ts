@@ -2,9 +2,9 @@
 // and call the op functions in ./ops, where each op is defined once (forward, backward, shape rules).
 
 import type { Storage, TensorInfo } from '../backend/backend.js';
-import { runBackward, type BackwardOptions, type GradNode } from './autograd.js';
+import { dropGraph, holdGraph, runBackward, type BackwardOptions, type GradNode } from './autograd.js';
 import type { DType, TypedArray } from './dtype.js';
-import { setTensorCheck, trackTensor, untrackTensor } from './engine.js';
+import { graphReadable, leaveScope, setTensorCheck, trackTensor, untrackTensor } from './engine.js';
 import { formatTensor } from './format.js';
 import { isContiguous } from '../backend/backend.js';
 import { numel } from './shape.js';
@@ -32,11 +32,17 @@ export class Tensor implements TensorInfo {
   readonly numel: number;
   requiresGrad = false;
   grad: Tensor | null = null;
-  gradFn: GradNode | null = null;
   retainsGrad = false;
   /** A name for parameters and debugging. */
   name = '';
+  /**
+   * @internal How many live graph nodes (other than its own) and running backward passes need this
+   * tensor. A disposed tensor keeps its storage until this falls to 0 (autograd.ts).
+   */
+  graphRefs = 0;
   private _storage: Storage | null;
+  private _disposed = false;
+  private _gradFn: GradNode | null = null;
 
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number) {
     this._storage = storage;
@@ -49,13 +55,28 @@ export class Tensor implements TensorInfo {
   }
 
   get storage(): Storage {
-    if (this._storage === null) throw new Error(`tensor ${this.describe()} was disposed and cannot be used`);
-    return this._storage;
+    const s = this._storage;
+    // A disposed tensor that a graph still holds is readable only by that graph's backward pass.
+    if (s === null || (this._disposed && !graphReadable())) throw new Error(`tensor ${this.describe()} was disposed and cannot be used`);
+    return s;
+  }
+
+  /** The op that made this tensor, for backward(); null for leaves. Setting it takes the graph's hold on the node's tensors. */
+  get gradFn(): GradNode | null { return this._gradFn; }
+  set gradFn(node: GradNode | null) {
+    if (node === this._gradFn) return;
+    if (node !== null) holdGraph(node, this);
+    const old = this._gradFn;
+    this._gradFn = node;
+    if (old !== null) dropGraph(old, this);
   }
 
   get device(): string { return this.storage.backend.name; }
   get ndim(): number { return this.shape.length; }
-  get isDisposed(): boolean { return this._storage === null; }
+  /** True once dispose() was called (the storage may live on while a graph still needs it). */
+  get isDisposed(): boolean { return this._disposed; }
+  /** @internal True once the storage itself is gone. */
+  get isFreed(): boolean { return this._storage === null; }
   get isLeaf(): boolean { return this.gradFn === null; }
   size(dim?: number): number | readonly number[] {
     return dim === undefined ? this.shape : this.shape[dim < 0 ? dim + this.ndim : dim]!;
@@ -63,13 +84,34 @@ export class Tensor implements TensorInfo {
   dim(): number { return this.shape.length; }
   describe(): string { return `${this.name ? this.name + ' ' : ''}[${this.shape.join(',')}] ${this.dtype}`; }
 
+  /**
+   * Gives up this handle: the tensor can no longer be used. Its storage is freed at once, unless an
+   * autograd graph still needs it (it is an input or a saved tensor of a node that backward() has
+   * not run through yet): then it is freed when the last such node lets go.
+   */
   dispose(): void {
-    if (this._storage === null) return;
-    const s = this._storage;
-    this._storage = null;
-    this.gradFn = null;
+    if (this._disposed) return;
+    this._disposed = true;
     if (this.grad !== null) { this.grad.dispose(); this.grad = null; }
+    leaveScope(this);
+    if (this.graphRefs === 0) {
+      const node = this.freeStorage();
+      if (node !== null) dropGraph(node, this);
+    }
+  }
+
+  /**
+   * @internal Frees the storage of a disposed tensor that no graph needs any more, and returns its
+   * own node (whose hold on its inputs the caller drops). Called by dispose() and by autograd.
+   */
+  freeStorage(): GradNode | null {
+    const s = this._storage;
+    if (s === null) return null;
+    this._storage = null;
+    const node = this._gradFn;
+    this._gradFn = null;
     untrackTensor(this, s);
+    return node;
   }
 
   isContiguous(): boolean { return isContiguous(this); }

@@ -7,7 +7,7 @@
 import type { Backend } from '../../backend/backend.js';
 import { hasKernel, type AttentionParams } from '../../backend/registry.js';
 import { record } from '../autograd.js';
-import { isGradEnabled, noGrad } from '../engine.js';
+import { noGrad } from '../engine.js';
 import { broadcastShapes, fmtShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, viewOf } from './core.js';
@@ -76,13 +76,7 @@ function fused(b: Backend, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null,
     if (BH > 0) kernel('attention', b)(b, q4, k4, v4, m4, p, out4, lse);
     return [q4, k4, v4, m4, out4, lse, reshape(out4, [...batch, L, Ev])] as const;
   });
-  if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) {
-    // Drop what only a backward pass would need (views just release a reference).
-    for (const t of [q4, k4, v4, out4, lse]) if (t !== out) t.dispose();
-    if (m4 !== null && m4 !== mask) m4.dispose();
-    return out;
-  }
-  return record(out, 'ScaledDotProductAttention', [q, k, v], (g) => {
+  record(out, 'ScaledDotProductAttention', [q, k, v], (g) => {
     const g4 = headsView(g, batch, L, Ev);
     const gq = headsMajor(b, B1, H, L, E), gk = headsMajor(b, B1, H, S, E), gv = headsMajor(b, B1, H, S, Ev);
     if (BH > 0) kernel('attentionBackward', b)(b, q4, k4, v4, m4, p, out4, lse, g4, gq, gk, gv);
@@ -96,7 +90,12 @@ function fused(b: Backend, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null,
       return summed;
     };
     return [back(gq, q, L, E), back(gk, k, S, E), back(gv, v, S, Ev)];
-  });
+  }, [q4, k4, v4, m4, out4, lse]);
+  // What only a backward pass needs: freed now without a graph, with one when backward has run
+  // through it (views just release a reference).
+  for (const t of [q4, k4, v4, out4, lse]) if (t !== out) t.dispose();
+  if (m4 !== null && m4 !== mask) m4.dispose();
+  return out;
 }
 
 /**

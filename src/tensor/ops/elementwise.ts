@@ -189,12 +189,14 @@ export function where(cond: Tensor, a: TensorLike, c: TensorLike): Tensor {
     return result;
   }));
   const inputs = [typeof a === 'number' ? null : a, typeof c === 'number' ? null : c].filter((t): t is Tensor => t !== null);
-  return record(out, 'Where', inputs, (g) => {
+  record(out, 'Where', inputs, (g) => {
     const grads: Tensor[] = [];
     if (typeof a !== 'number') grads.push(sumTo(where(condB, g, 0), a.shape));
     if (typeof c !== 'number') grads.push(sumTo(where(condB, 0, g), c.shape));
     return grads;
-  });
+  }, [condB]);
+  if (condB !== cond) condB.dispose(); // the graph, if any, holds it
+  return out;
 }
 
 /** x with value wherever mask is true (mask broadcasts to x). */

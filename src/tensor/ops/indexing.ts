@@ -1,6 +1,7 @@
 // Joining and indexing: cat, stack, indexSelect, gather, scatterAdd; reading values out.
 
 import { record } from '../autograd.js';
+import { noGrad, tidy } from '../engine.js';
 import { promote, type DType, type TypedArray } from '../dtype.js';
 import { fmtShape, normDim } from '../shape.js';
 import type { NestedArray, Tensor } from '../tensor.js';
@@ -59,7 +60,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim('indexSelect', dim, x.ndim);
   const idx = checkIndexTensor('indexSelect', index);
   const b = deviceOf('indexSelect', x, idx);
-  const src = contiguous(x);
+  const src = noGrad(() => contiguous(x));
   const n = x.shape[d]!;
   const outer = x.shape.slice(0, d).reduce((a, s) => a * s, 1);
   const inner = x.shape.slice(d + 1).reduce((a, s) => a * s, 1);
@@ -67,13 +68,15 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = x.shape.slice(); shape[d] = m;
   const out = empty(shape, x.dtype, b);
   kernel('indexSelect', b)(b, src, outer, n, inner, idx, out);
-  if (src !== x && !src.requiresGrad) src.dispose();
+  if (src !== x) src.dispose();
   const inShape = x.shape;
-  return record(out, 'IndexSelect', [x], (g) => {
+  record(out, 'IndexSelect', [x], (g) => {
     const gx = zeros(inShape, { device: b.name });
     kernel('indexAdd', b)(b, gx, outer, n, inner, idx, contiguous(g));
     return [gx];
-  });
+  }, [idx]);
+  if (idx !== index) idx.dispose(); // the graph, if any, holds it
+  return out;
 }
 
 /** torch.gather: out[i][j] = x[i][index[i][j]] for dim 1, and likewise for any dim. */
@@ -84,15 +87,18 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     throw new Error(`gather: index ${fmtShape(index.shape)} does not fit input ${fmtShape(x.shape)} along dim ${dim}`);
   }
   const b = deviceOf('gather', x, idx);
-  const src = contiguous(x);
+  const src = noGrad(() => contiguous(x));
   const out = empty(idx.shape, x.dtype, b);
   kernel('gather', b)(b, src, d, idx, out);
+  if (src !== x) src.dispose();
   const inShape = x.shape;
-  return record(out, 'Gather', [x], (g) => {
+  record(out, 'Gather', [x], (g) => {
     const gx = zeros(inShape, { device: b.name });
     kernel('scatterAdd', b)(b, gx, d, idx, contiguous(g));
     return [gx];
-  });
+  }, [idx]);
+  if (idx !== index) idx.dispose(); // the graph, if any, holds it
+  return out;
 }
 
 /** Out-of-place torch.scatter_add: x with src added at index along dim. */
@@ -107,15 +113,17 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   }
   const fits = idx.shape.every((s, i) => s === src.shape[i]);
   const block = (t: Tensor) => (fits ? t : idx.shape.reduce((v, s, i) => narrow(v, i, 0, s), t));
-  const out = clone(x).detach();
-  const s = contiguous(block(src));
-  kernel('scatterAdd', b)(b, out, d, idx, s);
-  return record(out, 'ScatterAdd', [x, src], (g) => {
+  // The copy and src's block are the kernel's: no graph of their own, and the block freed at once.
+  const out = noGrad(() => clone(x));
+  noGrad(() => tidy(() => kernel('scatterAdd', b)(b, out, d, idx, contiguous(block(src)))));
+  record(out, 'ScatterAdd', [x, src], (g) => {
     if (fits) return [g, gather(g, d, idx)];
     const gs = zeros(src.shape, { device: b.name });
     block(gs).copy_(gather(g, d, idx));
     return [g, gs];
-  });
+  }, [idx]);
+  if (idx !== index) idx.dispose(); // the graph, if any, holds it
+  return out;
 }
 
 // ---- reading values ----

@@ -4,7 +4,7 @@
 import { record } from '../autograd.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { fmtShape, shapesEqual } from '../shape.js';
-import { isGradEnabled } from '../engine.js';
+import { noGrad } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, requireFloat } from './core.js';
 import { full, tensor } from './creation.js';
@@ -34,14 +34,13 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   const n = normalizedShape.reduce((a, d) => a * d, 1);
   const rows = x.numel / n;
   const b = deviceOf('layerNorm', x, ...[weight, bias].filter((t): t is Tensor => !!t));
-  const xc = contiguous(x);
-  const w = weight ? contiguous(weight) : null, bb = bias ? contiguous(bias) : null;
+  // The kernel's contiguous copies need no graph of their own: the gradient is defined here.
+  const [xc, w, bb] = noGrad(() => [contiguous(x), weight ? contiguous(weight) : null, bias ? contiguous(bias) : null]);
   const out = empty(x.shape, 'float32', b);
   const mean = empty([rows], 'float32', b), rstd = empty([rows], 'float32', b);
   kernel('layerNorm', b)(b, xc, w, bb, rows, n, eps, out, mean, rstd);
   const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) { mean.dispose(); rstd.dispose(); return out; }
-  return record(out, 'LayerNorm', inputs, (g) => {
+  record(out, 'LayerNorm', inputs, (g) => {
     const gc = contiguous(g);
     const gx = empty(x.shape, 'float32', b);
     const gw = weight?.requiresGrad ? empty(weight.shape, 'float32', b) : null;
@@ -51,7 +50,10 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     if (weight) grads.push(gw);
     if (bias) grads.push(gb);
     return grads;
-  });
+  }, [xc, w, mean, rstd]);
+  // Freed now without a graph; with one, when backward has run through it.
+  for (const [t, orig] of [[xc, x], [w, weight], [bb, bias], [mean, null], [rstd, null]] as const) if (t !== null && t !== orig) t.dispose();
+  return out;
 }
 
 /** Rows of weight picked by int32 ids: [...ids.shape, dim]. paddingIdx rows get no gradient. */
@@ -63,7 +65,7 @@ export function embedding(ids: Tensor, weight: Tensor, opts?: { paddingIdx?: num
   const pad = opts?.paddingIdx;
   if (pad !== undefined && pad !== null && rows.gradFn !== null) {
     const inner = rows.gradFn;
-    rows.gradFn = { name: 'Embedding', inputs: inner.inputs, backward: (g) => {
+    rows.gradFn = { name: 'Embedding', inputs: inner.inputs, saved: inner.saved, backward: (g) => {
       const [gw] = inner.backward(g);
       if (gw) gw.narrow(0, pad < 0 ? pad + weight.shape[0]! : pad, 1).fill_(0);
       return [gw ?? null];
