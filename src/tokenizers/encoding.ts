@@ -19,7 +19,11 @@ export interface TruncationOptions {
   strategy?: 'longest_first' | 'only_first' | 'only_second';
   /** 'right' drops tokens at the end, 'left' at the start. */
   direction?: 'right' | 'left';
-  /** Kept for tokenizer.json round trips; overflowing windows are not produced. */
+  /**
+   * Tokens shared by consecutive windows of a truncated sequence (HF `stride`): the tokens cut
+   * off come back in `Encoding.overflowing`, each window repeating the last `stride` tokens of
+   * the one before. Must be smaller than the window. Default 0.
+   */
   stride?: number;
 }
 
@@ -38,6 +42,11 @@ export class Encoding {
   wordIds: (number | null)[] = [];
   /** 0 or 1: which input a token comes from; null for specials and padding. */
   sequenceIds: (number | null)[] = [];
+  /**
+   * The other windows of a truncated input (HF `overflowing`), in HF's order, each a complete
+   * encoding with its own special tokens; their own `overflowing` is empty.
+   */
+  overflowing: Encoding[] = [];
 
   get length(): number { return this.ids.length; }
 
@@ -52,19 +61,60 @@ export class Encoding {
     return out;
   }
 
-  /** Keeps `maxLength` tokens, dropping from the end ('right') or the start ('left'). */
-  truncate(maxLength: number, direction: 'right' | 'left' = 'right'): void {
-    if (this.ids.length <= maxLength) return;
+  /** Tokens [start, stop) as a new encoding (offsets copied: post-processors edit them in place). */
+  slice(start: number, stop: number): Encoding {
+    const out = new Encoding();
     for (const key of KEYS) {
       const a = this[key] as unknown[];
       if (a.length === 0) continue; // ids-only encodings leave the other fields empty
-      if (direction === 'right') a.length = Math.min(a.length, maxLength);
-      else a.splice(0, Math.max(0, a.length - maxLength));
+      (out[key] as unknown[]) = key === 'offsets' ? this.offsets.slice(start, stop).map(([s, e]) => [s, e]) : a.slice(start, stop);
     }
+    return out;
   }
 
-  /** Pads to `length` tokens with the pad token (attention 0, special 1). */
+  clone(): Encoding { return this.slice(0, this.length); }
+
+  /**
+   * Keeps `maxLength` tokens, dropping from the end ('right') or the start ('left'), as HF's
+   * Encoding::truncate: what is dropped becomes `overflowing` windows of up to `maxLength` tokens,
+   * each starting `maxLength - stride` tokens after the one before (before, for 'left'), so that
+   * consecutive windows share `stride` tokens and together cover every token.
+   */
+  truncate(maxLength: number, direction: 'right' | 'left' = 'right', stride = 0): void {
+    const n = this.ids.length;
+    if (n <= maxLength) return;
+    if (maxLength === 0) {
+      this.overflowing = [this.slice(0, n)];
+      for (const key of KEYS) (this[key] as unknown[]).length = 0;
+      return;
+    }
+    if (!Number.isInteger(stride) || stride < 0 || stride >= maxLength) {
+      throw new RangeError(`truncate: stride must be an integer in [0, ${maxLength}) (smaller than the window), got ${stride}`);
+    }
+    const step = maxLength - stride;
+    const ranges: [number, number][] = [];
+    if (direction === 'right') {
+      for (let start = 0; ; start += step) {
+        const stop = Math.min(start + maxLength, n);
+        ranges.push([start, stop]);
+        if (stop === n) break;
+      }
+    } else {
+      for (let stop = n; ; stop -= step) {
+        const start = Math.max(0, stop - maxLength);
+        ranges.push([start, stop]);
+        if (start === 0) break;
+      }
+    }
+    const windows = ranges.map(([start, stop]) => this.slice(start, stop));
+    const head = windows[0]!;
+    for (const key of KEYS) (this[key] as unknown[]) = head[key] as unknown[];
+    this.overflowing = windows.slice(1);
+  }
+
+  /** Pads to `length` tokens with the pad token (attention 0, special 1), the overflowing windows too. */
   pad(length: number, opts: Required<Pick<PaddingOptions, 'padId' | 'padTypeId' | 'padToken' | 'direction'>>): void {
+    for (const o of this.overflowing) o.pad(length, opts);
     const n = length - this.ids.length;
     if (n <= 0) return;
     const padded = <T>(a: T[], make: () => T): T[] => {

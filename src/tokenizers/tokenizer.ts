@@ -25,7 +25,7 @@ import { postProcessorFromJSON, type PostProcessor } from './post-processors.js'
 import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
 import type { Trainer } from './trainers/trainer.js';
 import {
-  padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON,
+  padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON, windowPairs,
   type Padding, type Truncation,
 } from './truncation.js';
 
@@ -177,6 +177,15 @@ export class Tokenizer {
     const truncation = opts.truncation === false ? null : opts.truncation !== undefined ? truncationConfig(opts.truncation) : this.truncation;
     // Room is left for the special tokens the post-processor will add.
     if (truncation !== null) truncate(a, b, truncation, addSpecial && this.postProcessor !== null ? this.postProcessor.addedTokens(b !== null) : 0);
+    if (idsOnly || (a.overflowing.length === 0 && (b?.overflowing.length ?? 0) === 0)) return this.postProcess(a, b, addSpecial);
+    // Every window is post-processed on its own (specials, type ids, trimmed offsets), as HF does;
+    // windows appear in several pairs and post-processors edit in place, so each pair gets copies.
+    const [head, ...rest] = windowPairs(a, b).map(([x, y]) => this.postProcess(x.clone(), y?.clone() ?? null, addSpecial));
+    head!.overflowing = rest;
+    return head!;
+  }
+
+  private postProcess(a: Encoding, b: Encoding | null, addSpecial: boolean): Encoding {
     const parts = b === null ? [a] : [a, b];
     return Encoding.concat(this.postProcessor === null ? parts : this.postProcessor.process(parts, addSpecial));
   }

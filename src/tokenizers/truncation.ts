@@ -8,6 +8,7 @@ export type Padding = Required<Omit<PaddingOptions, 'length' | 'padToMultipleOf'
 
 export function truncationConfig(opts: TruncationOptions): Truncation {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 0) throw new RangeError(`truncation: maxLength must be a non-negative integer, got ${opts.maxLength}`);
+  if (opts.stride !== undefined && (!Number.isInteger(opts.stride) || opts.stride < 0)) throw new RangeError(`truncation: stride must be a non-negative integer, got ${opts.stride}`);
   return { maxLength: opts.maxLength, strategy: opts.strategy ?? 'longest_first', direction: opts.direction ?? 'right', stride: opts.stride ?? 0 };
 }
 
@@ -27,15 +28,23 @@ export function paddingConfig(opts: PaddingOptions, padIdOf: (token: string) => 
 /**
  * Shortens a sequence (and its pair) to `maxLength` tokens in all, `added` of which the
  * post-processor will add. longest_first takes from the longer sequence until both are equal,
- * then from both; only_first / only_second take from one and fail if it is too short.
+ * then from both; only_first / only_second take from one and fail if it is too short. What is
+ * cut off stays in each sequence's `overflowing` windows (HF truncate_encodings with a stride).
  */
 export function truncate(a: Encoding, b: Encoding | null, t: Truncation, added: number): void {
   const max = Math.max(0, t.maxLength - added);
   const total = a.length + (b?.length ?? 0);
   if (total <= max) return;
   const toRemove = total - max;
+  const cut = (e: Encoding, keep: number, which: string): void => {
+    if (keep > 0 && keep < e.length && t.stride >= keep) {
+      throw new RangeError(`truncation: stride ${t.stride} must be smaller than the ${keep} tokens of the ${which} sequence that fit in a window ` +
+        `(max_length ${t.maxLength}, ${added} special tokens${b === null ? '' : `, ${total - e.length} tokens of the other sequence`})`);
+    }
+    e.truncate(keep, t.direction, t.stride);
+  };
   if (t.strategy === 'longest_first') {
-    if (b === null) { a.truncate(max, t.direction); return; }
+    if (b === null) { cut(a, max, 'first'); return; }
     let n1 = a.length;
     let n2 = b.length;
     const swap = n1 > n2; // make n1 the shorter
@@ -43,19 +52,38 @@ export function truncate(a: Encoding, b: Encoding | null, t: Truncation, added: 
     n2 = n1 > max ? n1 : Math.max(n1, max - n1);
     if (n1 + n2 > max) { n1 = Math.floor(max / 2); n2 = n1 + (max % 2); }
     if (swap) [n1, n2] = [n2, n1];
-    a.truncate(n1, t.direction);
-    b.truncate(n2, t.direction);
+    cut(a, n1, 'first');
+    cut(b, n2, 'second');
     return;
   }
   const target = t.strategy === 'only_first' ? a : b;
+  const which = t.strategy === 'only_first' ? 'first' : 'second';
   if (target === null) throw new RangeError(`truncation: strategy 'only_second' needs a pair of sequences`);
   if (target.length <= toRemove) {
-    throw new RangeError(`truncation: cannot fit max_length ${t.maxLength} by truncating only the ${t.strategy === 'only_first' ? 'first' : 'second'} sequence (${target.length} tokens, ${toRemove} to remove)`);
+    throw new RangeError(`truncation: cannot fit max_length ${t.maxLength} by truncating only the ${which} sequence (${target.length} tokens, ${toRemove} to remove)`);
   }
-  target.truncate(target.length - toRemove, t.direction);
+  cut(target, target.length - toRemove, which);
 }
 
-/** Pads every encoding to the batch's longest (or the fixed length), rounded up to a multiple. */
+/**
+ * The windows of a truncated input as (first, second) pairs, in HF's order: the head windows
+ * together, then each later window of the first sequence with every window of the second, then
+ * the first head with each later window of the second (Encoding::merge_with's order; transformers
+ * reads the first level of it). Without overflow this is just [[a, b]].
+ */
+export function windowPairs(a: Encoding, b: Encoding | null): [Encoding, Encoding | null][] {
+  const firsts = [a, ...a.overflowing];
+  const seconds = b === null ? [null] : [b, ...b.overflowing];
+  const pairs: [Encoding, Encoding | null][] = [[a, b]];
+  for (const x of firsts.slice(1)) for (const y of seconds) pairs.push([x, y]);
+  for (const y of seconds.slice(1)) pairs.push([a, y]);
+  return pairs;
+}
+
+/**
+ * Pads every encoding to the batch's longest (or the fixed length), rounded up to a multiple;
+ * overflowing windows are padded to the same length (HF: the longest counts main encodings only).
+ */
 export function padBatch(encs: Encoding[], p: Padding): void {
   let target = p.strategy === 'max_length' ? p.length! : Math.max(0, ...encs.map((e) => e.length));
   if (p.padToMultipleOf !== null && p.padToMultipleOf > 0 && target % p.padToMultipleOf !== 0) {
