@@ -15,6 +15,11 @@ export {
 } from './modeling.js';
 export { normalizeStateDict, renameLegacyKey, MASK_MIN } from './hf.js';
 export { modelAttentionMask, attentionPositions } from './positions.js';
+export {
+  applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout,
+  ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME,
+  type ApplyLoraOptions, type SaveAdapterOptions, type LoadAdapterOptions, type TaskType,
+} from './peft.js';
 
 
 /** config.json architectures → class. */

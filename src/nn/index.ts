@@ -22,3 +22,5 @@ export {
   sinusoidalTable, alibiSlopes, checkPositionType, isEmbeddingPosition, POSITION_TYPES,
   type PositionType, type ScoreBias,
 } from './positional.js';
+export { LoraLinear, ModulesToSaveWrapper, ModuleDict, loraScaling, type LinearLike, type LoraAdapterOptions } from './lora.js';
+export { LoraModel, resolveLoraConfig, PEFT_PREFIX, type LoraConfig, type ResolvedLoraConfig, type LoraModelOptions } from './lora_model.js';
