@@ -101,14 +101,17 @@ export class LoraLinear extends Module {
   disableAdapters = false;
 
   /**
-   * base: the layer to adapt. fanInFanOut must be true for a weight laid out [in, out] (GPT-2's
-   * Conv1D); it defaults to false, and is refused for nn.Linear, whose layout is known.
+   * base: the layer to adapt. For nn.Linear the layout is known; any other layer must say it with
+   * fanInFanOut: true for a weight laid out [in, out] (GPT-2's Conv1D), false for [out, in].
    */
   constructor(base: LinearLike, opts: { fanInFanOut?: boolean } = {}) {
     super();
     const w = base.weight;
     if (w === undefined || w.ndim !== 2) throw new Error(`LoraLinear: the base layer (${base.constructor.name}) needs a 2-D weight, got ${w === undefined ? 'none' : `[${w.shape.join(',')}]`}`);
     if (base instanceof Linear && opts.fanInFanOut) throw new Error('LoraLinear: fanInFanOut is for layers whose weight is [in, out] (Conv1D); nn.Linear keeps [out, in]');
+    if (!(base instanceof Linear) && opts.fanInFanOut === undefined) {
+      throw new Error(`LoraLinear: ${base.constructor.name} is not nn.Linear; say how its weight is laid out with fanInFanOut (true: [in, out] as GPT-2's Conv1D, false: [out, in])`);
+    }
     this.fanInFanOut = opts.fanInFanOut ?? false;
     [this.inFeatures, this.outFeatures] = this.fanInFanOut ? [w.shape[0]!, w.shape[1]!] : [w.shape[1]!, w.shape[0]!];
     this.base_layer = this.registerModule('base_layer', base);
