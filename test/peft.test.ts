@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Generator, io, manualSeed, nn, noGrad, optim, tidy, type Tensor } from '../src/index.js';
+import { Generator, io, manualSeed, memory, nn, noGrad, optim, tidy, type Tensor } from '../src/index.js';
 import * as models from '../src/models/index.js';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `tlm-${name}-`));
@@ -67,6 +67,8 @@ test('applyLora (BERT): query/value become LoraLinear, the classifier a trained 
   assert.deepEqual(lora.peftConfig.default!.modulesToSave, ['classifier']);
   assert.deepEqual(lora.loraLayers().map(([k]) => k), [0, 1].flatMap((l) => ['query', 'value'].map((n) => `bert.encoder.layer.${l}.attention.self.${n}`)));
   assert.deepEqual(logits(model), before, 'B = 0: the adapted model starts as the base model');
+  assert.deepEqual(noGrad(() => lora.forward({ inputIds: ids }).logits).dataSync(), before, 'the handle forwards to the model');
+  assert.throws(() => models.applyLora(model, { targetModules: ['key'] }), /already has LoRA adapters \(at 'bert\.encoder\.layer\.0\.attention\.self\.query'\); add more with addAdapter/);
   // Only LoRA and the classifier copy train.
   const trainable = lora.namedTrainableParameters().map(([k]) => k).sort();
   assert.deepEqual(trainable, [
@@ -89,6 +91,13 @@ test('LoRA training (BERT classifier): the loss falls, every base weight stays b
   assert.ok(losses[losses.length - 1]! < 0.7 * losses[0]!, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
   for (const [p, v] of base) assert.deepEqual(p.dataSync(), v, `base parameter ${p.name} changed`);
   assert.ok(lora.trainableParameters().every((p) => !base.has(p)));
+  // Once the optimizer's state exists, a training step leaves no tensor behind.
+  const opt = new optim.AdamW(lora.trainableParameters(), { lr: 1e-3 });
+  const step = () => { tidy(() => { model.forward({ inputIds: ids, labels }).loss!.backward(); }); opt.step(); opt.zeroGrad(); };
+  step();
+  const live = memory().numTensors + memory().numCollected;
+  step(); step();
+  assert.equal(memory().numTensors + memory().numCollected, live);
 });
 
 test('LoRA training (GPT-2 c_attn + MLP projections, Conv1D): the loss falls, the base stays bit-identical', () => {
@@ -117,7 +126,7 @@ test('trainable fraction under 2% on a realistic config (BERT-mini, r = 8 on que
   model.dispose();
 });
 
-test('merge()/unmerge() on a model: the same logits within 1e-5; mergeAndUnload gives the plain classes back', () => {
+test('merge()/unmerge() on a model: the same logits within 1e-5; mergeAndUnload gives the plain classes back', async () => {
   const model = gpt2(3);
   const lora = models.applyLora(model, { r: 4, targetModules: ['c_attn', 'c_proj'], initLoraWeights: false });
   const adapted = logits(model);
@@ -127,6 +136,11 @@ test('merge()/unmerge() on a model: the same logits within 1e-5; mergeAndUnload 
   assert.ok(maxDiff(logits(model), adapted) <= 1e-5 * scale, 'merged');
   lora.unmerge();
   assert.ok(maxDiff(logits(model), adapted) <= 1e-5 * scale, 'unmerged');
+  // Generation (KV cache, one token at a time through the LoRA layers) agrees merged and unmerged.
+  const unmergedTokens = await model.generate([[1, 2, 3]], { maxNewTokens: 5, doSample: false });
+  lora.merge();
+  assert.deepEqual(await model.generate([[1, 2, 3]], { maxNewTokens: 5, doSample: false }), unmergedTokens);
+  lora.unmerge();
   const plain = lora.mergeAndUnload();
   assert.equal(plain, model);
   assert.ok(plain.transformer.h.at(0).attn.c_attn instanceof models.Conv1D);
@@ -167,6 +181,7 @@ test('two adapters on one base: different outputs, switching back restores the f
   assert.deepEqual(logits(model), first, 'switching back restores the first exactly');
   assert.deepEqual(lora.disableAdapters(() => logits(model)), base, 'disabled: the base model');
   assert.deepEqual(await lora.disableAdapters(async () => logits(model)), base, 'async callbacks too');
+  lora.disableAdapters(() => { lora.disableAdapters(() => undefined); assert.deepEqual(logits(model), base, 'nested: still disabled'); });
   assert.deepEqual(logits(model), first, 'enabled again afterwards');
   lora.deleteAdapter('other');
   assert.deepEqual(lora.adapterNames, ['default']);

@@ -172,6 +172,7 @@ export class LoraModel<M extends Module = Module> {
   readonly peftConfig: Record<string, ResolvedLoraConfig> = {};
   private active: string[] = [];
   private unloaded = false;
+  private disabled = false;
   private readonly layout: (m: Module) => boolean | undefined;
   private readonly outputLayers: string[];
   private readonly prepareConfig: (cfg: LoraConfig) => LoraConfig;
@@ -179,6 +180,9 @@ export class LoraModel<M extends Module = Module> {
   private readonly baseRequiresGrad = new Map<Tensor, boolean>();
 
   constructor(model: M, config: LoraConfig, opts: LoraModelOptions = {}) {
+    for (const [key, m] of model.namedModules()) {
+      if (m instanceof LoraLinear || m instanceof ModulesToSaveWrapper) throw new Error(`LoraModel: the model already has LoRA adapters (at '${key}'); add more with addAdapter on the LoraModel that put them there`);
+    }
     this.model = model;
     this.layout = opts.layout ?? defaultLayout;
     this.outputLayers = opts.outputLayers ?? [];
@@ -343,21 +347,24 @@ export class LoraModel<M extends Module = Module> {
    */
   disableAdapters<T>(fn: () => T): T {
     this.check();
+    const before = this.disabled;
     this.setDisabled(true);
     let result: T;
     try {
       result = fn();
     } catch (err) {
-      this.setDisabled(false);
+      this.setDisabled(before);
       throw err;
     }
-    if (result instanceof Promise) return result.finally(() => this.setDisabled(false)) as T;
-    this.setDisabled(false);
+    if (result instanceof Promise) return result.finally(() => this.setDisabled(before)) as T;
+    this.setDisabled(before);
     return result;
   }
 
   /** Turns the adapters off (true) or back on (false) until told otherwise. */
   setDisabled(disabled: boolean): void {
+    this.check();
+    this.disabled = disabled;
     for (const [, layer] of this.loraLayers()) { layer.disableAdapters = disabled; if (disabled) layer.unmerge(); }
     for (const [, w] of this.modulesToSaveWrappers()) w.disableAdapters = disabled;
   }
