@@ -23,4 +23,5 @@ export {
   type PositionType, type ScoreBias,
 } from './positional.js';
 export { LoraLinear, ModulesToSaveWrapper, ModuleDict, loraScaling, type LinearLike, type LoraAdapterOptions } from './lora.js';
-export { LoraModel, resolveLoraConfig, PEFT_PREFIX, type LoraConfig, type ResolvedLoraConfig, type LoraModelOptions } from './lora_model.js';
+export { LoraModel, PEFT_PREFIX, type LoraModelOptions } from './lora_model.js';
+export { resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';
