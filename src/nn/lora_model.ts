@@ -154,8 +154,13 @@ export class LoraModel<M extends Module = Module> {
     for (const [k, t] of Object.entries(this.model.stateDict())) uses.set(t, [...(uses.get(t) ?? []), k]);
     const targets: [string, Module][] = [], saves: [string, Module][] = [];
     for (const [key, m] of this.modelModules()) {
-      if (toSave.some((s) => key === s || key.endsWith(`.${s}`))) { saves.push([key, m]); continue; }
-      if (inToSave(key) || (cfg.excludeModules && nameMatches(cfg.excludeModules, key))) continue;
+      if (toSave.some((s) => key === s || key.endsWith(`.${s}`))) {
+        if (m instanceof LoraLinear) throw new Error(`LoraModel: modulesToSave '${key}' already has LoRA adapters; a layer is either adapted or trained in full`);
+        saves.push([key, m]);
+        continue;
+      }
+      // Another adapter's modules to save are not targets (PEFT keeps the two apart too).
+      if (m instanceof ModulesToSaveWrapper || inToSave(key) || (cfg.excludeModules && nameMatches(cfg.excludeModules, key))) continue;
       if (nameMatches(cfg.targetModules, key)) targets.push([key, m]);
     }
     if (targets.length === 0) {
