@@ -192,3 +192,19 @@ test('LoraLinear: bad arguments get one-line errors', () => {
   assert.throws(() => new nn.LoraLinear(new nn.Embedding(5, 3) as unknown as nn.LinearLike), /Embedding is not nn.Linear; say how its weight is laid out/);
   assert.throws(() => new nn.LoraLinear(new nn.LayerNorm(4) as unknown as nn.LinearLike, { fanInFanOut: false }), /needs a 2-D weight, got \[4\]/);
 });
+
+test('nn.LoraModel on a plain Sequential: list slots replaced in place, PEFT keys, unload restores the model', () => {
+  const seq = new nn.Sequential(new nn.Linear(4, 8), new nn.Linear(8, 2));
+  const x = tensor(input([3, 4], 31).data, { shape: [3, 4] });
+  const before = noGrad(() => seq.forward(x)).dataSync();
+  const lora = new nn.LoraModel(seq, { r: 2, targetModules: ['0'], initLoraWeights: false, generator: new Generator(6) });
+  assert.ok(seq.at(0) instanceof nn.LoraLinear, 'the list slot forward() iterates holds the wrapper');
+  assert.notDeepEqual(noGrad(() => seq.forward(x)).dataSync(), before);
+  assert.deepEqual(Object.keys(seq.stateDict()), ['0.base_layer.weight', '0.base_layer.bias', '0.lora_A.default.weight', '0.lora_B.default.weight', '1.weight', '1.bias']);
+  assert.deepEqual(Object.keys(lora.adapterStateDict()), ['base_model.model.0.lora_A.weight', 'base_model.model.0.lora_B.weight']);
+  assert.deepEqual(lora.trainableParameters().map((p) => p.shape), [[2, 4], [8, 2]]);
+  assert.equal(lora.unload(), seq);
+  assert.ok(seq.at(0) instanceof nn.Linear);
+  assert.deepEqual(noGrad(() => seq.forward(x)).dataSync(), before);
+  assert.ok(seq.parameters().every((p) => p.requiresGrad));
+});
