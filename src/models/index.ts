@@ -19,6 +19,11 @@ export { modelAttentionMask, attentionPositions } from './positions.js';
 export { asTask, supportsTask, tasksOf, type TaskName, type TaskModel, type TaskModels, type CausalLMModel, type MaskedLMModel,
   type Seq2SeqLMModel, type SequenceClassificationModel, type QuestionAnsweringModel } from './tasks.js';
 export { labelMaps, labelNames, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
+export {
+  applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout,
+  ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME,
+  type ApplyLoraOptions, type SaveAdapterOptions, type LoadAdapterOptions, type TaskType,
+} from './peft.js';
 
 
 /** config.json architectures → class. */

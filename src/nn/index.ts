@@ -22,3 +22,6 @@ export {
   sinusoidalTable, alibiSlopes, checkPositionType, isEmbeddingPosition, POSITION_TYPES,
   type PositionType, type ScoreBias,
 } from './positional.js';
+export { LoraLinear, ModulesToSaveWrapper, ModuleDict, loraScaling, type LinearLike, type LoraAdapterOptions } from './lora.js';
+export { LoraModel, PEFT_PREFIX, type LoraModelOptions } from './lora_model.js';
+export { resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';

@@ -3,8 +3,7 @@
 // BertModel, then the heads: masked LM, sequence classification, question answering.
 
 import { crossEntropy } from '../../tensor/ops/nn.js';
-import { arange, tensor, zeros } from '../../tensor/ops/creation.js';
-import { isTensor } from '../../tensor/tensor.js';
+import { arange, zeros } from '../../tensor/ops/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/embedding.js';
