@@ -138,7 +138,7 @@ export function rougeScore(target: string, prediction: string, options: RougeOpt
 export function rouge(preds: readonly string[], refs: readonly string[] | readonly (readonly string[])[], options: RougeOptions = {}): RougeScores {
   checkStrings(preds, 'preds', 'rouge');
   if (preds.length === 0) throw new Error('rouge: preds is empty');
-  const refLists = referenceLists(refs, preds.length, 'rouge');
+  const refLists = referenceLists(refs, preds.length, 'rouge', 'preds');
   const types = options.rougeTypes ?? DEFAULT_TYPES;
   if (types.length === 0) throw new Error('rouge: rougeTypes is empty');
   const sums: Record<string, number> = Object.fromEntries(types.map((t) => [t, 0]));

@@ -95,9 +95,9 @@ export function checkStrings(value: unknown, what: string, fn: string): asserts 
  * References as one list per hypothesis. Accepts string[] (one reference each) or string[][]
  * (several each, as HF evaluate takes them) and checks the lengths line up.
  */
-export function referenceLists(refs: unknown, count: number, fn: string): string[][] {
+export function referenceLists(refs: unknown, count: number, fn: string, items: 'hyps' | 'preds' = 'hyps'): string[][] {
   if (!Array.isArray(refs)) throw new Error(`${fn}: refs must be string[] or string[][], got ${typeof refs}`);
-  if (refs.length !== count) throw new Error(`${fn}: got ${count} hypotheses but ${refs.length} references (one entry per hypothesis expected)`);
+  if (refs.length !== count) throw new Error(`${fn}: got ${count} ${items} but ${refs.length} refs (refs[i] holds the reference(s) of ${items}[i])`);
   return refs.map((r, i) => {
     if (typeof r === 'string') return [r];
     if (!Array.isArray(r)) throw new Error(`${fn}: refs[${i}] must be a string or an array of strings, got ${r === null ? 'null' : typeof r}`);
