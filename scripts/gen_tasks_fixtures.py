@@ -6,7 +6,8 @@ References (none is vendored into this repo; point the script at them):
   - NLTK's PorterStemmer (Debian: apt-get install python3-nltk), used by rouge-score
   - scikit-learn (Debian: python3-sklearn) for accuracy, f1_score, matthews_corrcoef, confusion_matrix
   - sacreBLEU (a checkout of github.com/mjpost/sacrebleu; Debian: python3-regex python3-portalocker
-    python3-tabulate python3-colorama python3-lxml python3-numpy for its imports), --sacrebleu DIR
+    python3-tabulate python3-colorama python3-lxml python3-numpy for its imports; a bare checkout
+    lacks the sacrebleu/version.py that installing writes: add one with __version__), --sacrebleu DIR
   - rouge-score (github.com/google-research/google-research/tree/master/rouge, importable as
     `rouge` or `rouge_score`; needs nltk, six, numpy, absl), --rouge DIR
   - the official SQuAD v1.1 evaluate-v1.1.py, --squad-eval FILE

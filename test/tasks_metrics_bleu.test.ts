@@ -1,7 +1,7 @@
 // BLEU and chrF against sacreBLEU: the input/expected pairs of sacreBLEU's own test suite
 // (test/test_bleu.py, test_sentence_bleu.py, test_chrf.py at mjpost/sacrebleu f615c72) and of HF
 // evaluate's sacrebleu/chrf cards, plus test/fixtures/tasks/sacrebleu_multi30k.json (Multi30k
-// segments scored by sacreBLEU 2.5 through scripts/gen_tasks_fixtures.py).
+// segments scored by sacreBLEU 2.6 (git f615c72) through scripts/gen_tasks_fixtures.py).
 //
 // sacreBLEU takes references as streams (refs[k][i] = k-th reference of segment i); tlm takes
 // them per hypothesis (refs[i] = the references of hyps[i]), as HF evaluate does. `perHyp`
