@@ -10,3 +10,4 @@ export * as models from './models/index.js';
 export * as tokenizers from './tokenizers/index.js';
 export * as optim from './train/optim.js';
 export * as generation from './generate/index.js';
+export * as tasks from './tasks/index.js';

@@ -1,0 +1,6 @@
+// Tasks: data readers, metrics and baselines for classification, QA, translation and
+// summarization. tasks.metrics.bleu(...), tasks.readTable(...), tasks.readSquad(...).
+export * as metrics from './metrics/index.js';
+export { readTable, parseCsv, labelsFrom, type TableFormat, type TableOptions, type TableRow } from './table.js';
+export { readSquad, splitSquadByArticle, type SquadExample, type SquadAnswer } from './squad_data.js';
+export { slidingWindowBaseline, type SlidingWindowOptions } from './sliding_window.js';
