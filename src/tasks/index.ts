@@ -4,3 +4,4 @@ export * as metrics from './metrics/index.js';
 export { readTable, parseCsv, labelsFrom, type TableFormat, type TableOptions, type TableRow } from './table.js';
 export { readSquad, splitSquadByArticle, type SquadExample, type SquadAnswer } from './squad_data.js';
 export { slidingWindowBaseline, type SlidingWindowOptions } from './sliding_window.js';
+export * from './qa.js';
