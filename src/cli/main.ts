@@ -16,7 +16,10 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   tokenizer: { module: './commands/tokenizer.js', summary: 'train, inspect and convert tokenizers (tokenizer train|encode|decode)' },
   train: { module: './commands/train.js', summary: 'pretrain a language model (causal or masked LM) on text files' },
   generate: { module: './commands/generate.js', summary: 'generate text from a trained model' },
-  eval: { module: './commands/eval.js', summary: 'loss and perplexity of a model on a text file' },
+  eval: { module: './commands/eval.js', summary: 'loss and perplexity of a language model, or a task model\'s metrics (--task)' },
+  finetune: { module: './commands/finetune.js', summary: 'fine-tune a model for classification or extractive QA (full, LoRA, head only)' },
+  classify: { module: './commands/classify.js', summary: 'label texts with a fine-tuned classifier' },
+  answer: { module: './commands/answer.js', summary: 'answer a question from a context with a QA model' },
   demo: { module: './commands/demo.js', summary: 'train a small GPT on Tiny Shakespeare, then generate' },
   bench: { module: './commands/bench.js', summary: 'run the benchmarks (same as npm run bench)' },
 };

@@ -18,6 +18,7 @@ export { normalizeStateDict, renameLegacyKey, MASK_MIN } from './hf.js';
 export { modelAttentionMask, attentionPositions } from './positions.js';
 export { asTask, supportsTask, tasksOf, type TaskName, type TaskModel, type TaskModels, type CausalLMModel, type MaskedLMModel,
   type Seq2SeqLMModel, type SequenceClassificationModel, type QuestionAnsweringModel } from './tasks.js';
+export { TASK_CLASSES, taskClass, fromPretrainedForTask } from './auto.js';
 export { labelMaps, labelNames, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
 export {
   applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout,

@@ -86,6 +86,20 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * noGrad for an async function: gradients stay off until its promise settles (across its awaits).
+ * Only for code that owns the process's tensor work meanwhile (a trainer's evaluation).
+ */
+export async function noGradAsync<T>(fn: () => Promise<T> | T): Promise<T> {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return await fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 export function enableGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = true;

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { writeFileAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
 import { defaultGenerator, Generator } from '../tensor/random.js';
-import { noGrad, tidy } from '../tensor/engine.js';
+import { noGradAsync, tidy } from '../tensor/engine.js';
 import type { Module } from '../nn/module.js';
 import type { TokenStream } from './data.js';
 import { AdamW, clipGradNorm } from './optim.js';
@@ -136,7 +136,7 @@ export class Trainer<M extends Module = Module> {
   async evaluate(): Promise<Record<string, number>> {
     this.model.eval();
     try {
-      return await noGrad(() => this.task.evaluate(this.model, this.step));
+      return await noGradAsync(() => this.task.evaluate(this.model, this.step));
     } finally {
       this.model.train();
     }

@@ -1,0 +1,115 @@
+// Running a fine-tuned model on new input, and scoring it on labelled data: what `tlm classify`,
+// `tlm answer`, `tlm eval --task` and a server share. Models load from HF-layout directories, with
+// an optional PEFT adapter on top.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import {
+  asTask, fromPretrainedForTask, loadAdapter, labelNames, type PreTrainedModel, type SequenceClassificationModel,
+  type QuestionAnsweringModel, type TaskName, type TaskModels,
+} from '../models/index.js';
+import { argmax, classificationMetrics, classifyEncoded, encodeRows } from '../tasks/classify_task.js';
+import { answerQuestions } from '../tasks/qa_task.js';
+import { prepareQaFeatures } from '../tasks/qa_features.js';
+import { QaFeatureError, type QaExample, type QaPrediction } from '../tasks/qa.js';
+import { squad } from '../tasks/metrics/squad.js';
+import { loadModelDir } from './model_dir.js';
+import type { TableRow } from '../tasks/table.js';
+
+/** Beside a classifier's PEFT adapter: the labels of its head ({ id2label, label2id }), which PEFT's files do not hold. */
+export const ADAPTER_LABELS = 'labels.json';
+
+export interface TaskPipeline<T extends TaskName> {
+  model: TaskModels[T] & PreTrainedModel;
+  tokenizer: Tokenizer;
+  padId: number;
+}
+
+/**
+ * The model in dir as a model of `task`, in eval mode. With adapterDir, dir is the base model and the
+ * PEFT adapter there is applied on top (its tokenizer.json, when it has one, is used).
+ */
+export async function loadTaskModel<T extends TaskName>(dir: string, task: T, o: { adapter?: string; command?: string } = {}): Promise<TaskPipeline<T>> {
+  const command = o.command ?? 'tlm';
+  let model: PreTrainedModel, tokenizer: Tokenizer;
+  if (o.adapter) {
+    if (!existsSync(join(o.adapter, 'adapter_config.json'))) throw new InputError(`${command}: no adapter in ${o.adapter}: adapter_config.json is missing`);
+    const loaded = await loadModelDir(dir, command);
+    tokenizer = existsSync(join(o.adapter, 'tokenizer.json')) ? await Tokenizer.fromFile(join(o.adapter, 'tokenizer.json')) : loaded.tokenizer;
+    // The base as the task's head (a masked-LM base becomes a classifier), labels from the adapter's labels.json.
+    const labelsFile = join(o.adapter, ADAPTER_LABELS);
+    const overrides = existsSync(labelsFile) ? JSON.parse(readFileSync(labelsFile, 'utf8')) as Record<string, unknown> : {};
+    if (!(loaded.tasks as string[]).includes(task)) loaded.model = await fromPretrainedForTask(dir, task, { configOverrides: overrides, warn: () => {} });
+    model = loaded.model;
+    try {
+      await loadAdapter(model, o.adapter);
+    } catch (err) {
+      throw new InputError(`${command}: cannot apply the adapter in ${o.adapter}: ${(err as Error).message}`);
+    }
+  } else {
+    const loaded = await loadModelDir(dir, command);
+    model = loaded.model;
+    tokenizer = loaded.tokenizer;
+  }
+  model.eval();
+  const m = asTask(model, task, `${command}: ${dir}`) as TaskModels[T] & PreTrainedModel;
+  const cfg = model.config as { pad_token_id?: number | null };
+  const padId = cfg.pad_token_id ?? tokenizer.tokenToId('[PAD]') ?? 0;
+  return { model: m, tokenizer, padId };
+}
+
+export interface Classification {
+  label: string;
+  /** Probability of each label, in label-id order (see labels). */
+  probs: number[];
+}
+
+/** Labels and probabilities of texts (or text pairs), in input order. */
+export async function classifyTexts(p: TaskPipeline<'sequence-classification'>, inputs: readonly (string | { text: string; textPair?: string })[],
+                                    o: { maxLength?: number; batchSize?: number } = {}): Promise<{ labels: string[]; results: Classification[] }> {
+  const rows: TableRow[] = inputs.map((x, i) => (typeof x === 'string' ? { text: x, line: i + 1 } : { ...x, line: i + 1 }));
+  const maxLength = o.maxLength ?? maxPositions(p.model);
+  const enc = encodeRows(p.tokenizer, rows, { maxLength });
+  const { probs } = await classifyEncoded(p.model as SequenceClassificationModel, enc, p.padId, o.batchSize ?? 32);
+  const labels = labelNames(p.model.config as never);
+  return { labels, results: probs.map((pr) => ({ label: labels[argmax(pr)] ?? String(argmax(pr)), probs: Array.from(pr) })) };
+}
+
+/** Accuracy, macro-F1 and MCC of the model on labelled rows; labels must be the model's. */
+export async function evaluateClassifier(p: TaskPipeline<'sequence-classification'>, rows: readonly TableRow[], o: { maxLength?: number; source?: string } = {}): Promise<Record<string, number>> {
+  const label2id = (p.model.config as { label2id?: Record<string, number> }).label2id
+    ?? Object.fromEntries(labelNames(p.model.config as never).map((n, i) => [n, i]));
+  const enc = encodeRows(p.tokenizer, rows, { maxLength: o.maxLength ?? maxPositions(p.model), label2id, source: o.source });
+  const { probs, loss } = await classifyEncoded(p.model as SequenceClassificationModel, enc, p.padId);
+  return { eval_loss: loss, ...classificationMetrics(probs.map(argmax), enc.map((r) => r.label)), examples: enc.length };
+}
+
+function maxPositions(model: PreTrainedModel): number {
+  const c = model.config as { max_position_embeddings?: number; n_positions?: number };
+  return Math.min(c.max_position_embeddings ?? c.n_positions ?? 512, 512);
+}
+
+/** Answers to questions about contexts (any length: read in overlapping windows). */
+export async function answer(p: TaskPipeline<'question-answering'>, examples: QaExample[],
+                             o: { maxLength?: number; docStride?: number; maxAnswerLength?: number } = {}): Promise<QaPrediction[]> {
+  const maxLength = o.maxLength ?? Math.min(384, maxPositions(p.model));
+  let features;
+  try {
+    features = prepareQaFeatures(p.tokenizer, examples.map((e) => ({ id: e.id, question: e.question, context: e.context })),
+      { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)) });
+  } catch (err) {
+    if (err instanceof QaFeatureError) throw new InputError(err.message);
+    throw err;
+  }
+  return answerQuestions(p.model as QuestionAnsweringModel, examples, features, p.padId, { maxAnswerLength: o.maxAnswerLength });
+}
+
+/** SQuAD v1.1 exact match and F1 of the model on examples with gold answers. */
+export async function evaluateQa(p: TaskPipeline<'question-answering'>, examples: QaExample[], o: { maxLength?: number; docStride?: number } = {}): Promise<Record<string, number>> {
+  const preds = await answer(p, examples, o);
+  const s = squad(preds.map((x) => x.text), examples.map((e) => (e.answers ?? []).map((a) => a.text)));
+  return { exact_match: s.exactMatch, f1: s.f1, examples: examples.length };
+}
+

@@ -1,0 +1,286 @@
+// Fine-tuning as a library call: a pretrained (or fresh) model + a labelled file → a task model.
+// Classification (sentiment, sentence pairs) and extractive QA; full fine-tuning, LoRA, or only the
+// task head (a linear probe on frozen features). The output directory holds an HF-layout model (or a
+// PEFT adapter) rewritten at every new best evaluation, checkpoints for --resume, metrics.jsonl and
+// plots, under the same run-directory rules as pretraining (lock, refusal of a used directory).
+
+import { join } from 'node:path';
+import { InputError, withFsContext } from '../errors.js';
+import { manualSeed } from '../tensor/random.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import { trainWordPiece } from '../tokenizers/presets.js';
+import {
+  BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames,
+  applyLora, saveAdapter, type PreTrainedModel, type SequenceClassificationModel, type QuestionAnsweringModel,
+} from '../models/index.js';
+import type { LoraModel } from '../nn/lora_model.js';
+import { Trainer, type TrainingArguments } from '../train/trainer.js';
+import type { TrainingTask } from '../train/task.js';
+import { labelsFrom } from '../tasks/table.js';
+import { encodeRows, SequenceClassificationTask } from '../tasks/classify_task.js';
+import { QuestionAnsweringTask } from '../tasks/qa_task.js';
+import { prepareQaFeatures } from '../tasks/qa_features.js';
+import { QaFeatureError } from '../tasks/qa_types.js';
+import { openRunDir } from './run_dir.js';
+import { ADAPTER_LABELS } from './apply.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { StopSignal } from './interrupt.js';
+import { readSquadFile, readTableFile, parseRange, type TableColumns } from './finetune_data.js';
+import { checkTrainerConfig } from './pretrain.js';
+
+export type FinetuneTask = 'classify' | 'qa';
+export type FinetuneMethod = 'full' | 'lora' | 'head';
+
+export interface ScratchModel {
+  arch: 'bert';
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocabSize: number;
+  dropout: number;
+}
+
+export interface FinetuneOptions {
+  task: FinetuneTask;
+  /** An HF-layout model directory (tlm's or HF Transformers'), or fromScratch. */
+  model?: string;
+  fromScratch?: ScratchModel;
+  train: string;
+  eval: string;
+  format?: string;
+  columns?: TableColumns;
+  /** SQuAD files: the article ranges ("0:38", "38:") that train and evaluate. */
+  trainArticles?: string;
+  evalArticles?: string;
+  maxLength: number;
+  docStride?: number;
+  method: FinetuneMethod;
+  lora?: { r: number; alpha: number; dropout: number; targets?: string[] };
+  /** Save a LoRA run as a merged full model instead of an adapter. */
+  merge?: boolean;
+  freezeEmbeddings?: boolean;
+  freezeLayers?: number;
+  batchSize: number;
+  /** Passes over the training data; maxIters wins when given. */
+  epochs?: number;
+  args: Omit<TrainingArguments, 'maxIters' | 'lrDecayIters' | 'evalInterval'> & { maxIters?: number; evalInterval?: number };
+  out: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  lossyUtf8?: boolean;
+  quiet?: boolean;
+  stop?: StopSignal;
+  command?: string;
+  log?: (s: string) => void;
+}
+
+export interface FinetuneResult {
+  outDir: string;
+  metrics: Record<string, number>;
+  bestMetric: number;
+  metricName: string;
+  steps: number;
+  seconds: number;
+  trainableParameters: number;
+  totalParameters: number;
+  interrupted: boolean;
+}
+
+/** The head classes' inputs: token type ids only for models that have segment embeddings. */
+function padIdOf(tok: Tokenizer, model: PreTrainedModel): number {
+  const cfg = model.config as { pad_token_id?: number | null };
+  return cfg.pad_token_id ?? tok.tokenToId('[PAD]') ?? tok.tokenToId('<pad>') ?? tok.tokenToId('<|endoftext|>') ?? 0;
+}
+
+/** Freezes parameters by role in the model: embeddings, and the first n transformer layers. */
+function freeze(model: PreTrainedModel, o: { embeddings?: boolean; layers?: number }): void {
+  for (const [name, p] of model.namedParameters()) {
+    const emb = /(^|\.)(embeddings|wte|wpe)\./.test(name);
+    const m = /(?:encoder\.layer|\.h)\.(\d+)\./.exec(name);
+    if ((o.embeddings && emb) || (o.layers && m && Number(m[1]) < o.layers) || (o.layers && emb)) p.requiresGrad_(false);
+  }
+}
+
+/** Only the task head trains (a linear probe on the frozen encoder's features). */
+function freezeAllButHead(model: PreTrainedModel): void {
+  const base = (model as unknown as { baseModelPrefix: string }).baseModelPrefix;
+  for (const [name, p] of model.namedParameters()) if (name.startsWith(base + '.')) p.requiresGrad_(false);
+}
+
+const DEFAULT_LORA_TARGETS: Record<string, string[]> = { bert: ['query', 'value'], gpt2: ['c_attn'] };
+
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  const command = o.command ?? 'tlm finetune';
+  const log = o.log ?? ((s: string) => console.error(s));
+  if (!o.model && !o.fromScratch) throw new InputError(`${command}: --model DIR or --from-scratch is required`);
+  if (o.model && o.fromScratch) throw new InputError(`${command}: --model and --from-scratch exclude each other`);
+  if (o.method !== 'full' && o.fromScratch) throw new InputError(`${command}: --method ${o.method} trains part of a pretrained model; from scratch, use --method full`);
+  const run = openRunDir(o.out, { resume: o.resume, overwrite: o.overwrite, command, log });
+  try {
+    manualSeed(o.args.seed);
+    const setup = await prepare(o, command, log);
+    const { model, task, tok, lora } = setup;
+    const all = model.numParameters();
+    const trainable = model.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    log(`model: ${model.architecture}, ${(all / 1e6).toFixed(2)}M parameters, ${trainable.toLocaleString()} trainable (${(100 * trainable / all).toFixed(2)}%); method ${o.method}`);
+
+    const stepsPerEpoch = task.stepsPerEpoch;
+    const accum = o.args.gradAccum;
+    const maxIters = o.args.maxIters ?? Math.ceil((o.epochs ?? 3) * stepsPerEpoch / accum);
+    const cfg: TrainingArguments = {
+      ...o.args, maxIters, lrDecayIters: maxIters,
+      evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(stepsPerEpoch / accum)),
+    };
+    checkTrainerConfig({ ...cfg, batchSize: o.batchSize, blockSize: o.maxLength, evalIters: 1, objective: 'clm' }, command);
+    log(`data: ${stepsPerEpoch} batches of ${o.batchSize} per epoch; ${maxIters} steps (${(maxIters * accum / stepsPerEpoch).toFixed(2)} epochs), evaluating every ${cfg.evalInterval}`);
+
+    const save = () => saveOutput(o.out, model, tok, lora);
+    const trainer = new Trainer(model, task, cfg, o.out,
+      { architecture: { task: o.task, method: o.method, type: model.architecture, labels: (model.config as { id2label?: unknown }).id2label ?? null } });
+    if (o.resume) {
+      if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
+      else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
+    }
+    const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save });
+    if (!res.interrupted) {
+      await trainer.loadBest();
+      await save();
+      if (lora && o.merge) {
+        // The adapter stays; beside it, the base model with the adapter folded into its weights.
+        await withFsContext('save the merged model to', o.out, () => lora.mergeAndUnload().savePretrained(o.out));
+        log(`merged the adapter into the base weights: ${o.out} also holds the full model`);
+      }
+    }
+    const name = task.metricForBest;
+    log(res.interrupted
+      ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`
+      : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${res.bestMetric.toFixed(4)}; saved to ${o.out}`);
+    return { outDir: o.out, metrics: res.lastMetrics, bestMetric: res.bestMetric, metricName: name, steps: res.step, seconds: res.seconds,
+      trainableParameters: trainable, totalParameters: all, interrupted: res.interrupted };
+  } finally {
+    run.release();
+  }
+}
+
+interface Setup {
+  model: PreTrainedModel;
+  task: TrainingTask & { stepsPerEpoch: number };
+  tok: Tokenizer;
+  lora: LoraModel<PreTrainedModel> | null;
+}
+
+async function prepare(o: FinetuneOptions, command: string, log: (s: string) => void): Promise<Setup> {
+  const cols = o.columns ?? { textColumn: 'text', labelColumn: 'label' };
+  const text = { lossyUtf8: o.lossyUtf8 };
+  if (o.task === 'classify') {
+    const trainRows = readTableFile(o.train, cols, { format: o.format, what: 'training file', ...text });
+    const evalRows = readTableFile(o.eval, cols, { format: o.format, what: 'evaluation file', ...text });
+    if (!cols.labelColumn) throw new InputError(`${command}: --label-column is required for classification`);
+    const labels = labelsFrom(trainRows);
+    if (labels.length < 2) throw new InputError(`${command}: the training file ${o.train} has only one label (${labels[0]}); classification needs two or more`);
+    const tok = o.model ? await loadTokenizer(o.model, command)
+      : scratchTokenizer(trainRows.flatMap((r) => r.textPair !== undefined ? [r.text, r.textPair] : [r.text]), o.fromScratch!, log);
+    const model = o.model ? await classifierFrom(o.model, labels, command, log) : scratchModel(o, tok, labelMaps(labels));
+    const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
+    const lora = applyMethod(model, o);
+    const padId = padIdOf(tok, model);
+    const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength: o.maxLength, label2id, source });
+    const task = new SequenceClassificationTask(enc(trainRows, o.train), enc(evalRows, o.eval), { batchSize: o.batchSize, padId });
+    return { model, task: task as unknown as Setup['task'], tok, lora };
+  }
+  const trainEx = readSquadFile(o.train, parseRange(o.trainArticles, '--train-articles'), { what: 'training file', ...text });
+  const evalEx = readSquadFile(o.eval, parseRange(o.evalArticles, '--eval-articles'), { what: 'evaluation file', ...text });
+  const tok = o.model ? await loadTokenizer(o.model, command)
+    : scratchTokenizer([...new Set(trainEx.map((e) => e.context))].concat(trainEx.map((e) => e.question)), o.fromScratch!, log);
+  const model = o.model ? await fromPretrainedForTask(o.model, 'question-answering', { warn: log }) : scratchModel(o, tok, null);
+  const lora = applyMethod(model, o);
+  const padId = padIdOf(tok, model);
+  const feats = (ex: typeof trainEx, file: string) => {
+    try {
+      return prepareQaFeatures(tok, ex, { maxLength: o.maxLength, docStride: o.docStride ?? 128 });
+    } catch (err) {
+      if (err instanceof QaFeatureError) throw new InputError(`${file}: ${err.message}`);
+      throw err;
+    }
+  };
+  const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId });
+  log(`data: ${trainEx.length} training questions (${task.trainFeatures.length} windows), ${evalEx.length} evaluation questions`);
+  return { model, task: task as unknown as Setup['task'], tok, lora };
+}
+
+async function loadTokenizer(dir: string, command: string): Promise<Tokenizer> {
+  try {
+    return await Tokenizer.fromPretrained(dir);
+  } catch (err) {
+    throw new InputError(`${command}: no tokenizer in ${dir}: ${(err as Error).message}`);
+  }
+}
+
+function scratchTokenizer(texts: string[], s: ScratchModel, log: (s: string) => void): Tokenizer {
+  const t0 = Date.now();
+  const tok = trainWordPiece(texts, { vocabSize: s.vocabSize });
+  log(`tokenizer: WordPiece, ${tok.vocabSize} tokens trained on the training texts in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  return tok;
+}
+
+/** A BERT head model with fresh weights, sized by the scratch options. */
+function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typeof labelMaps> | null): PreTrainedModel {
+  const s = o.fromScratch!;
+  const cfg = bertConfig({ vocab_size: tok.vocabSize, hidden_size: s.nEmbd, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
+    intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength, 64), hidden_dropout_prob: s.dropout,
+    attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}) });
+  return o.task === 'classify' ? new BertForSequenceClassification(cfg) : new BertForQuestionAnswering(cfg);
+}
+
+/**
+ * A classifier for `labels` from a checkpoint: a base or MLM checkpoint gets a fresh head with these
+ * labels; a classifier keeps its head when its labels are the data's (by name, or HF's default
+ * LABEL_i names with the same count), and is refused when the counts differ.
+ */
+async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void): Promise<SequenceClassificationModel & PreTrainedModel> {
+  const { readConfig } = await import('../models/modeling.js');
+  const cfg = await readConfig(dir);
+  const maps = labelMaps(labels);
+  if (cfg.id2label && Array.isArray(cfg.architectures) && cfg.architectures.some((a) => /ForSequenceClassification$/.test(String(a)))) {
+    const have = labelNames(cfg);
+    if (have.length !== labels.length) {
+      throw new InputError(`${command}: ${dir} has a head for ${have.length} labels (${have.join(', ')}), but the training data has ${labels.length} (${labels.join(', ')})`);
+    }
+    const defaults = have.every((n, i) => n === `LABEL_${i}`);
+    if (!defaults && have.join('\u0000') !== labels.join('\u0000')) {
+      throw new InputError(`${command}: ${dir}'s labels (${have.join(', ')}) are not the training data's (${labels.join(', ')})`);
+    }
+  }
+  const overrides: Record<string, unknown> = { ...maps };
+  if (cfg.model_type === 'gpt2' && (cfg.pad_token_id === undefined || cfg.pad_token_id === null)) {
+    // GPT-2 has no padding token: as HF users do, pad with EOS (the last real token is found by the mask rule).
+    overrides.pad_token_id = cfg.eos_token_id ?? 0;
+  }
+  return fromPretrainedForTask(dir, 'sequence-classification', { configOverrides: overrides, warn: log });
+}
+
+/** Applies the method: LoRA adapters (base frozen), head only, or freezing by role for full fine-tuning. */
+function applyMethod(model: PreTrainedModel, o: FinetuneOptions): LoraModel<PreTrainedModel> | null {
+  if (o.method === 'head') { freezeAllButHead(model); return null; }
+  if (o.method === 'lora') {
+    const l = o.lora ?? { r: 8, alpha: 16, dropout: 0.1 };
+    const type = String(model.config.model_type);
+    return applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
+      baseModelNameOrPath: o.model ?? null });
+  }
+  if (o.freezeEmbeddings || o.freezeLayers) freeze(model, { embeddings: o.freezeEmbeddings, layers: o.freezeLayers });
+  return null;
+}
+
+/** The run's model as the task's users load it: an HF-layout directory, or a PEFT adapter beside the tokenizer. */
+async function saveOutput(dir: string, model: PreTrainedModel, tok: Tokenizer, lora: LoraModel<PreTrainedModel> | null): Promise<void> {
+  await withFsContext('save the model to', dir, async () => {
+    if (lora) {
+      await saveAdapter(dir, lora);
+      const { id2label, label2id } = model.config as { id2label?: unknown; label2id?: unknown };
+      if (id2label) await writeFileAtomic(join(dir, ADAPTER_LABELS), JSON.stringify({ id2label, label2id }, null, 2) + '\n');
+    }
+    else await model.savePretrained(dir);
+    await tok.save(join(dir, 'tokenizer.json'));
+  });
+}
