@@ -12,6 +12,8 @@ import { Progress } from '../../train/progress.js';
 import { getHeapStatistics } from 'node:v8';
 import { checkDataFiles } from '../../pipelines/pretrain.js';
 import { loadModelDir } from '../../pipelines/model_dir.js';
+import { loadTaskModel, evaluateClassifier, evaluateQa } from '../../pipelines/apply.js';
+import { readTableFile, readSquadFile, parseRange } from '../../pipelines/finetune_data.js';
 import { asTask } from '../../models/tasks.js';
 
 /** Past this the counts of a Kneser–Ney model are almost all singletons: nothing left to learn. */
@@ -25,9 +27,18 @@ function heapBudgetBytes(): number {
 
 const spec: CommandSpec = {
   name: 'eval',
-  usage: 'eval --model DIR --data FILE [flags]',
-  summary: 'Loss and perplexity of a causal LM on a text file, with a Kneser–Ney n-gram baseline for contrast.',
+  usage: 'eval --model DIR --data FILE [--task lm|classify|qa] [flags]',
+  summary: 'Loss and perplexity of a causal LM on a text file, with a Kneser–Ney n-gram baseline for contrast; or, with --task, a task model\'s metrics on a labelled file.',
   flags: {
+    task: { type: 'string', help: 'lm: loss and perplexity; classify: accuracy, macro-F1, MCC; qa: SQuAD exact match and F1', default: 'lm', choices: ['lm', 'classify', 'qa'] },
+    adapter: { type: 'string', help: 'classify/qa: a PEFT adapter directory to apply on --model' },
+    format: { type: 'string', help: 'classify/qa: data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
+    'text-column': { type: 'string', help: 'classify: column with the text', default: 'text' },
+    'text-pair-column': { type: 'string', help: 'classify: column with the second text of a pair' },
+    'label-column': { type: 'string', help: 'classify: column with the label', default: 'label' },
+    articles: { type: 'string', help: 'qa: the articles of --data to score, START:END (end excluded), e.g. 38:' },
+    'max-length': { type: 'number', help: 'classify/qa: tokens per input or window', integer: true, min: 8 },
+    'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', integer: true, min: 0 },
     model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
     data: { type: 'strings', help: 'text file to score' },
     split: { type: 'string', help: 'score the last 10% (val) or the whole file (all)', default: 'val', choices: ['val', 'all'] },
@@ -44,6 +55,7 @@ export default {
   spec,
   async run(f: FlagValues): Promise<void> {
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
+    if (f.task !== 'lm') { await evalTask(f); return; }
     const files = checkDataFiles(f.data as string[] | undefined, 'tlm eval');
     const text = { lossyUtf8: f['lossy-utf8'] === true, warn: (m: string) => console.error(m) };
     const loaded = await loadModelDir(f.model as string, 'tlm eval');
@@ -106,3 +118,24 @@ export default {
     }
   },
 };
+
+/** tlm eval --task classify|qa: the task's metrics on a labelled file, printed as one JSON object. */
+async function evalTask(f: FlagValues): Promise<void> {
+  const files = f.data as string[] | undefined;
+  if (!files || files.length !== 1) throw new CliError('tlm eval: --data FILE (one labelled file) is required with --task');
+  const file = files[0]!;
+  const lossyUtf8 = f['lossy-utf8'] === true;
+  const maxLength = f['max-length'] as number | undefined;
+  let metrics: Record<string, number>;
+  if (f.task === 'classify') {
+    const rows = readTableFile(file, { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined,
+      labelColumn: f['label-column'] as string }, { format: f.format as string | undefined, what: 'tlm eval: data file', lossyUtf8 });
+    const p = await loadTaskModel(f.model as string, 'sequence-classification', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
+    metrics = await evaluateClassifier(p, rows, { maxLength, source: file });
+  } else {
+    const examples = readSquadFile(file, parseRange(f.articles as string | undefined, '--articles'), { what: 'tlm eval: data file', lossyUtf8 });
+    const p = await loadTaskModel(f.model as string, 'question-answering', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
+    metrics = await evaluateQa(p, examples, { maxLength, docStride: f['doc-stride'] as number | undefined });
+  }
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]))));
+}
