@@ -11,7 +11,7 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { trainWordPiece } from '../tokenizers/presets.js';
 import {
   BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames,
-  applyLora, saveAdapter, type PreTrainedModel, type SequenceClassificationModel, type QuestionAnsweringModel,
+  applyLora, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
 } from '../models/index.js';
 import type { LoraModel } from '../nn/lora_model.js';
 import { Trainer, type TrainingArguments } from '../train/trainer.js';
