@@ -27,6 +27,8 @@ export interface CausalLMModel extends TaskModel {
 /** Masked language model (BERT family): logits at every position; labels -100 except masked positions. */
 export interface MaskedLMModel extends TaskModel {
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor };
+  /** Optional: the loss at the masked positions (flat indices) only, skipping the head elsewhere. */
+  maskedLmLoss?(inputs: ModelInputs, positions: Tensor, targets: Tensor): Tensor;
 }
 
 /** Encoder-decoder language model: encode once, decode step by step; labels are the target ids. */

@@ -75,6 +75,8 @@ export interface ModelDims {
   vocabSize: number; nLayer: number; nHead: number; nEmbd: number; blockSize: number; dropout: number; padTokenId?: number;
   /** GPT only: biases in linear layers and norms (default true), MLP activation (default gelu_new). */
   bias?: boolean; activation?: string;
+  /** Standard deviation of the initial weights (HF's initializer_range; default 0.02). */
+  initStd?: number;
 }
 export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
 
@@ -82,13 +84,14 @@ export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: Lan
   if (objective === 'clm') {
     const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: d.vocabSize, n_positions: d.blockSize, n_embd: d.nEmbd, n_layer: d.nLayer,
       n_head: d.nHead, resid_pdrop: d.dropout, embd_pdrop: d.dropout, attn_pdrop: d.dropout, bos_token_id: null, eos_token_id: null,
-      bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new' }));
+      bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new', ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
     return { model, architecture: { type: model.architecture, objective, dims: d } };
   }
   if (d.bias === false || d.activation !== undefined) throw new InputError('--no-bias and --activation apply to the GPT (causal LM) only');
   const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
     num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
-    hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0 }));
+    hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0,
+    ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
   return { model, architecture: { type: model.architecture, objective, dims: d } };
 }
 

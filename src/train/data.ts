@@ -180,7 +180,7 @@ export function maskTokens(ids: Int32Array, o: MlmOptions, gen: Generator): { in
 }
 
 /** Random windows with BERT masking, for masked-LM pretraining. */
-export function mlmBatch(stream: TokenStream, batchSize: number, blockSize: number, o: MlmOptions, gen: Generator): { x: Tensor; y: Tensor } {
+export function mlmBatch(stream: TokenStream, batchSize: number, blockSize: number, o: MlmOptions, gen: Generator): MlmBatch {
   if (stream.length < blockSize) {
     throw new Error(`block size ${blockSize} is larger than the data split (${stream.length} tokens); use a smaller --block-size or more data`);
   }
@@ -190,5 +190,17 @@ export function mlmBatch(stream: TokenStream, batchSize: number, blockSize: numb
     stream.read(start, blockSize, ids, b * blockSize);
   }
   const { input, labels } = maskTokens(ids, o, gen);
-  return { x: tensor(input, { shape: [batchSize, blockSize] }), y: tensor(labels, { shape: [batchSize, blockSize] }) };
+  const positions: number[] = [];
+  labels.forEach((l, i) => { if (l !== -100) positions.push(i); });
+  return {
+    x: tensor(input, { shape: [batchSize, blockSize] }), y: tensor(labels, { shape: [batchSize, blockSize] }),
+    masked: { positions: tensor(Int32Array.from(positions), { shape: [positions.length] }), targets: tensor(Int32Array.from(positions, (i) => labels[i]!), { shape: [positions.length] }) },
+  };
+}
+
+/** An MLM batch; `masked` lists the predicted positions (flat into [B·T]) and their targets, for heads that score only those. */
+export interface MlmBatch {
+  x: Tensor;
+  y: Tensor;
+  masked: { positions: Tensor; targets: Tensor };
 }

@@ -22,9 +22,13 @@ export interface LmOptions {
 /** A model that gives logits for token ids (GPT-2, BERT with its MLM head). */
 export interface LanguageModel extends Module {
   forward(inputs: { inputIds: Tensor }): { logits: Tensor };
+  /** Masked LMs may score the masked positions alone (BertForMaskedLM.maskedLmLoss): the same loss, a cheaper head. */
+  maskedLmLoss?(inputs: { inputIds: Tensor }, positions: Tensor, targets: Tensor): Tensor;
 }
 
-export class LanguageModelingTask implements TrainingTask<LanguageModel> {
+type LmBatch = { x: Tensor; y: Tensor; masked?: { positions: Tensor; targets: Tensor } };
+
+export class LanguageModelingTask implements TrainingTask<LanguageModel, LmBatch> {
   readonly metricForBest = 'val_loss';
   constructor(readonly data: { train: TokenStream; val: TokenStream }, readonly o: LmOptions, readonly seed: number) {
     if (o.objective === 'mlm' && !o.mlm) throw new Error('Trainer: the mlm objective needs mlm options (mask id, vocab size)');
@@ -36,18 +40,20 @@ export class LanguageModelingTask implements TrainingTask<LanguageModel> {
     }
   }
 
-  private batch(split: 'train' | 'val', gen: Generator): { x: Tensor; y: Tensor } {
+  private batch(split: 'train' | 'val', gen: Generator): LmBatch {
     const s = this.data[split];
     return this.o.objective === 'clm' ? causalBatch(s, this.o.batchSize, this.o.blockSize, gen)
       : mlmBatch(s, this.o.batchSize, this.o.blockSize, this.o.mlm!, gen);
   }
 
-  trainBatch(gen: Generator): { inputs: { x: Tensor; y: Tensor }; tokens: number } {
+  trainBatch(gen: Generator): { inputs: LmBatch; tokens: number } {
     return { inputs: this.batch('train', gen), tokens: this.o.batchSize * this.o.blockSize };
   }
 
   /** Mean loss on (x, y): causal targets, or masked positions (labels -100 elsewhere). */
-  loss(model: LanguageModel, inputs: { x: Tensor; y: Tensor }): Tensor {
+  loss(model: LanguageModel, inputs: LmBatch): Tensor {
+    const m = inputs.masked;
+    if (m && model.maskedLmLoss && m.positions.shape[0]! > 0) return model.maskedLmLoss({ inputIds: inputs.x }, m.positions, m.targets);
     const { logits } = model.forward({ inputIds: inputs.x });
     const V = logits.shape[logits.ndim - 1]!;
     return crossEntropy(logits.reshape(-1, V), inputs.y.reshape(-1), { ignoreIndex: -100 });

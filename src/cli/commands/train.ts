@@ -31,6 +31,7 @@ export const trainFlags: CommandSpec['flags'] = {
   beta2: { type: 'number', help: 'AdamW beta2', default: 0.99, min: 0, lt: 1 },
   'grad-clip': { type: 'number', help: 'clip gradients to this global norm (0: off)', default: 1.0, min: 0 },
   dropout: { type: 'number', help: 'dropout probability', default: 0, min: 0, lt: 1 },
+  'init-std': { type: 'number', help: 'standard deviation of the initial weights (HF initializer_range; default 0.02)', gt: 0 },
   'no-bias': { type: 'boolean', help: 'no biases in linear layers and LayerNorms (nanoGPT\'s default; GPT causal LM only)' },
   activation: { type: 'string', help: 'MLP activation of the GPT (gelu_new is GPT-2\'s tanh form)', default: 'gelu_new', choices: ['gelu_new', 'gelu', 'relu'] },
   'eval-interval': { type: 'number', help: 'evaluate, checkpoint and save the model every N steps (and at the end)', default: 250, integer: true, min: 1 },
@@ -83,7 +84,7 @@ export async function runTraining(f: FlagValues, command = 'tlm train'): Promise
       data: f.data as string[], tokenizer: f.tokenizer as string, vocabSize: f['vocab-size'] as number,
       model: {
         nLayer: f['n-layer'] as number, nHead: f['n-head'] as number, nEmbd: f['n-embd'] as number, dropout: f.dropout as number,
-        ...(f['no-bias'] ? { bias: false } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
+        ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
       },
       trainer: trainerConfigFrom(f), out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true,
       lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true, stop: interrupt.stop, command, log,
