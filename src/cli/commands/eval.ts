@@ -14,6 +14,8 @@ import { checkDataFiles } from '../../pipelines/pretrain.js';
 import { loadModelDir } from '../../pipelines/model_dir.js';
 import { loadTaskModel, evaluateClassifier, evaluateQa } from '../../pipelines/apply.js';
 import { readTableFile, readSquadFile, parseRange } from '../../pipelines/finetune_data.js';
+import { slidingWindowBaseline } from '../../tasks/sliding_window.js';
+import { squad } from '../../tasks/metrics/squad.js';
 import { asTask } from '../../models/tasks.js';
 
 /** Past this the counts of a Kneser–Ney model are almost all singletons: nothing left to learn. */
@@ -37,6 +39,7 @@ const spec: CommandSpec = {
     'text-pair-column': { type: 'string', help: 'classify: column with the second text of a pair' },
     'label-column': { type: 'string', help: 'classify: column with the label', default: 'label' },
     articles: { type: 'string', help: 'qa: the articles of --data to score, START:END (end excluded), e.g. 38:' },
+    baseline: { type: 'string', help: 'qa: score the SQuAD paper\'s sliding-window baseline instead of a model (no --model)', choices: ['sliding-window'] },
     'max-length': { type: 'number', help: 'classify/qa: tokens per input or window', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', integer: true, min: 0 },
     model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
@@ -54,6 +57,7 @@ const spec: CommandSpec = {
 export default {
   spec,
   async run(f: FlagValues): Promise<void> {
+    if (f.baseline !== undefined) { await evalBaseline(f); return; }
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
     if (f.task !== 'lm') { await evalTask(f); return; }
     const files = checkDataFiles(f.data as string[] | undefined, 'tlm eval');
@@ -138,4 +142,15 @@ async function evalTask(f: FlagValues): Promise<void> {
     metrics = await evaluateQa(p, examples, { maxLength, docStride: f['doc-stride'] as number | undefined });
   }
   console.log(JSON.stringify(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]))));
+}
+
+/** tlm eval --task qa --baseline sliding-window: the SQuAD paper's sliding-window baseline, scored as a model would be. */
+async function evalBaseline(f: FlagValues): Promise<void> {
+  if (f.task !== 'qa') throw new CliError('tlm eval: --baseline sliding-window goes with --task qa');
+  if (f.model !== undefined) throw new CliError('tlm eval: --baseline scores a baseline, not a model; leave out --model');
+  const files = f.data as string[] | undefined;
+  if (!files || files.length !== 1) throw new CliError('tlm eval: --data FILE (one SQuAD file) is required');
+  const examples = readSquadFile(files[0]!, parseRange(f.articles as string | undefined, '--articles'), { what: 'tlm eval: data file' });
+  const s = squad(examples.map((e) => slidingWindowBaseline(e.context, e.question)), examples.map((e) => e.answers.map((a) => a.text)));
+  console.log(JSON.stringify({ exact_match: Math.round(s.exactMatch * 1e4) / 1e4, f1: Math.round(s.f1 * 1e4) / 1e4, examples: examples.length }));
 }

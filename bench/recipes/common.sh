@@ -1,0 +1,33 @@
+# Sourced by the recipes: where the data is, how tlm is run, and the shared pretraining step.
+# The data sets live in ../shared/data beside the repository (TLM_DATA overrides); SAMSum is read
+# from there and never copied into the repository.
+set -euo pipefail
+RECIPES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$RECIPES/../.." && pwd)"
+DATA="${TLM_DATA:-$ROOT/../shared/data}"
+TLM=(node "$ROOT/dist/src/cli/bin.js")
+[ -d "$DATA/sst2" ] || { echo "recipe: data not found in $DATA (set TLM_DATA)" >&2; exit 2; }
+[ -f "$ROOT/dist/src/cli/bin.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+
+# The masked-LM pretrained BERT the SST-2 transfer recipes share (built once, then reused):
+# 4 layers, 192 wide, WordPiece 8000, pretrained on label-free text held offline (SST-2's training
+# sentences without their labels, Multi30k's English side, SQuAD's contexts).
+PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/sst2-mlm}"
+pretrain_sst2_mlm() {
+  if [ -f "$PRETRAINED/model.safetensors" ] && [ ! -f "$PRETRAINED/.tlm.lock" ]; then
+    echo "recipe: reusing the pretrained model in $PRETRAINED" >&2; return
+  fi
+  local corpus="$PRETRAINED.corpus"
+  mkdir -p "$corpus"
+  tail -n +2 "$DATA/sst2/train.tsv" | cut -f1 > "$corpus/sst2-sentences.txt"
+  cp "$DATA/multi30k/train.en" "$corpus/multi30k.en.txt"
+  node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).data;const s=new Set();for(const a of d)for(const p of a.paragraphs)s.add(p.context);process.stdout.write([...s].join("\n")+"\n")' \
+    "$DATA/squad/dev-v1.1.json" > "$corpus/squad-contexts.txt"
+  local t0=$SECONDS
+  "${TLM[@]}" train --objective mlm --tokenizer bpe --vocab-size 8000 \
+    --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" \
+    --n-layer 4 --n-head 4 --n-embd 192 --block-size 64 --batch-size 64 --dropout 0.1 \
+    --max-iters "${PRETRAIN_ITERS:-3000}" --max-seconds "${PRETRAIN_SECONDS:-2700}" --lr 1e-3 --min-lr 1e-4 --warmup-iters 200 \
+    --eval-interval 250 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$PRETRAINED" ${PRETRAIN_FLAGS:-} --quiet --overwrite
+  echo "recipe: pretraining took $((SECONDS - t0)) s" >&2
+}
