@@ -55,7 +55,7 @@ export interface FinetuneOptions {
   maxLength: number;
   docStride?: number;
   method: FinetuneMethod;
-  lora?: { r: number; alpha: number; dropout: number; targets?: string[] };
+  lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[] };
   /** Save a LoRA run as a merged full model instead of an adapter. */
   merge?: boolean;
   freezeEmbeddings?: boolean;
@@ -266,7 +266,7 @@ function applyMethod(model: PreTrainedModel, o: FinetuneOptions): LoraModel<PreT
     const l = o.lora ?? { r: 8, alpha: 16, dropout: 0.1 };
     const type = String(model.config.model_type);
     return applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
-      baseModelNameOrPath: o.model ?? null });
+      ...(l.modulesToSave ? { modulesToSave: l.modulesToSave } : {}), baseModelNameOrPath: o.model ?? null });
   }
   if (o.freezeEmbeddings || o.freezeLayers) freeze(model, { embeddings: o.freezeEmbeddings, layers: o.freezeLayers });
   return null;

@@ -29,6 +29,7 @@ const spec: CommandSpec = {
     'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0 },
     'lora-dropout': { type: 'number', help: 'dropout on the LoRA input', default: 0.1, min: 0, lt: 1 },
     'lora-targets': { type: 'strings', help: 'module names to adapt (default: query, value for BERT; c_attn for GPT-2)' },
+    'lora-modules-to-save': { type: 'strings', help: 'modules trained in full beside the adapters (the task head always is; e.g. pooler when the checkpoint has none)' },
     merge: { type: 'boolean', help: 'LoRA: also save the base model with the adapter merged into its weights' },
     'freeze-embeddings': { type: 'boolean', help: 'full: keep the embeddings fixed' },
     'freeze-layers': { type: 'number', help: 'full: keep the embeddings and the first N layers fixed', integer: true, min: 0 },
@@ -68,7 +69,7 @@ const spec: CommandSpec = {
     if (f.model && f['from-scratch']) return '--model and --from-scratch exclude each other';
     if ((f['min-lr'] as number) > (f.lr as number)) return `--min-lr ${f['min-lr']} must not exceed --lr ${f.lr}`;
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
-    if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
+    if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-modules-to-save'])) return '--merge, --lora-targets and --lora-modules-to-save apply to --method lora';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
     return undefined;
   },
@@ -84,7 +85,8 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     trainArticles: f['train-articles'] as string | undefined, evalArticles: f['eval-articles'] as string | undefined,
     maxLength: (f['max-length'] as number | undefined) ?? (task === 'qa' ? 384 : 128), docStride: num('doc-stride'),
     method: f.method as FinetuneOptions['method'],
-    lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined },
+    lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
+      modulesToSave: f['lora-modules-to-save'] as string[] | undefined },
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
     batchSize: num('batch-size'), epochs: f.epochs as number | undefined,
     args: {
