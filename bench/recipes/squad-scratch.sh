@@ -7,9 +7,9 @@ OUT="${1:?usage: bench/recipes/squad-scratch.sh OUT_DIR}"
 SQUAD="$DATA/squad/dev-v1.1.json"
 t0=$SECONDS
 "${TLM[@]}" finetune --task qa --from-scratch --n-layer 4 --n-head 4 --n-embd 192 --vocab-size 8000 --dropout 0.1 \
-  --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: --max-length 256 --doc-stride 96 \
+  --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: --max-length 128 --doc-stride 48 \
   --batch-size 32 --epochs "${EPOCHS:-10}" --lr 5e-4 --warmup-iters 200 --early-stopping-patience 3 --out "$OUT" --overwrite --quiet
 echo "recipe: training took $((SECONDS - t0)) s" >&2
 echo -n "sliding-window baseline: " >&2
 "${TLM[@]}" eval --task qa --baseline sliding-window --data "$SQUAD" --articles 38:
-"${TLM[@]}" eval --task qa --model "$OUT" --data "$SQUAD" --articles 38: --max-length 256 --doc-stride 96
+"${TLM[@]}" eval --task qa --model "$OUT" --data "$SQUAD" --articles 38: --max-length 128 --doc-stride 48
