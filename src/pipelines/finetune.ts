@@ -151,7 +151,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         log(`merged the adapter into the base weights: ${o.out} also holds the full model`);
       }
     }
-    const name = task.metricForBest;
+    const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`
       : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${res.bestMetric.toFixed(4)}; saved to ${o.out}`);

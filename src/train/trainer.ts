@@ -46,6 +46,10 @@ export interface TrainingArguments {
   decay?: DecayRule;
   /** Stop when the best metric has not improved for this many evaluations (0 or unset: never). */
   earlyStoppingPatience?: number;
+  /** The evaluation metric that picks the best checkpoint (default: the task's, e.g. accuracy, f1, val_loss). */
+  metricForBest?: string;
+  /** Whether a higher metricForBest is better (default: true unless its name says loss). */
+  greaterIsBetter?: boolean;
 }
 
 /** Language-model pretraining's configuration: the training arguments plus the LM's data options. */
@@ -104,6 +108,8 @@ export class Trainer<M extends Module = Module> {
   private readonly dataGen: Generator;
   private readonly schedule: (step: number) => number;
   private readonly higherIsBetter: boolean;
+  /** The evaluation metric that picks the best checkpoint. */
+  readonly metricName: string;
   step = 0;
   bestMetric: number;
   /** Evaluations since the best metric last improved (for early stopping). */
@@ -115,7 +121,8 @@ export class Trainer<M extends Module = Module> {
               readonly extraState: Record<string, unknown> = {}) {
     this.task = 'trainBatch' in data ? data
       : new LanguageModelingTask(data, cfg as TrainerConfig, cfg.seed) as unknown as TrainingTask<M>;
-    this.higherIsBetter = this.task.greaterIsBetter ?? !/loss/.test(this.task.metricForBest);
+    this.metricName = cfg.metricForBest ?? this.task.metricForBest;
+    this.higherIsBetter = cfg.greaterIsBetter ?? (cfg.metricForBest === undefined ? this.task.greaterIsBetter : undefined) ?? !/loss/.test(this.metricName);
     this.bestMetric = this.higherIsBetter ? -Infinity : Infinity;
     this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
@@ -249,7 +256,7 @@ export class Trainer<M extends Module = Module> {
     const progress = opts.quiet ? null : new Progress(cfg.maxIters, 'step ');
     const losses: { step: number; loss: number }[] = [];
     const points: MetricRecord[] = [];
-    const metricName = this.task.metricForBest;
+    const metricName = this.metricName;
     let lastMetrics: Record<string, number> = {}, lastTrain = NaN, tokPerS = 0;
     const t0 = Date.now();
     let tokensDone = 0;

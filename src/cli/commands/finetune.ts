@@ -51,6 +51,8 @@ const spec: CommandSpec = {
     'grad-clip': { type: 'number', help: 'clip gradients to this global norm (0: off)', default: 1.0, min: 0 },
     'grad-accum': { type: 'number', help: 'micro-batches per optimizer step', default: 1, integer: true, min: 1 },
     'eval-interval': { type: 'number', help: 'evaluate, checkpoint and save every N steps (default: once an epoch)', integer: true, min: 1 },
+    'metric-for-best': { type: 'string', help: 'the evaluation metric that picks the best model (default: accuracy for classify, f1 for qa)',
+      choices: ['accuracy', 'macro_f1', 'mcc', 'eval_loss', 'f1', 'exact_match'] },
     'early-stopping-patience': { type: 'number', help: 'stop after N evaluations without a better metric (0: never)', default: 0, integer: true, min: 0 },
     'log-interval': { type: 'number', help: 'write a metrics line every N steps', default: 10, integer: true, min: 1 },
     'max-seconds': { type: 'number', help: 'stop (evaluate and save) after this many seconds', gt: 0 },
@@ -69,6 +71,8 @@ const spec: CommandSpec = {
     if (f.model && f['from-scratch']) return '--model and --from-scratch exclude each other';
     if ((f['min-lr'] as number) > (f.lr as number)) return `--min-lr ${f['min-lr']} must not exceed --lr ${f.lr}`;
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
+    const metric = f['metric-for-best'] as string | undefined;
+    if (metric && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
     if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-modules-to-save'])) return '--merge, --lora-targets and --lora-modules-to-save apply to --method lora';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
     return undefined;
@@ -94,6 +98,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
       schedule: f.schedule as 'linear', weightDecay: num('weight-decay'), beta1: num('beta1'), beta2: num('beta2'), gradClip: num('grad-clip'),
       gradAccum: num('grad-accum'), evalInterval: f['eval-interval'] as number | undefined, logInterval: num('log-interval'),
       seed: num('seed'), maxSeconds: f['max-seconds'] as number | undefined, earlyStoppingPatience: num('early-stopping-patience'),
+      metricForBest: f['metric-for-best'] as string | undefined,
     },
     out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true, lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true,
   };

@@ -1,0 +1,49 @@
+// The general Trainer over a TrainingTask: the best checkpoint follows the chosen metric (higher or
+// lower is better), early stopping ends a run whose metric stopped improving, and onBest fires
+// exactly at the improvements.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nn, randn, type Tensor } from '../src/index.js';
+import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
+import type { TrainingTask } from '../src/train/task.js';
+
+/** A regression toy whose evaluation replays a scripted metric sequence. */
+class ScriptedTask implements TrainingTask<nn.Linear, { x: Tensor; y: Tensor }> {
+  readonly metricForBest = 'score';
+  private i = 0;
+  constructor(readonly script: number[]) {}
+  trainBatch() { return { inputs: { x: randn([4, 3]), y: randn([4, 1]) }, tokens: 4 }; }
+  loss(model: nn.Linear, b: { x: Tensor; y: Tensor }) { return model.forward(b.x).sub(b.y).square().mean(); }
+  evaluate() { return { score: this.script[Math.min(this.i++, this.script.length - 1)]!, eval_loss: 1 }; }
+}
+
+const args = (over: Partial<TrainingArguments>): TrainingArguments => ({
+  maxIters: 100, lr: 1e-2, minLr: 0, warmupIters: 0, lrDecayIters: 100, schedule: 'constant', weightDecay: 0, beta1: 0.9, beta2: 0.999,
+  gradClip: 0, gradAccum: 1, evalInterval: 5, logInterval: 5, seed: 1, ...over,
+});
+
+test('best by a higher-is-better metric, early stopping after `patience` evaluations without improvement', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-trainer-'));
+  try {
+    const bests: [number, number][] = [];
+    const t = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.5, 0.7, 0.6, 0.8, 0.79, 0.78, 0.77, 0.9]), args({ earlyStoppingPatience: 3 }), dir);
+    const res = await t.run({ quiet: true, onBest: async (step, v) => { bests.push([step, v]); } });
+    assert.deepEqual(bests, [[0, 0.5], [5, 0.7], [15, 0.8]]);
+    assert.equal(res.bestMetric, 0.8);
+    assert.ok(res.earlyStopped);
+    assert.equal(res.step, 30, 'three evaluations after the best at 15: 20, 25, 30');
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.filter((l) => typeof l.score === 'number').length, 7);
+    // A loss-like metric chosen explicitly: lower is better.
+    const low = new Trainer(new nn.Linear(3, 1), new ScriptedTask([3, 2, 2.5, 1]), args({ maxIters: 15, metricForBest: 'score', greaterIsBetter: false }), null);
+    assert.equal((await low.run({ quiet: true })).bestMetric, 1);
+    await assert.rejects(new Trainer(new nn.Linear(3, 1), new ScriptedTask([1]), args({ metricForBest: 'accuracy' }), null).run({ quiet: true }),
+      /the evaluation gave no 'accuracy' \(it gave score, eval_loss\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
