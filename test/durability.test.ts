@@ -125,6 +125,22 @@ test('SIGINT at a random step: the step finishes, a checkpoint and the model are
   }
 });
 
+test('SIGTERM saves as SIGINT does', { timeout: 120_000 }, async () => {
+  const s = scratch();
+  try {
+    const out = join(s.dir, 'term');
+    const run = startLongRun(s.data, out, ['--quiet']);
+    await until(() => metricLines(out) > 0);
+    run.proc.kill('SIGTERM');
+    const { code, stderr } = await run.exit;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /SIGTERM: finishing the step/);
+    assertLoadable(out);
+  } finally {
+    s.done();
+  }
+});
+
 test('SIGKILL at random moments (10 trials) always leaves a model tlm generate loads', { timeout: 300_000 }, async () => {
   const s = scratch();
   try {

@@ -11,6 +11,7 @@ import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { KneserNeyLM } from '../src/train/ngram.js';
 import { describeFsError, InputError } from '../src/errors.js';
 import { decodeText, firstInvalidUtf8 } from '../src/io/utf8.js';
+import { onInterrupt } from '../src/pipelines/interrupt.js';
 
 const tinyGpt = () => new models.GPT2LMHeadModel(models.gpt2Config({ vocab_size: 11, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
 
@@ -86,4 +87,26 @@ test('the n-gram memory estimate grows with the order and refuses what cannot fi
   assert.ok(small < 2 ** 30, `3-gram on 1M chars: ${small}`);
   assert.ok(big > 8 * 2 ** 30, `50-gram on 1M chars: ${big}`);
   assert.ok(KneserNeyLM.estimateBytes(4, 1e6, 65) > small);
+});
+
+test('onInterrupt: the first signal asks to stop, a second exits at once with the signal\'s code', () => {
+  const logs: string[] = [];
+  const { stop, dispose } = onInterrupt((m) => logs.push(m));
+  const exit = process.exit;
+  const codes: number[] = [];
+  process.exit = ((code: number) => { codes.push(code); }) as typeof process.exit;
+  try {
+    assert.equal(stop.requested, false);
+    process.emit('SIGTERM', 'SIGTERM');
+    assert.equal(stop.requested, true);
+    assert.equal(stop.reason, 'SIGTERM');
+    assert.deepEqual(codes, []);
+    process.emit('SIGINT', 'SIGINT');
+    assert.deepEqual(codes, [130]);
+    assert.match(logs.join('\n'), /SIGTERM: finishing the step and saving[\s\S]*SIGINT again: exiting now without saving/);
+  } finally {
+    process.exit = exit;
+    dispose();
+  }
+  assert.equal(process.listenerCount('SIGINT'), 0, 'dispose() removes the handlers');
 });
