@@ -21,10 +21,9 @@ import { encodeRows, SequenceClassificationTask } from '../tasks/classify_task.j
 import { QuestionAnsweringTask } from '../tasks/qa_task.js';
 import { prepareQaFeatures } from '../tasks/qa_features.js';
 import { QaFeatureError } from '../tasks/qa_types.js';
-import { openRunDir } from './run_dir.js';
+import { openRunDir, type RunSettings } from './run_dir.js';
 import { ADAPTER_LABELS } from './apply.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { StopSignal } from './interrupt.js';
 import { readSquadFile, readTableFile, parseRange, type TableColumns } from './finetune_data.js';
 import { checkTrainerConfig } from './pretrain.js';
 
@@ -40,7 +39,7 @@ export interface ScratchModel {
   dropout: number;
 }
 
-export interface FinetuneOptions {
+export interface FinetuneOptions extends RunSettings {
   task: FinetuneTask;
   /** An HF-layout model directory (tlm's or HF Transformers'), or fromScratch. */
   model?: string;
@@ -64,14 +63,6 @@ export interface FinetuneOptions {
   /** Passes over the training data; maxIters wins when given. */
   epochs?: number;
   args: Omit<TrainingArguments, 'maxIters' | 'lrDecayIters' | 'evalInterval'> & { maxIters?: number; evalInterval?: number };
-  out: string;
-  resume?: boolean;
-  overwrite?: boolean;
-  lossyUtf8?: boolean;
-  quiet?: boolean;
-  stop?: StopSignal;
-  command?: string;
-  log?: (s: string) => void;
 }
 
 export interface FinetuneResult {

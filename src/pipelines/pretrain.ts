@@ -12,10 +12,9 @@ import { TokenStream, trainValSplit } from '../train/data.js';
 import { Trainer, type TrainerConfig } from '../train/trainer.js';
 import { manualSeed } from '../tensor/random.js';
 import { buildModel, prepareTokenizer, saveModelDir, mlmOptionsFor, type ModelDims } from './model_dir.js';
-import { openRunDir } from './run_dir.js';
-import type { StopSignal } from './interrupt.js';
+import { openRunDir, type RunSettings } from './run_dir.js';
 
-export interface PretrainOptions {
+export interface PretrainOptions extends RunSettings {
   /** Training text files (UTF-8). */
   data: string[];
   /** 'char', 'bpe' (trained on the data), or a tokenizer.json / model directory. */
@@ -23,17 +22,6 @@ export interface PretrainOptions {
   vocabSize: number;
   model: Omit<ModelDims, 'vocabSize' | 'blockSize' | 'padTokenId'>;
   trainer: TrainerConfig;
-  out: string;
-  resume?: boolean;
-  overwrite?: boolean;
-  /** Accept text that is not valid UTF-8 (invalid bytes become U+FFFD). */
-  lossyUtf8?: boolean;
-  quiet?: boolean;
-  /** Set by a signal handler to stop at the next step (the run saves and returns). */
-  stop?: StopSignal;
-  /** For messages: 'tlm train'. */
-  command?: string;
-  log?: (s: string) => void;
 }
 
 export interface PretrainResult {

@@ -35,6 +35,23 @@ function readLock(path: string): LockInfo | null {
   }
 }
 
+/** What every training pipeline takes about its run: where it writes, how it starts, how it reports. */
+export interface RunSettings {
+  out: string;
+  /** Continue the run in `out` from its latest checkpoint. */
+  resume?: boolean;
+  /** Replace what `out` holds. */
+  overwrite?: boolean;
+  /** Accept text that is not valid UTF-8 (invalid bytes become U+FFFD). */
+  lossyUtf8?: boolean;
+  quiet?: boolean;
+  /** Set by a signal handler to stop at the next step (the run saves and returns). */
+  stop?: { requested: boolean };
+  /** For messages: 'tlm train'. */
+  command?: string;
+  log?: (s: string) => void;
+}
+
 export interface RunDir {
   dir: string;
   /** Removes the lock (also done at process exit). */
