@@ -17,6 +17,7 @@ import { fmtShape, shapesEqual } from '../tensor/shape.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import type { Embedding } from '../nn/embedding.js';
+import type { KeyValue } from '../nn/attention.js';
 import { ModuleDict, ModulesToSaveWrapper } from '../nn/lora.js';
 import { PrefixEncoder, PromptEmbedding } from '../nn/prompt.js';
 import { asIds, idsOrEmbeds, optionalIds, type Ids, type ModelInputs, type ModelOutput } from './modeling.js';
@@ -118,7 +119,7 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
   }
 
   /** The soft prompt for a batch, [B, P, d] (prompt tuning), or the prefix, per layer [B, H, P, Dh] keys/values (PEFT's get_prompt). */
-  getPrompt(batchSize: number): Tensor | { key: Tensor; value: Tensor }[] {
+  getPrompt(batchSize: number): Tensor | KeyValue[] {
     const e = this.encoder;
     if (e instanceof PrefixEncoder) return e.keyValues(batchSize, this.peftConfig.numAttentionHeads);
     return e.forward().unsqueeze(0).expand(batchSize, e.numVirtualTokens, e.tokenDim);
@@ -140,7 +141,7 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     const out: Inputs = { ...inputs };
     if (mask !== null) out.attentionMask = cat([ones([B, P], { dtype: 'int32' }), mask], 1);
     if (cfg.peftType === 'PREFIX_TUNING') {
-      out.pastKeyValues = this.getPrompt(B) as { key: Tensor; value: Tensor }[];
+      out.pastKeyValues = this.getPrompt(B) as KeyValue[];
       const pos = optionalIds(inputs.positionIds, 'positionIds');
       if (pos !== null) out.positionIds = pos.add(P);
       return out;
