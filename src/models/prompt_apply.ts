@@ -137,8 +137,7 @@ export function applyPromptTuning<M extends Module>(model: M, opts: PromptTuning
   }
   const start: Tensor | null = ids === null ? null : noGrad(() => tidy(() => words.forward(tensor(Int32Array.from(ids!), { shape: [P] }))));
   try {
-    const encoder = new PromptEmbedding({ numVirtualTokens: P, tokenDim: cfg.tokenDim, init: start, generator: opts.generator });
-    return new PromptLearningModel(model, cfg, encoder, parts, opts.adapterName);
+    return wrap(model, cfg, new PromptEmbedding({ numVirtualTokens: P, tokenDim: cfg.tokenDim, init: start, generator: opts.generator }), parts, opts.adapterName);
   } finally {
     start?.dispose();
   }
@@ -158,5 +157,15 @@ export function applyPrefixTuning<M extends Module>(model: M, opts: PrefixTuning
   cfg.initWeights = opts.initWeights ?? null;
   const encoder = new PrefixEncoder({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim, numLayers: cfg.numLayers,
     prefixProjection: cfg.prefixProjection, encoderHiddenSize: cfg.encoderHiddenSize, initWeights: cfg.initWeights, generator: opts.generator });
-  return new PromptLearningModel(model, cfg, encoder, parts, opts.adapterName);
+  return wrap(model, cfg, encoder, parts, opts.adapterName);
+}
+
+/** The handle, or the encoder freed and the error passed on (the model is left as it was). */
+function wrap<M extends Module>(model: M, cfg: PromptLearningConfig, encoder: PromptEmbedding | PrefixEncoder, parts: PromptModelParts, name?: string): PromptLearningModel<M> {
+  try {
+    return new PromptLearningModel(model, cfg, encoder, parts, name);
+  } catch (err) {
+    encoder.dispose();
+    throw err;
+  }
 }

@@ -84,7 +84,13 @@ export async function loadPromptAdapter<M extends Module>(model: M, dir: string,
     const encoder = cfg.peftType === 'PROMPT_TUNING'
       ? new PromptEmbedding({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim })
       : new PrefixEncoder({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim, numLayers: cfg.numLayers, prefixProjection: false });
-    const handle = new PromptLearningModel(model, cfg, encoder, parts, opts.adapterName);
+    let handle: PromptLearningModel<M>;
+    try {
+      handle = new PromptLearningModel(model, cfg, encoder, parts, opts.adapterName);
+    } catch (err) {
+      encoder.dispose();
+      throw err;
+    }
     try {
       handle.loadAdapterStateDict(weights, wfile);
     } catch (err) {

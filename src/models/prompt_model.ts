@@ -76,6 +76,12 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     for (const [key, m] of model.namedModules()) {
       if (m instanceof ModulesToSaveWrapper) throw new Error(`PromptLearningModel: the model already has adapter-trained modules (at '${key}'); unload the other adapter first`);
     }
+    // Every head is found before anything changes, so that a bad config leaves the model as it was.
+    const heads = (config.modulesToSave ?? []).map((head) => {
+      const found = [...model.namedModules()].find(([k]) => k === head || k.endsWith(`.${head}`));
+      if (!found) throw new Error(`PromptLearningModel: modulesToSave '${head}' matches no module of ${model.constructor.name}`);
+      return found;
+    });
     this.base_model = this.registerModule('base_model', model);
     this.prompt_encoder = this.registerModule('prompt_encoder', new ModuleDict<PromptEmbedding | PrefixEncoder>());
     this.prompt_encoder.set(adapterName, encoder);
@@ -85,12 +91,10 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     this.training = model.training;
     encoder.train(model.training);
     for (const p of model.parameters()) { this.baseRequiresGrad.set(p, p.requiresGrad); p.requiresGrad = false; }
-    for (const head of config.modulesToSave ?? []) {
-      const found = [...model.namedModules()].find(([k]) => k === head || k.endsWith(`.${head}`));
-      if (!found) throw new Error(`PromptLearningModel: modulesToSave '${head}' matches no module of ${model.constructor.name}`);
-      const w = new ModulesToSaveWrapper(found[1]);
+    for (const [key, m] of heads) {
+      const w = new ModulesToSaveWrapper(m);
       w.updateLayer(adapterName);
-      swapModule(model, found[0], found[1], w);
+      swapModule(model, key, m, w);
     }
     this.applyTrainable();
   }
