@@ -2,9 +2,9 @@
 // training that leaves the base bit-identical, GPT-2 classification's last token, memory.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cat, functional, Generator, memory, nn, noGrad, ones, optim, tidy } from '../src/index.js';
+import { cat, functional, Generator, manualSeed, memory, nn, noGrad, ones, optim, tidy } from '../src/index.js';
 import * as models from '../src/models/index.js';
-import { assertUnchanged, bertClassifier, gpt2, gpt2Classifier, ids, labels, maxDiff, run, snapshot, train } from './prompt_util.js';
+import { assertUnchanged, BERT_TINY, bertClassifier, gpt2, gpt2Classifier, ids, labels, maxDiff, run, snapshot, train } from './prompt_util.js';
 
 const mask = [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]];
 
@@ -117,6 +117,19 @@ test('prompt tuning (GPT-2 classifier, right padding): the last real token is pi
   const losses = train(pt, { inputIds: padded, attentionMask: mask, labels }, 12, 5e-2);
   assert.ok(losses[losses.length - 1]! < 0.7 * losses[0]!, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
   assertUnchanged(base);
+});
+
+test('prompt tuning (BERT QA): qa_outputs trains as a copy, span positions move by P so that they index the same tokens', () => {
+  manualSeed(8);
+  const model = new models.BertForQuestionAnswering({ ...BERT_TINY, num_labels: 2 });
+  const pt = models.applyPromptTuning(model, { numVirtualTokens: 3 });
+  assert.deepEqual([pt.peftConfig.taskType, pt.peftConfig.modulesToSave], ['QUESTION_ANS', ['qa_outputs']]);
+  const seen = pt.prepareInputs({ inputIds: ids, startPositions: [1, 2, 0, 5], endPositions: [2, 4, 0, 5] });
+  assert.deepEqual((seen.startPositions as { dataSync(): Int32Array }).dataSync(), Int32Array.from([4, 5, 3, 8]));
+  assert.deepEqual((seen.endPositions as { dataSync(): Int32Array }).dataSync(), Int32Array.from([5, 7, 3, 8]));
+  const out = noGrad(() => pt.forward({ inputIds: ids, startPositions: [1, 2, 0, 5], endPositions: [2, 4, 0, 5] }));
+  assert.deepEqual(out.startLogits!.shape, [4, 9], 'logits over the prompt and the text, as PEFT');
+  assert.ok(Number.isFinite(out.loss!.item()));
 });
 
 test('prompt tuning: live tensors stay flat across 20 training steps', () => {

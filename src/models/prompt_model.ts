@@ -5,10 +5,15 @@
 //
 // forward() rewrites the inputs as PEFT does, then calls the model:
 // - prompt tuning: inputsEmbeds = [prompt; word embeddings], attentionMask gets P leading ones,
-//   tokenTypeIds P leading zeros, token-level labels (LMs) P leading -100s, QA start/end positions
-//   move by P. Outputs are the model's, over P + T positions (LM logits include the prompt's).
+//   tokenTypeIds P leading zeros, token-level labels (LMs) P leading -100s. Outputs are the
+//   model's, over P + T positions (LM and QA logits include the prompt's; BERT's pooler reads the
+//   first virtual token, as under PEFT). QA start/end positions move by P so that they still name
+//   the same tokens (PEFT leaves them as given, which shifts the labelled span).
 // - prefix tuning: pastKeyValues = the prefix (every layer's keys/values), attentionMask gets P
 //   leading ones, positionIds (if given) move by P; the models start positions at P by themselves.
+// Where PEFT drops an input with a warning (positionIds under prompt tuning, tokenTypeIds on a
+// causal LM), this is an error instead. A GPT-2 classifier given no attentionMask gets one from
+// pad_token_id, so that its last-token rule still finds each row's last real token.
 
 import { noGrad } from '../tensor/engine.js';
 import { cat } from '../tensor/ops/indexing.js';
@@ -143,7 +148,7 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     if (mask === null && ids !== null && this.parts.padTokenId !== null && cfg.peftType === 'PROMPT_TUNING') mask = ids.ne(this.parts.padTokenId).to('int32');
     if (mask !== null && (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) throw new Error(`${where}: attentionMask must be [${B}, ${T}], got [${mask.shape.join(',')}]`);
     const out: Inputs = { ...inputs };
-    if (mask !== null) out.attentionMask = cat([ones([B, P], { dtype: 'int32' }), mask], 1);
+    if (mask !== null) out.attentionMask = cat([ones([B, P], { dtype: 'int32', device: mask.device }), mask], 1);
     if (cfg.peftType === 'PREFIX_TUNING') {
       out.pastKeyValues = this.getPrompt(B) as KeyValue[];
       const pos = optionalIds(inputs.positionIds, 'positionIds');
@@ -155,11 +160,11 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     out.inputIds = undefined;
     out.inputsEmbeds = cat([this.getPrompt(B) as Tensor, x], 1);
     const types = optionalIds(inputs.tokenTypeIds, 'tokenTypeIds');
-    if (types !== null) out.tokenTypeIds = cat([zeros([B, P], { dtype: 'int32' }), types], 1);
+    if (types !== null) out.tokenTypeIds = cat([zeros([B, P], { dtype: 'int32', device: types.device }), types], 1);
     const tokenLevel = causal || supportsTask(this.base_model, 'masked-lm');
     if (inputs.labels != null && tokenLevel) {
       const labels = asIds(inputs.labels, 'labels');
-      out.labels = cat([full([labels.shape[0]!, P], -100, { dtype: 'int32' }), labels], 1);
+      out.labels = cat([full([labels.shape[0]!, P], -100, { dtype: 'int32', device: labels.device }), labels], 1);
     }
     // QA spans index tokens; the prompt's P positions come first now.
     if (inputs.startPositions != null) out.startPositions = asIds(inputs.startPositions, 'startPositions').add(P);
