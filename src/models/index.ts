@@ -25,6 +25,11 @@ export {
   ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME,
   type ApplyLoraOptions, type SaveAdapterOptions, type LoadAdapterOptions, type TaskType,
 } from './peft.js';
+export { PromptLearningModel, PROMPT_PEFT_PREFIX, type PromptModelParts } from './prompt_model.js';
+export { applyPromptTuning, applyPrefixTuning, type PromptTuningOptions, type PrefixTuningOptions, type PromptLearningOptions, type PromptInitTokenizer } from './prompt_apply.js';
+export { savePromptAdapter, loadPromptAdapter, loadPeftAdapter, type LoadPromptAdapterOptions } from './prompt_files.js';
+export { promptConfigJson, promptConfigFromJson, type PromptLearningConfig, type PromptPeftType, type PromptTuningInit } from './prompt_config.js';
+export { ClozeClassifier, type ClozeOptions, type ClozeBatch, type ClozeInput, type ClozeModel, type ClozeTokenizer } from './prompt_cloze.js';
 
 
 /** config.json architectures → class. */

@@ -22,8 +22,14 @@ import { asTask, supportsTask } from './tasks.js';
 export type Ids = Tensor | number[] | number[][];
 
 export interface ModelInputs {
-  /** [B, T] token ids. */
-  inputIds: Ids;
+  /** [B, T] token ids (or give inputsEmbeds instead). */
+  inputIds?: Ids | null;
+  /**
+   * [B, T, d] input embeddings used in place of the word embeddings of inputIds (HF's
+   * inputs_embeds; soft prompts prepend their vectors here). Token-type and position embeddings
+   * are still added. Give inputIds or inputsEmbeds, not both.
+   */
+  inputsEmbeds?: Tensor | null;
   /** [B, S] 1 = attend, 0 = padding (S = past + T with a cache). */
   attentionMask?: Ids | null;
   /** [B, T] segment ids (BERT). */
@@ -32,7 +38,9 @@ export interface ModelInputs {
   positionIds?: Ids | null;
   /**
    * KV cache: per layer, keys and values [B, H, past, Dh] from earlier calls; the new tokens' are
-   * concatenated along the time axis and returned as presentKeyValues (when useCache).
+   * concatenated along the time axis and returned as presentKeyValues (when useCache). BERT takes
+   * them too, as HF's past_key_values: keys/values prepended in every layer (prefix tuning), with
+   * attentionMask then [B, past + T] and positions starting at past, as in HF.
    */
   pastKeyValues?: KeyValue[] | null;
   useCache?: boolean;
@@ -63,7 +71,8 @@ export interface ModelOutput {
 }
 
 /** ids as int32 [B, T] (a flat list is one sequence). */
-export function asIds(x: Ids, what = 'inputIds'): Tensor {
+export function asIds(x: Ids | null | undefined, what = 'inputIds'): Tensor {
+  if (x === null || x === undefined) throw new Error(`${what} is missing: pass token ids${what === 'inputIds' ? ' (or inputsEmbeds, where the model takes them)' : ''}`);
   if (isTensor(x)) {
     if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`${what} must be [batch, length] (or one [length] sequence), got [${x.shape.join(',')}]`);
     const ids = x.dtype === 'int32' ? x : x.to('int32');
@@ -76,6 +85,24 @@ export function asIds(x: Ids, what = 'inputIds'): Tensor {
   const flat = new Int32Array(rows.length * T);
   rows.forEach((r, i) => flat.set(r, i * T));
   return tensor(flat, { shape: [rows.length, T] });
+}
+
+/**
+ * A forward call's input: token ids [B, T], or embeddings [B, T, dim] given in their place (HF's
+ * inputs_embeds), never both, as HF.
+ */
+export function idsOrEmbeds(inputs: ModelInputs, dim: number): { ids: Tensor | null; embeds: Tensor | null; B: number; T: number } {
+  const e = inputs.inputsEmbeds ?? null;
+  const given = inputs.inputIds !== null && inputs.inputIds !== undefined;
+  if (e === null) {
+    const ids = asIds(inputs.inputIds);
+    return { ids, embeds: null, B: ids.shape[0]!, T: ids.shape[1]! };
+  }
+  if (given) throw new Error('give inputIds or inputsEmbeds, not both');
+  if (!isTensor(e) || e.ndim !== 3 || e.shape[2] !== dim || e.dtype !== 'float32') {
+    throw new Error(`inputsEmbeds must be a float32 [batch, length, ${dim}] tensor, got ${isTensor(e) ? `${e.dtype} [${e.shape.join(',')}]` : typeof e}`);
+  }
+  return { ids: null, embeds: e, B: e.shape[0]!, T: e.shape[1]! };
 }
 
 export function optionalIds(x: Ids | null | undefined, what: string): Tensor | null {

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { Conv1D } from './gpt2/model.js';
 import { tasksOf } from './tasks.js';
 import { PreTrainedModel } from './modeling.js';
+import type { PromptLearningModel } from './prompt_model.js';
 
 /** PEFT's TaskType values, as written to adapter_config.json. */
 export type TaskType = 'SEQ_CLS' | 'SEQ_2_SEQ_LM' | 'CAUSAL_LM' | 'TOKEN_CLS' | 'QUESTION_ANS' | 'FEATURE_EXTRACTION';
@@ -124,6 +125,7 @@ export function loraConfigFromJson(json: unknown, file = ADAPTER_CONFIG_NAME): L
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('must hold a JSON object');
   const j = json as Record<string, unknown>;
   if (j.peft_type === undefined) fail("has no peft_type (expected 'LORA')");
+  if (j.peft_type === 'PROMPT_TUNING' || j.peft_type === 'PREFIX_TUNING') fail(`peft_type '${j.peft_type}' is a prompt-learning adapter; load it with loadPromptAdapter (or loadPeftAdapter)`);
   if (j.peft_type !== 'LORA') fail(`peft_type '${String(j.peft_type)}' is not supported; tlm loads 'LORA' adapters`);
   const isSet = (v: unknown) => v !== undefined && v !== null && v !== false && !(Array.isArray(v) && v.length === 0)
     && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
@@ -171,7 +173,8 @@ export interface SaveAdapterOptions {
 }
 
 /** Writes dir/adapter_config.json and dir/adapter_model.safetensors (atomically) as PEFT's save_pretrained. */
-export async function saveAdapter(dir: string, lora: LoraModel, opts: SaveAdapterOptions = {}): Promise<void> {
+export async function saveAdapter(dir: string, lora: LoraModel | PromptLearningModel, opts: SaveAdapterOptions = {}): Promise<void> {
+  if (!(lora instanceof LoraModel)) return (await import('./prompt_files.js')).savePromptAdapter(dir, lora);
   const name = opts.adapterName ?? lora.activeAdapter;
   const cfg = lora.peftConfig[name];
   if (cfg === undefined) throw new Error(`saveAdapter: no adapter '${name}' (adapters: ${lora.adapterNames.join(', ')})`);

@@ -25,3 +25,4 @@ export {
 export { LoraLinear, ModulesToSaveWrapper, ModuleDict, loraScaling, type LinearLike, type LoraAdapterOptions } from './lora.js';
 export { LoraModel, PEFT_PREFIX, type LoraModelOptions } from './lora_model.js';
 export { resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';
+export { PromptEmbedding, PrefixEncoder, Tanh, type PromptEmbeddingOptions, type PrefixEncoderOptions } from './prompt.js';

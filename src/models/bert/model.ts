@@ -11,13 +11,14 @@ import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/normalization.js';
 import { Dropout } from '../../nn/dropout.js';
 import { ModuleList } from '../../nn/container.js';
-import { attend } from '../../nn/attention.js';
+import { cat } from '../../tensor/ops/indexing.js';
+import { attend, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
 import { RelativePositionBias, SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
 import { classificationLoss } from '../labels.js';
 import type { TaskName } from '../tasks.js';
-import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
+import { PreTrainedModel, asIds, idsOrEmbeds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions, modelAttentionMask } from '../positions.js';
 import { bertConfig, bertConfigDict, numLabels, type BertConfig } from './config.js';
 
@@ -43,9 +44,10 @@ class BertEmbeddings extends Module {
     this.LayerNorm = this.registerModule('LayerNorm', new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }));
     this.dropout = this.registerModule('dropout', new Dropout(c.hidden_dropout_prob));
   }
-  forward(ids: Tensor, tokenTypeIds: Tensor | null, positionIds: Tensor | null): Tensor {
-    const [B, T] = ids.shape as [number, number];
-    let x = this.word_embeddings.forward(ids);
+  /** embeds: given in place of the word embeddings of ids (HF's inputs_embeds). */
+  forward(ids: Tensor | null, tokenTypeIds: Tensor | null, positionIds: Tensor | null, embeds: Tensor | null = null): Tensor {
+    let x = embeds ?? this.word_embeddings.forward(ids!);
+    const [B, T] = x.shape as [number, number];
     x = x.add(this.token_type_embeddings.forward(tokenTypeIds ?? zeros([B, T], { dtype: 'int32' })));
     const pe = this.position_embeddings;
     if (pe instanceof Embedding) x = x.add(pe.forward(positionIds ?? arange(T).reshape(1, T)));
@@ -72,13 +74,16 @@ class BertSelfAttention extends Module {
     this.dropoutP = c.attention_probs_dropout_prob;
     this.numHeads = c.num_attention_heads;
   }
-  forward(x: Tensor, ctx: LayerContext): { y: Tensor; weights: Tensor | null } {
+  /** prefix: keys and values [B, H, P, Dh] put before this layer's own (HF's past_key_value; prefix tuning). */
+  forward(x: Tensor, ctx: LayerContext, prefix: KeyValue | null = null): { y: Tensor; weights: Tensor | null } {
     const [B, T, E] = x.shape as [number, number, number];
     const heads = (t: Tensor) => t.reshape(B, T, this.numHeads, E / this.numHeads).transpose(1, 2);
     let q = heads(this.query.forward(x)), k = heads(this.key.forward(x));
-    const v = heads(this.value.forward(x));
+    let v = heads(this.value.forward(x));
     if (this.rotary) { q = this.rotary.forward(q, ctx.positionIds); k = this.rotary.forward(k, ctx.positionIds); }
-    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, 0, T) : null;
+    if (prefix) { k = cat([prefix.key, k], 2); v = cat([prefix.value, v], 2); }
+    const S = k.shape[2]!;
+    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, S - T, S) : null;
     const { output, weights } = attend(q, k, v, { mask: ctx.mask, bias, dropoutP: this.dropoutP, training: this.training, needWeights: ctx.outputAttentions });
     return { y: output.transpose(1, 2).reshape(B, T, E), weights };
   }
@@ -135,10 +140,10 @@ class BertLayer extends Module {
     this.output = this.registerModule('output', new BertResidualOutput(c, c.intermediate_size));
     this.normFirst = c.norm_first;
   }
-  forward(x: Tensor, ctx: LayerContext): { x: Tensor; weights: Tensor | null } {
+  forward(x: Tensor, ctx: LayerContext, prefix: KeyValue | null = null): { x: Tensor; weights: Tensor | null } {
     const pre = this.normFirst;
     // Pre-norm uses each sublayer's LayerNorm on its input instead of on its output.
-    const a = this.attention.self.forward(pre ? this.attention.output.LayerNorm.forward(x) : x, ctx);
+    const a = this.attention.self.forward(pre ? this.attention.output.LayerNorm.forward(x) : x, ctx, prefix);
     x = this.attention.output.forward(a.y, x, pre);
     const h = this.intermediate.forward(pre ? this.output.LayerNorm.forward(x) : x);
     return { x: this.output.forward(h, x, pre), weights: a.weights };
@@ -208,15 +213,22 @@ export class BertModel extends PreTrainedModel<BertConfig> {
   override configDict(): Record<string, unknown> { return { ...bertConfigDict(this.config), architectures: [this.architecture] }; }
 
   forward(inputs: ModelInputs): ModelOutput & { lastHiddenState: Tensor } {
-    const ids = asIds(inputs.inputIds);
-    const T = ids.shape[1]!;
-    const positionIds = optionalIds(inputs.positionIds, 'positionIds');
-    let x = this.embeddings.forward(ids, optionalIds(inputs.tokenTypeIds, 'tokenTypeIds'), positionIds);
-    const { mask } = modelAttentionMask(optionalIds(inputs.attentionMask, 'attentionMask'), T, T, false);
+    const { ids, embeds, B, T } = idsOrEmbeds(inputs, this.embeddings.word_embeddings.embeddingDim);
+    const prefix = this.prefixKeyValues(inputs.pastKeyValues ?? null, B);
+    const P = prefix?.[0]!.key.shape[2] ?? 0;
+    // With a prefix, positions start after it, as HF BERT's past_key_values_length.
+    let positionIds = optionalIds(inputs.positionIds, 'positionIds');
+    if (positionIds === null && P > 0) positionIds = arange(P, P + T).reshape(1, T);
+    if (P + T > this.config.max_position_embeddings && this.embeddings.position_embeddings !== null) {
+      throw new Error(`BERT: ${P} prefix + ${T} tokens exceed max_position_embeddings ${this.config.max_position_embeddings}`);
+    }
+    let x = this.embeddings.forward(ids, optionalIds(inputs.tokenTypeIds, 'tokenTypeIds'), positionIds, embeds);
+    const { mask } = modelAttentionMask(optionalIds(inputs.attentionMask, 'attentionMask'), T, P + T, false);
     const ctx: LayerContext = { mask, positionIds, outputAttentions: !!inputs.outputAttentions };
     const hiddenStates: Tensor[] = [x], attentions: Tensor[] = [];
+    let i = 0;
     for (const layer of this.encoder.layer) {
-      const r = layer.forward(x, ctx);
+      const r = layer.forward(x, ctx, prefix?.[i++] ?? null);
       x = r.x;
       hiddenStates.push(x);
       if (r.weights) attentions.push(r.weights);
@@ -228,6 +240,23 @@ export class BertModel extends PreTrainedModel<BertConfig> {
       ...(inputs.outputHiddenStates ? { hiddenStates } : {}),
       ...(inputs.outputAttentions ? { attentions } : {}),
     };
+  }
+
+  /** pastKeyValues checked as per-layer prefixes: one per layer, keys and values [B, H, P, Dh]. */
+  private prefixKeyValues(past: KeyValue[] | null, B: number): KeyValue[] | null {
+    if (past === null || past.length === 0) return null;
+    const L = this.encoder.layer.length, H = this.config.num_attention_heads, Dh = this.config.hidden_size / H;
+    if (past.length !== L) throw new Error(`pastKeyValues has ${past.length} layers, the model ${L}`);
+    const P = past[0]!.key.shape[2];
+    for (const [i, kv] of past.entries()) {
+      for (const t of [kv.key, kv.value]) {
+        const s = t.shape;
+        if (s.length !== 4 || s[0] !== B || s[1] !== H || s[2] !== P || s[3] !== Dh) {
+          throw new Error(`pastKeyValues[${i}]: keys and values must be [${B}, ${H}, ${P}, ${Dh}] (batch, heads, prefix, head dim), got [${s.join(',')}]`);
+        }
+      }
+    }
+    return past;
   }
 }
 

@@ -44,13 +44,16 @@ export class GPT2ForSequenceClassification extends PreTrainedModel<GPT2Config> {
   /**
    * Each row's flat index (b·T + t) of its last real token, computed on the device: as HF, the
    * rightmost token that is not pad_token_id; without a pad id, the last 1 of the attention mask;
-   * with neither, the last token (and then, as HF, only one row at a time).
+   * with neither, the last token (and then, as HF, only one row at a time). Given inputsEmbeds
+   * (no ids), the attention mask decides. A mask longer than T (a prefix's columns first) is read
+   * over its last T columns.
    */
-  private lastTokenIndex(ids: Tensor, mask: Tensor | null): Tensor {
-    const [B, T] = ids.shape as [number, number];
+  private lastTokenIndex(ids: Tensor | null, mask: Tensor | null, B: number, T: number): Tensor {
     const pad = this.config.pad_token_id as number | null | undefined;
-    const real = pad !== null && pad !== undefined ? ids.ne(pad) : mask;
-    if (real === null && B > 1) {
+    const hasPad = pad !== null && pad !== undefined;
+    if (mask !== null && mask.shape[1]! > T) mask = mask.narrow(1, mask.shape[1]! - T, T);
+    const real = ids !== null && hasPad ? ids.ne(pad) : mask;
+    if (real === null && B > 1 && !hasPad) {
       throw new Error('GPT2ForSequenceClassification: a batch of more than one row needs pad_token_id in the config (or an attentionMask) to find each row\'s last token');
     }
     const last = real === null ? full([B], T - 1, { dtype: 'int32' })
@@ -59,11 +62,11 @@ export class GPT2ForSequenceClassification extends PreTrainedModel<GPT2Config> {
   }
 
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
-    const ids = asIds(inputs.inputIds);
     const out = this.transformer.forward(inputs);
     const all = this.score.forward(out.lastHiddenState); // [B, T, numLabels]
-    const [B, T] = ids.shape as [number, number];
-    const rows = this.lastTokenIndex(ids, optionalIds(inputs.attentionMask, 'attentionMask'));
+    const [B, T] = all.shape as [number, number];
+    const ids = inputs.inputsEmbeds ? null : asIds(inputs.inputIds);
+    const rows = this.lastTokenIndex(ids, optionalIds(inputs.attentionMask, 'attentionMask'), B, T);
     const logits = all.reshape(B * T, this.numLabels).indexSelect(0, rows);
     const labels = inputs.labels;
     const loss = labels !== null && labels !== undefined ? classificationLoss(logits, labels, this.config) : undefined;

@@ -18,7 +18,7 @@ import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
 import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
 import type { TaskName } from '../tasks.js';
-import { PreTrainedModel, asIds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
+import { PreTrainedModel, idsOrEmbeds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { attentionPositions, modelAttentionMask } from '../positions.js';
 import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
 
@@ -173,9 +173,12 @@ export class GPT2Model extends Module {
     }
   }
 
+  /**
+   * pastKeyValues (a KV cache, or PEFT's prefix-tuning prefix) move the default positions to
+   * past..past+T-1, as HF's cache_position: a P-token prefix puts the first real token at position P.
+   */
   forward(inputs: ModelInputs): { lastHiddenState: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[]; presentKeyValues?: KeyValue[] } {
-    const ids = asIds(inputs.inputIds);
-    const T = ids.shape[1]!;
+    const { ids, embeds, T } = idsOrEmbeds(inputs, this.wte.embeddingDim);
     const pastKV = inputs.pastKeyValues ?? null;
     if (pastKV && pastKV.length !== this.h.length) throw new Error(`pastKeyValues has ${pastKV.length} layers, the model ${this.h.length}`);
     const past = pastKV?.[0]?.key.shape[2] ?? 0;
@@ -185,7 +188,7 @@ export class GPT2Model extends Module {
       throw new Error(`GPT-2: ${past + T} positions exceed n_positions ${this.config.n_positions}`);
     }
 
-    let x = this.wte.forward(ids);
+    let x = embeds ?? this.wte.forward(ids!);
     if (this.wpe instanceof Embedding) x = x.add(this.wpe.forward(positionIds!));
     else if (this.wpe) x = this.wpe.forward(x, positionIds, past);
     const typeIds = optionalIds(inputs.tokenTypeIds, 'tokenTypeIds');

@@ -21,6 +21,8 @@ import { MASK_MIN } from '../hf.js';
 import { seq2seqConfig, type Seq2SeqConfig } from './config.js';
 
 export interface Seq2SeqInputs extends ModelInputs {
+  /** [B, S] source ids (required: the seq2seq model takes no inputsEmbeds). */
+  inputIds: Ids;
   /** [B, T] target-side ids; made from labels (shifted right after decoder_start_token_id) when absent. */
   decoderInputIds?: Ids | null;
   /** [B, past + T] 1 = token, 0 = padding. */
