@@ -105,6 +105,9 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
   }
 
   get encoder(): PromptEmbedding | PrefixEncoder { return this.prompt_encoder.get(this.adapterName)!; }
+  /** The base model's config and architecture, so the handle stands where the model does (labels, padding). */
+  get config(): Record<string, unknown> { return (this.base_model as unknown as { config?: Record<string, unknown> }).config ?? {}; }
+  get architecture(): string { return (this.base_model as unknown as { architecture?: string }).architecture ?? this.base_model.constructor.name; }
   get numVirtualTokens(): number { return this.peftConfig.numVirtualTokens; }
 
   private applyTrainable(): void {

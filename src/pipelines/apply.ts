@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import {
-  asTask, fromPretrainedForTask, loadAdapter, labelNames, type PreTrainedModel, type SequenceClassificationModel,
+  asTask, fromPretrainedForTask, loadPeftAdapter, PromptLearningModel, labelNames, type PreTrainedModel, type SequenceClassificationModel,
   type QuestionAnsweringModel, type TaskName, type TaskModels,
 } from '../models/index.js';
 import { argmax, classificationMetrics, classifyEncoded, encodeRows } from '../tasks/classify_task.js';
@@ -43,10 +43,18 @@ export async function loadTaskModel<T extends TaskName>(dir: string, task: T, o:
     const overrides = existsSync(labelsFile) ? JSON.parse(readFileSync(labelsFile, 'utf8')) as Record<string, unknown> : {};
     if (!(loaded.tasks as string[]).includes(task)) loaded.model = await fromPretrainedForTask(dir, task, { configOverrides: overrides, warn: () => {} });
     model = loaded.model;
+    let handle;
     try {
-      await loadAdapter(model, o.adapter);
+      handle = await loadPeftAdapter(model, o.adapter);
     } catch (err) {
       throw new InputError(`${command}: cannot apply the adapter in ${o.adapter}: ${(err as Error).message}`);
+    }
+    // LoRA changes the model in place; a prompt runs through its handle, which takes the model's inputs.
+    if (handle instanceof PromptLearningModel) {
+      asTask(model, task, `${command}: ${dir}`);
+      handle.eval();
+      const cfg = model.config as { pad_token_id?: number | null };
+      return { model: handle as unknown as TaskModels[T] & PreTrainedModel, tokenizer, padId: cfg.pad_token_id ?? tokenizer.tokenToId('[PAD]') ?? 0 };
     }
   } else {
     const loaded = await loadModelDir(dir, command);
@@ -86,9 +94,11 @@ export async function evaluateClassifier(p: TaskPipeline<'sequence-classificatio
   return { eval_loss: loss, ...classificationMetrics(probs.map(argmax), enc.map((r) => r.label)), examples: enc.length };
 }
 
+/** The longest input the model takes: its positions, less a prompt's virtual tokens (which come first). */
 function maxPositions(model: PreTrainedModel): number {
   const c = model.config as { max_position_embeddings?: number; n_positions?: number };
-  return Math.min(c.max_position_embeddings ?? c.n_positions ?? 512, 512);
+  const prompt = (model as unknown as { numVirtualTokens?: number }).numVirtualTokens ?? 0;
+  return Math.min(c.max_position_embeddings ?? c.n_positions ?? 512, 512) - prompt;
 }
 
 /** Answers to questions about contexts (any length: read in overlapping windows). */

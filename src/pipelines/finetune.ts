@@ -11,9 +11,10 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { trainWordPiece } from '../tokenizers/presets.js';
 import {
   BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames,
-  applyLora, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
+  applyLora, applyPromptTuning, applyPrefixTuning, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
 } from '../models/index.js';
 import type { LoraModel } from '../nn/lora_model.js';
+import type { PromptLearningModel } from '../models/prompt_model.js';
 import { Trainer, type TrainingArguments } from '../train/trainer.js';
 import type { TrainingTask } from '../train/task.js';
 import { labelsFrom } from '../tasks/table.js';
@@ -28,7 +29,7 @@ import { readSquadFile, readTableFile, parseRange, type TableColumns } from './f
 import { checkTrainerConfig } from './pretrain.js';
 
 export type FinetuneTask = 'classify' | 'qa';
-export type FinetuneMethod = 'full' | 'lora' | 'head';
+export type FinetuneMethod = 'full' | 'lora' | 'head' | 'prompt' | 'prefix';
 
 export interface ScratchModel {
   arch: 'bert';
@@ -57,6 +58,8 @@ export interface FinetuneOptions extends RunSettings {
   lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[] };
   /** Save a LoRA run as a merged full model instead of an adapter. */
   merge?: boolean;
+  /** Prompt and prefix tuning: virtual tokens, the prefix's MLP reparameterization, heads trained beside the prompt. */
+  prompt?: { numVirtualTokens: number; prefixProjection?: boolean; modulesToSave?: string[] };
   freezeEmbeddings?: boolean;
   freezeLayers?: number;
   batchSize: number;
@@ -110,9 +113,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   try {
     manualSeed(o.args.seed);
     const setup = await prepare(o, command, log);
-    const { model, task, tok, lora } = setup;
+    const { model, task, tok, lora, prompt } = setup;
+    // What trains and is checkpointed: the prompt handle (which runs the model with its prompt), or the model.
+    const trained = prompt ?? model;
     const all = model.numParameters();
-    const trainable = model.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    const trainable = trained.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
     log(`model: ${model.architecture}, ${(all / 1e6).toFixed(2)}M parameters, ${trainable.toLocaleString()} trainable (${(100 * trainable / all).toFixed(2)}%); method ${o.method}`);
 
     const stepsPerEpoch = task.stepsPerEpoch;
@@ -125,8 +130,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     checkTrainerConfig({ ...cfg, batchSize: o.batchSize, blockSize: o.maxLength, evalIters: 1, objective: 'clm' }, command);
     log(`data: ${stepsPerEpoch} batches of ${o.batchSize} per epoch; ${maxIters} steps (${(maxIters * accum / stepsPerEpoch).toFixed(2)} epochs), evaluating every ${cfg.evalInterval}`);
 
-    const save = () => saveOutput(o.out, model, tok, lora);
-    const trainer = new Trainer(model, task, cfg, o.out,
+    const save = () => saveOutput(o.out, model, tok, { lora, prompt });
+    const trainer = new Trainer(trained, task, cfg, o.out,
       { architecture: { task: o.task, method: o.method, type: model.architecture, labels: (model.config as { id2label?: unknown }).id2label ?? null } });
     if (o.resume) {
       if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
@@ -158,7 +163,11 @@ interface Setup {
   task: TrainingTask & { stepsPerEpoch: number };
   tok: Tokenizer;
   lora: LoraModel<PreTrainedModel> | null;
+  /** Prompt or prefix tuning: the handle that runs the model with its prompt (what trains). */
+  prompt: PromptLearningModel<PreTrainedModel> | null;
 }
+
+type Adapters = Pick<Setup, 'lora' | 'prompt'>;
 
 async function prepare(o: FinetuneOptions, command: string, log: (s: string) => void): Promise<Setup> {
   const cols = o.columns ?? { textColumn: 'text', labelColumn: 'label' };
@@ -173,18 +182,18 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
       : scratchTokenizer(trainRows.flatMap((r) => r.textPair !== undefined ? [r.text, r.textPair] : [r.text]), o.fromScratch!, log);
     const model = o.model ? await classifierFrom(o.model, labels, command, log) : scratchModel(o, tok, labelMaps(labels));
     const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
-    const lora = applyMethod(model, o);
+    const adapters = applyMethod(model, o);
     const padId = padIdOf(tok, model);
     const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength: o.maxLength, label2id, source });
     const task = new SequenceClassificationTask(enc(trainRows, o.train), enc(evalRows, o.eval), { batchSize: o.batchSize, padId });
-    return { model, task: task as unknown as Setup['task'], tok, lora };
+    return { model, task: task as unknown as Setup['task'], tok, ...adapters };
   }
   const trainEx = readSquadFile(o.train, parseRange(o.trainArticles, '--train-articles'), { what: 'training file', ...text });
   const evalEx = readSquadFile(o.eval, parseRange(o.evalArticles, '--eval-articles'), { what: 'evaluation file', ...text });
   const tok = o.model ? await loadTokenizer(o.model, command)
     : scratchTokenizer([...new Set(trainEx.map((e) => e.context))].concat(trainEx.map((e) => e.question)), o.fromScratch!, log);
   const model = o.model ? await fromPretrainedForTask(o.model, 'question-answering', { warn: log }) : scratchModel(o, tok, null);
-  const lora = applyMethod(model, o);
+  const adapters = applyMethod(model, o);
   const padId = padIdOf(tok, model);
   const feats = (ex: typeof trainEx, file: string) => {
     try {
@@ -196,7 +205,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
   };
   const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId });
   log(`data: ${trainEx.length} training questions (${task.trainFeatures.length} windows), ${evalEx.length} evaluation questions`);
-  return { model, task: task as unknown as Setup['task'], tok, lora };
+  return { model, task: task as unknown as Setup['task'], tok, ...adapters };
 }
 
 async function loadTokenizer(dir: string, command: string): Promise<Tokenizer> {
@@ -250,24 +259,46 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
   return fromPretrainedForTask(dir, 'sequence-classification', { configOverrides: overrides, warn: log });
 }
 
-/** Applies the method: LoRA adapters (base frozen), head only, or freezing by role for full fine-tuning. */
-function applyMethod(model: PreTrainedModel, o: FinetuneOptions): LoraModel<PreTrainedModel> | null {
-  if (o.method === 'head') { freezeAllButHead(model); return null; }
+/** Applies the method: LoRA adapters or a prompt (base frozen), head only, or freezing by role for full fine-tuning. */
+function applyMethod(model: PreTrainedModel, o: FinetuneOptions): Adapters {
+  if (o.method === 'head') { freezeAllButHead(model); return { lora: null, prompt: null }; }
   if (o.method === 'lora') {
     const l = o.lora ?? { r: 8, alpha: 16, dropout: 0.1 };
     const type = String(model.config.model_type);
-    return applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
+    const lora = applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
       ...(l.modulesToSave ? { modulesToSave: l.modulesToSave } : {}), baseModelNameOrPath: o.model ?? null });
+    return { lora, prompt: null };
+  }
+  if (o.method === 'prompt' || o.method === 'prefix') {
+    const p = o.prompt ?? { numVirtualTokens: 20 };
+    const c = model.config as { max_position_embeddings?: number; n_positions?: number };
+    const positions = c.max_position_embeddings ?? c.n_positions ?? Infinity;
+    if (o.maxLength + p.numVirtualTokens > positions) {
+      // The prompt's tokens take positions before the text's (HF's past length), so both must fit.
+      throw new InputError(`${o.command ?? 'tlm finetune'}: --max-length ${o.maxLength} plus --num-virtual-tokens ${p.numVirtualTokens} exceeds the model's ${positions} positions; use --max-length ${positions - p.numVirtualTokens} or fewer`);
+    }
+    const common = { numVirtualTokens: p.numVirtualTokens, baseModelNameOrPath: o.model ?? null,
+      ...(p.modulesToSave ? { modulesToSave: [...taskHeads(model), ...p.modulesToSave] } : {}) };
+    const prompt = o.method === 'prompt' ? applyPromptTuning(model, { ...common, init: 'sample-vocab' })
+      : applyPrefixTuning(model, { ...common, prefixProjection: p.prefixProjection ?? false });
+    return { lora: null, prompt };
   }
   if (o.freezeEmbeddings || o.freezeLayers) freeze(model, { embeddings: o.freezeEmbeddings, layers: o.freezeLayers });
-  return null;
+  return { lora: null, prompt: null };
+}
+
+/** The task head's module name in a model (trained in full beside a prompt, as PEFT's modules_to_save). */
+function taskHeads(model: PreTrainedModel): string[] {
+  const names = new Set([...model.namedModules()].map(([k]) => k));
+  return ['classifier', 'score', 'qa_outputs'].filter((h) => names.has(h));
 }
 
 /** The run's model as the task's users load it: an HF-layout directory, or a PEFT adapter beside the tokenizer. */
-async function saveOutput(dir: string, model: PreTrainedModel, tok: Tokenizer, lora: LoraModel<PreTrainedModel> | null): Promise<void> {
+async function saveOutput(dir: string, model: PreTrainedModel, tok: Tokenizer, adapters: Adapters): Promise<void> {
   await withFsContext('save the model to', dir, async () => {
-    if (lora) {
-      await saveAdapter(dir, lora);
+    const handle = adapters.lora ?? adapters.prompt;
+    if (handle) {
+      await saveAdapter(dir, handle);
       const { id2label, label2id } = model.config as { id2label?: unknown; label2id?: unknown };
       if (id2label) await writeFileAtomic(join(dir, ADAPTER_LABELS), JSON.stringify({ id2label, label2id }, null, 2) + '\n');
     }

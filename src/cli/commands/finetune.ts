@@ -24,12 +24,15 @@ const spec: CommandSpec = {
     'eval-articles': { type: 'string', help: 'qa: articles of --eval to use, e.g. 38:' },
     'max-length': { type: 'number', help: 'tokens per input, special tokens included (default 128; qa 384)', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', default: 128, integer: true, min: 0 },
-    method: { type: 'string', help: 'what trains: everything, LoRA adapters, or only the task head (a linear probe)', default: 'full', choices: ['full', 'lora', 'head'] },
+    method: { type: 'string', help: 'what trains: everything, LoRA adapters, a soft prompt (prompt tuning), per-layer key/value prefixes (prefix tuning, deep prompts), or only the task head (a linear probe)',
+      default: 'full', choices: ['full', 'lora', 'prompt', 'prefix', 'head'] },
+    'num-virtual-tokens': { type: 'number', help: 'prompt/prefix: virtual tokens', default: 20, integer: true, min: 1 },
+    'prefix-projection': { type: 'boolean', help: 'prefix: learn the prefix through an MLP (P-tuning v2\'s reparameterization)' },
     'lora-r': { type: 'number', help: 'LoRA rank', default: 8, integer: true, min: 1 },
     'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0 },
     'lora-dropout': { type: 'number', help: 'dropout on the LoRA input', default: 0.1, min: 0, lt: 1 },
     'lora-targets': { type: 'strings', help: 'module names to adapt (default: query, value for BERT; c_attn for GPT-2)' },
-    'lora-modules-to-save': { type: 'strings', help: 'modules trained in full beside the adapters (the task head always is; e.g. pooler when the checkpoint has none)' },
+    'modules-to-save': { type: 'strings', help: 'lora/prompt/prefix: modules trained in full beside the adapter (the task head always is; e.g. pooler when the checkpoint has none)' },
     merge: { type: 'boolean', help: 'LoRA: also save the base model with the adapter merged into its weights' },
     'freeze-embeddings': { type: 'boolean', help: 'full: keep the embeddings fixed' },
     'freeze-layers': { type: 'number', help: 'full: keep the embeddings and the first N layers fixed', integer: true, min: 0 },
@@ -73,7 +76,9 @@ const spec: CommandSpec = {
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
     const metric = f['metric-for-best'] as string | undefined;
     if (metric && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
-    if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-modules-to-save'])) return '--merge, --lora-targets and --lora-modules-to-save apply to --method lora';
+    if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
+    if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
+    if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
     return undefined;
   },
@@ -90,7 +95,8 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     maxLength: (f['max-length'] as number | undefined) ?? (task === 'qa' ? 384 : 128), docStride: num('doc-stride'),
     method: f.method as FinetuneOptions['method'],
     lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
-      modulesToSave: f['lora-modules-to-save'] as string[] | undefined },
+      modulesToSave: f['modules-to-save'] as string[] | undefined },
+    prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined },
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
     batchSize: num('batch-size'), epochs: f.epochs as number | undefined,
     args: {
