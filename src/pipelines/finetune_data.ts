@@ -68,3 +68,34 @@ export function readSquadFile(path: string, range: [number, number], o: { what: 
   if (picked.length === 0) throw new InputError(`${o.what} ${path} has no question in articles ${range[0]}:${range[1] === Infinity ? '' : range[1]}`);
   return picked;
 }
+
+export interface TextPair { source: string; target: string; line: number }
+
+/** Two line-aligned files (a parallel corpus); different line counts are an error naming both. */
+export function readParallelFiles(sourcePath: string, targetPath: string, o: { lossyUtf8?: boolean } = {}): TextPair[] {
+  const lines = (p: string, what: string) => {
+    const l = readTextFile(p, what, o.lossyUtf8).split(/\r?\n/);
+    if (l[l.length - 1] === '') l.pop();
+    return l;
+  };
+  const src = lines(sourcePath, 'source file'), tgt = lines(targetPath, 'target file');
+  if (src.length !== tgt.length) {
+    throw new InputError(`${sourcePath} has ${src.length} lines but ${targetPath} has ${tgt.length}; parallel files must be line-aligned`);
+  }
+  return src.map((source, i) => ({ source, target: tgt[i]!, line: i + 1 }));
+}
+
+/** Pairs from one JSONL or TSV file, by field (SAMSum: --source-field source --target-field summary). */
+export function readPairsFile(path: string, fields: { source: string; target: string }, o: { format?: string; lossyUtf8?: boolean } = {}): TextPair[] {
+  const format = formatOf(path, o.format);
+  if (format !== 'jsonl' && format !== 'tsv' && format !== 'csv') throw new InputError(`${path}: pairs are read from jsonl, tsv or csv, not ${format}`);
+  const text = readTextFile(path, 'data file', o.lossyUtf8);
+  let rows;
+  try {
+    // readTable names the text column 'text' and the second one 'textPair'; trimming is kept off so dialogues keep their lines.
+    rows = readTable(text, { format, textColumn: fields.source, textPairColumn: fields.target, trim: false });
+  } catch (err) {
+    throw new InputError(`${path}: ${(err as Error).message}`);
+  }
+  return rows.map((r) => ({ source: r.text, target: r.textPair ?? '', line: r.line }));
+}

@@ -5,3 +5,5 @@ export { readTable, parseCsv, labelsFrom, type TableFormat, type TableOptions, t
 export { readSquad, splitSquadByArticle, type SquadExample, type SquadAnswer } from './squad_data.js';
 export { slidingWindowBaseline, type SlidingWindowOptions } from './sliding_window.js';
 export * from './qa.js';
+export { lead3 } from './lead3.js';
+export { encodePairs, TokenBudgetBatcher, Seq2SeqTask, seq2seqMetrics, type EncodedPair, type Seq2SeqMetric, type Seq2SeqTaskOptions } from './seq2seq_task.js';

@@ -1,0 +1,198 @@
+// Sequence-to-sequence (translation, summarization) as a TrainingTask: source/target pairs encoded
+// with EOS, batched by a token budget (sentences of similar length together, about N tokens a batch,
+// as fairseq's --max-tokens), trained with label-smoothed cross-entropy, and evaluated by loss and by
+// the task's metric (BLEU, chrF or ROUGE) on a greedy decode of the validation pairs.
+
+import { tensor } from '../tensor/ops/creation.js';
+import { crossEntropy } from '../tensor/ops/nn.js';
+import { noGrad, tidy } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../tensor/random.js';
+import type { Seq2SeqLMModel } from '../models/tasks.js';
+import type { ModelOutput } from '../models/modeling.js';
+import type { TrainingTask } from '../train/task.js';
+import { InputError } from '../errors.js';
+import { bleu } from './metrics/bleu.js';
+import { chrf } from './metrics/chrf.js';
+import { rouge } from './metrics/rouge.js';
+
+export interface EncodedPair { src: number[]; tgt: number[] }
+
+export interface PairEncodeOptions {
+  encodeSource(text: string): number[];
+  encodeTarget(text: string): number[];
+  eosId: number;
+  maxSourceLength: number;
+  maxTargetLength: number;
+  /** Cut longer inputs to the limits (said once, with a count); default: an error naming the line. */
+  truncate?: boolean;
+  source?: string;
+  warn?: (m: string) => void;
+}
+
+/** Pairs of texts → ids ending with EOS; an empty side or an over-long one is an error naming its line (unless truncate). */
+export function encodePairs(pairs: readonly { source: string; target: string; line: number }[], o: PairEncodeOptions): EncodedPair[] {
+  let cut = 0;
+  const where = (line: number) => `${o.source ?? 'data'}: line ${line}`;
+  const out = pairs.map((p) => {
+    if (p.source.trim() === '' || p.target.trim() === '') throw new InputError(`${where(p.line)}: the ${p.source.trim() === '' ? 'source' : 'target'} is empty`);
+    let src = o.encodeSource(p.source), tgt = o.encodeTarget(p.target);
+    for (const [side, ids, max] of [['source', src, o.maxSourceLength], ['target', tgt, o.maxTargetLength]] as const) {
+      if (ids.length + 1 > max && !o.truncate) {
+        throw new InputError(`${where(p.line)}: the ${side} has ${ids.length + 1} tokens (with EOS), more than --max-${side}-length ${max}; raise it, or pass --truncate`);
+      }
+    }
+    if (src.length + 1 > o.maxSourceLength || tgt.length + 1 > o.maxTargetLength) cut++;
+    src = [...src.slice(0, o.maxSourceLength - 1), o.eosId];
+    tgt = [...tgt.slice(0, o.maxTargetLength - 1), o.eosId];
+    return { src, tgt };
+  });
+  if (cut > 0) o.warn?.(`${o.source ?? 'data'}: ${cut} pair(s) longer than the limits were truncated`);
+  return out;
+}
+
+/**
+ * Batches of pair indices holding at most maxTokens tokens each (rows × the longest side, padding
+ * included), of similar lengths: each epoch shuffles, sorts inside mega-buckets by length, packs,
+ * then shuffles the batches.
+ */
+export class TokenBudgetBatcher {
+  private order: number[][] = [];
+  private state = { epoch: -1, next: 0 };
+  private seed: number[] | null = null;
+
+  constructor(readonly lengths: readonly number[], readonly maxTokens: number) {
+    if (lengths.length === 0) throw new InputError('the training data is empty');
+    const longest = Math.max(...lengths);
+    if (longest > maxTokens) throw new InputError(`--max-tokens ${maxTokens} is smaller than the longest pair (${longest} tokens)`);
+  }
+
+  get batchesPerEpoch(): number { return this.plan([1, 2]).length; }
+
+  next(gen: Generator): number[] {
+    if (this.state.epoch < 0 || this.state.next >= this.order.length) {
+      this.seed = [Math.floor(gen.uniform() * 2 ** 31), Math.floor(gen.uniform() * 2 ** 31)];
+      this.order = this.plan(this.seed);
+      this.state = { epoch: this.state.epoch + 1, next: 0 };
+    }
+    return this.order[this.state.next++]!;
+  }
+
+  private plan(seed: number[]): number[][] {
+    let s = (seed[0]! ^ (seed[1]! << 7)) >>> 0 || 1;
+    const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+    const shuffle = <T>(a: T[]) => { for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!]; } return a; };
+    const idx = shuffle(Array.from(this.lengths, (_, i) => i));
+    const batches: number[][] = [];
+    const bucket = 4096;
+    for (let m = 0; m < idx.length; m += bucket) {
+      const chunk = idx.slice(m, m + bucket).sort((a, b) => this.lengths[a]! - this.lengths[b]!);
+      let cur: number[] = [], longest = 0;
+      for (const i of chunk) {
+        const L = Math.max(longest, this.lengths[i]!);
+        if (cur.length > 0 && L * (cur.length + 1) > this.maxTokens) { batches.push(cur); cur = []; longest = 0; }
+        cur.push(i);
+        longest = Math.max(longest, this.lengths[i]!);
+      }
+      if (cur.length) batches.push(cur);
+    }
+    return shuffle(batches);
+  }
+
+  getState(): unknown { return { ...this.state, seed: this.seed }; }
+  setState(st: unknown): void {
+    const x = st as { epoch: number; next: number; seed: number[] | null };
+    if (x.seed) { this.seed = x.seed; this.order = this.plan(x.seed); }
+    this.state = { epoch: x.epoch, next: x.next };
+  }
+}
+
+interface Batch { inputIds: Tensor; attentionMask: Tensor; labels: Tensor }
+
+function collate(pairs: readonly EncodedPair[], padId: number): Batch {
+  const B = pairs.length, S = Math.max(...pairs.map((p) => p.src.length)), T = Math.max(...pairs.map((p) => p.tgt.length));
+  const ids = new Int32Array(B * S).fill(padId), mask = new Int32Array(B * S), labels = new Int32Array(B * T).fill(-100);
+  pairs.forEach((p, b) => {
+    ids.set(p.src, b * S);
+    mask.fill(1, b * S, b * S + p.src.length);
+    labels.set(p.tgt, b * T);
+  });
+  return { inputIds: tensor(ids, { shape: [B, S] }), attentionMask: tensor(mask, { shape: [B, S] }), labels: tensor(labels, { shape: [B, T] }) };
+}
+
+/** Teacher-forced forward of a seq2seq model: labels given, logits back (the decoder input is labels shifted right). */
+interface Seq2SeqForward extends Seq2SeqLMModel {
+  forward(inputs: { inputIds: Tensor; attentionMask: Tensor; labels: Tensor }): ModelOutput & { logits: Tensor };
+}
+
+export type Seq2SeqMetric = 'bleu' | 'chrf' | 'rouge';
+
+export interface Seq2SeqTaskOptions {
+  maxTokens: number;
+  padId: number;
+  labelSmoothing: number;
+  /** The metric on a greedy decode of the validation pairs (BLEU for translation, ROUGE for summaries). */
+  metric: Seq2SeqMetric;
+  /** Validation pairs decoded for the metric (the first N; all by default). */
+  metricExamples?: number;
+  /** Greedy decoding of source id rows → target id rows (the pipeline passes generation here). */
+  decode(model: Seq2SeqLMModel, sources: number[][]): Promise<number[][]>;
+  detokenize(ids: number[]): string;
+  /** Reference texts of the validation pairs, as written. */
+  references: string[];
+}
+
+export class Seq2SeqTask implements TrainingTask<Seq2SeqForward, Batch> {
+  readonly metricForBest: string;
+  readonly greaterIsBetter = true;
+  private readonly batcher: TokenBudgetBatcher;
+
+  constructor(readonly train: readonly EncodedPair[], readonly val: readonly EncodedPair[], readonly o: Seq2SeqTaskOptions) {
+    if (val.length === 0) throw new InputError('the validation data is empty');
+    if (o.references.length !== val.length) throw new Error('Seq2SeqTask: one reference per validation pair');
+    this.metricForBest = o.metric === 'rouge' ? 'rouge2' : o.metric;
+    this.batcher = new TokenBudgetBatcher(train.map((p) => Math.max(p.src.length, p.tgt.length)), o.maxTokens);
+  }
+
+  get stepsPerEpoch(): number { return this.batcher.batchesPerEpoch; }
+
+  trainBatch(gen: Generator): { inputs: Batch; tokens: number } {
+    const rows = this.batcher.next(gen).map((i) => this.train[i]!);
+    return { inputs: collate(rows, this.o.padId), tokens: rows.reduce((n, p) => n + p.tgt.length, 0) };
+  }
+
+  /** Label-smoothed cross-entropy over the target tokens (padding ignored). */
+  loss(model: Seq2SeqForward, b: Batch, smoothing = this.o.labelSmoothing): Tensor {
+    const { logits } = model.forward(b);
+    const V = logits.shape[2]!;
+    return crossEntropy(logits.reshape(-1, V), b.labels.reshape(-1), { ignoreIndex: -100, labelSmoothing: smoothing });
+  }
+
+  async evaluate(model: Seq2SeqForward): Promise<Record<string, number>> {
+    // Loss without smoothing (comparable across runs), token-weighted over the validation set.
+    let nll = 0, tokens = 0;
+    for (let i = 0; i < this.val.length; i += 64) {
+      const part = this.val.slice(i, i + 64);
+      const n = part.reduce((k, p) => k + p.tgt.length, 0);
+      nll += noGrad(() => tidy(() => this.loss(model, collate(part, this.o.padId), 0).item())) * n;
+      tokens += n;
+    }
+    const count = Math.min(this.o.metricExamples ?? this.val.length, this.val.length);
+    const hyps = (await this.o.decode(model, this.val.slice(0, count).map((p) => p.src))).map((ids) => this.o.detokenize(ids));
+    const refs = this.o.references.slice(0, count);
+    return { eval_loss: nll / tokens, ...seq2seqMetrics(this.o.metric, hyps, refs) };
+  }
+
+  state(): unknown { return this.batcher.getState(); }
+  setState(s: unknown): void { this.batcher.setState(s); }
+}
+
+/** The metric's numbers: BLEU (with chrF beside it), chrF, or ROUGE-1/2/L/Lsum (as percentages). */
+export function seq2seqMetrics(metric: Seq2SeqMetric, hyps: string[], refs: string[]): Record<string, number> {
+  if (metric === 'rouge') {
+    const r = rouge(hyps, refs);
+    return { rouge1: 100 * r.rouge1, rouge2: 100 * r.rouge2, rougeL: 100 * r.rougeL, rougeLsum: 100 * r.rougeLsum };
+  }
+  const c = chrf(hyps, refs).score;
+  return metric === 'bleu' ? { bleu: bleu(hyps, refs).score, chrf: c } : { chrf: c };
+}
