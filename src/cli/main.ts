@@ -20,6 +20,8 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   finetune: { module: './commands/finetune.js', summary: 'fine-tune a model for classification or extractive QA (full, LoRA, head only)' },
   classify: { module: './commands/classify.js', summary: 'label texts with a fine-tuned classifier' },
   answer: { module: './commands/answer.js', summary: 'answer a question from a context with a QA model' },
+  translate: { module: './commands/translate.js', summary: 'translate texts with an encoder-decoder model' },
+  summarize: { module: './commands/summarize.js', summary: 'summarize texts with an encoder-decoder model' },
   demo: { module: './commands/demo.js', summary: 'train a small GPT on Tiny Shakespeare, then generate' },
   bench: { module: './commands/bench.js', summary: 'run the benchmarks (same as npm run bench)' },
 };

@@ -34,7 +34,19 @@ export function noam(o: { dModel: number; warmupSteps: number; factor?: number }
   };
 }
 
-export function makeSchedule(name: 'cosine' | 'linear' | 'constant' | 'noam', o: {
+/**
+ * fairseq's inverse_sqrt (the Noam shape with the peak given as lr): linear warmup to lr at
+ * warmupIters, then lr · sqrt(warmup / step), never below minLr.
+ */
+export function inverseSqrt(o: { lr: number; minLr?: number; warmupIters: number }): Schedule {
+  const w = Math.max(1, o.warmupIters);
+  return (step) => {
+    const s = step + 1;
+    return s < w ? o.lr * s / w : Math.max(o.minLr ?? 0, o.lr * Math.sqrt(w / s));
+  };
+}
+
+export function makeSchedule(name: 'cosine' | 'linear' | 'constant' | 'noam' | 'inverse_sqrt', o: {
   lr: number; minLr: number; warmupIters: number; decayIters: number; dModel?: number;
 }): Schedule {
   switch (name) {
@@ -42,5 +54,6 @@ export function makeSchedule(name: 'cosine' | 'linear' | 'constant' | 'noam', o:
     case 'linear': return warmupLinear(o);
     case 'constant': return constant(o.lr);
     case 'noam': return noam({ dModel: o.dModel ?? 512, warmupSteps: Math.max(1, o.warmupIters), factor: o.lr });
+    case 'inverse_sqrt': return inverseSqrt(o);
   }
 }

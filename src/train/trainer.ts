@@ -27,7 +27,7 @@ export interface TrainingArguments {
   minLr: number;
   warmupIters: number;
   lrDecayIters: number;
-  schedule: 'cosine' | 'linear' | 'constant' | 'noam';
+  schedule: 'cosine' | 'linear' | 'constant' | 'noam' | 'inverse_sqrt';
   weightDecay: number;
   beta1: number;
   beta2: number;

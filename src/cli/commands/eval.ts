@@ -15,6 +15,10 @@ import { loadModelDir } from '../../pipelines/model_dir.js';
 import { loadTaskModel, evaluateClassifier, evaluateQa } from '../../pipelines/apply.js';
 import { readTableFile, readSquadFile, parseRange } from '../../pipelines/finetune_data.js';
 import { slidingWindowBaseline } from '../../tasks/sliding_window.js';
+import { lead3 } from '../../tasks/lead3.js';
+import { seq2seqMetrics } from '../../tasks/seq2seq_task.js';
+import { loadSeq2Seq, evaluateSeq2Seq } from '../../pipelines/seq2seq_apply.js';
+import { readParallelFiles, readPairsFile, type TextPair } from '../../pipelines/finetune_data.js';
 import { squad } from '../../tasks/metrics/squad.js';
 import { asTask } from '../../models/tasks.js';
 
@@ -32,14 +36,21 @@ const spec: CommandSpec = {
   usage: 'eval --model DIR --data FILE [--task lm|classify|qa] [flags]',
   summary: 'Loss and perplexity of a causal LM on a text file, with a Kneser–Ney n-gram baseline for contrast; or, with --task, a task model\'s metrics on a labelled file.',
   flags: {
-    task: { type: 'string', help: 'lm: loss and perplexity; classify: accuracy, macro-F1, MCC; qa: SQuAD exact match and F1', default: 'lm', choices: ['lm', 'classify', 'qa'] },
+    task: { type: 'string', help: 'lm: loss and perplexity; classify: accuracy, macro-F1, MCC; qa: SQuAD exact match and F1; translate: sacreBLEU, chrF and tokenized lower-cased BLEU; summarize: ROUGE-1/2/L/Lsum',
+      default: 'lm', choices: ['lm', 'classify', 'qa', 'translate', 'summarize'] },
+    source: { type: 'string', help: 'translate/summarize: source text, one example a line (with --target)' },
+    target: { type: 'string', help: 'translate/summarize: reference text, line-aligned with --source' },
+    'source-field': { type: 'string', help: 'translate/summarize with --data (jsonl/tsv): the source field', default: 'source' },
+    'target-field': { type: 'string', help: 'translate/summarize with --data: the reference field', default: 'target' },
+    'num-beams': { type: 'number', help: 'translate/summarize: beam search width', default: 4, integer: true, min: 1 },
+    'max-examples': { type: 'number', help: 'translate/summarize: score the first N pairs only', integer: true, min: 1 },
     adapter: { type: 'string', help: 'classify/qa: a PEFT adapter directory to apply on --model' },
     format: { type: 'string', help: 'classify/qa: data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
     'text-column': { type: 'string', help: 'classify: column with the text', default: 'text' },
     'text-pair-column': { type: 'string', help: 'classify: column with the second text of a pair' },
     'label-column': { type: 'string', help: 'classify: column with the label', default: 'label' },
     articles: { type: 'string', help: 'qa: the articles of --data to score, START:END (end excluded), e.g. 38:' },
-    baseline: { type: 'string', help: 'qa: score the SQuAD paper\'s sliding-window baseline instead of a model (no --model)', choices: ['sliding-window'] },
+    baseline: { type: 'string', help: 'score a baseline instead of a model (no --model): qa: the SQuAD paper\'s sliding window; summarize: Lead-3', choices: ['sliding-window', 'lead-3'] },
     'max-length': { type: 'number', help: 'classify/qa: tokens per input or window', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', integer: true, min: 0 },
     model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
@@ -59,6 +70,8 @@ export default {
   async run(f: FlagValues): Promise<void> {
     if (f.baseline !== undefined) { await evalBaseline(f); return; }
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
+    if (f.task === 'lm' && !f.data) throw new CliError('tlm eval: --data FILE is required');
+    if (f.task === 'translate' || f.task === 'summarize') { await evalSeq2Seq(f); return; }
     if (f.task !== 'lm') { await evalTask(f); return; }
     const files = checkDataFiles(f.data as string[] | undefined, 'tlm eval');
     const text = { lossyUtf8: f['lossy-utf8'] === true, warn: (m: string) => console.error(m) };
@@ -146,6 +159,13 @@ async function evalTask(f: FlagValues): Promise<void> {
 
 /** tlm eval --task qa --baseline sliding-window: the SQuAD paper's sliding-window baseline, scored as a model would be. */
 async function evalBaseline(f: FlagValues): Promise<void> {
+  if (f.baseline === 'lead-3') {
+    if (f.task !== 'summarize') throw new CliError('tlm eval: --baseline lead-3 goes with --task summarize');
+    const pairs = seq2seqPairs(f);
+    const r = seq2seqMetrics('rouge', pairs.map((p) => lead3(p.source)), pairs.map((p) => p.target));
+    console.log(JSON.stringify({ ...round(r), examples: pairs.length }));
+    return;
+  }
   if (f.task !== 'qa') throw new CliError('tlm eval: --baseline sliding-window goes with --task qa');
   if (f.model !== undefined) throw new CliError('tlm eval: --baseline scores a baseline, not a model; leave out --model');
   const files = f.data as string[] | undefined;
@@ -153,4 +173,29 @@ async function evalBaseline(f: FlagValues): Promise<void> {
   const examples = readSquadFile(files[0]!, parseRange(f.articles as string | undefined, '--articles'), { what: 'tlm eval: data file' });
   const s = squad(examples.map((e) => slidingWindowBaseline(e.context, e.question)), examples.map((e) => e.answers.map((a) => a.text)));
   console.log(JSON.stringify({ exact_match: Math.round(s.exactMatch * 1e4) / 1e4, f1: Math.round(s.f1 * 1e4) / 1e4, examples: examples.length }));
+}
+
+const round = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]));
+
+/** The pairs of --source/--target, or of --data with --source-field/--target-field (the first --max-examples). */
+function seq2seqPairs(f: FlagValues): TextPair[] {
+  const data = f.data as string[] | undefined;
+  let pairs: TextPair[];
+  if (f.source !== undefined || f.target !== undefined) {
+    if (!f.source || !f.target) throw new CliError('tlm eval: --source FILE and --target FILE go together');
+    pairs = readParallelFiles(f.source as string, f.target as string);
+  } else if (data && data.length === 1) {
+    pairs = readPairsFile(data[0]!, { source: f['source-field'] as string, target: f['target-field'] as string }, { format: f.format as string | undefined });
+  } else throw new CliError('tlm eval: --source FILE --target FILE (or --data FILE with --source-field/--target-field) is required');
+  const n = f['max-examples'] as number | undefined;
+  return n ? pairs.slice(0, n) : pairs;
+}
+
+/** tlm eval --task translate|summarize: the model's outputs (beam search) scored against the references. */
+async function evalSeq2Seq(f: FlagValues): Promise<void> {
+  const pairs = seq2seqPairs(f);
+  const p = await loadSeq2Seq(f.model as string, 'tlm eval');
+  const summaries = f.task === 'summarize';
+  const m = await evaluateSeq2Seq(p, pairs, summaries ? 'rouge' : 'bleu', { numBeams: f['num-beams'] as number, ...(summaries ? { noRepeatNgramSize: 3 } : {}) });
+  console.log(JSON.stringify(round(m)));
 }

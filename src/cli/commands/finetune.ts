@@ -4,18 +4,32 @@
 
 import type { CommandSpec, FlagValues } from '../args.js';
 import { finetune, type FinetuneOptions } from '../../pipelines/finetune.js';
+import { finetuneSeq2Seq, type Seq2SeqFinetuneOptions } from '../../pipelines/finetune_seq2seq.js';
 import { onInterrupt } from '../../pipelines/interrupt.js';
 
 const spec: CommandSpec = {
   name: 'finetune',
-  usage: 'finetune --task classify|qa (--model DIR | --from-scratch) --train FILE --eval FILE --out DIR [flags]',
-  summary: 'Fine-tune a model for a task (classification, extractive QA): full, LoRA, or the head only. Writes an HF-layout model or a PEFT adapter to --out.',
+  usage: 'finetune --task classify|qa|translate|summarize (--model DIR | --from-scratch) --train FILE --eval FILE --out DIR [flags]',
+  summary: 'Fine-tune a model for a task (classification, extractive QA: full, LoRA, prompts or the head only; translation, summarization: an encoder-decoder in MarianMT\'s layout). Writes an HF-layout model or a PEFT adapter to --out.',
   flags: {
-    task: { type: 'string', help: 'the task', choices: ['classify', 'qa'] },
+    task: { type: 'string', help: 'the task', choices: ['classify', 'qa', 'translate', 'summarize'] },
     model: { type: 'string', help: 'pretrained model directory (tlm or HF Transformers layout)' },
     'from-scratch': { type: 'boolean', help: 'a fresh BERT sized by --n-layer/--n-head/--n-embd, with a WordPiece tokenizer trained on the training texts' },
-    train: { type: 'string', help: 'training data: csv, tsv, jsonl (classify) or SQuAD json (qa)' },
+    train: { type: 'string', help: 'training data: csv, tsv, jsonl (classify; translate/summarize with --source-field/--target-field) or SQuAD json (qa)' },
     eval: { type: 'string', help: 'evaluation data, same format' },
+    source: { type: 'string', help: 'translate/summarize: training source text, one example a line (with --target)' },
+    target: { type: 'string', help: 'translate/summarize: training target text, line-aligned with --source' },
+    'eval-source': { type: 'string', help: 'translate/summarize: validation source file (with --eval-target)' },
+    'eval-target': { type: 'string', help: 'translate/summarize: validation target file' },
+    'source-field': { type: 'string', help: 'translate/summarize with --train: the source field (SAMSum: source)', default: 'source' },
+    'target-field': { type: 'string', help: 'translate/summarize with --train: the target field (SAMSum: summary)', default: 'target' },
+    'max-source-length': { type: 'number', help: 'translate/summarize: source tokens at most, EOS included', default: 128, integer: true, min: 2 },
+    'max-target-length': { type: 'number', help: 'translate/summarize: target tokens at most, EOS included', default: 128, integer: true, min: 2 },
+    truncate: { type: 'boolean', help: 'translate/summarize: cut longer pairs to the limits (default: refuse them)' },
+    'max-tokens': { type: 'number', help: 'translate/summarize: tokens per batch (rows × longest side), as fairseq', default: 4096, integer: true, min: 8 },
+    'label-smoothing': { type: 'number', help: 'translate/summarize: label smoothing of the cross-entropy', default: 0.1, min: 0, lt: 1 },
+    'ffn-dim': { type: 'number', help: 'translate/summarize from scratch: feed-forward width', default: 1024, integer: true, min: 1 },
+    'eval-examples': { type: 'number', help: 'translate/summarize: validation pairs decoded for BLEU / ROUGE at each evaluation', default: 500, integer: true, min: 1 },
     format: { type: 'string', help: 'data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
     'text-column': { type: 'string', help: 'column with the text', default: 'text' },
     'text-pair-column': { type: 'string', help: 'column with the second text of a pair task' },
@@ -47,7 +61,7 @@ const spec: CommandSpec = {
     lr: { type: 'number', help: 'peak learning rate', default: 5e-5, gt: 0 },
     'min-lr': { type: 'number', help: 'learning rate at the end of the decay', default: 0, min: 0 },
     'warmup-iters': { type: 'number', help: 'linear warmup steps', default: 0, integer: true, min: 0 },
-    schedule: { type: 'string', help: 'learning-rate schedule (HF fine-tuning: linear)', default: 'linear', choices: ['linear', 'cosine', 'constant'] },
+    schedule: { type: 'string', help: 'learning-rate schedule (HF fine-tuning: linear; Transformer: inverse_sqrt)', default: 'linear', choices: ['linear', 'cosine', 'constant', 'inverse_sqrt'] },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (not on biases, norms, embeddings)', default: 0.01, min: 0 },
     beta1: { type: 'number', help: 'AdamW beta1', default: 0.9, min: 0, lt: 1 },
     beta2: { type: 'number', help: 'AdamW beta2', default: 0.999, min: 0, lt: 1 },
@@ -55,7 +69,7 @@ const spec: CommandSpec = {
     'grad-accum': { type: 'number', help: 'micro-batches per optimizer step', default: 1, integer: true, min: 1 },
     'eval-interval': { type: 'number', help: 'evaluate, checkpoint and save every N steps (default: once an epoch)', integer: true, min: 1 },
     'metric-for-best': { type: 'string', help: 'the evaluation metric that picks the best model (default: accuracy for classify, f1 for qa)',
-      choices: ['accuracy', 'macro_f1', 'mcc', 'eval_loss', 'f1', 'exact_match'] },
+      choices: ['accuracy', 'macro_f1', 'mcc', 'eval_loss', 'f1', 'exact_match', 'bleu', 'chrf', 'rouge1', 'rouge2', 'rougeL'] },
     'early-stopping-patience': { type: 'number', help: 'stop after N evaluations without a better metric (0: never)', default: 0, integer: true, min: 0 },
     'log-interval': { type: 'number', help: 'write a metrics line every N steps', default: 10, integer: true, min: 1 },
     'max-seconds': { type: 'number', help: 'stop (evaluate and save) after this many seconds', gt: 0 },
@@ -67,15 +81,20 @@ const spec: CommandSpec = {
     quiet: { type: 'boolean', help: 'no progress bar' },
   },
   check: (f) => {
-    if (!f.task) return '--task classify|qa is required';
-    if (!f.train || !f.eval) return '--train FILE and --eval FILE are required';
+    if (!f.task) return '--task classify|qa|translate|summarize is required';
+    const seq2seq = f.task === 'translate' || f.task === 'summarize';
+    if (seq2seq) {
+      if (!(f.train || (f.source && f.target))) return '--source FILE --target FILE (or --train FILE with --source-field/--target-field) is required';
+      if (!(f.eval || (f['eval-source'] && f['eval-target']))) return '--eval-source FILE --eval-target FILE (or --eval FILE) is required';
+      if (f.method !== 'full') return `--method ${f.method} is for classify and qa; translate and summarize train the whole model`;
+    } else if (!f.train || !f.eval) return '--train FILE and --eval FILE are required';
     if (!f.out) return '--out DIR is required';
     if (!f.model && !f['from-scratch']) return '--model DIR or --from-scratch is required';
     if (f.model && f['from-scratch']) return '--model and --from-scratch exclude each other';
     if ((f['min-lr'] as number) > (f.lr as number)) return `--min-lr ${f['min-lr']} must not exceed --lr ${f.lr}`;
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
     const metric = f['metric-for-best'] as string | undefined;
-    if (metric && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
+    if (metric && !seq2seq && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
     if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
     if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
@@ -110,12 +129,34 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
   };
 }
 
+/** The translate / summarize flags → the seq2seq pipeline's options. */
+export function seq2seqOptions(f: FlagValues): Seq2SeqFinetuneOptions {
+  const base = finetuneOptions({ ...f, task: 'classify', train: f.train ?? '', eval: f.eval ?? '' });
+  const num = (k: string) => f[k] as number;
+  const pairs = (file: unknown, src: unknown, tgt: unknown) => file !== undefined
+    ? { file: file as string, sourceField: f['source-field'] as string, targetField: f['target-field'] as string, format: f.format as string | undefined }
+    : { source: src as string, target: tgt as string };
+  return {
+    task: f.task as 'translate' | 'summarize', model: f.model as string | undefined,
+    fromScratch: f['from-scratch'] ? { nLayer: num('n-layer'), nHead: num('n-head'), nEmbd: num('n-embd'), ffnDim: num('ffn-dim'), vocabSize: num('vocab-size'), dropout: num('dropout') } : undefined,
+    train: pairs(f.train, f.source, f.target), eval: pairs(f.eval, f['eval-source'], f['eval-target']),
+    maxSourceLength: num('max-source-length'), maxTargetLength: num('max-target-length'), truncate: f.truncate === true,
+    maxTokens: num('max-tokens'), labelSmoothing: num('label-smoothing'), evalExamples: num('eval-examples'), epochs: base.epochs,
+    args: base.args, out: base.out, resume: base.resume, overwrite: base.overwrite, lossyUtf8: base.lossyUtf8, quiet: base.quiet,
+  };
+}
+
 export default {
   spec,
   async run(f: FlagValues): Promise<void> {
     const log = (s: string) => console.error(s);
     const interrupt = onInterrupt(log, 'finishing the step, then saving a checkpoint and the model');
     try {
+      if (f.task === 'translate' || f.task === 'summarize') {
+        const r = await finetuneSeq2Seq({ ...seq2seqOptions(f), stop: interrupt.stop, log });
+        console.log(JSON.stringify({ out: r.outDir, steps: r.steps, seconds: Math.round(r.seconds * 10) / 10, best: { [r.metricName]: r.bestMetric }, last: r.metrics, parameters: r.parameters }));
+        return;
+      }
       const res = await finetune({ ...finetuneOptions(f), stop: interrupt.stop, log });
       console.log(JSON.stringify({ out: res.outDir, steps: res.steps, seconds: Math.round(res.seconds * 10) / 10, best: { [res.metricName]: res.bestMetric },
         last: res.metrics, trainable_parameters: res.trainableParameters, parameters: res.totalParameters }));
