@@ -43,6 +43,7 @@ const spec: CommandSpec = {
     'source-field': { type: 'string', help: 'translate/summarize with --data (jsonl/tsv): the source field', default: 'source' },
     'target-field': { type: 'string', help: 'translate/summarize with --data: the reference field', default: 'target' },
     'num-beams': { type: 'number', help: 'translate/summarize: beam search width', default: 4, integer: true, min: 1 },
+    truncate: { type: 'boolean', help: 'translate/summarize: cut sources longer than the model\'s positions (default: refuse them)' },
     'max-examples': { type: 'number', help: 'translate/summarize: score the first N pairs only', integer: true, min: 1 },
     adapter: { type: 'string', help: 'classify/qa: a PEFT adapter directory to apply on --model' },
     format: { type: 'string', help: 'classify/qa: data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
@@ -196,6 +197,6 @@ async function evalSeq2Seq(f: FlagValues): Promise<void> {
   const pairs = seq2seqPairs(f);
   const p = await loadSeq2Seq(f.model as string, 'tlm eval');
   const summaries = f.task === 'summarize';
-  const m = await evaluateSeq2Seq(p, pairs, summaries ? 'rouge' : 'bleu', { numBeams: f['num-beams'] as number, ...(summaries ? { noRepeatNgramSize: 3 } : {}) });
+  const m = await evaluateSeq2Seq(p, pairs, summaries ? 'rouge' : 'bleu', { numBeams: f['num-beams'] as number, truncate: f.truncate === true, ...(summaries ? { noRepeatNgramSize: 3 } : {}) });
   console.log(JSON.stringify(round(m)));
 }
