@@ -165,6 +165,33 @@ test('Marian decode with the KV cache (self + cross) gives the teacher-forced lo
   }));
 });
 
+test('Marian grouped decode: k rows per source over one memory row equal the same rows over a copied memory', () => {
+  manualSeed(6);
+  const model = new models.MarianMTModel(TINY).eval();
+  const src = [[5, 9, 11, 3, 7, 0], [8, 4, 0, 29, 29, 29]], mask = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]];
+  const dec = [[29, 7, 2], [29, 5, 1], [29, 5, 5], [29, 20, 6]]; // rows 0-1 read source 0, rows 2-3 source 1
+  noGrad(() => tidy(() => {
+    const memory = model.encode({ inputIds: src, attentionMask: mask });
+    const rows = models.asIds([0, 0, 1, 1]).reshape(4);
+    const copied = { encoderHiddenStates: memory.indexSelect(0, rows), attentionMask: models.asIds(mask).indexSelect(0, rows) };
+    const want = model.decode({ decoderInputIds: dec, ...copied }).logits.dataSync();
+    const got = model.decode({ decoderInputIds: dec, encoderHiddenStates: memory, attentionMask: mask }).logits.dataSync();
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `[${i}]: ${got[i]} vs ${want[i]}`);
+    // Step by step with the cache: the cross-attention keys/values stay one row per source.
+    let cache: models.MarianLayerCache[] | null = null;
+    for (let t = 0; t < 3; t++) {
+      const step = model.decode({ decoderInputIds: dec.map((r) => [r[t]!]), encoderHiddenStates: memory, attentionMask: mask, pastKeyValues: cache, useCache: true });
+      cache = step.presentKeyValues!;
+      assert.equal(cache[1]!.cross!.key.shape[0], 2);
+      assert.equal(cache[1]!.self!.key.shape[0], 4);
+      const l = step.logits.dataSync(), V = 30;
+      for (let r = 0; r < 4; r++) for (let v = 0; v < V; v++) {
+        assert.ok(Math.abs(l[r * V + v]! - want[(r * 3 + t) * V + v]!) < 1e-4, `step ${t} row ${r} token ${v}`);
+      }
+    }
+  }));
+});
+
 test('Marian errors: positions past max_position_embeddings, decoder rows that do not divide among sources', () => {
   const model = new models.MarianMTModel(TINY).eval();
   assert.throws(() => model.encode({ inputIds: [Array(41).fill(3)] }), /position 40 is beyond max_position_embeddings 40/);
