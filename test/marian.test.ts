@@ -1,5 +1,8 @@
 // MarianMTModel's HF interop (issue #11): config.json fields against a published OPUS-MT config
-// (Helsinki-NLP/opus-mt-en-de's, as transformers 4.9 wrote it), state-dict key names against HF's
+// (test/fixtures/marian/opus-mt-en-de/config.json: the fields and values of Helsinki-NLP/opus-mt-en-de's
+// config.json as transformers 4.9 serialised it, taken from a public dump of that config; the fields
+// added by later versions, decoder_vocab_size and share_encoder_decoder_embeddings, are absent as in
+// the files of that time and take HF's defaults), state-dict key names against HF's
 // MarianMTModel module tree, what savePretrained writes, save → load with identical logits, the
 // encode/decode KV cache against teacher forcing, and errors for configs and inputs it cannot take.
 import test from 'node:test';
