@@ -12,7 +12,10 @@
 //    finished one, or ('never') the same with the longest possible length when lengthPenalty > 0.
 //
 // Beams live as rows b·numBeams + j of the runner; after each step the runner's cache is reordered
-// so that row j holds the hypothesis that continues.
+// so that row j holds the hypothesis that continues. Every input runs in the same batch and gets the
+// tokens it would get alone: its beams only ever compete with each other, and a step's candidates
+// are ranked with a fixed tie order. A seq2seq runner encodes each source once and its beams share
+// that memory (EncoderDecoderRunner's rowsPerSource).
 
 import type { LogitsProcessor } from './logits_process.js';
 import type { StepRunner } from './runner.js';
@@ -23,8 +26,8 @@ export interface BeamSearchOptions {
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
   numReturnSequences?: number;
-  /** Upper bound on generated tokens (used by earlyStopping 'never'). */
-  maxNewTokens: number;
+  /** Upper bound on generated tokens: one for all inputs, or one per input (seq2seq: from each source's length). */
+  maxNewTokens: number | readonly number[];
   eosTokenId: readonly number[];
 }
 
@@ -83,6 +86,10 @@ export async function beamSearch(runner: StepRunner, prompts: readonly (readonly
   const B = prompts.length;
   if (runner.batchSize !== B * nb) throw new Error(`beamSearch: the runner holds ${runner.batchSize} rows, expected ${B}·${nb}`);
   const keep = Math.max(2, 1 + opts.eosTokenId.length) * nb;
+  const maxNew = typeof opts.maxNewTokens === 'number' ? new Array<number>(B).fill(opts.maxNewTokens) : [...opts.maxNewTokens];
+  if (maxNew.length !== B || maxNew.some((m) => !Number.isInteger(m) || m < 0)) {
+    throw new Error(`beamSearch: maxNewTokens must be an integer ≥ 0 or one per input (${B}), got ${JSON.stringify(opts.maxNewTokens)}`);
+  }
 
   // Running hypotheses: generated tokens and summed log-probs. All beams start equal, so only the
   // first may expand at the first step (HF's -1e9 on the others).
@@ -105,7 +112,7 @@ export async function beamSearch(runner: StepRunner, prompts: readonly (readonly
       const rows = logits.slice(b * nb, (b + 1) * nb);
       const cands = topCandidates(rows, score.slice(b * nb, (b + 1) * nb), keep);
       const candRows = cands.map((c) => [...inputIds[b * nb + c.beam]!, c.token]);
-      const stopped = stopping.check(candRows, candRows.map(() => prompts[b]!.length)).map((s, i) => s || len >= opts.maxNewTokens || opts.eosTokenId.includes(cands[i]!.token));
+      const stopped = stopping.check(candRows, candRows.map(() => prompts[b]!.length)).map((s, i) => s || len >= maxNew[b]! || opts.eosTokenId.includes(cands[i]!.token));
       if (!stopped.every(Boolean)) allStopped = false;
       // Finished: only among the best numBeams, and only while they can still matter.
       const full = finished[b]!.length >= nb;
@@ -126,7 +133,7 @@ export async function beamSearch(runner: StepRunner, prompts: readonly (readonly
         nextScores.push(i !== undefined && !stopped[i] ? c.score : c.score - 1e9);
       }
       // Can a running beam still beat the worst finished hypothesis?
-      const bestLen = early === 'never' && lp > 0 ? opts.maxNewTokens : len;
+      const bestLen = early === 'never' && lp > 0 ? maxNew[b]! : len;
       const bestPossible = nextScores[b * nb]! / bestLen ** lp;
       const worst = finished[b]!.length >= nb ? finished[b]![nb - 1]!.score : -1e9;
       improvable[b] = improvable[b]! && bestPossible > worst;

@@ -33,6 +33,11 @@ export interface GenerateOptions {
   maxNewTokens?: number;
   /** Alternative to maxNewTokens: total length, prompt included (the longest prompt, as HF's padded length). */
   maxLength?: number;
+  /**
+   * Seq2seq alternative to maxNewTokens: each source gets at most (its length + this) new tokens,
+   * e.g. 50 (fairseq's max_len_b, with a = 1); capped by the decoder's positions.
+   */
+  maxNewTokensOverSource?: number;
   /** No EOS before this many new tokens. */
   minNewTokens?: number;
   /** No EOS while a row (prompt included) is shorter. */
@@ -156,6 +161,8 @@ interface Plan {
   starts: number[][];
   prompts: number[][];
   maxNew: number;
+  /** Per row, when the limit depends on the source (maxNewTokensOverSource); maxNew is their maximum. */
+  maxNewPerRow: number[] | null;
   eos: number[];
   pad: number;
   processors: LogitsProcessorList;
@@ -197,8 +204,9 @@ async function plan(model: GenerationModel, inputIds: Tensor | number[] | number
     });
   }
   const longest = Math.max(...starts.map((s) => s.length));
-  const maxNew = opts.maxNewTokens ?? (opts.maxLength !== undefined ? Math.max(0, opts.maxLength - longest) : 20);
   const ctx = Number(cfgValue(model, 'n_positions') ?? cfgValue(model, 'max_position_embeddings') ?? Infinity);
+  const maxNewPerRow = perSourceLimits(opts, seq2seq, prompts, ctx - longest);
+  const maxNew = maxNewPerRow ? Math.max(...maxNewPerRow) : opts.maxNewTokens ?? (opts.maxLength !== undefined ? Math.max(0, opts.maxLength - longest) : 20);
   if (longest + maxNew > ctx) {
     throw new Error(`generate: the prompt (${longest} tokens) plus maxNewTokens (${maxNew}) exceeds the model's context of ${ctx} positions`);
   }
@@ -206,11 +214,23 @@ async function plan(model: GenerationModel, inputIds: Tensor | number[] | number
 
   const doSample = opts.doSample ?? Boolean(cfgValue(model, 'do_sample') ?? false);
   const p: Plan = {
-    seq2seq, given, starts, prompts, maxNew, eos, pad, doSample, generator: generatorFor(opts), useCache: opts.useCache ?? true,
+    seq2seq, given, starts, prompts, maxNew, maxNewPerRow, eos, pad, doSample, generator: generatorFor(opts), useCache: opts.useCache ?? true,
     processors: new LogitsProcessorList(), stopping: new StoppingCriteriaList(),
   };
   Object.assign(p, criteria(model, opts, p, promptLens));
+  // Greedy and sampling stop each row at its own limit (beam search takes them per input).
+  if (maxNewPerRow) p.stopping.push(new MaxNewTokensCriteria(maxNewPerRow));
   return p;
+}
+
+/** maxNewTokensOverSource's limit for each row (null without it): source length + offset, at most `room`. */
+function perSourceLimits(opts: GenerateOptions, seq2seq: boolean, prompts: readonly number[][], room: number): number[] | null {
+  const over = opts.maxNewTokensOverSource;
+  if (over === undefined) return null;
+  checkInt('maxNewTokensOverSource', over, 0);
+  if (!seq2seq) throw new Error('generate: maxNewTokensOverSource is for encoder-decoder models (a source to measure); use maxNewTokens');
+  if (opts.maxNewTokens !== undefined || opts.maxLength !== undefined) throw new Error('generate: pass maxNewTokensOverSource or maxNewTokens/maxLength, not both');
+  return prompts.map((src) => Math.max(0, Math.min(src.length + over, room)));
 }
 
 /** The logits processors and stopping criteria for rows whose prompts have lengths promptLens. */
@@ -256,9 +276,11 @@ function criteria(model: GenerationModel, opts: GenerateOptions, plan: Omit<Plan
   return { processors, stopping };
 }
 
-function makeRunner(model: GenerationModel, p: Plan, prompts: number[][], starts: number[][]): StepRunner {
+/** Seq2seq: prompts are the sources, each with rowsPerSource decoder rows (its beams); decoder-only: one row per start. */
+function makeRunner(model: GenerationModel, p: Plan, prompts: number[][], starts: number[][], rowsPerSource = 1): StepRunner {
   const o = { useCache: p.useCache, padTokenId: p.pad };
-  return p.seq2seq ? new EncoderDecoderRunner(model as Seq2SeqLM, prompts, starts[0]!, o) : new DecoderOnlyRunner(model as CausalLM, starts, o);
+  return p.seq2seq ? new EncoderDecoderRunner(model as Seq2SeqLM, prompts, starts[0]!, { ...o, rowsPerSource })
+    : new DecoderOnlyRunner(model as CausalLM, starts, o);
 }
 
 /** Runs fn with the model in eval mode (no dropout), restoring its mode after. */
@@ -330,13 +352,14 @@ export async function generate(model: GenerationModel, inputIds: Tensor | number
     const starts = expand(p.starts), prompts = expand(p.prompts);
     // Per-row state of the processors (prompt lengths) follows the expansion.
     const pb = criteria(model, opts, p, starts.map((s) => s.length));
-    const runner = makeRunner(model, p, prompts, starts);
+    // Seq2seq: each source is encoded once and its beams share the memory.
+    const runner = p.seq2seq ? makeRunner(model, p, p.prompts, starts, numBeams) : makeRunner(model, p, prompts, starts);
     let res;
     try {
       res = await withEvalMode(model, () => beamSearch(runner, p.starts, pb.processors, pb.stopping, {
         numBeams, lengthPenalty: opts.lengthPenalty ?? (cfgValue(model, 'length_penalty') as number | undefined),
         earlyStopping: opts.earlyStopping ?? (cfgValue(model, 'early_stopping') as boolean | 'never' | undefined),
-        numReturnSequences: nRet, maxNewTokens: p.maxNew, eosTokenId: p.eos,
+        numReturnSequences: nRet, maxNewTokens: p.maxNewPerRow ?? p.maxNew, eosTokenId: p.eos,
       }));
     } finally {
       runner.dispose();

@@ -5,7 +5,7 @@ import type { GenerateOptions } from './generate.js';
 
 /** Every key GenerateOptions has; anything else is a typo. */
 const KNOWN: readonly (keyof GenerateOptions)[] = [
-  'maxNewTokens', 'maxLength', 'minNewTokens', 'minLength', 'doSample', 'temperature', 'topK', 'topP',
+  'maxNewTokens', 'maxLength', 'maxNewTokensOverSource', 'minNewTokens', 'minLength', 'doSample', 'temperature', 'topK', 'topP',
   'repetitionPenalty', 'noRepeatNgramSize', 'suppressTokens', 'numBeams', 'lengthPenalty', 'earlyStopping',
   'numReturnSequences', 'eosTokenId', 'padTokenId', 'decoderStartTokenId', 'forcedBosTokenId', 'stopStrings',
   'stopSequences', 'tokenizer', 'seed', 'generator', 'attentionMask', 'useCache', 'streamer', 'logitsProcessor',

@@ -32,6 +32,13 @@ export interface Seq2SeqLM {
     attentionMask?: Tensor | null;
     pastKeyValues?: DecoderLayerKV[] | null; useCache?: boolean;
   }): { logits: Tensor; presentKeyValues?: DecoderLayerKV[] };
+  /**
+   * True when decode() takes the encoder output of B sources for B·k decoder rows (each source's k
+   * consecutive rows read its memory, and the cross-attention cache stays [B, …]). Beam search then
+   * shares one memory and one cross-attention cache among a source's beams; other models get the
+   * memory copied to every row.
+   */
+  readonly acceptsGroupedMemory?: boolean;
 }
 
 export function isSeq2Seq(model: unknown): model is Seq2SeqLM {
@@ -159,36 +166,59 @@ export class DecoderOnlyRunner implements StepRunner {
   dispose(): void { this.cache.dispose(); }
 }
 
+/**
+ * Runs an encoder-decoder model: the sources are encoded once, in one batch (right-padded, with a
+ * mask), then each source's rowsPerSource decoder rows (its beams) step together. Rows may be
+ * reordered only within their source (beam search keeps every beam with its source).
+ */
 export class EncoderDecoderRunner implements StepRunner {
   private readonly cache: KVCache;
   private readonly decoded: number[][];
   private memory: Tensor | null = null;
   private memoryMask: Tensor | null = null;
   private started = false;
+  readonly rowsPerSource: number;
 
-  /** prompts: the encoder inputs; decoderStart: the first decoder token(s) of every row. */
-  constructor(readonly model: Seq2SeqLM, readonly prompts: readonly (readonly number[])[], decoderStart: readonly number[],
-    readonly opts: { useCache: boolean; padTokenId: number; device?: string }) {
-    this.decoded = prompts.map(() => decoderStart.slice());
-    this.cache = new KVCache(prompts.length);
+  /** sources: the encoder inputs; decoderStart: the first decoder token(s) of every row. */
+  constructor(readonly model: Seq2SeqLM, readonly sources: readonly (readonly number[])[], decoderStart: readonly number[],
+    readonly opts: { useCache: boolean; padTokenId: number; device?: string; rowsPerSource?: number }) {
+    const k = opts.rowsPerSource ?? 1;
+    if (!Number.isInteger(k) || k < 1) throw new Error(`EncoderDecoderRunner: rowsPerSource must be a positive integer, got ${k}`);
+    if (sources.length === 0) throw new Error('EncoderDecoderRunner: no source to encode');
+    this.rowsPerSource = k;
+    this.decoded = Array.from({ length: sources.length * k }, () => decoderStart.slice());
+    this.cache = new KVCache(this.decoded.length);
   }
 
   get batchSize(): number { return this.decoded.length; }
 
+  /** Encodes every source once; memory rows are per source, or per decoder row for models that need that. */
+  private encode(): void {
+    const device = this.opts.device;
+    const T = Math.max(...this.sources.map((p) => p.length));
+    const ids = this.sources.map((p) => [...p, ...new Array<number>(T - p.length).fill(this.opts.padTokenId)]);
+    const mask = this.sources.map((p) => [...new Array<number>(p.length).fill(1), ...new Array<number>(T - p.length).fill(0)]);
+    const padding = mask.some((m) => m.includes(0));
+    const k = this.rowsPerSource, grouped = k > 1 && this.model.acceptsGroupedMemory === true;
+    const { memory, memoryMask } = noGrad(() => tidy(() => {
+      let memoryMask = padding ? int32(mask, device) : null;
+      let memory = this.model.encode({ inputIds: int32(ids, device), attentionMask: memoryMask });
+      if (k > 1 && !grouped) {
+        // One encoder pass still; its output is copied to each beam's row for models without grouping.
+        const rows = tensor(Int32Array.from(this.decoded, (_, r) => Math.floor(r / k)), { device });
+        memory = memory.indexSelect(0, rows);
+        memoryMask = memoryMask?.indexSelect(0, rows) ?? null;
+      }
+      return { memory, memoryMask };
+    }));
+    this.memory = memory;
+    this.memoryMask = memoryMask;
+  }
+
   async step(newTokens: readonly number[] | null): Promise<Float32Array[]> {
     const device = this.opts.device;
     if (!this.started) {
-      // Encode once; right padding is the usual layout for encoders (the mask hides it).
-      const T = Math.max(...this.prompts.map((p) => p.length));
-      const ids = this.prompts.map((p) => [...p, ...new Array<number>(T - p.length).fill(this.opts.padTokenId)]);
-      const mask = this.prompts.map((p) => [...new Array<number>(p.length).fill(1), ...new Array<number>(T - p.length).fill(0)]);
-      const padding = mask.some((m) => m.includes(0));
-      const { memory, memoryMask } = noGrad(() => tidy(() => {
-        const memoryMask = padding ? int32(mask, device) : null;
-        return { memory: this.model.encode({ inputIds: int32(ids, device), attentionMask: memoryMask }), memoryMask };
-      }));
-      this.memory = memory;
-      this.memoryMask = memoryMask;
+      this.encode();
     } else {
       if (newTokens === null || newTokens.length !== this.batchSize) throw new Error('EncoderDecoderRunner.step: one new token per row expected');
       newTokens.forEach((t, r) => this.decoded[r]!.push(t));
@@ -216,11 +246,15 @@ export class EncoderDecoderRunner implements StepRunner {
   }
 
   reorder(rows: readonly number[]): void {
+    const k = this.rowsPerSource;
+    rows.forEach((r, i) => {
+      if (Math.floor(r / k) !== Math.floor(i / k)) throw new Error(`EncoderDecoderRunner.reorder: row ${i} cannot take row ${r}, which belongs to another source`);
+    });
     const decoded = rows.map((r) => this.decoded[r]!.slice());
     this.decoded.length = 0;
     this.decoded.push(...decoded);
+    // Each row keeps a row of its own source, so the memory and the cross-attention cache stay valid.
     this.cache.reorder(rows, { sameMemory: true });
-    // The memory rows of beams of one input are equal, so reordering within inputs keeps them valid.
   }
 
   dispose(): void {

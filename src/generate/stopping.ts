@@ -28,11 +28,12 @@ export class MaxLengthCriteria implements StoppingCriteria {
   check(inputIds: TokenRows, _promptLengths?: readonly number[]): boolean[] { return inputIds.map((r) => r.length >= this.maxLength); }
 }
 
-/** Stops a row after maxNewTokens generated tokens. */
+/** Stops a row after maxNewTokens generated tokens (one limit for all rows, or one per row). */
 export class MaxNewTokensCriteria implements StoppingCriteria {
-  constructor(readonly maxNewTokens: number) {}
+  constructor(readonly maxNewTokens: number | readonly number[]) {}
   check(inputIds: TokenRows, promptLengths: readonly number[]): boolean[] {
-    return inputIds.map((r, i) => r.length - promptLengths[i]! >= this.maxNewTokens);
+    const limit = (i: number) => (typeof this.maxNewTokens === 'number' ? this.maxNewTokens : this.maxNewTokens[i]!);
+    return inputIds.map((r, i) => r.length - promptLengths[i]! >= limit(i));
   }
 }
 

@@ -6,6 +6,7 @@ import { GPT2LMHeadModel } from './gpt2/model.js';
 import { GPT2ForSequenceClassification } from './gpt2/classification.js';
 import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
+import { MarianMTModel } from './marian/model.js';
 import { asTask, type TaskModels, type TaskName } from './tasks.js';
 import { InputError } from '../errors.js';
 
@@ -14,6 +15,7 @@ export const TASK_CLASSES: Record<string, Partial<Record<TaskName, PretrainedMod
   gpt2: { 'causal-lm': GPT2LMHeadModel, 'sequence-classification': GPT2ForSequenceClassification },
   bert: { 'masked-lm': BertForMaskedLM, 'sequence-classification': BertForSequenceClassification, 'question-answering': BertForQuestionAnswering },
   'tlm-seq2seq': { 'seq2seq-lm': Seq2SeqTransformer },
+  marian: { 'seq2seq-lm': MarianMTModel },
 };
 
 /** The class for task in a family, or an InputError listing what the family offers. */

@@ -6,10 +6,12 @@ import { GPT2LMHeadModel } from './gpt2/model.js';
 import { GPT2ForSequenceClassification } from './gpt2/classification.js';
 import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
+import { MarianMTModel } from './marian/model.js';
 
 export * from './gpt2/index.js';
 export * from './bert/index.js';
 export * from './seq2seq/index.js';
+export * from './marian/index.js';
 export {
   PreTrainedModel, asIds, readConfig, readWeights, loadWeightsInto, tieWeight,
   type Ids, type ModelInputs, type ModelOutput, type BaseConfig, type LoadOptions, type PretrainedModelClass,
@@ -41,9 +43,10 @@ export const ARCHITECTURES: Record<string, PretrainedModelClass<PreTrainedModel>
   BertForSequenceClassification,
   BertForQuestionAnswering,
   Seq2SeqTransformer,
+  MarianMTModel,
 };
 
-const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer' };
+const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer', marian: 'MarianMTModel' };
 
 /** The model saved in dir (config.json + model.safetensors), in eval mode. */
 export async function fromPretrained(dir: string, opts: LoadOptions = {}): Promise<PreTrainedModel> {
