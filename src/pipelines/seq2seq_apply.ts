@@ -48,10 +48,9 @@ export async function runSeq2Seq(p: Seq2SeqPipeline, inputs: readonly string[], 
   const B = o.batchSize ?? 16;
   for (let i = 0; i < encoded.length; i += B) {
     const rows = encoded.slice(i, i + B).map((e) => e.src);
-    const longest = Math.max(...rows.map((r) => r.length));
-    const maxNew = Math.min(o.maxNewTokens ?? longest + 50, (cfg.max_position_embeddings ?? Infinity) - 1);
+    // Each source may get its length + 50 new tokens (capped by the decoder's positions), unless told otherwise.
     const res = await p.model.generate(rows, {
-      maxNewTokens: maxNew, numBeams: o.numBeams ?? 1, eosTokenId: eos, padTokenId: pad,
+      ...(o.maxNewTokens !== undefined ? { maxNewTokens: o.maxNewTokens } : { maxNewTokensOverSource: 50 }), numBeams: o.numBeams ?? 1, eosTokenId: eos, padTokenId: pad,
       ...(o.minNewTokens !== undefined ? { minNewTokens: o.minNewTokens } : {}),
       ...(o.noRepeatNgramSize !== undefined ? { noRepeatNgramSize: o.noRepeatNgramSize } : {}),
       ...(o.lengthPenalty !== undefined && (o.numBeams ?? 1) > 1 ? { lengthPenalty: o.lengthPenalty } : {}),

@@ -73,7 +73,7 @@ export default {
       ...(numBeams > 1 ? { lengthPenalty: f['length-penalty'] as number } : {}),
       ...(stops.length ? { stopStrings: stops, tokenizer: tok } : {}),
     };
-    const seq2seq = model.architecture === 'Seq2SeqTransformer';
+    const seq2seq = supportsTask(model, 'seq2seq-lm');
     // The prompt goes out with the first piece, so that an error before any token prints nothing.
     let started = false;
     const write = (text: string) => {

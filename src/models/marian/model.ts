@@ -25,6 +25,8 @@ import { MarianDecoder, MarianEncoder, type MarianLayerCache } from './layers.js
 import { marianConfig, type MarianConfig, type MarianConfigInput } from './config.js';
 
 export interface MarianInputs extends ModelInputs {
+  /** [B, S] source ids (required: the model takes no inputsEmbeds). */
+  inputIds: Ids;
   /** [B, T] target-side ids; made from labels (shifted right after decoder_start_token_id) when absent. */
   decoderInputIds?: Ids | null;
   /** [B, T] 1 = token, 0 = padding (default: all tokens, as HF). */
