@@ -80,7 +80,7 @@ test('a tiny reverse task trains through the Trainer to near-zero loss and greed
     const out = await (m as models.Seq2SeqTransformer).generate(sources, { maxNewTokens: 8, eosTokenId: 2, padTokenId: 0 });
     return out.map((r) => r.slice(1).filter((t) => t !== 2 && t !== 0));
   };
-  const task = new Seq2SeqTask(train, val, { maxTokens: 64, padId: 0, labelSmoothing: 0, metric: 'bleu', decode,
+  const task = new Seq2SeqTask(train, val, { maxTokens: 64, padId: 0, decoderStartId: 1, labelSmoothing: 0, metric: 'bleu', decode,
     detokenize: (ids) => ids.join(' '), references: val.map((p) => p.tgt.slice(0, -1).join(' ')) });
   const args: TrainingArguments = { maxIters: 1200, lr: 3e-3, minLr: 1e-4, warmupIters: 50, lrDecayIters: 1200, schedule: 'cosine', weightDecay: 0,
     beta1: 0.9, beta2: 0.98, gradClip: 1, gradAccum: 1, evalInterval: 1200, logInterval: 100, seed: 1 };

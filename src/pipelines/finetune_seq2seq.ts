@@ -96,7 +96,7 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
       return out;
     };
     const task = new Seq2SeqTask(trainPairs, valPairs, {
-      maxTokens: o.maxTokens, padId, labelSmoothing: o.labelSmoothing, metric, metricExamples: o.evalExamples ?? 500, decode,
+      maxTokens: o.maxTokens, padId, decoderStartId: cfg.decoder_start_token_id ?? padId, labelSmoothing: o.labelSmoothing, metric, metricExamples: o.evalExamples ?? 500, decode,
       detokenize: (t) => tok.decode(t, { skipSpecialTokens: true }).trim(), references: val.pairs.map((p) => p.target),
     });
     const steps = task.stepsPerEpoch;

@@ -107,22 +107,32 @@ export class TokenBudgetBatcher {
   }
 }
 
-interface Batch { inputIds: Tensor; attentionMask: Tensor; labels: Tensor }
+interface Batch { inputIds: Tensor; attentionMask: Tensor; decoderInputIds: Tensor; decoderAttentionMask: Tensor; labels: Tensor }
 
-function collate(pairs: readonly EncodedPair[], padId: number): Batch {
+/**
+ * Sources padded with their mask; targets as labels (padding -100) and as the decoder's input, the
+ * labels shifted right after the start token (HF's shift_tokens_right, done here on the host so the
+ * model is not also asked for a loss of its own).
+ */
+function collate(pairs: readonly EncodedPair[], padId: number, startId: number): Batch {
   const B = pairs.length, S = Math.max(...pairs.map((p) => p.src.length)), T = Math.max(...pairs.map((p) => p.tgt.length));
   const ids = new Int32Array(B * S).fill(padId), mask = new Int32Array(B * S), labels = new Int32Array(B * T).fill(-100);
+  const dec = new Int32Array(B * T).fill(padId), decMask = new Int32Array(B * T);
   pairs.forEach((p, b) => {
     ids.set(p.src, b * S);
     mask.fill(1, b * S, b * S + p.src.length);
     labels.set(p.tgt, b * T);
+    dec[b * T] = startId;
+    dec.set(p.tgt.slice(0, T - 1), b * T + 1);
+    decMask.fill(1, b * T, b * T + p.tgt.length);
   });
-  return { inputIds: tensor(ids, { shape: [B, S] }), attentionMask: tensor(mask, { shape: [B, S] }), labels: tensor(labels, { shape: [B, T] }) };
+  const t = (a: Int32Array, shape: number[]) => tensor(a, { shape });
+  return { inputIds: t(ids, [B, S]), attentionMask: t(mask, [B, S]), decoderInputIds: t(dec, [B, T]), decoderAttentionMask: t(decMask, [B, T]), labels: t(labels, [B, T]) };
 }
 
-/** Teacher-forced forward of a seq2seq model: labels given, logits back (the decoder input is labels shifted right). */
+/** Teacher-forced forward of a seq2seq model: logits for the decoder inputs. */
 interface Seq2SeqForward extends Seq2SeqLMModel {
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor; labels: Tensor }): ModelOutput & { logits: Tensor };
+  forward(inputs: { inputIds: Tensor; attentionMask: Tensor; decoderInputIds: Tensor; decoderAttentionMask: Tensor }): ModelOutput & { logits: Tensor };
 }
 
 export type Seq2SeqMetric = 'bleu' | 'chrf' | 'rouge';
@@ -130,6 +140,8 @@ export type Seq2SeqMetric = 'bleu' | 'chrf' | 'rouge';
 export interface Seq2SeqTaskOptions {
   maxTokens: number;
   padId: number;
+  /** The decoder's first input (config decoder_start_token_id: Marian's pad, the original Transformer's BOS). */
+  decoderStartId: number;
   labelSmoothing: number;
   /** The metric on a greedy decode of the validation pairs (BLEU for translation, ROUGE for summaries). */
   metric: Seq2SeqMetric;
@@ -158,12 +170,12 @@ export class Seq2SeqTask implements TrainingTask<Seq2SeqForward, Batch> {
 
   trainBatch(gen: Generator): { inputs: Batch; tokens: number } {
     const rows = this.batcher.next(gen).map((i) => this.train[i]!);
-    return { inputs: collate(rows, this.o.padId), tokens: rows.reduce((n, p) => n + p.tgt.length, 0) };
+    return { inputs: collate(rows, this.o.padId, this.o.decoderStartId), tokens: rows.reduce((n, p) => n + p.tgt.length, 0) };
   }
 
   /** Label-smoothed cross-entropy over the target tokens (padding ignored). */
   loss(model: Seq2SeqForward, b: Batch, smoothing = this.o.labelSmoothing): Tensor {
-    const { logits } = model.forward(b);
+    const { logits } = model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, decoderInputIds: b.decoderInputIds, decoderAttentionMask: b.decoderAttentionMask });
     const V = logits.shape[2]!;
     return crossEntropy(logits.reshape(-1, V), b.labels.reshape(-1), { ignoreIndex: -100, labelSmoothing: smoothing });
   }
@@ -174,7 +186,7 @@ export class Seq2SeqTask implements TrainingTask<Seq2SeqForward, Batch> {
     for (let i = 0; i < this.val.length; i += 64) {
       const part = this.val.slice(i, i + 64);
       const n = part.reduce((k, p) => k + p.tgt.length, 0);
-      nll += noGrad(() => tidy(() => this.loss(model, collate(part, this.o.padId), 0).item())) * n;
+      nll += noGrad(() => tidy(() => this.loss(model, collate(part, this.o.padId, this.o.decoderStartId), 0).item())) * n;
       tokens += n;
     }
     const count = Math.min(this.o.metricExamples ?? this.val.length, this.val.length);

@@ -4,7 +4,10 @@
 // Allocation: a bump pointer plus free lists keyed by size class (1/8-octave steps, so a block wastes
 // at most 12.5%). Freed blocks go to their class's list and are reused by the next allocation of that
 // class: a training loop, which allocates the same sizes every step, reaches a steady state where
-// the pool neither grows nor shrinks.
+// the pool neither grows nor shrinks. A freed block merges with free neighbours (and free memory at
+// the top returns to the bump region), and before the memory grows, an allocation with no block of
+// its class cuts a larger one: loops whose shapes vary (seq2seq batches, generation) reuse the pool
+// instead of fragmenting it.
 
 const PAGE = 65536;
 const ALIGN = 64; // a cache line; also SIMD-aligned
@@ -22,7 +25,11 @@ export function sizeClass(bytes: number): number {
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   private top = HEAP_BASE;
-  private readonly free = new Map<number, number[]>();
+  /** Free blocks by size class (a Set: a block merged with a neighbour leaves its class in O(1)). */
+  private readonly free = new Map<number, Set<number>>();
+  /** Every free block: start → size, and end → start, so a freed block merges with free neighbours. */
+  private readonly freeAt = new Map<number, number>();
+  private readonly freeEnding = new Map<number, number>();
   private poolBytes = 0;
   private liveBytes = 0;
   private liveBlocks = 0;
@@ -36,36 +43,80 @@ export class WasmHeap {
     return this.memory.buffer as unknown as SharedArrayBuffer;
   }
 
-  /** Returns the byte offset of a block of at least `bytes` bytes (its size class). */
+  /**
+   * Returns the byte offset of a block of at least `bytes` bytes (its size class): a pooled block of
+   * that class; else fresh memory past the top while the memory has room; else, before the memory
+   * grows, a larger pooled block cut to size (its rest stays pooled).
+   */
   alloc(bytes: number): { ptr: number; bytes: number } {
     const size = sizeClass(Math.max(bytes, 1));
-    const list = this.free.get(size);
-    let ptr: number;
-    if (list !== undefined && list.length > 0) {
-      ptr = list.pop()!;
-      this.poolBytes -= size;
-    } else {
-      ptr = this.top;
-      const end = ptr + size;
-      if (end > this.memory.buffer.byteLength) this.grow(end);
-      this.top = end;
+    let ptr = this.takeExact(size);
+    if (ptr === null) {
+      const end = this.top + size;
+      if (end > this.memory.buffer.byteLength) ptr = this.takeSplit(size);
+      if (ptr === null) {
+        if (end > this.memory.buffer.byteLength) this.grow(end);
+        ptr = this.top;
+        this.top = end;
+      }
     }
     this.liveBytes += size;
     this.liveBlocks++;
     return { ptr, bytes: size };
   }
 
+  /** Returns a block to the pool, merged with free neighbours; free memory at the top goes back to the bump region. */
   release(ptr: number, size: number): void {
-    let list = this.free.get(size);
-    if (list === undefined) this.free.set(size, (list = []));
-    list.push(ptr);
-    this.poolBytes += size;
     this.liveBytes -= size;
     this.liveBlocks--;
+    let start = ptr, end = ptr + size;
+    const before = this.freeEnding.get(start);
+    if (before !== undefined) { this.unpool(before); start = before; }
+    const afterSize = this.freeAt.get(end);
+    if (afterSize !== undefined) { this.unpool(end); end += afterSize; }
+    if (end === this.top) { this.top = start; return; }
+    this.pool(start, end - start);
   }
 
   stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number } {
     return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, blocks: this.liveBlocks, heapBytes: this.top - HEAP_BASE };
+  }
+
+  private pool(ptr: number, size: number): void {
+    let set = this.free.get(size);
+    if (set === undefined) this.free.set(size, (set = new Set()));
+    set.add(ptr);
+    this.freeAt.set(ptr, size);
+    this.freeEnding.set(ptr + size, ptr);
+    this.poolBytes += size;
+  }
+
+  private unpool(ptr: number): number {
+    const size = this.freeAt.get(ptr)!;
+    this.free.get(size)!.delete(ptr);
+    this.freeAt.delete(ptr);
+    this.freeEnding.delete(ptr + size);
+    this.poolBytes -= size;
+    return size;
+  }
+
+  private takeExact(size: number): number | null {
+    const set = this.free.get(size);
+    if (set === undefined || set.size === 0) return null;
+    const ptr = set.values().next().value as number;
+    this.unpool(ptr);
+    return ptr;
+  }
+
+  /** The smallest pooled block larger than size, cut to size (the rest pooled); null if none. */
+  private takeSplit(size: number): number | null {
+    let best = Infinity;
+    for (const [cls, set] of this.free) if (cls > size && cls < best && set.size > 0) best = cls;
+    if (best === Infinity) return null;
+    const ptr = this.free.get(best)!.values().next().value as number;
+    this.unpool(ptr);
+    this.pool(ptr + size, best - size);
+    return ptr;
   }
 
   private grow(end: number): void {
