@@ -211,3 +211,28 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     s.done();
   }
 });
+
+test('zero-shot cloze classification from the CLI: a masked LM, a template and a verbalizer', { timeout: 60_000 }, () => {
+  const s = setup();
+  try {
+    const r = tlm(['classify', '--model', s.bert, '--cloze', '{text} it was [MASK] .', '--verbalizer', 'pos=good', '--verbalizer', 'neg=poor', '--json', 'the film']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { label: string; probs: number[] };
+    assert.ok(['pos', 'neg'].includes(out.label));
+    assert.equal(out.probs.length, 2);
+    assert.ok(Math.abs(out.probs[0]! + out.probs[1]! - 1) < 1e-5);
+    const ev = tlm(['eval', '--task', 'classify', '--model', s.bert, '--data', s.evalFile, '--text-column', 'sentence', '--cloze', '{text} it was [MASK] .',
+      '--verbalizer', 'pos=good', '--verbalizer', 'neg=poor']);
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.equal((JSON.parse(ev.stdout) as { examples: number }).examples, 64);
+    const bad = tlm(['classify', '--model', s.bert, '--cloze', '{text} it was good', '--verbalizer', 'pos=good', '--verbalizer', 'neg=poor', 'x']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /tlm classify: .*\[MASK\]/);
+    const multi = tlm(['classify', '--model', s.bert, '--cloze', '{text} [MASK]', '--verbalizer', 'pos=good', '--verbalizer', 'neg=fine', 'x']);
+    assert.match(multi.stderr, /verbalizer word 'fine' \(label 'neg'\) is 2 tokens/);
+    const one = tlm(['classify', '--model', s.bert, '--cloze', '{text} [MASK]', '--verbalizer', 'pos=good', 'x']);
+    assert.match(one.stderr, /at least two labels/);
+  } finally {
+    s.done();
+  }
+});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import {
-  asTask, fromPretrainedForTask, loadPeftAdapter, PromptLearningModel, labelNames, type PreTrainedModel, type SequenceClassificationModel,
+  asTask, fromPretrainedForTask, loadPeftAdapter, PromptLearningModel, ClozeClassifier, labelNames, type PreTrainedModel, type SequenceClassificationModel,
   type QuestionAnsweringModel, type TaskName, type TaskModels,
 } from '../models/index.js';
 import { argmax, classificationMetrics, classifyEncoded, encodeRows } from '../tasks/classify_task.js';
@@ -123,3 +123,60 @@ export async function evaluateQa(p: TaskPipeline<'question-answering'>, examples
   return { exact_match: s.exactMatch, f1: s.f1, examples: examples.length };
 }
 
+
+/** "1=great,good" flags → { "1": ["great", "good"] }, checked. */
+export function parseVerbalizer(specs: readonly string[], command = 'tlm'): Record<string, string[]> {
+  const v: Record<string, string[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(.+)$/.exec(spec);
+    if (!m) throw new InputError(`${command}: --verbalizer must be LABEL=word[,word...], got '${spec}'`);
+    v[m[1]!] = m[2]!.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  }
+  if (Object.keys(v).length < 2) throw new InputError(`${command}: give --verbalizer for at least two labels (e.g. --verbalizer 1=great --verbalizer 0=terrible)`);
+  return v;
+}
+
+/**
+ * Zero-shot classification with a masked LM and a cloze prompt (PET): each text fills the template,
+ * and the label whose verbalizer words are likeliest at the mask wins. Probabilities are the softmax
+ * of the labels' scores.
+ */
+export async function clozeClassify(dir: string, inputs: readonly string[], template: string, verbalizer: Record<string, string[]>,
+                                    command = 'tlm'): Promise<{ labels: string[]; results: Classification[] }> {
+  const { model, tokenizer } = await loadModelDir(dir, command);
+  const mlm = asTask(model, 'masked-lm', `${command}: ${dir}`);
+  let clf: ClozeClassifier;
+  try {
+    clf = new ClozeClassifier(mlm, tokenizer, { template, verbalizer });
+  } catch (err) {
+    throw new InputError(`${command}: ${(err as Error).message}`);
+  }
+  mlm.eval();
+  // Texts are cut (at a token boundary) so that the filled template fits the model's positions.
+  const positions = maxPositions(model);
+  const overhead = tokenizer.encode(template.replace('{text}', ''), { addSpecialTokens: true }).ids.length;
+  const fit = inputs.map((t) => {
+    const enc = tokenizer.encode(t, { addSpecialTokens: false });
+    const room = positions - overhead;
+    return enc.ids.length <= room ? t : t.slice(0, room > 0 ? enc.offsets[room - 1]![1] : 0);
+  });
+  const results: Classification[] = [];
+  for (let i = 0; i < fit.length; i += 64) {
+    for (const r of await clf.predict(fit.slice(i, i + 64))) {
+      const scores = clf.labels.map((l) => r.scores[l]!);
+      const top = Math.max(...scores);
+      const exp = scores.map((x) => Math.exp(x - top)), sum = exp.reduce((a, b) => a + b, 0);
+      results.push({ label: r.label, probs: exp.map((e) => e / sum) });
+    }
+  }
+  return { labels: clf.labels, results };
+}
+
+/** Zero-shot cloze metrics on labelled rows (labels must be the verbalizer's). */
+export async function evaluateCloze(dir: string, rows: readonly TableRow[], template: string, verbalizer: Record<string, string[]>, command = 'tlm'): Promise<Record<string, number>> {
+  const unknown = rows.find((r) => r.label === undefined || !(r.label in verbalizer));
+  if (unknown) throw new InputError(`${command}: line ${unknown.line}: label '${unknown.label}' has no --verbalizer (labels: ${Object.keys(verbalizer).join(', ')})`);
+  const { labels, results } = await clozeClassify(dir, rows.map((r) => r.text), template, verbalizer, command);
+  const gold = rows.map((r) => labels.indexOf(r.label!)), preds = results.map((r) => labels.indexOf(r.label));
+  return { ...classificationMetrics(preds, gold), examples: rows.length };
+}

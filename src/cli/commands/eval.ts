@@ -12,7 +12,7 @@ import { Progress } from '../../train/progress.js';
 import { getHeapStatistics } from 'node:v8';
 import { checkDataFiles } from '../../pipelines/pretrain.js';
 import { loadModelDir } from '../../pipelines/model_dir.js';
-import { loadTaskModel, evaluateClassifier, evaluateQa } from '../../pipelines/apply.js';
+import { loadTaskModel, evaluateClassifier, evaluateQa, evaluateCloze, parseVerbalizer } from '../../pipelines/apply.js';
 import { readTableFile, readSquadFile, parseRange } from '../../pipelines/finetune_data.js';
 import { slidingWindowBaseline } from '../../tasks/sliding_window.js';
 import { lead3 } from '../../tasks/lead3.js';
@@ -51,6 +51,8 @@ const spec: CommandSpec = {
     'text-pair-column': { type: 'string', help: 'classify: column with the second text of a pair' },
     'label-column': { type: 'string', help: 'classify: column with the label', default: 'label' },
     articles: { type: 'string', help: 'qa: the articles of --data to score, START:END (end excluded), e.g. 38:' },
+    cloze: { type: 'string', help: 'classify, zero-shot with a masked LM: a template with {text} and [MASK], e.g. "{text} It was [MASK]."' },
+    verbalizer: { type: 'strings', help: 'with --cloze: LABEL=word[,word] for each label (e.g. 1=great 0=terrible)' },
     baseline: { type: 'string', help: 'score a baseline instead of a model (no --model): qa: the SQuAD paper\'s sliding window; summarize: Lead-3', choices: ['sliding-window', 'lead-3'] },
     'max-length': { type: 'number', help: 'classify/qa: tokens per input or window', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', integer: true, min: 0 },
@@ -148,8 +150,12 @@ async function evalTask(f: FlagValues): Promise<void> {
   if (f.task === 'classify') {
     const rows = readTableFile(file, { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined,
       labelColumn: f['label-column'] as string }, { format: f.format as string | undefined, what: 'tlm eval: data file', lossyUtf8 });
-    const p = await loadTaskModel(f.model as string, 'sequence-classification', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
-    metrics = await evaluateClassifier(p, rows, { maxLength, source: file });
+    if (f.cloze !== undefined) {
+      metrics = await evaluateCloze(f.model as string, rows, f.cloze as string, parseVerbalizer((f.verbalizer as string[] | undefined) ?? [], 'tlm eval'), 'tlm eval');
+    } else {
+      const p = await loadTaskModel(f.model as string, 'sequence-classification', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
+      metrics = await evaluateClassifier(p, rows, { maxLength, source: file });
+    }
   } else {
     const examples = readSquadFile(file, parseRange(f.articles as string | undefined, '--articles'), { what: 'tlm eval: data file', lossyUtf8 });
     const p = await loadTaskModel(f.model as string, 'question-answering', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
