@@ -105,7 +105,8 @@ test('SIGINT at a random step: the step finishes, a checkpoint and the model are
   const s = scratch();
   try {
     const out = join(s.dir, 'out');
-    const run = startLongRun(s.data, out);
+    // Evaluations far apart: the signal must be heard between two steps, not at the next evaluation.
+    const run = startLongRun(s.data, out, ['--eval-interval', '1000000']);
     await until(() => metricLines(out) > 0);
     await new Promise((r) => setTimeout(r, Math.random() * 800));
     run.proc.kill('SIGINT');

@@ -301,6 +301,8 @@ export class Trainer<M extends Module = Module> {
         this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: null, ...(evalMetrics ?? {}), lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
       }
       progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
+      // A step is synchronous: let the event loop run between steps, so that a signal's handler (Ctrl-C) is heard now, not at the next evaluation.
+      if (opts.stop) await new Promise((resolve) => setImmediate(resolve));
       if (opts.stop?.requested) {
         interrupted = true;
         await this.saveCheckpoint();
