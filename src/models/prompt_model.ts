@@ -20,7 +20,7 @@ import { cat } from '../tensor/ops/indexing.js';
 import { full, ones, zeros } from '../tensor/ops/creation.js';
 import { fmtShape, shapesEqual } from '../tensor/shape.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
-import { Module } from '../nn/module.js';
+import { Module, replaceModule } from '../nn/module.js';
 import type { Embedding } from '../nn/embedding.js';
 import type { KeyValue } from '../nn/attention.js';
 import { ModuleDict, ModulesToSaveWrapper } from '../nn/lora.js';
@@ -43,26 +43,6 @@ export interface PromptModelParts {
 type Inputs = ModelInputs & { startPositions?: Ids | null; endPositions?: Ids | null };
 type ForwardOf<M> = M extends { forward(inputs: infer I): infer O } ? (inputs: I) => O : (inputs: ModelInputs) => ModelOutput;
 interface Forwardable { forward(inputs: Inputs): ModelOutput }
-
-/** The module at a dotted path, walking registered children. */
-function moduleAt(root: Module, path: string): Module {
-  let m = root;
-  for (const part of path === '' ? [] : path.split('.')) {
-    const child = [...m.namedChildren()].find(([n]) => n === part)?.[1];
-    if (child === undefined) throw new Error(`no module '${path}' (stopped at '${part}')`);
-    m = child;
-  }
-  return m;
-}
-
-/** Puts `replacement` where `old` was: the registered child and the parent's field holding it. */
-function swapModule(root: Module, path: string, old: Module, replacement: Module): void {
-  const dot = path.lastIndexOf('.');
-  const parent = moduleAt(root, dot < 0 ? '' : path.slice(0, dot));
-  parent.registerModule(path.slice(dot + 1), replacement);
-  const fields = parent as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) if (fields[key] === old) fields[key] = replacement;
-}
 
 export class PromptLearningModel<M extends Module = Module> extends Module {
   readonly base_model: M;
@@ -99,7 +79,7 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     for (const [key, m] of heads) {
       const w = new ModulesToSaveWrapper(m);
       w.updateLayer(adapterName);
-      swapModule(model, key, m, w);
+      replaceModule(model, key, m, w);
     }
     this.applyTrainable();
   }
@@ -265,7 +245,7 @@ export class PromptLearningModel<M extends Module = Module> extends Module {
     this.check();
     for (const [key, w] of this.modulesToSaveWrappers()) {
       for (const n of w.modules_to_save.keys()) w.modules_to_save.get(n)!.dispose();
-      swapModule(this.base_model, key, w, w.original_module);
+      replaceModule(this.base_model, key, w, w.original_module);
     }
     this.encoder.dispose();
     for (const [p, flag] of this.baseRequiresGrad) if (!p.isDisposed) p.requiresGrad = flag;

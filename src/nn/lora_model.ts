@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './linear.js';
 import { LoraLinear, ModulesToSaveWrapper, type LinearLike, type LoraAdapterOptions } from './lora.js';
 import { describeTargets, nameMatches, patternValue, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';
-import type { Module } from './module.js';
+import { replaceModule, type Module } from './module.js';
 
 export interface LoraModelOptions {
   /** Name of the first adapter (default 'default', as PEFT). */
@@ -27,34 +27,6 @@ export interface LoraModelOptions {
 export const PEFT_PREFIX = 'base_model.model.';
 
 const defaultLayout = (m: Module): boolean | undefined => (m instanceof Linear ? false : undefined);
-
-/** The module at a dotted path, walking registered children. */
-function moduleAt(root: Module, path: string): Module {
-  let m = root;
-  if (path === '') return m;
-  for (const part of path.split('.')) {
-    const child = [...m.namedChildren()].find(([n]) => n === part)?.[1];
-    if (child === undefined) throw new Error(`no module '${path}' (stopped at '${part}')`);
-    m = child;
-  }
-  return m;
-}
-
-/**
- * Puts `replacement` where `old` is: the registered child, and every own property (or array slot,
- * as ModuleList's list) of the parent that holds `old`, so forward() code reaches the new module.
- */
-function replaceModule(root: Module, path: string, old: Module, replacement: Module): void {
-  const dot = path.lastIndexOf('.');
-  const parent = moduleAt(root, dot < 0 ? '' : path.slice(0, dot));
-  parent.registerModule(path.slice(dot + 1), replacement);
-  const fields = parent as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    const v = fields[key];
-    if (v === old) fields[key] = replacement;
-    else if (Array.isArray(v)) v.forEach((x, i) => { if (x === old) v[i] = replacement; });
-  }
-}
 
 type ForwardOf<M> = M extends { forward: infer F } ? F : never;
 

@@ -220,3 +220,31 @@ function deepCopyValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   }
   return v; // generators and other helpers are shared, not copied
 }
+
+/** The module at a dotted path, walking registered children. */
+export function moduleAt(root: Module, path: string): Module {
+  let m = root;
+  if (path === '') return m;
+  for (const part of path.split('.')) {
+    const child = [...m.namedChildren()].find(([n]) => n === part)?.[1];
+    if (child === undefined) throw new Error(`no module '${path}' (stopped at '${part}')`);
+    m = child;
+  }
+  return m;
+}
+
+/**
+ * Puts `replacement` where `old` is: the registered child, and every own property (or array slot,
+ * as ModuleList's list) of the parent that holds `old`, so forward() code reaches the new module.
+ */
+export function replaceModule(root: Module, path: string, old: Module, replacement: Module): void {
+  const dot = path.lastIndexOf('.');
+  const parent = moduleAt(root, dot < 0 ? '' : path.slice(0, dot));
+  parent.registerModule(path.slice(dot + 1), replacement);
+  const fields = parent as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const v = fields[key];
+    if (v === old) fields[key] = replacement;
+    else if (Array.isArray(v)) v.forEach((x, i) => { if (x === old) v[i] = replacement; });
+  }
+}
