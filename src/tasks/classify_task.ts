@@ -9,7 +9,7 @@ import type { Generator } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { SequenceClassificationModel } from '../models/tasks.js';
 import { EpochBatcher, evalBatches, padRows, type PaddedBatch, type TokenizedRow } from '../train/batching.js';
-import type { TrainingTask } from '../train/task.js';
+import { modelLoss, type TrainingTask } from '../train/task.js';
 import { InputError } from '../errors.js';
 import { accuracy, macroF1, matthewsCorrcoef } from './metrics/classification.js';
 import type { TableRow } from './table.js';
@@ -112,9 +112,7 @@ export class SequenceClassificationTask implements TrainingTask<SequenceClassifi
   }
 
   loss(model: SequenceClassificationModel, inputs: Batch): Tensor {
-    const out = model.forward(inputs);
-    if (!out.loss) throw new Error('SequenceClassificationTask: the model returned no loss');
-    return out.loss;
+    return modelLoss(model, inputs);
   }
 
   async evaluate(model: SequenceClassificationModel): Promise<Record<string, number>> {

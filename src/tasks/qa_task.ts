@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import type { QuestionAnsweringModel } from '../models/tasks.js';
 import { EpochBatcher, evalBatches, padRows, type PaddedBatch } from '../train/batching.js';
-import type { TrainingTask } from '../train/task.js';
+import { modelLoss, type TrainingTask } from '../train/task.js';
 import { InputError } from '../errors.js';
 import { squad } from './metrics/squad.js';
 import { postprocessQaPredictions, type QaPostprocessOptions, type QaPrediction } from './qa_postprocess.js';
@@ -83,9 +83,7 @@ export class QuestionAnsweringTask implements TrainingTask<QuestionAnsweringMode
   }
 
   loss(model: QuestionAnsweringModel, inputs: Batch): Tensor {
-    const out = model.forward(inputs);
-    if (!out.loss) throw new Error('QuestionAnsweringTask: the model returned no loss');
-    return out.loss;
+    return modelLoss(model, inputs);
   }
 
   /** SQuAD v1.1 exact match and F1 (0–100) of the answers to the evaluation questions. */
