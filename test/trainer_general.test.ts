@@ -4,12 +4,14 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nn, randn, type Tensor } from '../src/index.js';
 import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
 import type { TrainingTask } from '../src/train/task.js';
+import { averageCheckpoints } from '../src/train/checkpoint.js';
+import { loadSafetensors } from '../src/io/index.js';
 
 /** A regression toy whose evaluation replays a scripted metric sequence. */
 class ScriptedTask implements TrainingTask<nn.Linear, { x: Tensor; y: Tensor }> {
@@ -43,6 +45,28 @@ test('best by a higher-is-better metric, early stopping after `patience` evaluat
     assert.equal((await low.run({ quiet: true })).bestMetric, 1);
     await assert.rejects(new Trainer(new nn.Linear(3, 1), new ScriptedTask([1]), args({ metricForBest: 'accuracy' }), null).run({ quiet: true }),
       /the evaluation gave no 'accuracy' \(it gave score, eval_loss\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the newest k step checkpoints are kept and averaged (fairseq\'s checkpoint averaging)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-avg-'));
+  try {
+    const model = new nn.Linear(3, 1);
+    const t = new Trainer(model, new ScriptedTask([0.1, 0.2, 0.3, 0.4, 0.5]), args({ maxIters: 20, keepCheckpoints: 3 }), dir);
+    await t.run({ quiet: true });
+    const ck = join(dir, 'checkpoints');
+    assert.deepEqual(readdirSync(ck).filter((e) => e.startsWith('step-')).sort(), ['step-0000010', 'step-0000015', 'step-0000020']);
+    const { weights, steps } = await averageCheckpoints(ck, 3);
+    assert.deepEqual(steps, [10, 15, 20]);
+    const each = await Promise.all(steps.map((s) => loadSafetensors(join(ck, `step-${String(s).padStart(7, '0')}`, 'model.safetensors'))));
+    const mean = each[0]!.weight!.dataSync().map((_, i) => (each[0]!.weight!.dataSync()[i]! + each[1]!.weight!.dataSync()[i]! + each[2]!.weight!.dataSync()[i]!) / 3);
+    Array.from(weights.weight!.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - mean[i]!) < 1e-7));
+    await assert.rejects(averageCheckpoints(ck, 4), /holds 3 step checkpoint\(s\), fewer than the 4 to average/);
+    // The scripted metric (0.5 again) does not beat the best (0.5): the best checkpoint is kept.
+    const r = await t.averageLast(3);
+    assert.equal(r.kept, 'best');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,6 +41,8 @@ export interface Seq2SeqFinetuneOptions extends RunSettings {
   labelSmoothing: number;
   /** Validation pairs decoded for the metric (default 500). */
   evalExamples?: number;
+  /** Average the last k checkpoints at the end (fairseq's checkpoint averaging), kept if it beats the best. */
+  averageLast?: number;
   epochs?: number;
   args: Omit<TrainingArguments, 'maxIters' | 'lrDecayIters' | 'evalInterval'> & { maxIters?: number; evalInterval?: number };
 }
@@ -101,14 +103,21 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     });
     const steps = task.stepsPerEpoch;
     const maxIters = o.args.maxIters ?? Math.ceil((o.epochs ?? 10) * steps / o.args.gradAccum);
-    const args: TrainingArguments = { ...o.args, maxIters, lrDecayIters: maxIters, evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(steps / o.args.gradAccum)) };
+    const args: TrainingArguments = { ...o.args, maxIters, lrDecayIters: maxIters, evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(steps / o.args.gradAccum)),
+      ...(o.averageLast && o.averageLast > 1 ? { keepCheckpoints: o.averageLast } : {}) };
     checkTrainerConfig({ ...args, batchSize: 1, blockSize: o.maxSourceLength, evalIters: 1, objective: 'clm' }, command);
     log(`model: ${model.architecture}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; ${trainPairs.length} training pairs in ${steps} batches of ≤${o.maxTokens} tokens; ${maxIters} steps`);
     const save = () => withFsContext('save the model to', o.out, async () => { await model.savePretrained(o.out); await tok.save(join(o.out, 'tokenizer.json')); });
     const trainer = new Trainer(model, task as never, args, o.out, { architecture: { task: o.task, type: model.architecture } });
     if (o.resume && await trainer.resume()) log(`resumed from step ${trainer.step}`);
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save });
-    if (!res.interrupted) { await trainer.loadBest(); await save(); }
+    if (!res.interrupted) {
+      if (o.averageLast && o.averageLast > 1) {
+        const a = await trainer.averageLast(o.averageLast);
+        log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(2)} against the best's ${a.best.toFixed(2)}; keeping the ${a.kept}`);
+      } else await trainer.loadBest();
+      await save();
+    }
     log(`${res.interrupted ? 'interrupted' : 'done'}: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${trainer.metricName} ${res.bestMetric.toFixed(2)}; saved to ${o.out}`);
     return { outDir: o.out, metrics: res.lastMetrics, bestMetric: res.bestMetric, metricName: trainer.metricName, steps: res.step, seconds: res.seconds, parameters: model.numParameters() };
   } finally {

@@ -25,7 +25,7 @@ const stepDir = (step: number) => `step-${String(step).padStart(7, '0')}`;
 
 /** Writes model + optimizer tensors and state under root/NAME and points root/latest.json at it. */
 export async function saveCheckpoint(root: string, state: CheckpointState, model: Record<string, Tensor>,
-                                     optimizer: Record<string, Tensor>, opts: { name?: string; keepLatest?: boolean } = {}): Promise<string> {
+                                     optimizer: Record<string, Tensor>, opts: { name?: string; keepLatest?: boolean; keep?: number } = {}): Promise<string> {
   mkdirSync(root, { recursive: true });
   const name = opts.name ?? stepDir(state.step);
   const final = join(root, name);
@@ -52,9 +52,10 @@ export async function saveCheckpoint(root: string, state: CheckpointState, model
   }
   if (opts.keepLatest !== false) {
     await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
-    // Older step checkpoints are no longer needed for resuming.
+    // Older step checkpoints are not needed for resuming: the newest `keep` stay (for averaging), the rest go.
+    const steps = readdirSync(root).filter((e) => /^step-\d+$/.test(e) && e !== name).sort().reverse();
+    for (const old of steps.slice(Math.max(0, (opts.keep ?? 1) - 1))) rmSync(join(root, old), { recursive: true, force: true });
     for (const entry of readdirSync(root)) {
-      if (entry.startsWith('step-') && entry !== name) rmSync(join(root, entry), { recursive: true, force: true });
       if (entry.startsWith('.') && entry.includes('.tmp-')) rmSync(join(root, entry), { recursive: true, force: true });
     }
   }
@@ -91,4 +92,31 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
     throw new InputError(`${join(dir, 'state.json')} is corrupt: ${(err as Error).message}`);
   }
   return { dir, state, model: await loadSafetensors(join(dir, 'model.safetensors')), optimizer: await loadSafetensors(join(dir, 'optimizer.safetensors')) };
+}
+
+/**
+ * The element-wise mean of the model weights of the newest k step checkpoints under root (fairseq's
+ * average_checkpoints): a smoother model than any one of them. Throws when fewer than k are there.
+ */
+export async function averageCheckpoints(root: string, k: number): Promise<{ weights: Record<string, Tensor>; steps: number[] }> {
+  if (!(Number.isInteger(k) && k >= 1)) throw new InputError(`averageCheckpoints: k must be a positive integer, got ${k}`);
+  const dirs = existsSync(root) ? readdirSync(root).filter((e) => /^step-\d+$/.test(e)).sort().slice(-k) : [];
+  if (dirs.length < k) throw new InputError(`averageCheckpoints: ${root} holds ${dirs.length} step checkpoint(s), fewer than the ${k} to average`);
+  let sum: Record<string, Tensor> | null = null;
+  for (const d of dirs) {
+    const w = await loadSafetensors(join(root, d, 'model.safetensors'));
+    if (sum === null) { sum = w; continue; }
+    for (const [key, t] of Object.entries(w)) {
+      const acc = sum[key];
+      if (acc === undefined || acc.shape.join() !== t.shape.join()) throw new InputError(`averageCheckpoints: ${join(root, d)} does not match the others at '${key}'`);
+      if (acc.dtype === 'float32') { sum[key] = acc.add(t); acc.dispose(); } // integer buffers keep the first's value
+      t.dispose();
+    }
+  }
+  const weights = Object.fromEntries(Object.entries(sum!).map(([key, t]) => {
+    const mean = t.dtype === 'float32' ? t.div(dirs.length) : t;
+    if (mean !== t) t.dispose();
+    return [key, mean];
+  }));
+  return { weights, steps: dirs.map((d) => Number(d.slice(5))) };
 }

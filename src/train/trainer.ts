@@ -13,7 +13,7 @@ import { decayGroups, type DecayRule } from './param_groups.js';
 import { LanguageModelingTask, type LmOptions } from './lm_task.js';
 import type { TrainingTask } from './task.js';
 import { makeSchedule } from './schedule.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { averageCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
 import { lossCurveSvg, type LossPoint } from './plot.js';
 
@@ -46,6 +46,8 @@ export interface TrainingArguments {
   decay?: DecayRule;
   /** Stop when the best metric has not improved for this many evaluations (0 or unset: never). */
   earlyStoppingPatience?: number;
+  /** Step checkpoints kept (the newest; default 1, the one resuming needs): more allow averaging the last k. */
+  keepCheckpoints?: number;
   /** The evaluation metric that picks the best checkpoint (default: the task's, e.g. accuracy, f1, val_loss). */
   metricForBest?: string;
   /** Whether a higher metricForBest is better (default: true unless its name says loss). */
@@ -108,6 +110,8 @@ export class Trainer<M extends Module = Module> {
   private readonly dataGen: Generator;
   private readonly schedule: (step: number) => number;
   private readonly higherIsBetter: boolean;
+  /** Step checkpoints kept (the newest; default 1, the one resuming needs): more allow averaging the last k. */
+  keepCheckpoints?: number;
   /** The evaluation metric that picks the best checkpoint. */
   readonly metricName: string;
   step = 0;
@@ -193,7 +197,7 @@ export class Trainer<M extends Module = Module> {
   async saveCheckpoint(name?: string): Promise<void> {
     if (this.ckptDir === null) return;
     await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.trainableState(),
-      this.optimizer.stateDict().tensors, name ? { name, keepLatest: false } : {});
+      this.optimizer.stateDict().tensors, name ? { name, keepLatest: false } : { keep: this.cfg.keepCheckpoints ?? 1 });
   }
 
   /** Restores model, optimizer, step and RNG states from outDir's latest checkpoint. Returns false if none. */
@@ -223,6 +227,25 @@ export class Trainer<M extends Module = Module> {
     this.truncateMetrics();
     defaultGenerator.setState(st.globalRng as number[]);
     return true;
+  }
+
+  /**
+   * Averages the model weights of the newest k step checkpoints (keepCheckpoints ≥ k) into the model,
+   * evaluates it, and keeps it when it beats the best checkpoint by the metric (else loads the best).
+   * Returns both metrics.
+   */
+  async averageLast(k: number): Promise<{ averaged: number; best: number; kept: 'averaged' | 'best'; steps: number[] }> {
+    if (this.ckptDir === null) throw new Error('Trainer.averageLast: the trainer has no output directory');
+    const { weights, steps } = await averageCheckpoints(this.ckptDir, k);
+    try {
+      this.model.loadStateDict(weights, { strict: true });
+    } finally {
+      for (const t of Object.values(weights)) t.dispose();
+    }
+    const averaged = (await this.evaluate())[this.metricName]!;
+    const kept = this.improves(averaged) ? 'averaged' : 'best';
+    if (kept === 'best') await this.loadBest();
+    return { averaged, best: this.bestMetric, kept, steps };
   }
 
   /** Loads the weights of the best checkpoint (by the task's metric) into the model, if there is one. */

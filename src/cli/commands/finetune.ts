@@ -29,6 +29,7 @@ const spec: CommandSpec = {
     'max-tokens': { type: 'number', help: 'translate/summarize: tokens per batch (rows × longest side), as fairseq', default: 4096, integer: true, min: 8 },
     'label-smoothing': { type: 'number', help: 'translate/summarize: label smoothing of the cross-entropy', default: 0.1, min: 0, lt: 1 },
     'ffn-dim': { type: 'number', help: 'translate/summarize from scratch: feed-forward width', default: 1024, integer: true, min: 1 },
+    'average-last': { type: 'number', help: 'translate/summarize: average the last N checkpoints at the end (kept if better on validation)', integer: true, min: 2 },
     'eval-examples': { type: 'number', help: 'translate/summarize: validation pairs decoded for BLEU / ROUGE at each evaluation', default: 500, integer: true, min: 1 },
     format: { type: 'string', help: 'data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
     'text-column': { type: 'string', help: 'column with the text', default: 'text' },
@@ -142,6 +143,7 @@ export function seq2seqOptions(f: FlagValues): Seq2SeqFinetuneOptions {
     train: pairs(f.train, f.source, f.target), eval: pairs(f.eval, f['eval-source'], f['eval-target']),
     maxSourceLength: num('max-source-length'), maxTargetLength: num('max-target-length'), truncate: f.truncate === true,
     maxTokens: num('max-tokens'), labelSmoothing: num('label-smoothing'), evalExamples: num('eval-examples'), epochs: base.epochs,
+    averageLast: f['average-last'] as number | undefined,
     args: base.args, out: base.out, resume: base.resume, overwrite: base.overwrite, lossyUtf8: base.lossyUtf8, quiet: base.quiet,
   };
 }
