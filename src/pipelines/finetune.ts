@@ -52,7 +52,8 @@ export interface FinetuneOptions extends RunSettings {
   /** SQuAD files: the article ranges ("0:38", "38:") that train and evaluate. */
   trainArticles?: string;
   evalArticles?: string;
-  maxLength: number;
+  /** Tokens per input, special tokens included (default: 128, or 384 for QA, within the model's positions). */
+  maxLength?: number;
   docStride?: number;
   method: FinetuneMethod;
   lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[] };
@@ -127,7 +128,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       ...o.args, maxIters, lrDecayIters: maxIters,
       evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(stepsPerEpoch / accum)),
     };
-    checkTrainerConfig({ ...cfg, batchSize: o.batchSize, blockSize: o.maxLength, evalIters: 1, objective: 'clm' }, command);
+    checkTrainerConfig({ ...cfg, batchSize: o.batchSize, blockSize: setup.maxLength, evalIters: 1, objective: 'clm' }, command);
     log(`data: ${stepsPerEpoch} batches of ${o.batchSize} per epoch; ${maxIters} steps (${(maxIters * accum / stepsPerEpoch).toFixed(2)} epochs), evaluating every ${cfg.evalInterval}`);
 
     const save = () => saveOutput(o.out, model, tok, { lora, prompt });
@@ -165,6 +166,8 @@ interface Setup {
   lora: LoraModel<PreTrainedModel> | null;
   /** Prompt or prefix tuning: the handle that runs the model with its prompt (what trains). */
   prompt: PromptLearningModel<PreTrainedModel> | null;
+  /** Tokens per input, as resolved against the model's positions. */
+  maxLength: number;
 }
 
 type Adapters = Pick<Setup, 'lora' | 'prompt'>;
@@ -182,22 +185,24 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
       : scratchTokenizer(trainRows.flatMap((r) => r.textPair !== undefined ? [r.text, r.textPair] : [r.text]), o.fromScratch!, log);
     const model = o.model ? await classifierFrom(o.model, labels, command, log) : scratchModel(o, tok, labelMaps(labels));
     const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
+    const maxLength = resolveMaxLength(o, model, command);
     const adapters = applyMethod(model, o);
     const padId = padIdOf(tok, model);
-    const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength: o.maxLength, label2id, source });
+    const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength, label2id, source });
     const task = new SequenceClassificationTask(enc(trainRows, o.train), enc(evalRows, o.eval), { batchSize: o.batchSize, padId });
-    return { model, task: task as unknown as Setup['task'], tok, ...adapters };
+    return { model, task: task as unknown as Setup['task'], tok, ...adapters, maxLength };
   }
   const trainEx = readSquadFile(o.train, parseRange(o.trainArticles, '--train-articles'), { what: 'training file', ...text });
   const evalEx = readSquadFile(o.eval, parseRange(o.evalArticles, '--eval-articles'), { what: 'evaluation file', ...text });
   const tok = o.model ? await loadTokenizer(o.model, command)
     : scratchTokenizer([...new Set(trainEx.map((e) => e.context))].concat(trainEx.map((e) => e.question)), o.fromScratch!, log);
   const model = o.model ? await fromPretrainedForTask(o.model, 'question-answering', { warn: log }) : scratchModel(o, tok, null);
+  const maxLength = resolveMaxLength(o, model, command);
   const adapters = applyMethod(model, o);
   const padId = padIdOf(tok, model);
   const feats = (ex: typeof trainEx, file: string) => {
     try {
-      return prepareQaFeatures(tok, ex, { maxLength: o.maxLength, docStride: o.docStride ?? 128 });
+      return prepareQaFeatures(tok, ex, { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)) });
     } catch (err) {
       if (err instanceof QaFeatureError) throw new InputError(`${file}: ${err.message}`);
       throw err;
@@ -205,7 +210,23 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
   };
   const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId });
   log(`data: ${trainEx.length} training questions (${task.trainFeatures.length} windows), ${evalEx.length} evaluation questions`);
-  return { model, task: task as unknown as Setup['task'], tok, ...adapters };
+  return { model, task: task as unknown as Setup['task'], tok, ...adapters, maxLength };
+}
+
+/**
+ * Tokens per input: as given, or 128 (QA 384) within what the model takes; a prompt's virtual
+ * tokens take positions before the text's (HF's past length), so they count against the model's.
+ */
+function resolveMaxLength(o: FinetuneOptions, model: PreTrainedModel, command: string): number {
+  const c = model.config as { max_position_embeddings?: number; n_positions?: number };
+  const positions = c.max_position_embeddings ?? c.n_positions ?? Infinity;
+  const prompt = o.method === 'prompt' || o.method === 'prefix' ? o.prompt?.numVirtualTokens ?? 20 : 0;
+  const room = positions - prompt;
+  if (o.maxLength === undefined) return Math.min(o.task === 'qa' ? 384 : 128, room);
+  if (o.maxLength > room) {
+    throw new InputError(`${command}: --max-length ${o.maxLength}${prompt ? ` plus --num-virtual-tokens ${prompt}` : ''} exceeds the model's ${positions} positions; use --max-length ${room} or fewer`);
+  }
+  return o.maxLength;
 }
 
 async function loadTokenizer(dir: string, command: string): Promise<Tokenizer> {
@@ -227,7 +248,7 @@ function scratchTokenizer(texts: string[], s: ScratchModel, log: (s: string) => 
 function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typeof labelMaps> | null): PreTrainedModel {
   const s = o.fromScratch!;
   const cfg = bertConfig({ vocab_size: tok.vocabSize, hidden_size: s.nEmbd, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
-    intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength, 64), hidden_dropout_prob: s.dropout,
+    intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength ?? (o.task === 'qa' ? 384 : 128), 64), hidden_dropout_prob: s.dropout,
     attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}) });
   return o.task === 'classify' ? new BertForSequenceClassification(cfg) : new BertForQuestionAnswering(cfg);
 }
@@ -271,12 +292,6 @@ function applyMethod(model: PreTrainedModel, o: FinetuneOptions): Adapters {
   }
   if (o.method === 'prompt' || o.method === 'prefix') {
     const p = o.prompt ?? { numVirtualTokens: 20 };
-    const c = model.config as { max_position_embeddings?: number; n_positions?: number };
-    const positions = c.max_position_embeddings ?? c.n_positions ?? Infinity;
-    if (o.maxLength + p.numVirtualTokens > positions) {
-      // The prompt's tokens take positions before the text's (HF's past length), so both must fit.
-      throw new InputError(`${o.command ?? 'tlm finetune'}: --max-length ${o.maxLength} plus --num-virtual-tokens ${p.numVirtualTokens} exceeds the model's ${positions} positions; use --max-length ${positions - p.numVirtualTokens} or fewer`);
-    }
     const common = { numVirtualTokens: p.numVirtualTokens, baseModelNameOrPath: o.model ?? null,
       ...(p.modulesToSave ? { modulesToSave: [...taskHeads(model), ...p.modulesToSave] } : {}) };
     const prompt = o.method === 'prompt' ? applyPromptTuning(model, { ...common, init: 'sample-vocab' })
