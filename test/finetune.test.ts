@@ -200,6 +200,8 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
       /has a head for 2 labels \(neg, pos\), but the training data has 3 \(x, y, z\)/);
     one(tlm(['finetune', '--task', 'classify', '--train', s.train, '--eval', s.evalFile, '--out', join(s.dir, 'n')]), /--model DIR or --from-scratch is required/);
     one(ft('--method', 'lora', '--lora-r', '0'), /--lora-r must be a positive integer, got 0/);
+    one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);
+    one(ft('--method', 'prefix', '--num-virtual-tokens', '8', '--max-length', '128'), /--max-length 128 plus --num-virtual-tokens 8 exceeds the model's 128 positions; use --max-length 120 or fewer/);
     // QA: a question that leaves no room for the context in a window.
     const squad = join(s.dir, 'squad.json');
     const long = 'why '.repeat(40);
