@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, manualSeed, models } from '../src/index.js';
-import { encodePairs, Seq2SeqTask, TokenBudgetBatcher, type EncodedPair } from '../src/tasks/seq2seq_task.js';
+import { encodePairs, Seq2SeqTask, type EncodedPair } from '../src/tasks/seq2seq_task.js';
+import { EpochBatcher } from '../src/train/batching.js';
 import { lead3 } from '../src/tasks/lead3.js';
 import { readParallelFiles, readPairsFile } from '../src/pipelines/finetune_data.js';
 import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
@@ -30,7 +31,7 @@ test('encodePairs: EOS appended; empty and over-long lines are one-line errors n
 
 test('token-budget batches: within the budget, every pair once an epoch, similar lengths together', () => {
   const lengths = Array.from({ length: 500 }, (_, i) => 2 + ((i * 37) % 40));
-  const b = new TokenBudgetBatcher(lengths, 200);
+  const b = EpochBatcher.byTokens(lengths, 200);
   const gen = new Generator(3);
   const seen: number[] = [];
   for (let k = 0; k < b.batchesPerEpoch; k++) {
@@ -41,7 +42,7 @@ test('token-budget batches: within the budget, every pair once an epoch, similar
     seen.push(...batch);
   }
   assert.deepEqual(seen.sort((x, y) => x - y), lengths.map((_, i) => i));
-  assert.throws(() => new TokenBudgetBatcher([10, 300], 200), /--max-tokens 200 is smaller than the longest pair \(300 tokens\)/);
+  assert.throws(() => EpochBatcher.byTokens([10, 300], 200), /--max-tokens 200 is smaller than the longest pair \(300 tokens\)/);
 });
 
 test('parallel files: line-aligned pairs; different line counts name both counts', () => {

@@ -1,16 +1,3 @@
 #!/usr/bin/env bash
-# Multi30k EN→DE translation from scratch: a MarianMT-layout Transformer (3+3 layers, 256 wide,
-# ~7.5M parameters, one joint byte-level BPE vocabulary of 8000), token-budget batches, label
-# smoothing 0.1, inverse-sqrt schedule, at most 60 minutes of training; beam search (4) on test2016:
-# bench/recipes/multi30k-en-de.sh OUT_DIR. Prints sacreBLEU, chrF and tokenized lower-cased BLEU.
-source "$(dirname "$0")/common.sh"
-OUT="${1:?usage: bench/recipes/multi30k-en-de.sh OUT_DIR}"
-M="$DATA/multi30k"
-t0=$SECONDS
-"${TLM[@]}" finetune --task translate --from-scratch --n-layer 3 --n-head 4 --n-embd 256 --ffn-dim 1024 --vocab-size 8000 --dropout 0.1 \
-  --source "$M/train.en" --target "$M/train.de" --eval-source "$M/val.en" --eval-target "$M/val.de" \
-  --max-source-length 96 --max-target-length 96 --max-tokens 4096 --label-smoothing 0.1 --schedule inverse_sqrt \
-  --lr 1e-3 --warmup-iters 1000 --beta2 0.98 --weight-decay 0.0001 --epochs "${EPOCHS:-30}" --max-seconds "${MAX_SECONDS:-3600}" \
-  --eval-interval 1000 --eval-examples 300 --early-stopping-patience 5 --out "$OUT" --overwrite --quiet
-echo "recipe: training took $((SECONDS - t0)) s" >&2
-"${TLM[@]}" eval --task translate --model "$OUT" --source "$M/test2016.en" --target "$M/test2016.de" --num-beams 4
+# Multi30k EN→DE translation from scratch (see multi30k.sh): bench/recipes/multi30k-en-de.sh OUT_DIR.
+exec bash "$(dirname "$0")/multi30k.sh" en de "${1:?usage: bench/recipes/multi30k-en-de.sh OUT_DIR}"

@@ -41,7 +41,10 @@ export async function loadTaskModel<T extends TaskName>(dir: string, task: T, o:
     // The base as the task's head (a masked-LM base becomes a classifier), labels from the adapter's labels.json.
     const labelsFile = join(o.adapter, ADAPTER_LABELS);
     const overrides = existsSync(labelsFile) ? JSON.parse(readFileSync(labelsFile, 'utf8')) as Record<string, unknown> : {};
-    if (!(loaded.tasks as string[]).includes(task)) loaded.model = await fromPretrainedForTask(dir, task, { configOverrides: overrides, warn: () => {} });
+    if (!(loaded.tasks as string[]).includes(task)) {
+      loaded.model.dispose();
+      loaded.model = await fromPretrainedForTask(dir, task, { configOverrides: overrides, warn: () => {} });
+    }
     model = loaded.model;
     let handle;
     try {

@@ -26,7 +26,7 @@ import { openRunDir, type RunSettings } from './run_dir.js';
 import { ADAPTER_LABELS } from './apply.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSquadFile, readTableFile, parseRange, type TableColumns } from './finetune_data.js';
-import { checkTrainerConfig } from './pretrain.js';
+import { checkTrainingArguments } from './pretrain.js';
 
 export type FinetuneTask = 'classify' | 'qa';
 export type FinetuneMethod = 'full' | 'lora' | 'head' | 'prompt' | 'prefix';
@@ -128,7 +128,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       ...o.args, maxIters, lrDecayIters: maxIters,
       evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(stepsPerEpoch / accum)),
     };
-    checkTrainerConfig({ ...cfg, batchSize: o.batchSize, blockSize: setup.maxLength, evalIters: 1, objective: 'clm' }, command);
+    checkTrainingArguments(cfg, command);
     log(`data: ${stepsPerEpoch} batches of ${o.batchSize} per epoch; ${maxIters} steps (${(maxIters * accum / stepsPerEpoch).toFixed(2)} epochs), evaluating every ${cfg.evalInterval}`);
 
     const save = () => saveOutput(o.out, model, tok, { lora, prompt });

@@ -12,7 +12,7 @@ import { asTask, fromPretrained, taskClass, type PreTrainedModel, type Seq2SeqLM
 import { Trainer, type TrainingArguments } from '../train/trainer.js';
 import { encodePairs, Seq2SeqTask, type Seq2SeqMetric } from '../tasks/seq2seq_task.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
-import { checkTrainerConfig } from './pretrain.js';
+import { checkTrainingArguments } from './pretrain.js';
 import { readParallelFiles, readPairsFile, type TextPair } from './finetune_data.js';
 
 /** Where pairs come from: two line-aligned files, or one JSONL/TSV file with two fields. */
@@ -105,7 +105,7 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     const maxIters = o.args.maxIters ?? Math.ceil((o.epochs ?? 10) * steps / o.args.gradAccum);
     const args: TrainingArguments = { ...o.args, maxIters, lrDecayIters: maxIters, evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(steps / o.args.gradAccum)),
       ...(o.averageLast && o.averageLast > 1 ? { keepCheckpoints: o.averageLast } : {}) };
-    checkTrainerConfig({ ...args, batchSize: 1, blockSize: o.maxSourceLength, evalIters: 1, objective: 'clm' }, command);
+    checkTrainingArguments(args, command);
     log(`model: ${model.architecture}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; ${trainPairs.length} training pairs in ${steps} batches of ≤${o.maxTokens} tokens; ${maxIters} steps`);
     const save = () => withFsContext('save the model to', o.out, async () => { await model.savePretrained(o.out); await tok.save(join(o.out, 'tokenizer.json')); });
     const trainer = new Trainer(model, task as never, args, o.out, { architecture: { task: o.task, type: model.architecture } });

@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { TokenStream, trainValSplit } from '../train/data.js';
-import { Trainer, type TrainerConfig } from '../train/trainer.js';
+import { Trainer, type TrainerConfig, type TrainingArguments } from '../train/trainer.js';
 import { manualSeed } from '../tensor/random.js';
 import { buildModel, prepareTokenizer, saveModelDir, mlmOptionsFor, type ModelDims } from './model_dir.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
@@ -43,18 +43,26 @@ export function checkDataFiles(files: string[] | undefined, command = 'tlm train
   return files;
 }
 
-/** Checks a TrainerConfig's values (the CLI's flag ranges say the same; this guards library callers). */
-export function checkTrainerConfig(c: TrainerConfig, command = 'train'): void {
+/** Checks training arguments (the CLI's flag ranges say the same; this guards library callers). */
+export function checkTrainingArguments(c: TrainingArguments, command = 'train'): void {
   const bad = (what: string) => { throw new InputError(`${command}: ${what}`); };
   if (!(c.lr > 0)) bad(`lr must be > 0, got ${c.lr}`);
   if (!(c.minLr >= 0 && c.minLr <= c.lr)) bad(`minLr must be in [0, lr=${c.lr}], got ${c.minLr}`);
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) bad(`betas must be in [0, 1), got ${c.beta1}, ${c.beta2}`);
   if (!(c.weightDecay >= 0)) bad(`weightDecay must be >= 0, got ${c.weightDecay}`);
   if (!(c.gradClip >= 0)) bad(`gradClip must be >= 0 (0: off), got ${c.gradClip}`);
-  for (const k of ['batchSize', 'blockSize', 'gradAccum', 'evalInterval', 'evalIters', 'logInterval'] as const) {
+  for (const k of ['gradAccum', 'evalInterval', 'logInterval'] as const) {
     if (!(Number.isInteger(c[k]) && c[k] > 0)) bad(`${k} must be a positive integer, got ${c[k]}`);
   }
   for (const k of ['maxIters', 'warmupIters'] as const) if (!(Number.isInteger(c[k]) && c[k] >= 0)) bad(`${k} must be an integer >= 0, got ${c[k]}`);
+}
+
+/** Pretraining's config: the training arguments and the LM's batch shape. */
+export function checkTrainerConfig(c: TrainerConfig, command = 'train'): void {
+  checkTrainingArguments(c, command);
+  for (const k of ['batchSize', 'blockSize', 'evalIters'] as const) {
+    if (!(Number.isInteger(c[k]) && c[k] > 0)) throw new InputError(`${command}: ${k} must be a positive integer, got ${c[k]}`);
+  }
 }
 
 export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {

@@ -100,7 +100,7 @@ export class SequenceClassificationTask implements TrainingTask<SequenceClassifi
   constructor(readonly train: readonly EncodedExample[], readonly evalSet: readonly EncodedExample[], readonly o: ClassificationTaskOptions) {
     if (train.some((r) => r.label < 0)) throw new InputError('the training data has rows without a label');
     if (evalSet.length === 0) throw new InputError('the evaluation data is empty');
-    this.batcher = new EpochBatcher(train.map((r) => r.ids.length), o.batchSize, o.groupByLength ?? true);
+    this.batcher = EpochBatcher.bySize(train.map((r) => r.ids.length), o.batchSize, o.groupByLength ?? true);
   }
 
   get epoch(): number { return this.batcher.epoch; }

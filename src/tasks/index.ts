@@ -6,4 +6,4 @@ export { readSquad, splitSquadByArticle, type SquadExample, type SquadAnswer } f
 export { slidingWindowBaseline, type SlidingWindowOptions } from './sliding_window.js';
 export * from './qa.js';
 export { lead3 } from './lead3.js';
-export { encodePairs, TokenBudgetBatcher, Seq2SeqTask, seq2seqMetrics, type EncodedPair, type Seq2SeqMetric, type Seq2SeqTaskOptions } from './seq2seq_task.js';
+export { encodePairs, Seq2SeqTask, seq2seqMetrics, type EncodedPair, type Seq2SeqMetric, type Seq2SeqTaskOptions } from './seq2seq_task.js';

@@ -72,7 +72,7 @@ export class QuestionAnsweringTask implements TrainingTask<QuestionAnsweringMode
     if (trainFeatures.length === 0) throw new InputError('the training data has no question');
     if (trainFeatures.some((f) => f.startPosition === undefined)) throw new InputError('the training data has questions without answers');
     if (evalExamples.length === 0) throw new InputError('the evaluation data has no question');
-    this.batcher = new EpochBatcher(trainFeatures.map((f) => f.inputIds.length), o.batchSize);
+    this.batcher = EpochBatcher.bySize(trainFeatures.map((f) => f.inputIds.length), o.batchSize);
   }
 
   get stepsPerEpoch(): number { return this.batcher.batchesPerEpoch; }

@@ -11,6 +11,7 @@ import type { Generator } from '../tensor/random.js';
 import type { Seq2SeqLMModel } from '../models/tasks.js';
 import type { ModelOutput } from '../models/modeling.js';
 import type { TrainingTask } from '../train/task.js';
+import { EpochBatcher } from '../train/batching.js';
 import { InputError } from '../errors.js';
 import { bleu } from './metrics/bleu.js';
 import { chrf } from './metrics/chrf.js';
@@ -49,62 +50,6 @@ export function encodePairs(pairs: readonly { source: string; target: string; li
   });
   if (cut > 0) o.warn?.(`${o.source ?? 'data'}: ${cut} pair(s) longer than the limits were truncated`);
   return out;
-}
-
-/**
- * Batches of pair indices holding at most maxTokens tokens each (rows × the longest side, padding
- * included), of similar lengths: each epoch shuffles, sorts inside mega-buckets by length, packs,
- * then shuffles the batches.
- */
-export class TokenBudgetBatcher {
-  private order: number[][] = [];
-  private state = { epoch: -1, next: 0 };
-  private seed: number[] | null = null;
-
-  constructor(readonly lengths: readonly number[], readonly maxTokens: number) {
-    if (lengths.length === 0) throw new InputError('the training data is empty');
-    const longest = Math.max(...lengths);
-    if (longest > maxTokens) throw new InputError(`--max-tokens ${maxTokens} is smaller than the longest pair (${longest} tokens)`);
-  }
-
-  get batchesPerEpoch(): number { return this.plan([1, 2]).length; }
-
-  next(gen: Generator): number[] {
-    if (this.state.epoch < 0 || this.state.next >= this.order.length) {
-      this.seed = [Math.floor(gen.uniform() * 2 ** 31), Math.floor(gen.uniform() * 2 ** 31)];
-      this.order = this.plan(this.seed);
-      this.state = { epoch: this.state.epoch + 1, next: 0 };
-    }
-    return this.order[this.state.next++]!;
-  }
-
-  private plan(seed: number[]): number[][] {
-    let s = (seed[0]! ^ (seed[1]! << 7)) >>> 0 || 1;
-    const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-    const shuffle = <T>(a: T[]) => { for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!]; } return a; };
-    const idx = shuffle(Array.from(this.lengths, (_, i) => i));
-    const batches: number[][] = [];
-    const bucket = 4096;
-    for (let m = 0; m < idx.length; m += bucket) {
-      const chunk = idx.slice(m, m + bucket).sort((a, b) => this.lengths[a]! - this.lengths[b]!);
-      let cur: number[] = [], longest = 0;
-      for (const i of chunk) {
-        const L = Math.max(longest, this.lengths[i]!);
-        if (cur.length > 0 && L * (cur.length + 1) > this.maxTokens) { batches.push(cur); cur = []; longest = 0; }
-        cur.push(i);
-        longest = Math.max(longest, this.lengths[i]!);
-      }
-      if (cur.length) batches.push(cur);
-    }
-    return shuffle(batches);
-  }
-
-  getState(): unknown { return { ...this.state, seed: this.seed }; }
-  setState(st: unknown): void {
-    const x = st as { epoch: number; next: number; seed: number[] | null };
-    if (x.seed) { this.seed = x.seed; this.order = this.plan(x.seed); }
-    this.state = { epoch: x.epoch, next: x.next };
-  }
 }
 
 interface Batch { inputIds: Tensor; attentionMask: Tensor; decoderInputIds: Tensor; decoderAttentionMask: Tensor; labels: Tensor }
@@ -157,13 +102,14 @@ export interface Seq2SeqTaskOptions {
 export class Seq2SeqTask implements TrainingTask<Seq2SeqForward, Batch> {
   readonly metricForBest: string;
   readonly greaterIsBetter = true;
-  private readonly batcher: TokenBudgetBatcher;
+  private readonly batcher: EpochBatcher;
 
   constructor(readonly train: readonly EncodedPair[], readonly val: readonly EncodedPair[], readonly o: Seq2SeqTaskOptions) {
     if (val.length === 0) throw new InputError('the validation data is empty');
     if (o.references.length !== val.length) throw new Error('Seq2SeqTask: one reference per validation pair');
     this.metricForBest = o.metric === 'rouge' ? 'rouge2' : o.metric;
-    this.batcher = new TokenBudgetBatcher(train.map((p) => Math.max(p.src.length, p.tgt.length)), o.maxTokens);
+    if (train.length === 0) throw new InputError('the training data is empty');
+    this.batcher = EpochBatcher.byTokens(train.map((p) => Math.max(p.src.length, p.tgt.length)), o.maxTokens);
   }
 
   get stepsPerEpoch(): number { return this.batcher.batchesPerEpoch; }

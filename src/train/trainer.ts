@@ -184,19 +184,14 @@ export class Trainer<M extends Module = Module> {
   }
 
   private stateJson(): Record<string, unknown> {
-    return { step: this.step, bestValLoss: this.bestMetric, bestMetric: this.bestMetric, staleEvals: this.staleEvals, config: this.cfg,
+    return { step: this.step, bestMetric: this.bestMetric, staleEvals: this.staleEvals, config: this.cfg,
       dataRng: this.dataGen.getState(), globalRng: defaultGenerator.getState(), taskState: this.task.state?.() ?? null,
       optimizer: this.optimizer.stateDict().meta, ...this.extraState };
   }
 
-  /** The trainable parameters' state: a frozen base (LoRA, prompts) is not saved again at every checkpoint. */
-  private trainableState(): Record<string, ReturnType<M['stateDict']>[string]> {
-    return this.model.stateDict() as Record<string, ReturnType<M['stateDict']>[string]>;
-  }
-
   async saveCheckpoint(name?: string): Promise<void> {
     if (this.ckptDir === null) return;
-    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.trainableState(),
+    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.model.stateDict(),
       this.optimizer.stateDict().tensors, name ? { name, keepLatest: false } : { keep: this.cfg.keepCheckpoints ?? 1 });
   }
 
@@ -219,7 +214,7 @@ export class Trainer<M extends Module = Module> {
     for (const t of Object.values(ck.model)) t.dispose();
     for (const t of Object.values(ck.optimizer)) t.dispose();
     this.step = st.step;
-    const best = (st.bestMetric ?? st.bestValLoss) as number | null;
+    const best = (st.bestMetric ?? st.bestValLoss) as number | null; // bestValLoss: checkpoints before the general trainer
     this.bestMetric = best ?? (this.higherIsBetter ? -Infinity : Infinity);
     this.staleEvals = (st.staleEvals as number | undefined) ?? 0;
     this.dataGen.setState(st.dataRng as number[]);
