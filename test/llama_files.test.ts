@@ -166,7 +166,7 @@ test('F16 and BF16 checkpoints load as float32: every weight is the half value, 
     const halves: Record<string, Uint16Array> = {};
     for (const [k, t] of Object.entries(weights)) {
       halves[k] = convert(Float32Array.from(t.dataSync() as Float32Array));
-      raw[k] = { dtype, shape: t.shape, bytes: new Uint8Array(halves[k].buffer) };
+      raw[k] = { dtype, shape: [...t.shape], bytes: new Uint8Array(halves[k].buffer) };
     }
     writeRaw(path.join(dir, 'model.safetensors'), raw);
     const model = await models.fromPretrained(dir, { strict: true, ...quiet });
