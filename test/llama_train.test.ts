@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { models } from '../src/index.js';
+import { memory, models, optim, tidy } from '../src/index.js';
 import { BatchEngine, generate, type CausalLM, type TokenEvent } from '../src/generate/index.js';
 
 const bin = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
@@ -91,4 +91,28 @@ test('BatchEngine: Mistral (GQA, sliding window) and Qwen2 requests joining at d
     got.forEach((tokens, i) => assert.deepEqual(tokens, alone[i], `${name} request ${i}`));
     engine.dispose();
   }
+});
+
+test('a Llama training step leaves the live tensor count unchanged (tidy, AdamW)', async () => {
+  const m = await models.fromPretrained(join(process.cwd(), 'test', 'fixtures', 'llama', 'mistral')) as models.LlamaForCausalLM;
+  m.train();
+  const opt = new optim.AdamW(m.parameters(), { lr: 1e-3 });
+  const ids = [[3, 9, 27, 17, 51, 25, 11, 33, 2, 6], [8, 8, 1, 40, 12, 60, 5, 9, 19, 30]];
+  const losses: number[] = [];
+  const step = () => {
+    const loss = tidy(() => {
+      const l = m.forward({ inputIds: ids, labels: ids }).loss!;
+      l.backward();
+      return l.detach();
+    });
+    opt.step();
+    opt.zeroGrad();
+    losses.push(loss.item());
+    loss.dispose();
+  };
+  step();
+  const live = () => { const x = memory(); return x.numTensors + x.numCollected; };
+  const before = live();
+  for (let i = 0; i < 5; i++) { step(); assert.equal(live(), before, `after step ${i + 2}`); }
+  assert.ok(losses.at(-1)! < losses[0]!, `loss fell: ${losses.join(', ')}`);
 });
