@@ -220,6 +220,11 @@ test('config errors name the field: unknown model_type, rope_scaling type, GQA h
   assert.throws(() => new models.LlamaForCausalLM({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 } }), /rope_scaling \(llama3\): original_max_position_embeddings must be a positive number, got undefined/);
   assert.throws(() => new models.MistralForCausalLM({ ...base, num_key_value_heads: 3 }), /mistral config: num_key_value_heads 3 must divide num_attention_heads 2/);
   assert.throws(() => new models.Qwen2ForCausalLM({ ...base, num_key_value_heads: 2, head_dim: 3 }), /qwen2 config: head_dim must be a positive even integer/);
+  // Qwen2's windows: only with use_sliding_window, and only from layer max_window_layers on (HF's layer_types).
+  const qwen = new models.Qwen2ForCausalLM({ ...base, num_hidden_layers: 3, num_key_value_heads: 2, use_sliding_window: true, sliding_window: 5, max_window_layers: 1 });
+  assert.deepEqual([...qwen.model.layers].map((l) => l.self_attn.slidingWindow), [null, 5, 5]);
+  const plain = new models.Qwen2ForCausalLM({ ...base, num_hidden_layers: 3, num_key_value_heads: 2, sliding_window: 5, max_window_layers: 1 });
+  assert.deepEqual([...plain.model.layers].map((l) => l.self_attn.slidingWindow), [null, null, null]);
   // transformers 5 writes rope_parameters in place of rope_theta + rope_scaling.
   const v5 = new models.LlamaForCausalLM({ ...base, rope_parameters: { rope_type: 'linear', factor: 2, rope_theta: 500 } });
   assert.equal(v5.config.rope_theta, 500);
