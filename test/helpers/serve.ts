@@ -43,7 +43,7 @@ export async function bertTask(kind: 'classify' | 'qa'): Promise<string> {
   const dir = tempDir();
   const base = { vocab_size: 2000, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 128 };
   const m = kind === 'classify'
-    ? new models.BertForSequenceClassification({ ...base, num_labels: 2, id2label: { 0: 'negative', 1: 'positive' }, label2id: { negative: 0, positive: 1 } })
+    ? new models.BertForSequenceClassification({ ...base, num_labels: 2 })
     : new models.BertForQuestionAnswering(base);
   await m.savePretrained(dir);
   for (const f of ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json']) copyFileSync(join(BERT_DIR, f), join(dir, f));
