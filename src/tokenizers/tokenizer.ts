@@ -19,6 +19,7 @@ import { stringifyJson } from './json-writer.js';
 import { asObject, TokenizerConfigError, type JsonObject } from './json.js';
 import { BPE } from './models/bpe.js';
 import { modelFromJSON } from './models/index.js';
+import { Unigram } from './models/unigram.js';
 import type { TokenModel, TokenSink } from './models/model.js';
 import { normalizerFromJSON, type Normalizer } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
@@ -214,6 +215,8 @@ export class Tokenizer {
       for (const sub of this.addedTokens.split(normalized, true, this.normalizer)) {
         if (sub.token !== undefined) { this.pushAdded(enc, sub.token, sub.span, word++, idsOnly); continue; }
         const words = this.preTokenizer === null ? [sub.text] : this.preTokenizer.split(sub.text);
+        // HF's Unigram names an unknown token by the text it stands for, not by '<unk>'.
+        const surfaceUnk = this.model instanceof Unigram ? this.model.unkId ?? -1 : -1;
         for (const w of words) {
           sink.ids.length = 0; sink.starts.length = 0; sink.ends.length = 0;
           this.model.tokenize(w.text, sink);
@@ -221,7 +224,7 @@ export class Tokenizer {
             const id = sink.ids[k]!;
             enc.ids.push(id);
             if (idsOnly) continue;
-            enc.tokens.push(this.model.idToToken(id)!);
+            enc.tokens.push(id === surfaceUnk ? w.text.slice(sink.starts[k]!, sink.ends[k]!) : this.model.idToToken(id)!);
             enc.offsets.push(w.span(sink.starts[k]!, sink.ends[k]!));
             enc.wordIds.push(word);
           }
