@@ -24,6 +24,7 @@ import type { TokenModel, TokenSink } from './models/model.js';
 import { normalizerFromJSON, type Normalizer } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
 import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
+import type { TokenizerConfig } from './tokenizer-config.js';
 import type { Trainer } from './trainers/trainer.js';
 import {
   padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON, windowPairs,
@@ -60,6 +61,8 @@ export class Tokenizer {
   readonly addedTokens = new AddedVocabulary();
   truncation: Truncation | null = null;
   padding: Padding | null = null;
+  /** tokenizer_config.json of the model directory (fromPretrained), or null. */
+  config: TokenizerConfig | null = null;
 
   constructor(model: TokenModel) {
     this.model = model;
@@ -381,7 +384,9 @@ export class Tokenizer {
 
   /**
    * Loads the tokenizer of a model directory: tokenizer.json if present, else GPT-2's vocab.json +
-   * merges.txt, else BERT's vocab.txt (tokenizer_config.json's do_lower_case is honoured).
+   * merges.txt, else BERT's vocab.txt. tokenizer_config.json, when present, becomes `config`, and
+   * its BOS / EOS / UNK / PAD tokens found in the vocabulary become special added tokens (as HF
+   * Transformers does); for vocab.txt its do_lower_case is honoured.
    */
   static async fromPretrained(dir: string): Promise<Tokenizer> {
     const { loadPretrained } = await import('./pretrained.js');

@@ -76,7 +76,7 @@ export class Unigram implements TokenModel {
         if (len === charLen) single = true;
       });
       if (!single) {
-        if (this.unkId === null) throw new Error(`Unigram: ${JSON.stringify(word.slice(start, start + charLen))} has no piece and the model has no unk_id`);
+        if (this.unkId === null) throw new Error(`Unigram: encountered an unknown token (${JSON.stringify(word.slice(start, start + charLen))}) but unk_id is missing`);
         const end = start + charLen;
         const score = here + unkScore;
         if (bestStart[end]! < 0 || score > bestScore[end]!) { bestScore[end] = score; bestStart[end] = start; bestId[end] = this.unkId; }
