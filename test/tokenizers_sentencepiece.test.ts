@@ -109,6 +109,44 @@ test('tokenizer_config.json beside tokenizer.json becomes Tokenizer.config', asy
   assert.equal((await Tokenizer.fromFile(join(FIXTURES, 'llama-legacy', 'tokenizer.json'))).config, null, 'fromFile reads only the file it is given');
 });
 
+/**
+ * The hand-built charsmap of spm_precompiled's tests (overlapping_prefix_charsmap in src/tests.rs):
+ * keys "a" → "x", "ab" → "y", "a\u0300" → "y".
+ */
+function overlappingPrefixCharsmap(): string {
+  const trie = new Uint32Array(256);
+  trie[97] = 97 | (1 << 8) | (1 << 10); trie[96] = 0;
+  trie[2] = 98 | (1 << 8) | (1 << 10); trie[3] = 2;
+  trie[172] = 0xcc | (1 << 10);
+  trie[45] = 0x80 | (1 << 8) | (1 << 10); trie[44] = 2;
+  const head = new Uint32Array([trie.length * 4]);
+  return Buffer.concat([Buffer.from(head.buffer), Buffer.from(trie.buffer), Buffer.from('x\0y\0')]).toString('base64');
+}
+
+test('Precompiled normalizer: the darts trie of spm_precompiled, applied by grapheme as HF precompiled.rs does', () => {
+  const tok = Tokenizer.fromJSON({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 } }, normalizer: { type: 'Precompiled', precompiled_charsmap: overlappingPrefixCharsmap() } });
+  const norm = (s: string): string => tok.normalizer!.normalize(new AlignedText(s)).text;
+  // HF looks each grapheme up and takes the first (shortest) key that prefixes it, replacing the
+  // whole grapheme: "ab" is two graphemes (x, then b unmatched); "a" + U+0300 is one, and its
+  // first prefix key is "a" (spm's own longest-match would give "y").
+  assert.equal(norm('ab'), 'xb');
+  assert.equal(norm('a\u0300'), 'x');
+  assert.equal(norm('a\u0300z'), 'xz');
+  // 7 UTF-8 bytes: too long to look up whole, so character by character (U+0300 alone is no key).
+  assert.equal(norm('a\u0300\u0300\u0300'), 'x\u0300\u0300\u0300');
+  assert.equal(norm('cdc'), 'cdc');
+  assert.deepEqual(tok.normalizer!.normalize(new AlignedText('ca\u0300b')).span(1, 2), [1, 3], 'the output covers its grapheme');
+  // An empty or null charsmap has no rules (some converted files carry one).
+  for (const map of ['', null]) {
+    const t = Tokenizer.fromJSON({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 } }, normalizer: { type: 'Precompiled', precompiled_charsmap: map } });
+    assert.equal(t.normalizer!.normalize(new AlignedText('ab')).text, 'ab');
+  }
+  const bad = (map: unknown): unknown => Tokenizer.fromJSON({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 } }, normalizer: { type: 'Precompiled', precompiled_charsmap: map } });
+  assert.throws(() => bad('!!!'), /normalizer.precompiled_charsmap: is not valid base64/);
+  assert.throws(() => bad(Buffer.from([200, 0, 0, 0, 1]).toString('base64')), /normalizer.precompiled_charsmap: the trie size 200 does not fit the 5-byte charsmap/);
+  assert.throws(() => bad(3), /normalizer.precompiled_charsmap: expected a base64 string/);
+});
+
 test('bad Metaspace / decoder / normalizer entries: one-line errors naming the field', () => {
   const load = (patch: object): Tokenizer => Tokenizer.fromJSON({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 } }, ...patch });
   assert.throws(() => load({ normalizer: { type: 'Sequence', normalizers: [{ type: 'Precompiled2' }] } }),

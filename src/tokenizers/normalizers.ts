@@ -2,8 +2,11 @@
 // Each one maps an AlignedText to a new AlignedText, so offsets still point into the input.
 
 import { AlignedBuilder, AlignedText } from './aligned.js';
-import { asArray, asObject, getBool, getOptBool, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
+import { Precompiled } from './precompiled.js';
+import { asArray, asObject, fail, getBool, getOptBool, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
 import { charFlags, isBertControl, isCjk, isWhitespace, MARK, MARK_NONSPACING } from './unicode.js';
+
+export { Precompiled } from './precompiled.js';
 
 export interface Normalizer {
   normalize(text: AlignedText): AlignedText;
@@ -192,7 +195,7 @@ export class NormalizerSequence implements Normalizer {
   toJSON(): JsonObject { return { type: 'Sequence', normalizers: this.normalizers.map((n) => n.toJSON()) }; }
 }
 
-const TYPES = ['BertNormalizer', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'StripAccents', 'Strip', 'Replace', 'Prepend', 'Nmt', 'Sequence'] as const;
+const TYPES = ['BertNormalizer', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'StripAccents', 'Strip', 'Replace', 'Prepend', 'Nmt', 'Precompiled', 'Sequence'] as const;
 
 export function normalizerFromJSON(json: unknown, path = 'normalizer'): Normalizer | null {
   if (json === null || json === undefined) return null;
@@ -211,6 +214,11 @@ export function normalizerFromJSON(json: unknown, path = 'normalizer'): Normaliz
     case 'Replace': return new Replace(getPattern(o, 'pattern', path), getString(o, 'content', path));
     case 'Prepend': return new Prepend(getString(o, 'prepend', path));
     case 'Nmt': return new Nmt();
+    case 'Precompiled': {
+      const map = o.precompiled_charsmap;
+      if (map !== null && map !== undefined && typeof map !== 'string') fail(`${path}.precompiled_charsmap`, `expected a base64 string, got ${typeof map}`);
+      return new Precompiled(typeof map === 'string' ? map : '', path);
+    }
     default: {
       const list = asArray(o.normalizers, `${path}.normalizers`);
       return new NormalizerSequence(list.map((n, i) => normalizerFromJSON(n, `${path}.normalizers[${i}]`)!).filter((n) => n !== null));
