@@ -32,7 +32,7 @@ function start(args: string[], env: Record<string, string> = {}): Promise<{ chil
   });
 }
 
-test('SIGTERM: the stream in flight completes, new requests are refused, the process exits 0', async () => {
+test('SIGTERM: the stream in flight completes, new requests are refused, the process exits 0', { timeout: 120_000 }, async () => {
   const key = 'sk-from-env';
   const { child, url, exit, stderr } = await start(['--model', `slow=${slowDir}`, '--model', GPT2_DIR], { TLM_API_KEY: key });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };

@@ -42,7 +42,7 @@ async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: nu
   return events;
 }
 
-test('a client that disconnects mid-stream: its sequence leaves the batch (running back to 0), generation stops early', async () => {
+test('a client that disconnects mid-stream: its sequence leaves the batch (running back to 0), generation stops early', { timeout: 120_000 }, async () => {
   const before = await metric(server.url, 'tlm_generated_tokens_total', 'model="slow"');
   const ctrl = new AbortController();
   const r = await openStream(server.url, { max_tokens: 900 }, ctrl.signal);
@@ -58,7 +58,7 @@ test('a client that disconnects mid-stream: its sequence leaves the batch (runni
   assert.ok(generated < 900, `the sequence ran to the end (${generated} tokens) although its client left`);
 });
 
-test('/health answers at once during a long generation (the model runs in a worker thread)', async () => {
+test('/health answers at once during a long generation (the model runs in a worker thread)', { timeout: 120_000 }, async () => {
   const ctrl = new AbortController();
   const r = await openStream(server.url, { max_tokens: 600 }, ctrl.signal);
   const reader = r.body!.getReader();
@@ -73,7 +73,7 @@ test('/health answers at once during a long generation (the model runs in a work
   await waitFor(async () => (await metric(server.url, 'tlm_running_sequences', 'model="slow"')) === 0, 'cleanup');
 });
 
-test('a slow reader (paused socket) holds up nobody; it still receives every chunk and [DONE]', async () => {
+test('a slow reader (paused socket) holds up nobody; it still receives every chunk and [DONE]', { timeout: 120_000 }, async () => {
   const u = new URL(server.url);
   // logprobs make each chunk ~1 KB, so the socket's buffers fill and the server sees backpressure.
   const payload = body({ max_tokens: 400, logprobs: 5 });
@@ -104,7 +104,7 @@ test('a slow reader (paused socket) holds up nobody; it still receives every chu
   assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'length');
 });
 
-test('queue full: --max-batch 1 --max-queue 1 and three long requests → the third gets 429', async () => {
+test('queue full: --max-batch 1 --max-queue 1 and three long requests → the third gets 429', { timeout: 120_000 }, async () => {
   const small = await serve({ models: [{ name: 'slow', dir: slowDir }], maxBatch: 1, maxQueue: 1 });
   try {
     const ctrls = [new AbortController(), new AbortController()];
@@ -128,7 +128,7 @@ test('queue full: --max-batch 1 --max-queue 1 and three long requests → the th
   }
 });
 
-test('an error after the stream began: a data: error object, then [DONE]; the openai client raises it', async () => {
+test('an error after the stream began: a data: error object, then [DONE]; the openai client raises it', { timeout: 120_000 }, async () => {
   // A model whose final LayerNorm is NaN: the request is valid, the first step fails.
   const dir = tempDir();
   const m = new models.GPT2LMHeadModel(models.gpt2Config({ vocab_size: 1000, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }));

@@ -89,3 +89,17 @@ test('/v1/attention: every layer and head of GPT-2 and BERT, as the model comput
   assert.equal(r.status, 404);
   assert.match(r.body.error!.message, /encoder-decoder/);
 });
+
+test('/v1/embeddings of a seq2seq model: the encoder\'s states, mean-pooled over the real tokens of a padded batch', async () => {
+  const p = await loadSeq2Seq(dirs.mt!);
+  const inputs = ['a short one', 'a much longer input sentence than the first'];
+  const r = await call(server.url, '/v1/embeddings', { model: 'mt', input: inputs, encoding_format: 'float' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const data = r.body.data as { embedding: number[] }[];
+  for (const [i, text] of inputs.entries()) {
+    const ids = p.tokenizer.encodeIds(text, { addSpecialTokens: true });
+    const want = noGrad(() => p.model.encode({ inputIds: [ids] }).mean(1).dataSync() as Float32Array);
+    assert.equal(data[i]!.embedding.length, want.length);
+    data[i]!.embedding.forEach((x, d) => close(x, want[d]!, `input ${i} dim ${d}`));
+  }
+});

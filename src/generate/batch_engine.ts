@@ -262,7 +262,6 @@ export class BatchEngine {
     const group = new KVCache(joining.length);
     group.extend(mask);
     const padding = group.hasPadding, S = group.length, device = this.device;
-    let logits: Float32Array[];
     try {
       const { rows, extra } = await lastLogits(() => {
         const out = this.model.forward({
@@ -275,7 +274,8 @@ export class BatchEngine {
       });
       if (extra === null) throw new Error('BatchEngine: the model returned no presentKeyValues (it cannot decode with a cache)');
       group.update(extra as KeyValue[]);
-      logits = rows;
+      // Inside the try: take() throws on NaN scores, and these sequences are in no row yet to be failed by run().
+      joining.forEach((s, r) => s.take(rows[r]!));
     } catch (err) {
       group.dispose();
       for (const s of joining) s.fail(err);
@@ -283,7 +283,6 @@ export class BatchEngine {
     } finally {
       this.joining = [];
     }
-    joining.forEach((s, r) => s.take(logits[r]!));
     this.tokens += joining.length;
     this.cache.merge(group);
     this.rows.push(...joining);

@@ -42,13 +42,15 @@ async function load(): Promise<ModelInfo[]> {
   return infos;
 }
 
-// Engine gauges go to the main thread (which serves /metrics) on every change of membership, and
-// at most every 100 ms while tokens flow (the batch size moves with them).
-let lastStats = 0;
+// Engine gauges go to the main thread (which serves /metrics) whenever one of them changed: checked
+// on every submit, token and finish, so a scrape sees the engine as of its latest step.
+let lastStats = '';
 function postStats(): void {
-  lastStats = Date.now();
   const stats: Record<string, EngineStats> = {};
   for (const [name, e] of engines) stats[name] = { running: e.running, queued: e.queued, batchSize: e.lastBatchSize };
+  const key = JSON.stringify(stats);
+  if (key === lastStats) return;
+  lastStats = key;
   post({ type: 'stats', stats });
 }
 
@@ -76,7 +78,7 @@ function generate(id: number, model: string, req: EngineRequest): void {
     try {
       for await (const event of h.events) {
         post({ type: 'token', id, event });
-        if (Date.now() - lastStats > 100) postStats();
+        postStats();
       }
       post({ type: 'done', id, result: await h.done });
     } catch (err) {
