@@ -49,7 +49,7 @@ test('a client that disconnects mid-stream: its sequence leaves the batch (runni
   assert.equal(r.status, 200);
   const reader = r.body!.getReader();
   const first = await readEvents(reader, 3);
-  assert.equal(first.length, 3);
+  assert.ok(first.length >= 3, `${first.length} events before the disconnect`); // one read may carry several
   assert.equal(await metric(server.url, 'tlm_running_sequences', 'model="slow"'), 1);
   ctrl.abort();
   await waitFor(async () => (await metric(server.url, 'tlm_running_sequences', 'model="slow"')) === 0, 'the cancelled sequence to leave the batch');
