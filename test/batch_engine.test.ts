@@ -40,6 +40,7 @@ test('16 concurrent greedy requests, joining at different steps, each get the to
     const h = engine.submit(r);
     const events = await collect(h.events);
     const done = await h.done;
+    assert.ok(events.every((e) => Number.isNaN(e.logprob) && e.top.length === 0), 'no log-probabilities unless asked for');
     return { tokens: events.map((e) => e.token), done };
   }));
   results.forEach((res, i) => {

@@ -174,8 +174,8 @@ test('BERT: savePretrained round trip, gamma/beta names, base-model prefix, task
 test('fromPretrained: clear errors for a missing directory, an unknown architecture, a wrong checkpoint', async () => {
   await assert.rejects(models.fromPretrained('/nonexistent/dir'), /cannot read \/nonexistent\/dir\/config\.json/);
   const dir = tmpDir('bad');
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', architectures: ['LlamaForCausalLM'] }));
-  await assert.rejects(models.fromPretrained(dir), /architectures LlamaForCausalLM; supported: GPT2LMHeadModel/);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'falcon', architectures: ['FalconForCausalLM'] }));
+  await assert.rejects(models.fromPretrained(dir), /model_type 'falcon' \(architectures FalconForCausalLM\) is not supported; supported: GPT2LMHeadModel/);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 10, n_positions: 8 }));
   await assert.rejects(models.fromPretrained(dir), /model\.safetensors not found/);
   await io.saveSafetensors(path.join(dir, 'model.safetensors'), { 'foo.weight': tensor([1, 2]) });

@@ -186,13 +186,13 @@ test('bad tokenizer.json: errors name the field', () => {
   const base = { model: { type: 'WordLevel', vocab: { '[UNK]': 0, a: 1 }, unk_token: '[UNK]' } };
   const load = (patch: Record<string, unknown>): Tokenizer => Tokenizer.fromJSON({ ...base, ...patch });
   assert.throws(() => Tokenizer.fromString('{ not json'), /tokenizer.json is not valid JSON/);
-  assert.throws(() => load({ normalizer: { type: 'Precompiled' } }), /normalizer.type: unknown normalizer 'Precompiled' \(supported: BertNormalizer/);
-  assert.throws(() => load({ pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'Metaspace' }] } }),
-    /pre_tokenizer.pretokenizers\[1\].type: unknown pre-tokenizer 'Metaspace'/);
+  assert.throws(() => load({ normalizer: { type: 'ByteLevel' } }), /normalizer.type: unknown normalizer 'ByteLevel' \(supported: BertNormalizer/);
+  assert.throws(() => load({ pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'UnicodeScripts' }] } }),
+    /pre_tokenizer.pretokenizers\[1\].type: unknown pre-tokenizer 'UnicodeScripts'/);
   assert.throws(() => load({ decoder: { type: 'CTC' } }), /decoder.type: unknown decoder 'CTC'/);
   assert.throws(() => load({ post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }], pair: [], special_tokens: {} } }),
     /post_processor.special_tokens: the template uses '\[CLS\]'/);
-  assert.throws(() => load({ model: { type: 'Unigram', vocab: [] } }), /model.type: unknown model 'Unigram' \(supported: BPE, WordPiece, WordLevel\)/);
+  assert.throws(() => load({ model: { type: 'WordLevelish', vocab: [] } }), /model.type: unknown model 'WordLevelish' \(supported: BPE, WordPiece, WordLevel, Unigram\)/);
   assert.throws(() => load({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [['a', 'b']] } }), /model.merges\[0\]: the merge of 'a' and 'b' gives 'ab', which is not in the vocabulary/);
   assert.throws(() => load({ model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b c'] } }), /model.merges\[0\]: expected "left right"/);
   assert.throws(() => load({ model: { type: 'BPE', vocab: { a: -1 }, merges: [] } }), /model.vocab\["a"\]: expected a non-negative integer, got number -1/);

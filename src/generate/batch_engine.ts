@@ -32,13 +32,15 @@ export interface EngineRequest {
   seed?: number;
   /** Generating one of these finishes the sequence with 'stop' (the token is still reported). */
   eosTokenIds?: number[];
-  /** How many alternatives to report with each token (0–20). */
+  /** Report each token's log-probability (a softmax over the vocabulary per token: off by default). */
+  logprobs?: boolean;
+  /** How many alternatives to report with each token (0–20); implies logprobs. */
   topLogprobs?: number;
 }
 
 export interface TokenEvent {
   token: number;
-  /** Log-probability of the token under the model (before temperature and truncation). */
+  /** Log-probability of the token under the model (before temperature and truncation); NaN unless requested. */
   logprob: number;
   top: TokenLogprob[];
   isEos: boolean;
@@ -120,11 +122,12 @@ class Sequence implements SequenceHandle {
 
   /** Picks the next token from this row's logits, reports it, and notes whether the sequence is done. */
   take(row: Float32Array): void {
-    const k = this.req.topLogprobs ?? 0;
+    const k = this.req.topLogprobs ?? 0, wanted = k > 0 || this.req.logprobs === true;
     const top = k > 0 ? topLogprobs(row, k) : [];
     // The reported log-probability is the model's: taken before processors edit the row in place.
-    const lse = logSumExp(row);
-    const raw = this.generator === null ? row : row.slice();
+    // (A softmax over 50k entries per row is a visible share of a batched step: only on request.)
+    const lse = wanted ? logSumExp(row) : NaN;
+    const raw = this.generator === null || !wanted ? row : row.slice();
     let token: number;
     if (this.generator === null) token = argmax(row);
     else {

@@ -7,6 +7,7 @@ import { GPT2ForSequenceClassification } from './gpt2/classification.js';
 import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 import { MarianMTModel } from './marian/model.js';
+import { LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM } from './llama/model.js';
 import { asTask, type TaskModels, type TaskName } from './tasks.js';
 import { InputError } from '../errors.js';
 
@@ -16,6 +17,9 @@ export const TASK_CLASSES: Record<string, Partial<Record<TaskName, PretrainedMod
   bert: { 'masked-lm': BertForMaskedLM, 'sequence-classification': BertForSequenceClassification, 'question-answering': BertForQuestionAnswering },
   'tlm-seq2seq': { 'seq2seq-lm': Seq2SeqTransformer },
   marian: { 'seq2seq-lm': MarianMTModel },
+  llama: { 'causal-lm': LlamaForCausalLM },
+  qwen2: { 'causal-lm': Qwen2ForCausalLM },
+  mistral: { 'causal-lm': MistralForCausalLM },
 };
 
 /** The class for task in a family, or an InputError listing what the family offers. */

@@ -7,11 +7,14 @@ import { GPT2ForSequenceClassification } from './gpt2/classification.js';
 import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering } from './bert/model.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 import { MarianMTModel } from './marian/model.js';
+import { LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM } from './llama/model.js';
 
 export * from './gpt2/index.js';
 export * from './bert/index.js';
 export * from './seq2seq/index.js';
 export * from './marian/index.js';
+export * from './llama/index.js';
+export { weightFiles, readGenerationConfig, WEIGHTS_NAME, WEIGHTS_INDEX_NAME, GENERATION_CONFIG_NAME, type WeightFile } from './pretrained_files.js';
 export {
   PreTrainedModel, asIds, readConfig, readWeights, loadWeightsInto, tieWeight,
   type Ids, type ModelInputs, type ModelOutput, type BaseConfig, type LoadOptions, type PretrainedModelClass,
@@ -44,9 +47,13 @@ export const ARCHITECTURES: Record<string, PretrainedModelClass<PreTrainedModel>
   BertForQuestionAnswering,
   Seq2SeqTransformer,
   MarianMTModel,
+  LlamaForCausalLM,
+  Qwen2ForCausalLM,
+  MistralForCausalLM,
 };
 
-const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer', marian: 'MarianMTModel' };
+const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer', marian: 'MarianMTModel',
+  llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' };
 
 /** The model saved in dir (config.json + model.safetensors), in eval mode. */
 export async function fromPretrained(dir: string, opts: LoadOptions = {}): Promise<PreTrainedModel> {
@@ -54,7 +61,7 @@ export async function fromPretrained(dir: string, opts: LoadOptions = {}): Promi
   const named = Array.isArray(config.architectures) ? config.architectures : [];
   const arch = named.find((a) => a in ARCHITECTURES) ?? (named.length === 0 ? DEFAULT_FOR_TYPE[config.model_type] : undefined);
   if (arch === undefined) {
-    throw new Error(`fromPretrained: ${dir}/config.json names ${named.length ? `architectures ${named.join(', ')}` : `model_type '${config.model_type}'`}; supported: ${Object.keys(ARCHITECTURES).join(', ')}`);
+    throw new Error(`fromPretrained: ${dir}/config.json: model_type '${String(config.model_type)}'${named.length ? ` (architectures ${named.join(', ')})` : ''} is not supported; supported: ${Object.keys(ARCHITECTURES).join(', ')}`);
   }
   const model = new ARCHITECTURES[arch]!(config as never, { skipInit: true });
   await loadWeightsInto(model, dir, opts);

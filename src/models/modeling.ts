@@ -2,7 +2,6 @@
 // PreTrainedModel, which reads and writes HF-layout directories (config.json + model.safetensors).
 
 import { mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -17,6 +16,7 @@ import { normal_, ones_, zeros_ } from '../nn/init.js';
 import type { GenerateOptions, GenerateOutput, GenerationModel } from '../generate/generate.js';
 import type { TokenDecoder } from '../generate/streamers.js';
 import { asTask, supportsTask } from './tasks.js';
+import { checkShard, readGenerationConfig, weightFiles, GENERATION_CONFIG_NAME } from './pretrained_files.js';
 
 /** Token ids as an int32 tensor, or nested arrays of numbers. */
 export type Ids = Tensor | number[] | number[][];
@@ -128,6 +128,8 @@ export interface BaseConfig {
 
 export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends Module {
   readonly config: C;
+  /** generation_config.json's fields (generate()'s defaults, over config.json's), when the directory had one. */
+  generationConfig?: Record<string, unknown>;
   constructor(config: C) {
     super();
     this.config = config;
@@ -198,6 +200,7 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(sortKeys(this.configDict()), null, 2) + '\n');
     await saveSafetensors(join(dir, 'model.safetensors'), this.pretrainedStateDict(), { format: 'pt' });
+    if (this.generationConfig) await writeFileAtomic(join(dir, GENERATION_CONFIG_NAME), JSON.stringify(sortKeys(this.generationConfig), null, 2) + '\n');
   }
 }
 
@@ -231,15 +234,20 @@ export async function readConfig(dir: string): Promise<BaseConfig> {
   return cfg as BaseConfig;
 }
 
-/** The weights of a pretrained directory (model.safetensors). */
+/** The weights of a pretrained directory (model.safetensors, or all its shards at once). */
 export async function readWeights(dir: string): Promise<Record<string, Tensor>> {
-  const file = join(dir, 'model.safetensors');
-  if (!existsSync(file)) {
-    const hint = existsSync(join(dir, 'model.safetensors.index.json')) ? ' (sharded checkpoints are not supported yet)'
-      : existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: convert it with safetensors first)' : '';
-    throw new Error(`fromPretrained: ${file} not found${hint}`);
+  const out: Record<string, Tensor> = {};
+  try {
+    for (const file of await weightFiles(dir)) {
+      const shard = await loadSafetensors(file.path);
+      Object.assign(out, shard);
+      checkShard(file, Object.keys(shard));
+    }
+  } catch (err) {
+    for (const t of Object.values(out)) t.dispose();
+    throw err;
   }
-  return loadSafetensors(file);
+  return out;
 }
 
 export interface LoadOptions {
@@ -249,23 +257,39 @@ export interface LoadOptions {
   warn?: (message: string) => void;
 }
 
-/** Loads dir/model.safetensors into model (HF key mapping), then puts it in eval mode. */
+/**
+ * Loads dir's weights into model (HF key mapping), shard by shard (each freed before the next is
+ * read), and generation_config.json; then puts the model in eval mode.
+ */
 export async function loadWeightsInto(model: PreTrainedModel, dir: string, opts: LoadOptions = {}): Promise<void> {
-  const weights = await readWeights(dir);
-  try {
-    const { missing, unexpected } = model.loadPretrainedStateDict(weights, { strict: false });
-    const own = Object.keys(model.stateDict());
-    if (missing.length === own.length) {
-      throw new Error(`fromPretrained: no weight in ${join(dir, 'model.safetensors')} matches ${model.architecture} (first keys: ${Object.keys(weights).slice(0, 3).join(', ')})`);
+  const files = await weightFiles(dir);
+  const generationConfig = await readGenerationConfig(dir);
+  const own = Object.keys(model.stateDict());
+  const loaded = new Set<string>(), unexpected: string[] = [];
+  let firstKeys: string[] = [];
+  for (const file of files) {
+    const weights = await loadSafetensors(file.path);
+    try {
+      checkShard(file, Object.keys(weights));
+      if (firstKeys.length === 0) firstKeys = Object.keys(weights).slice(0, 3);
+      const r = model.loadPretrainedStateDict(weights, { strict: false });
+      unexpected.push(...r.unexpected);
+      const absent = new Set(r.missing);
+      for (const key of own) if (!absent.has(key)) loaded.add(key);
+    } finally {
+      for (const t of Object.values(weights)) t.dispose();
     }
-    if (opts.strict && (missing.length || unexpected.length)) throw new StateDictError(missing, unexpected, [], model.architecture);
-    if (missing.length) initMissing(model, missing);
-    const warn = opts.warn ?? ((m: string) => console.warn(m));
-    if (missing.length) warn(`${model.architecture}: newly initialised (not in the checkpoint): ${missing.join(', ')}`);
-    if (unexpected.length) warn(`${model.architecture}: checkpoint keys not used: ${unexpected.join(', ')}`);
-  } finally {
-    for (const t of Object.values(weights)) t.dispose();
   }
+  const missing = own.filter((k) => !loaded.has(k));
+  if (missing.length === own.length) {
+    throw new Error(`fromPretrained: no weight in ${files.length === 1 ? files[0]!.path : `the ${files.length} shards of ${dir}`} matches ${model.architecture} (first keys: ${firstKeys.join(', ')})`);
+  }
+  if (opts.strict && (missing.length || unexpected.length)) throw new StateDictError(missing, unexpected, [], model.architecture);
+  if (missing.length) initMissing(model, missing);
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  if (missing.length) warn(`${model.architecture}: newly initialised (not in the checkpoint): ${missing.join(', ')}`);
+  if (unexpected.length) warn(`${model.architecture}: checkpoint keys not used: ${unexpected.join(', ')}`);
+  if (generationConfig) model.generationConfig = generationConfig;
   model.eval();
 }
 

@@ -4,6 +4,7 @@ import { where } from '../tensor/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { causalAllowed } from '../nn/attention.js';
 import { ALiBi, RelativePositionBias, RotaryEmbedding, checkPositionType, type PositionType, type ScoreBias } from '../nn/positional.js';
+import type { RopeScaling } from '../nn/rope_scaling.js';
 import { MASK_MIN } from './hf.js';
 
 export interface AttentionPositionOptions {
@@ -13,6 +14,8 @@ export interface AttentionPositionOptions {
   /** k of relative positions: distances are clipped to −k…k. */
   maxRelativePosition?: number;
   ropeTheta?: number;
+  /** config.json's rope_scaling (linear, llama3). */
+  ropeScaling?: RopeScaling | null;
 }
 
 /** The attention-side pieces of a position type: one RoPE shared by all layers, a score bias per layer. */
@@ -25,7 +28,7 @@ export interface AttentionPositions {
 
 export function attentionPositions(type: string, o: AttentionPositionOptions): AttentionPositions {
   const t = checkPositionType(type);
-  const rotary = t === 'rope' ? new RotaryEmbedding({ dim: o.headDim, maxLen: o.maxPositions, base: o.ropeTheta ?? 10000 }) : null;
+  const rotary = t === 'rope' ? new RotaryEmbedding({ dim: o.headDim, maxLen: o.maxPositions, base: o.ropeTheta ?? 10000, scaling: o.ropeScaling }) : null;
   const alibi = t === 'alibi' ? new ALiBi({ numHeads: o.numHeads }) : null;
   return {
     type: t,
@@ -36,11 +39,14 @@ export function attentionPositions(type: string, o: AttentionPositionOptions): A
 
 /**
  * The attention mask for a model's layers, built once per forward: from a [B, S] padding mask
- * (1 = token, 0 = padding) and causality, an additive float mask [B, 1, L|1, S] with HF's finite
+ * (1 = token, 0 = padding) and causality, an additive float mask [B|1, 1, L|1, S] with HF's finite
  * minimum (so a fully padded row gives uniform weights, not NaN). Without padding the mask is null
- * and causality is left to the attention kernel (isCausal), the fast path.
+ * and causality is left to the attention kernel (isCausal), the fast path. A sliding window
+ * (Mistral) limits each query to the last slidingWindow keys, counted in cache slots (left padding
+ * only ever precedes a row's tokens, so slots and tokens agree on distances).
  */
-export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: number, causal: boolean): { mask: Tensor | null; isCausal: boolean } {
+export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: number, causal: boolean,
+  slidingWindow: number | null = null): { mask: Tensor | null; isCausal: boolean } {
   if (attentionMask !== null) {
     if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== S) {
       throw new Error(`attentionMask must be [batch, ${S}] (past + new tokens), got [${attentionMask.shape.join(',')}]`);
@@ -48,9 +54,12 @@ export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: n
     // All ones: no padding, no mask (cheap to see on the cpu; elsewhere the mask is kept).
     if (attentionMask.device === 'cpu' && attentionMask.min().item() !== 0) attentionMask = null;
   }
-  if (attentionMask === null) return { mask: null, isCausal: causal };
+  // The window matters only once some query could see more keys than it holds.
+  const window = causal && slidingWindow !== null && S > slidingWindow ? slidingWindow : null;
+  if (attentionMask === null && window === null) return { mask: null, isCausal: causal };
+  if (attentionMask === null) return { mask: where(causalAllowed(L, S, undefined, window).reshape(1, 1, L, S), 0, MASK_MIN), isCausal: false };
   const B = attentionMask.shape[0]!;
   let allowed = attentionMask.ne(0).reshape(B, 1, 1, S);
-  if (causal) allowed = allowed.logicalAnd(causalAllowed(L, S, attentionMask.device));
+  if (causal) allowed = allowed.logicalAnd(causalAllowed(L, S, attentionMask.device, window));
   return { mask: where(allowed, 0, MASK_MIN), isCausal: false };
 }

@@ -32,11 +32,17 @@ export interface AttendOptions {
   needWeights?: boolean;
 }
 
-/** [L, S] bool, true where query i (at position S - L + i) may see key j. */
-export function causalAllowed(L: number, S: number, device?: string): Tensor {
+/**
+ * [L, S] bool, true where query i (at position S - L + i) may see key j; with a sliding window W
+ * (Mistral), only the last W keys up to it: S - L + i - W < j ≤ S - L + i.
+ */
+export function causalAllowed(L: number, S: number, device?: string, slidingWindow?: number | null): Tensor {
   const m = new Uint8Array(L * S);
   const off = S - L;
-  for (let i = 0; i < L; i++) m.fill(1, i * S, i * S + Math.min(S, i + off + 1));
+  for (let i = 0; i < L; i++) {
+    const end = Math.min(S, i + off + 1);
+    m.fill(1, i * S + (slidingWindow ? Math.max(0, end - slidingWindow) : 0), i * S + end);
+  }
   return tensor(m, { shape: [L, S], dtype: 'bool', device });
 }
 

@@ -11,9 +11,10 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
 import { normal_ } from './init.js';
 import { Module } from './module.js';
+import { ropeInverseFrequencies, type RopeScaling } from './rope_scaling.js';
 
 /** Positions as int32 [B|1, T]: given ones, or offset..offset+T-1. */
-function positionsOr(positionIds: Tensor | null | undefined, T: number, offset: number, device: string): Tensor {
+function positionsOr(positionIds: Tensor | null | undefined, T: number, offset: number, device?: string): Tensor {
   if (positionIds) {
     if (positionIds.dtype !== 'int32') throw new Error(`positionIds must be int32, got ${positionIds.dtype}`);
     if (positionIds.shape[positionIds.ndim - 1] !== T) throw new Error(`positionIds [${positionIds.shape.join(',')}] do not cover ${T} positions`);
@@ -117,18 +118,21 @@ class Cache {
 
 /**
  * Rotary position embedding (RoPE, Su et al.), rotate-half layout as GPT-NeoX / Llama: pairs
- * (x_i, x_{i+d/2}) turn by angle p·θ_i, θ_i = base^(-2i/d). Applied to queries and keys before the
- * cache, so cached keys are already rotated.
+ * (x_i, x_{i+d/2}) turn by angle p·θ_i, θ_i = base^(-2i/d) (or rescaled: see rope_scaling.ts).
+ * Applied to queries and keys before the cache, so cached keys are already rotated.
  */
 export class RotaryEmbedding extends Module {
   readonly dim: number;
   readonly base: number;
+  /** The dim/2 frequencies θ_i. */
+  readonly invFreq: Float64Array;
   private maxLen = 0;
-  constructor(opts: { dim: number; maxLen?: number; base?: number }) {
+  constructor(opts: { dim: number; maxLen?: number; base?: number; scaling?: RopeScaling | null }) {
     super();
     if (opts.dim % 2 !== 0) throw new Error(`RotaryEmbedding: dim ${opts.dim} must be even`);
     this.dim = opts.dim;
     this.base = opts.base ?? 10000;
+    this.invFreq = ropeInverseFrequencies(this.dim, this.base, opts.scaling);
     this.buildTables(opts.maxLen ?? 2048);
   }
 
@@ -137,7 +141,7 @@ export class RotaryEmbedding extends Module {
     const cos = new Float32Array(maxLen * d), sin = new Float32Array(maxLen * d);
     for (let p = 0; p < maxLen; p++) {
       for (let i = 0; i < half; i++) {
-        const a = p * Math.pow(this.base, -(2 * i) / d);
+        const a = p * this.invFreq[i]!;
         cos[p * d + i] = cos[p * d + i + half] = Math.cos(a);
         sin[p * d + i] = sin[p * d + i + half] = Math.sin(a);
       }
@@ -149,18 +153,30 @@ export class RotaryEmbedding extends Module {
     this.maxLen = maxLen;
   }
 
-  /** x [B, H, T, dim] rotated to positions [B, T] (default offset..offset+T-1). */
-  forward(x: Tensor, positionIds?: Tensor | null, offset = 0): Tensor {
-    const T = x.shape[x.ndim - 2]!;
-    const pos = positionsOr(positionIds, T, offset, x.device);
+  /**
+   * cos and sin [B|1, 1, T, dim] of positions [B, T] (default offset..offset+T-1), broadcasting over
+   * heads: computed once per forward and shared by every layer (as HF's position_embeddings).
+   */
+  angles(T: number, positionIds?: Tensor | null, offset = 0, device?: string): { cos: Tensor; sin: Tensor } {
+    const pos = positionsOr(positionIds, T, offset, device);
     const need = Math.max(offset + T, positionIds && pos.device === 'cpu' ? pos.max().item() + 1 : 0);
     if (need > this.maxLen) this.buildTables(Math.max(need, 2 * this.maxLen));
-    // [B, 1, T, d], broadcasting over heads.
-    const cos = rowsAt(this.getBuffer('cos'), pos, 'RotaryEmbedding').unsqueeze(1);
-    const sin = rowsAt(this.getBuffer('sin'), pos, 'RotaryEmbedding').unsqueeze(1);
+    return {
+      cos: rowsAt(this.getBuffer('cos'), pos, 'RotaryEmbedding').unsqueeze(1),
+      sin: rowsAt(this.getBuffer('sin'), pos, 'RotaryEmbedding').unsqueeze(1),
+    };
+  }
+
+  /** x [B, H, T, dim] rotated by angles() of its positions: x·cos + rotate_half(x)·sin. */
+  rotate(x: Tensor, a: { cos: Tensor; sin: Tensor }): Tensor {
     const [x1, x2] = x.split(this.dim / 2, -1) as [Tensor, Tensor];
     const rotated = cat([x2.neg(), x1], -1);
-    return x.mul(cos).add(rotated.mul(sin));
+    return x.mul(a.cos).add(rotated.mul(a.sin));
+  }
+
+  /** x [B, H, T, dim] rotated to positions [B, T] (default offset..offset+T-1). */
+  forward(x: Tensor, positionIds?: Tensor | null, offset = 0): Tensor {
+    return this.rotate(x, this.angles(x.shape[x.ndim - 2]!, positionIds, offset, x.device));
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InputError, withFsContext } from '../errors.js';
 import { forEachTextChunk, type MlmOptions, type TextReadOptions } from '../train/data.js';
 import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../tokenizers/index.js';
-import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, tasksOf, type PreTrainedModel, type TaskName } from '../models/index.js';
+import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, LlamaForCausalLM, tasksOf, type PreTrainedModel, type TaskName } from '../models/index.js';
 import type { LanguageModel } from '../train/trainer.js';
 
 export interface PreparedTokenizer {
@@ -77,10 +77,19 @@ export interface ModelDims {
   bias?: boolean; activation?: string;
   /** Standard deviation of the initial weights (HF's initializer_range; default 0.02). */
   initStd?: number;
+  /** Causal LMs: GPT-2 (default) or Llama. */
+  arch?: 'gpt2' | 'llama';
 }
 export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
 
 export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: LanguageModel & PreTrainedModel; architecture: Architecture } {
+  if (objective === 'clm' && d.arch === 'llama') {
+    // SwiGLU's three matrices at 8d/3 (a multiple of 8) hold as many weights as a 4d GELU MLP's two, as in LLaMA.
+    const model = new LlamaForCausalLM({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, intermediate_size: 8 * Math.ceil(d.nEmbd / 3),
+      num_hidden_layers: d.nLayer, num_attention_heads: d.nHead, num_key_value_heads: d.nHead, max_position_embeddings: d.blockSize,
+      attention_dropout: d.dropout, bos_token_id: null, eos_token_id: null, ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) });
+    return { model, architecture: { type: model.architecture, objective, dims: d } };
+  }
   if (objective === 'clm') {
     const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: d.vocabSize, n_positions: d.blockSize, n_embd: d.nEmbd, n_layer: d.nLayer,
       n_head: d.nHead, resid_pdrop: d.dropout, embd_pdrop: d.dropout, attn_pdrop: d.dropout, bos_token_id: null, eos_token_id: null,
@@ -121,7 +130,7 @@ export async function loadModelDir(dir: string, command = 'tlm'): Promise<Loaded
   if (!existsSync(dir)) throw new InputError(`${command}: model directory not found: ${dir}`);
   if (!statSync(dir).isDirectory()) throw new InputError(`${command}: --model must be a directory, got the file ${dir}`);
   if (!existsSync(join(dir, 'config.json'))) throw new InputError(`${command}: no model in ${dir}: config.json is missing`);
-  if (!existsSync(join(dir, 'model.safetensors'))) throw new InputError(`${command}: no weights in ${dir}: model.safetensors is missing`);
+  if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json'))) throw new InputError(`${command}: no weights in ${dir}: model.safetensors is missing`);
   const hasTok = ['tokenizer.json', 'vocab.json', 'vocab.txt'].some((f) => existsSync(join(dir, f)));
   if (!hasTok) throw new InputError(`${command}: no tokenizer in ${dir}: tokenizer.json (or vocab.json + merges.txt, or vocab.txt) is missing`);
   let model: PreTrainedModel, tokenizer: Tokenizer;

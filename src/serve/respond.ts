@@ -55,7 +55,7 @@ async function submitAll(ctx: ServeContext, job: GenerationJob): Promise<Generat
         ...(sample ? { temperature: job.temperature, topP: job.topP, topK: job.topK } : {}),
         // n choices with one seed would be n copies: choice i samples with seed + i.
         ...(job.seed !== undefined ? { seed: job.seed + i } : {}),
-        ...(job.topLogprobs !== null ? { topLogprobs: job.topLogprobs } : {}),
+        ...(job.topLogprobs !== null ? { logprobs: true, topLogprobs: job.topLogprobs } : {}),
       });
     }
   });

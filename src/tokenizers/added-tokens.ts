@@ -5,12 +5,12 @@
 import { AlignedText } from './aligned.js';
 import { asArray, asInt, asObject, getBool, getString, escapeRegExp, type JsonObject } from './json.js';
 import type { Normalizer } from './normalizers.js';
-import { charFlags, isWhitespace, LETTER, NUMBER } from './unicode.js';
+import { charFlags, CONNECTOR, isWhitespace, LETTER, MARK, NUMBER } from './unicode.js';
 
 export interface AddedToken {
   id: number;
   content: string;
-  /** Only match as a whole word (no letter, digit or '_' right before or after). */
+  /** Only match as a whole word (no letter, mark, digit or '_' right before or after). */
   singleWord: boolean;
   /** Swallow the whitespace on the left / right of a match. */
   lstrip: boolean;
@@ -24,7 +24,9 @@ export interface AddedToken {
 /** One piece of a split: plain text to tokenize, or an added token with its span in the piece. */
 export type Split = { text: AlignedText; token?: undefined } | { token: AddedToken; span: [number, number] };
 
-const isWordChar = (cp: number): boolean => cp === 95 || (charFlags(cp) & (LETTER | NUMBER)) !== 0;
+// HF tests single_word with the regex \w: letters, marks (a combining accent is part of a word),
+// digits and connector punctuation such as '_'.
+const isWordChar = (cp: number): boolean => (charFlags(cp) & (LETTER | NUMBER | MARK | CONNECTOR)) !== 0;
 
 export class AddedVocabulary {
   private readonly byContent = new Map<string, AddedToken>();

@@ -2,7 +2,10 @@
 // to a new list; the tokenizer joins the final list with ''.
 
 import { CHAR_TO_BYTE, utf8Decode } from './byte-level.js';
+import { MetaspaceDecoder } from './metaspace.js';
 import { asArray, asObject, getBool, getInt, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
+
+export { MetaspaceDecoder } from './metaspace.js';
 
 export interface Decoder {
   decodeChain(tokens: string[]): string[];
@@ -133,7 +136,7 @@ export class DecoderSequence implements Decoder {
   toJSON(): JsonObject { return { type: 'Sequence', decoders: this.decoders.map((d) => d.toJSON()) }; }
 }
 
-const TYPES = ['ByteLevel', 'WordPiece', 'BPEDecoder', 'Fuse', 'Strip', 'Replace', 'ByteFallback', 'Sequence'] as const;
+const TYPES = ['ByteLevel', 'WordPiece', 'BPEDecoder', 'Fuse', 'Strip', 'Replace', 'ByteFallback', 'Metaspace', 'Sequence'] as const;
 
 export function decoderFromJSON(json: unknown, path = 'decoder'): Decoder | null {
   if (json === null || json === undefined) return null;
@@ -147,6 +150,7 @@ export function decoderFromJSON(json: unknown, path = 'decoder'): Decoder | null
     case 'Strip': return new StripDecoder(getString(o, 'content', path), getInt(o, 'start', path, 0), getInt(o, 'stop', path, 0));
     case 'Replace': return new ReplaceDecoder(getPattern(o, 'pattern', path), getString(o, 'content', path));
     case 'ByteFallback': return new ByteFallbackDecoder();
+    case 'Metaspace': return MetaspaceDecoder.fromJSON(o, path);
     default: {
       const list = asArray(o.decoders, `${path}.decoders`);
       return new DecoderSequence(list.map((d, i) => decoderFromJSON(d, `${path}.decoders[${i}]`)!).filter((d) => d !== null));

@@ -2,6 +2,8 @@
 // unsupported file says which field is wrong ("model.merges[12]: expected …") instead of
 // failing somewhere deep in the encoder.
 
+import { onigToJs } from './regex.js';
+
 export class TokenizerConfigError extends Error {
   override name = 'TokenizerConfigError';
 }
@@ -90,7 +92,7 @@ export function getPattern(o: JsonObject, key: string, path: string): Pattern {
   if (typeof p.String === 'string') return { json: { String: p.String }, re: new RegExp(escapeRegExp(p.String), 'gu') };
   if (typeof p.Regex === 'string') {
     try {
-      return { json: { Regex: p.Regex }, re: new RegExp(p.Regex, 'gu') };
+      return { json: { Regex: p.Regex }, re: new RegExp(onigToJs(p.Regex), 'gu') };
     } catch (err) {
       fail(`${path}.${key}.Regex`, `cannot compile ${JSON.stringify(p.Regex)} as a JavaScript regular expression (${(err as Error).message})`);
     }

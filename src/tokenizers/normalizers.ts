@@ -2,8 +2,11 @@
 // Each one maps an AlignedText to a new AlignedText, so offsets still point into the input.
 
 import { AlignedBuilder, AlignedText } from './aligned.js';
-import { asArray, asObject, getBool, getOptBool, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
+import { Precompiled } from './precompiled.js';
+import { asArray, asObject, fail, getBool, getOptBool, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
 import { charFlags, isBertControl, isCjk, isWhitespace, MARK, MARK_NONSPACING } from './unicode.js';
+
+export { Precompiled } from './precompiled.js';
 
 export interface Normalizer {
   normalize(text: AlignedText): AlignedText;
@@ -167,6 +170,22 @@ export class Prepend implements Normalizer {
   toJSON(): JsonObject { return { type: 'Prepend', prepend: this.prepend }; }
 }
 
+/**
+ * SentencePiece's NMT cleanup: drop ASCII control characters, turn other space-like characters
+ * (tab, newline, CR, zero-width spaces, U+2581, BOM, U+FFFD, …) into a plain space.
+ */
+export class Nmt implements Normalizer {
+  normalize(text: AlignedText): AlignedText {
+    return text.mapChars((cp) => {
+      if ((cp >= 1 && cp <= 8) || cp === 0x0b || (cp >= 0x0e && cp <= 0x1f) || cp === 0x7f || cp === 0x8f || cp === 0x9f) return '';
+      if (cp === 9 || cp === 10 || cp === 12 || cp === 13 || cp === 0x1680 || (cp >= 0x200b && cp <= 0x200f) || cp === 0x2028 ||
+        cp === 0x2029 || cp === 0x2581 || cp === 0xfeff || cp === 0xfffd) return ' ';
+      return undefined;
+    });
+  }
+  toJSON(): JsonObject { return { type: 'Nmt' }; }
+}
+
 export class NormalizerSequence implements Normalizer {
   constructor(readonly normalizers: Normalizer[]) {}
   normalize(text: AlignedText): AlignedText {
@@ -176,7 +195,7 @@ export class NormalizerSequence implements Normalizer {
   toJSON(): JsonObject { return { type: 'Sequence', normalizers: this.normalizers.map((n) => n.toJSON()) }; }
 }
 
-const TYPES = ['BertNormalizer', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'StripAccents', 'Strip', 'Replace', 'Prepend', 'Sequence'] as const;
+const TYPES = ['BertNormalizer', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'StripAccents', 'Strip', 'Replace', 'Prepend', 'Nmt', 'Precompiled', 'Sequence'] as const;
 
 export function normalizerFromJSON(json: unknown, path = 'normalizer'): Normalizer | null {
   if (json === null || json === undefined) return null;
@@ -194,6 +213,12 @@ export function normalizerFromJSON(json: unknown, path = 'normalizer'): Normaliz
     case 'Strip': return new Strip(getBool(o, 'strip_left', path, true), getBool(o, 'strip_right', path, true));
     case 'Replace': return new Replace(getPattern(o, 'pattern', path), getString(o, 'content', path));
     case 'Prepend': return new Prepend(getString(o, 'prepend', path));
+    case 'Nmt': return new Nmt();
+    case 'Precompiled': {
+      const map = o.precompiled_charsmap;
+      if (map !== null && map !== undefined && typeof map !== 'string') fail(`${path}.precompiled_charsmap`, `expected a base64 string, got ${typeof map}`);
+      return new Precompiled(typeof map === 'string' ? map : '', path);
+    }
     default: {
       const list = asArray(o.normalizers, `${path}.normalizers`);
       return new NormalizerSequence(list.map((n, i) => normalizerFromJSON(n, `${path}.normalizers[${i}]`)!).filter((n) => n !== null));

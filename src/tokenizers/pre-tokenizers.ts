@@ -4,71 +4,16 @@
 import { AlignedBuilder, AlignedText } from './aligned.js';
 import { BYTE_TO_CHAR, utf8Encode } from './byte-level.js';
 import { gpt2PieceEnd } from './gpt2-split.js';
+import { Metaspace } from './metaspace.js';
 import { asArray, asObject, fail, getBool, getPattern, getString, getType, toPattern, type JsonObject, type Pattern } from './json.js';
+import { BEHAVIORS, regexMatches, splitAt, type SplitBehavior } from './split-at.js';
+export { splitAt, type SplitBehavior } from './split-at.js';
+export { Metaspace, type PrependScheme } from './metaspace.js';
 import { CONNECTOR, charFlags, isBertPunctuation, isWhitespace, LETTER, MARK, NUMBER } from './unicode.js';
 
 export interface PreTokenizer {
   split(text: AlignedText): AlignedText[];
   toJSON(): JsonObject;
-}
-
-/** How a delimiter found in the text is kept (HF SplitDelimiterBehavior). */
-export type SplitBehavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
-const BEHAVIORS: readonly SplitBehavior[] = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
-
-/**
- * Cuts `text` at the delimiter spans `matches` (flat [start, end) pairs, sorted, disjoint) and
- * returns the non-empty pieces, with delimiters kept as `behavior` says.
- */
-export function splitAt(text: AlignedText, matches: number[], behavior: SplitBehavior): AlignedText[] {
-  // Merge adjacent delimiters first when they are to be kept as one.
-  if (behavior === 'Contiguous') {
-    const merged: number[] = [];
-    for (let k = 0; k < matches.length; k += 2) {
-      if (merged.length > 0 && merged[merged.length - 1] === matches[k]) merged[merged.length - 1] = matches[k + 1]!;
-      else merged.push(matches[k]!, matches[k + 1]!);
-    }
-    matches = merged;
-  }
-  // Boundaries as [start, end, isDelimiter] spans covering the text.
-  const spans: [number, number, boolean][] = [];
-  let last = 0;
-  for (let k = 0; k < matches.length; k += 2) {
-    if (matches[k]! > last) spans.push([last, matches[k]!, false]);
-    spans.push([matches[k]!, matches[k + 1]!, true]);
-    last = matches[k + 1]!;
-  }
-  if (last < text.length) spans.push([last, text.length, false]);
-  const out: [number, number][] = [];
-  for (let k = 0; k < spans.length; k++) {
-    const [a, b, delim] = spans[k]!;
-    if (!delim) { out.push([a, b]); continue; }
-    switch (behavior) {
-      case 'Removed': break;
-      case 'Isolated': case 'Contiguous': out.push([a, b]); break;
-      case 'MergedWithPrevious':
-        if (out.length > 0 && k > 0 && !spans[k - 1]![2]) out[out.length - 1]![1] = b;
-        else out.push([a, b]);
-        break;
-      case 'MergedWithNext': {
-        const next = spans[k + 1];
-        if (next !== undefined && !next[2]) { out.push([a, next[1]]); k++; } else out.push([a, b]);
-        break;
-      }
-    }
-  }
-  return out.filter(([a, b]) => b > a).map(([a, b]) => text.slice(a, b));
-}
-
-/** Delimiter spans of a global regex over `s` (empty matches are skipped). */
-function regexMatches(re: RegExp, s: string): number[] {
-  const out: number[] = [];
-  re.lastIndex = 0;
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    if (m[0].length === 0) { re.lastIndex++; continue; }
-    out.push(m.index, m.index + m[0].length);
-  }
-  return out;
 }
 
 /** Spans of maximal runs of code points for which `cls` gives the same non-zero class. */
@@ -225,7 +170,7 @@ export class PreTokenizerSequence implements PreTokenizer {
   toJSON(): JsonObject { return { type: 'Sequence', pretokenizers: this.preTokenizers.map((p) => p.toJSON()) }; }
 }
 
-const TYPES = ['ByteLevel', 'BertPreTokenizer', 'Whitespace', 'WhitespaceSplit', 'Punctuation', 'Digits', 'Split', 'Sequence'] as const;
+const TYPES = ['ByteLevel', 'BertPreTokenizer', 'Whitespace', 'WhitespaceSplit', 'Punctuation', 'Digits', 'Split', 'Metaspace', 'Sequence'] as const;
 
 function getBehavior(o: JsonObject, path: string, fallback: SplitBehavior): SplitBehavior {
   const b = getString(o, 'behavior', path, fallback);
@@ -245,6 +190,7 @@ export function preTokenizerFromJSON(json: unknown, path = 'pre_tokenizer'): Pre
     case 'Punctuation': return new Punctuation(getBehavior(o, path, 'Isolated'));
     case 'Digits': return new Digits(getBool(o, 'individual_digits', path, false));
     case 'Split': return new Split(getPattern(o, 'pattern', path), getBehavior(o, path, 'Isolated'), getBool(o, 'invert', path, false));
+    case 'Metaspace': return Metaspace.fromJSON(o, path);
     default: {
       const list = asArray(o.pretokenizers, `${path}.pretokenizers`);
       return new PreTokenizerSequence(list.map((p, i) => preTokenizerFromJSON(p, `${path}.pretokenizers[${i}]`)!).filter((p) => p !== null));

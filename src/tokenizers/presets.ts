@@ -1,16 +1,20 @@
-// Ready-made pipelines: GPT-2's byte-level BPE, BERT's WordPiece and a character-level vocabulary,
+// Ready-made pipelines: GPT-2's byte-level BPE, BERT's WordPiece, a character-level vocabulary and
+// SentencePiece's Unigram,
 // both for wrapping an existing vocabulary and for training a new one.
 
 import { byteLevelAlphabet } from './byte-level.js';
 import { ByteLevelDecoder, FuseDecoder, WordPieceDecoder } from './decoders.js';
 import { BPE } from './models/bpe.js';
 import type { TokenModel } from './models/model.js';
-import { BertNormalizer } from './normalizers.js';
+import { MetaspaceDecoder, Metaspace } from './metaspace.js';
+import { Unigram } from './models/unigram.js';
+import { BertNormalizer, Nmt, NormalizerSequence, Replace, UnicodeNormalizer } from './normalizers.js';
 import { TemplateProcessing } from './post-processors.js';
 import { BertPreTokenizer, ByteLevel } from './pre-tokenizers.js';
 import { Tokenizer } from './tokenizer.js';
 import { BpeTrainer } from './trainers/bpe-trainer.js';
 import { CharTrainer } from './trainers/char-trainer.js';
+import { UnigramTrainer, type UnigramTrainerOptions } from './trainers/unigram-trainer.js';
 import type { TrainProgress } from './trainers/trainer.js';
 import { BERT_SPECIAL_TOKENS, WordPieceTrainer } from './trainers/wordpiece-trainer.js';
 
@@ -88,4 +92,24 @@ export function trainWordPiece(texts: Iterable<string>, opts: TrainOptions & Ber
 export function trainCharLevel(texts: Iterable<string>, opts: Partial<TrainOptions> = {}): Tokenizer {
   const tok = charTokenizer(new BPE(new Map(), []));
   return tok.train(texts, new CharTrainer({ vocabSize: opts.vocabSize, specialTokens: opts.specialTokens, onProgress: opts.onProgress }));
+}
+
+/**
+ * SentencePiece's Unigram pipeline, as HF's SentencePieceUnigramTokenizer: NMT cleanup, NFKC,
+ * runs of spaces collapsed, Metaspace words ('▁' before each), Metaspace decoding.
+ */
+export function sentencePieceUnigramTokenizer(model: TokenModel, opts: { addPrefixSpace?: boolean } = {}): Tokenizer {
+  const tok = new Tokenizer(model);
+  const scheme = opts.addPrefixSpace ?? true ? 'always' : 'never';
+  tok.normalizer = new NormalizerSequence([new Nmt(), new UnicodeNormalizer('NFKC'), new Replace(/ {2,}/, ' ')]);
+  tok.preTokenizer = new Metaspace('\u2581', scheme);
+  tok.decoder = new MetaspaceDecoder('\u2581', scheme);
+  return tok;
+}
+
+/** Trains a SentencePiece-style Unigram model (no special tokens and no unknown token by default). */
+export function trainSentencePieceUnigram(texts: Iterable<string>, opts: TrainOptions & Omit<UnigramTrainerOptions, 'vocabSize' | 'specialTokens' | 'onProgress'> & { addPrefixSpace?: boolean }): Tokenizer {
+  const tok = sentencePieceUnigramTokenizer(new Unigram([['<unk>', 0]], 0), opts);
+  const { addPrefixSpace: _unused, minFrequency: _ignored, ...trainerOpts } = opts;
+  return tok.train(texts, new UnigramTrainer(trainerOpts));
 }

@@ -1,5 +1,6 @@
 // Loading the tokenizer of a model directory, whatever generation of files it carries:
-// tokenizer.json (HF tokenizers), vocab.json + merges.txt (GPT-2), or vocab.txt (BERT).
+// tokenizer.json (HF tokenizers), vocab.json + merges.txt (GPT-2), or vocab.txt (BERT), plus
+// tokenizer_config.json (special tokens, chat template, lengths) when the directory has one.
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { BPE, vocabFromJSON } from './models/bpe.js';
 import { WordPiece } from './models/wordpiece.js';
 import { bertTokenizer, byteLevelTokenizer } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
+import { parseTokenizerConfig } from './tokenizer-config.js';
 
 const exists = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
 
@@ -50,8 +52,25 @@ export function parseVocabTxt(text: string): Map<string, number> {
 
 export async function loadPretrained(dir: string): Promise<Tokenizer> {
   const file = (name: string): string => join(dir, name);
+  const config = (await exists(file('tokenizer_config.json'))) ? await readJson(file('tokenizer_config.json')) : null;
+  const tok = await loadFiles(dir, config ?? {});
+  if (config === null) return tok;
+  try {
+    tok.config = parseTokenizerConfig(config);
+  } catch (err) {
+    if (err instanceof TokenizerConfigError) throw new TokenizerConfigError(`${file('tokenizer_config.json')}: ${err.message}`);
+    throw err;
+  }
+  const c = tok.config;
+  for (const t of [c.bosToken, c.eosToken, c.unkToken, c.padToken]) {
+    if (t !== null && tok.addedTokens.find(t) === undefined && tok.model.tokenToId(t) !== undefined) tok.addSpecialTokens([t]);
+  }
+  return tok;
+}
+
+async function loadFiles(dir: string, config: Record<string, unknown>): Promise<Tokenizer> {
+  const file = (name: string): string => join(dir, name);
   if (await exists(file('tokenizer.json'))) return Tokenizer.fromFile(file('tokenizer.json'));
-  const config = (await exists(file('tokenizer_config.json'))) ? await readJson(file('tokenizer_config.json')) : {};
 
   if (await exists(file('vocab.json')) && await exists(file('merges.txt'))) {
     const vocab = vocabFromJSON(await readJson(file('vocab.json')), `${file('vocab.json')}`);

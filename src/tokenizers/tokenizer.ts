@@ -19,10 +19,12 @@ import { stringifyJson } from './json-writer.js';
 import { asObject, TokenizerConfigError, type JsonObject } from './json.js';
 import { BPE } from './models/bpe.js';
 import { modelFromJSON } from './models/index.js';
+import { Unigram } from './models/unigram.js';
 import type { TokenModel, TokenSink } from './models/model.js';
 import { normalizerFromJSON, type Normalizer } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
 import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
+import type { TokenizerConfig } from './tokenizer-config.js';
 import type { Trainer } from './trainers/trainer.js';
 import {
   padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON, windowPairs,
@@ -59,6 +61,8 @@ export class Tokenizer {
   readonly addedTokens = new AddedVocabulary();
   truncation: Truncation | null = null;
   padding: Padding | null = null;
+  /** tokenizer_config.json of the model directory (fromPretrained), or null. */
+  config: TokenizerConfig | null = null;
 
   constructor(model: TokenModel) {
     this.model = model;
@@ -214,6 +218,8 @@ export class Tokenizer {
       for (const sub of this.addedTokens.split(normalized, true, this.normalizer)) {
         if (sub.token !== undefined) { this.pushAdded(enc, sub.token, sub.span, word++, idsOnly); continue; }
         const words = this.preTokenizer === null ? [sub.text] : this.preTokenizer.split(sub.text);
+        // HF's Unigram names an unknown token by the text it stands for, not by '<unk>'.
+        const surfaceUnk = this.model instanceof Unigram ? this.model.unkId ?? -1 : -1;
         for (const w of words) {
           sink.ids.length = 0; sink.starts.length = 0; sink.ends.length = 0;
           this.model.tokenize(w.text, sink);
@@ -221,7 +227,7 @@ export class Tokenizer {
             const id = sink.ids[k]!;
             enc.ids.push(id);
             if (idsOnly) continue;
-            enc.tokens.push(this.model.idToToken(id)!);
+            enc.tokens.push(id === surfaceUnk ? w.text.slice(sink.starts[k]!, sink.ends[k]!) : this.model.idToToken(id)!);
             enc.offsets.push(w.span(sink.starts[k]!, sink.ends[k]!));
             enc.wordIds.push(word);
           }
@@ -378,7 +384,9 @@ export class Tokenizer {
 
   /**
    * Loads the tokenizer of a model directory: tokenizer.json if present, else GPT-2's vocab.json +
-   * merges.txt, else BERT's vocab.txt (tokenizer_config.json's do_lower_case is honoured).
+   * merges.txt, else BERT's vocab.txt. tokenizer_config.json, when present, becomes `config`, and
+   * its BOS / EOS / UNK / PAD tokens found in the vocabulary become special added tokens (as HF
+   * Transformers does); for vocab.txt its do_lower_case is honoured.
    */
   static async fromPretrained(dir: string): Promise<Tokenizer> {
     const { loadPretrained } = await import('./pretrained.js');

@@ -12,6 +12,7 @@ export const trainFlags: CommandSpec['flags'] = {
   tokenizer: { type: 'string', help: 'char, bpe (trained on the data), or a tokenizer.json / model dir', default: 'char' },
   'vocab-size': { type: 'number', help: 'vocabulary size when training a bpe tokenizer', default: 8192, integer: true, min: 2 },
   objective: { type: 'string', help: 'causal LM (GPT) or masked LM (BERT)', default: 'clm', choices: ['clm', 'mlm'] },
+  arch: { type: 'string', help: 'causal LM architecture: gpt2, or llama (RMSNorm, SwiGLU MLP, RoPE; HF LlamaForCausalLM)', default: 'gpt2', choices: ['gpt2', 'llama'] },
   'n-layer': { type: 'number', help: 'transformer layers', default: 4, integer: true, min: 1 },
   'n-head': { type: 'number', help: 'attention heads', default: 4, integer: true, min: 1 },
   'n-embd': { type: 'number', help: 'model width', default: 128, integer: true, min: 1 },
@@ -71,6 +72,8 @@ export function checkTrainFlags(f: FlagValues): string | undefined {
   if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
   if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
   if (f.objective === 'mlm' && (f['no-bias'] || f.activation !== 'gelu_new')) return '--no-bias and --activation apply to the GPT (causal LM) only';
+  if (f.arch === 'llama' && f.objective === 'mlm') return '--arch llama is a causal LM: use it with --objective clm';
+  if (f.arch === 'llama' && (f['no-bias'] || f.activation !== 'gelu_new')) return '--no-bias and --activation apply to --arch gpt2 only (llama has no biases and a SwiGLU MLP)';
   return undefined;
 }
 spec.check = checkTrainFlags;
@@ -84,7 +87,7 @@ export async function runTraining(f: FlagValues, command = 'tlm train'): Promise
       data: f.data as string[], tokenizer: f.tokenizer as string, vocabSize: f['vocab-size'] as number,
       model: {
         nLayer: f['n-layer'] as number, nHead: f['n-head'] as number, nEmbd: f['n-embd'] as number, dropout: f.dropout as number,
-        ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
+        ...(f.arch === 'llama' ? { arch: 'llama' as const } : {}), ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
       },
       trainer: trainerConfigFrom(f), out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true,
       lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true, stop: interrupt.stop, command, log,

@@ -1,4 +1,4 @@
-// What every tokenization model (BPE, WordPiece, WordLevel) provides to the pipeline.
+// What every tokenization model (BPE, WordPiece, WordLevel, Unigram) provides to the pipeline.
 
 import type { JsonObject } from '../json.js';
 import { OrderedObject } from '../json-writer.js';
@@ -11,7 +11,7 @@ export interface TokenSink {
 }
 
 export interface TokenModel {
-  readonly type: 'BPE' | 'WordPiece' | 'WordLevel';
+  readonly type: 'BPE' | 'WordPiece' | 'WordLevel' | 'Unigram';
   /** Appends the tokens of `word` (a pre-tokenized piece) to `out`. Never throws on unknown text. */
   tokenize(word: string, out: TokenSink): void;
   tokenToId(token: string): number | undefined;

@@ -4,7 +4,7 @@
 import type { TokenModel } from '../models/model.js';
 
 export interface TrainProgress {
-  stage: 'alphabet' | 'pairs' | 'merges' | 'done';
+  stage: 'alphabet' | 'pairs' | 'merges' | 'em' | 'done';
   done: number;
   total: number;
 }

@@ -13,6 +13,9 @@ const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 /** a [B,M,K] @ c [B,K,N] → out [B,M,N]; any strides, batch stride 0 = broadcast. */
 /** Up to this many rows, matmul streams B unpacked (gemmSmallM); measured against packing in bench/sections/cpu.ts. */
 const SMALL_M = 32;
+/** gemmSmallM's work item for a row-major B, in 16-column strips, and its per-thread scratch: 8 panels of 384 rows × 16 columns (assembly/matmul.ts). */
+const STRIPS_PER_ITEM = 8;
+const STRIP_PANEL_BYTES = STRIPS_PER_ITEM * 384 * 64;
 
 export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
   const [B, M, K] = a.shape as [number, number, number];
@@ -43,8 +46,13 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   }
   // A few rows (a batch's decode step) against one B: stream B without packing it.
   if (B === 1 && M <= SMALL_M && sak === 1 && (sbj === 1 || sbk === 1)) {
-    const items = sbj === 1 ? Math.ceil(N / 16) : Math.ceil(N / 8);
-    r.run('gemmSmallM', items, us, [ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O]);
+    const items = sbj === 1 ? Math.ceil(N / (16 * STRIPS_PER_ITEM)) : Math.ceil(N / 16);
+    const panels = r.alloc(r.threads * STRIP_PANEL_BYTES); // one strip panel per thread
+    try {
+      r.run('gemmSmallM', items, us, [ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O, panels.ptr]);
+    } finally {
+      r.free(panels);
+    }
     return;
   }
   const bcA = B === 1 || sab === 0, bcB = B === 1 || sbb === 0;

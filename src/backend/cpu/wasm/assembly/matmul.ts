@@ -171,99 +171,148 @@ export function sumParts(start: i32, end: i32, _tid: i32, P: usize, parts: i32, 
  * over k in exactly gemv's order, so a row's result does not depend on the rows beside it: a
  * sequence decoded in a batch gets the same numbers as decoded alone. A's row stride: sa; C: M × N.
  */
-export function gemmSmallM(start: i32, end: i32, _tid: i32, a: usize, sa: i32, b: usize, sk: i32, sj: i32,
-  M: i32, K: i32, N: i32, c: usize): void {
+export function gemmSmallM(start: i32, end: i32, tid: i32, a: usize, sa: i32, b: usize, sk: i32, sj: i32,
+  M: i32, K: i32, N: i32, c: usize, scratch: usize): void {
+  const panel = scratch + <usize>tid * SCRATCH;
   const lda = <usize>sa << 2, ldc = <usize>N << 2;
   for (let item = start; item < end; item++) {
     if (sj == 1) {
-      const j0 = item << 4, j1 = min(N, j0 + 16);
-      let m = 0;
-      if (j1 - j0 == 16) for (; m + 4 <= M; m += 4) strip4x16(a + <usize>m * lda, lda, b, <usize>sk << 2, K, c + <usize>m * ldc + (<usize>j0 << 2), ldc, j0);
-      for (; m < M; m++) gemvRowMajor(a + <usize>m * lda, 1, b, sk, K, c + <usize>m * ldc, j0, j1);
-    } else {
-      const j0 = item << 3, j1 = min(N, j0 + 8);
-      let m = 0;
-      for (; m + 4 <= M; m += 4) {
-        let j = j0;
-        for (; j + 2 <= j1; j += 2) dots4x2(a + <usize>m * lda, lda, b + <usize>j * (<usize>sj << 2), <usize>sj << 2, K, c + <usize>m * ldc + (<usize>j << 2), ldc);
-        if (j < j1) dots4(a + <usize>m * lda, lda, b, <usize>sj << 2, K, c + <usize>m * ldc, ldc, j, j1);
+      // G 16-column strips, KS rows at a time, copied into this thread's panels first: memory is
+      // read in row segments of G·64 contiguous bytes (a lone strip's 64-byte pieces, a row of B
+      // apart, come from memory at a fraction of its speed), and each strip's panel is then
+      // contiguous in cache (in place, rows N floats apart often share a few L1 sets).
+      const j0 = item * (G << 4), j1 = min(N, j0 + (G << 4)), ldb = <usize>sk << 2;
+      const full = (j1 - j0) >> 4; // whole strips in this item
+      for (let k0 = 0; k0 < K; k0 += KS) {
+        const kn = min(KS, K - k0), ak = a + (<usize>k0 << 2);
+        let src = b + <usize>k0 * ldb + (<usize>j0 << 2);
+        for (let k: usize = 0; k < <usize>kn; k++) {
+          for (let g: usize = 0; g < <usize>full; g++) {
+            const p = panel + g * (<usize>KS << 6) + (k << 6), q = src + (g << 6);
+            v128.store(p, v128.load(q)); v128.store(p, v128.load(q, 16), 16);
+            v128.store(p, v128.load(q, 32), 32); v128.store(p, v128.load(q, 48), 48);
+          }
+          src += ldb;
+        }
+        for (let g = 0; g < full; g++) {
+          const pg = panel + <usize>g * (<usize>KS << 6), cj = c + (<usize>(j0 + (g << 4)) << 2);
+          let m = 0;
+          for (; m + 2 <= M; m += 2) strip2x16(ak + <usize>m * lda, lda, pg, 64, kn, cj + <usize>m * ldc, ldc, k0 > 0);
+          if (m < M) strip1x16(ak + <usize>m * lda, pg, 64, kn, cj + <usize>m * ldc, 0, k0 > 0);
+        }
       }
-      for (; m < M; m++) gemvColMajor(a + <usize>m * lda, b, sj, K, c + <usize>m * ldc, j0, j1);
+      const jt = j0 + (full << 4); // a last partial strip: plain gemv rows
+      if (jt < j1) for (let m = 0; m < M; m++) gemvRowMajor(a + <usize>m * lda, 1, b, sk, K, c + <usize>m * ldc, jt, j1);
+    } else {
+      // Column-major B (a transposed weight: the LM head over the embeddings). Sixteen columns,
+      // KS k at a time, transposed into the panel, then the row-major strip kernel, run once per
+      // k mod 8: gemvColMajor sums column j's products in eight interleaved partial sums (its two
+      // 4-lane accumulators) and combines them at the end; keeping those eight partials apart and
+      // combining them the same way gives gemv's bits at the speed of the 2×16 tile.
+      const j0 = item << 4, j1 = min(N, j0 + 16), ldb = <usize>sj << 2;
+      if (j1 - j0 < 16) {
+        for (let m = 0; m < M; m++) gemvColMajor(a + <usize>m * lda, b, sj, K, c + <usize>m * ldc, j0, j1);
+        continue;
+      }
+      const K8 = K & ~7, parts = panel + (<usize>KS << 6); // partials: [8 residues][M rows][16 columns]
+      for (let k0 = 0; k0 < K8; k0 += KS) {
+        const kn = min(KS, K8 - k0);
+        packTransposed(b + <usize>j0 * ldb + (<usize>k0 << 2), ldb, kn, panel);
+        for (let r = 0; r < 8; r++) {
+          const steps = (kn - r + 7) >> 3, pr = parts + <usize>r * <usize>M * 64;
+          if (steps <= 0) continue;
+          const ak = a + (<usize>(k0 + r) << 2), br = panel + (<usize>r << 6);
+          let m = 0;
+          for (; m + 2 <= M; m += 2) strip2x16(ak + <usize>m * lda, lda, br, 512, steps, pr + <usize>m * 64, 64, k0 > 0, 32);
+          if (m < M) strip1x16(ak + <usize>m * lda, br, 512, steps, pr + <usize>m * 64, 0, k0 > 0, 32);
+        }
+      }
+      for (let m = 0; m < M; m++) {
+        const am = a + <usize>m * lda;
+        for (let j = 0; j < 16; j++) {
+          let t: f32 = 0;
+          if (K8 > 0) {
+            const q = parts + <usize>m * 64 + (<usize>j << 2), stride = <usize>M * 64;
+            // (S0 + S4) + (S1 + S5) + (S2 + S6) + (S3 + S7), in laneSum's order.
+            t = (load<f32>(q) + load<f32>(q + 4 * stride)) + (load<f32>(q + stride) + load<f32>(q + 5 * stride));
+            t += load<f32>(q + 2 * stride) + load<f32>(q + 6 * stride);
+            t += load<f32>(q + 3 * stride) + load<f32>(q + 7 * stride);
+          }
+          const col = b + <usize>(j0 + j) * ldb;
+          for (let k = K8; k < K; k++) t += load<f32>(am + (<usize>k << 2)) * load<f32>(col + (<usize>k << 2));
+          store<f32>(c + <usize>m * ldc + (<usize>(j0 + j) << 2), t);
+        }
+      }
     }
   }
 }
 
-/** Four rows of A times B[:, j0:j0+16] (row-major, row stride ldb bytes), accumulated in registers. */
-function strip4x16(a: usize, lda: usize, b: usize, ldb: usize, K: i32, c: usize, ldc: usize, j0: i32): void {
+/** panel[k][0..16) = columns 0..15 of a column-major block (column stride ldb bytes) at k, for k < kn (kn % 4 == 0), by 4×4 transposes. */
+function packTransposed(b: usize, ldb: usize, kn: i32, panel: usize): void {
+  for (let g: usize = 0; g < 4; g++) {
+    const c0 = b + g * 4 * ldb, c1 = c0 + ldb, c2 = c1 + ldb, c3 = c2 + ldb;
+    for (let k: usize = 0; k < <usize>kn; k += 4) {
+      const o = k << 2;
+      const r0 = v128.load(c0 + o), r1 = v128.load(c1 + o), r2 = v128.load(c2 + o), r3 = v128.load(c3 + o);
+      const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+      const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const p = panel + (k << 6) + (g << 4);
+      v128.store(p, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+      v128.store(p + 64, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+      v128.store(p + 128, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+      v128.store(p + 192, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+    }
+  }
+}
+
+/** Rows of B per packed strip panel (24 KiB: stays in L1 beside two rows of A). */
+const KS = 384;
+/** Strips per work item for a row-major B. */
+const G = 8;
+/** Bytes of scratch per thread (kernels.ts allocates it): G strip panels; for a column-major B, one panel and 8 partial sums of up to 32 rows × 16 columns. */
+const SCRATCH: usize = G * (KS << 6);
+
+/** One row of A times B[:, j0:j0+16] (strip4x16's leftover rows). */
+function strip1x16(a: usize, b: usize, ldb: usize, K: i32, c: usize, j0: i32, more: bool, astep: usize = 4): void {
   const z = f32x4.splat(0);
-  let c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
-  let c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+  let c0 = more ? v128.load(c) : z, c1 = more ? v128.load(c, 16) : z, c2 = more ? v128.load(c, 32) : z, c3 = more ? v128.load(c, 48) : z;
   let r = b + (<usize>j0 << 2);
   for (let k = 0; k < K; k++) {
-    const o = <usize>k << 2;
-    const b0 = v128.load(r), b1 = v128.load(r, 16), b2 = v128.load(r, 32), b3 = v128.load(r, 48);
-    const x0 = f32x4.splat(load<f32>(a + o)), x1 = f32x4.splat(load<f32>(a + lda + o));
-    const x2 = f32x4.splat(load<f32>(a + 2 * lda + o)), x3 = f32x4.splat(load<f32>(a + 3 * lda + o));
-    c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1)); c02 = f32x4.add(c02, f32x4.mul(x0, b2)); c03 = f32x4.add(c03, f32x4.mul(x0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1)); c12 = f32x4.add(c12, f32x4.mul(x1, b2)); c13 = f32x4.add(c13, f32x4.mul(x1, b3));
-    c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1)); c22 = f32x4.add(c22, f32x4.mul(x2, b2)); c23 = f32x4.add(c23, f32x4.mul(x2, b3));
-    c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1)); c32 = f32x4.add(c32, f32x4.mul(x3, b2)); c33 = f32x4.add(c33, f32x4.mul(x3, b3));
+    const x = f32x4.splat(load<f32>(a + <usize>k * astep));
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(r))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(r, 16)));
+    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(r, 32))); c3 = f32x4.add(c3, f32x4.mul(x, v128.load(r, 48)));
     r += ldb;
+  }
+  v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
+}
+
+
+/**
+ * Two rows of A times B[:, j0:j0+16] (row-major B, row stride ldb bytes): tile.ts's 2×16 register
+ * tile (8 accumulators + 4 B vectors + a broadcast + a product fit V8's 15 xmm registers; 4×16
+ * spills and runs at half the speed). more: carry on from the partial sums in C.
+ */
+// @ts-ignore: decorator
+@inline function strip2x16(a: usize, lda: usize, b: usize, ldb: usize, K: i32, c: usize, ldc: usize, more: bool, astep: usize = 4): void {
+  let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  if (more) {
+    c00 = v128.load(c); c01 = v128.load(c, 16); c02 = v128.load(c, 32); c03 = v128.load(c, 48);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16); c12 = v128.load(c + ldc, 32); c13 = v128.load(c + ldc, 48);
+  }
+  const end = a + <usize>K * astep;
+  while (a < end) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
+    let x = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c02 = f32x4.add(c02, f32x4.mul(x, b2)); c03 = f32x4.add(c03, f32x4.mul(x, b3));
+    x = v128.load32_splat(a + lda);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c12 = f32x4.add(c12, f32x4.mul(x, b2)); c13 = f32x4.add(c13, f32x4.mul(x, b3));
+    a += astep; b += ldb;
   }
   v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
   c += ldc;
   v128.store(c, c10); v128.store(c, c11, 16); v128.store(c, c12, 32); v128.store(c, c13, 48);
-  c += ldc;
-  v128.store(c, c20); v128.store(c, c21, 16); v128.store(c, c22, 32); v128.store(c, c23, 48);
-  c += ldc;
-  v128.store(c, c30); v128.store(c, c31, 16); v128.store(c, c32, 32); v128.store(c, c33, 48);
-}
-
-/** Four rows of A dotted with columns j0..j1 of a column-major B (column stride ldb bytes), in gemvColMajor's order. */
-function dots4(a: usize, lda: usize, b: usize, ldb: usize, K: i32, c: usize, ldc: usize, j0: i32, j1: i32): void {
-  const k8 = <usize>(K & ~7) << 2, ke = <usize>K << 2;
-  const a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
-  for (let j = j0; j < j1; j++) {
-    const col = b + <usize>j * ldb;
-    const z = f32x4.splat(0);
-    let p0 = z, q0 = z, p1 = z, q1 = z, p2 = z, q2 = z, p3 = z, q3 = z;
-    for (let o: usize = 0; o < k8; o += 32) {
-      const u = v128.load(col + o), w = v128.load(col + o, 16);
-      p0 = f32x4.add(p0, f32x4.mul(v128.load(a + o), u)); q0 = f32x4.add(q0, f32x4.mul(v128.load(a + o, 16), w));
-      p1 = f32x4.add(p1, f32x4.mul(v128.load(a1 + o), u)); q1 = f32x4.add(q1, f32x4.mul(v128.load(a1 + o, 16), w));
-      p2 = f32x4.add(p2, f32x4.mul(v128.load(a2 + o), u)); q2 = f32x4.add(q2, f32x4.mul(v128.load(a2 + o, 16), w));
-      p3 = f32x4.add(p3, f32x4.mul(v128.load(a3 + o), u)); q3 = f32x4.add(q3, f32x4.mul(v128.load(a3 + o, 16), w));
-    }
-    const cj = c + (<usize>j << 2);
-    store<f32>(cj, laneSum(f32x4.add(p0, q0), a, col, k8, ke));
-    store<f32>(cj + ldc, laneSum(f32x4.add(p1, q1), a1, col, k8, ke));
-    store<f32>(cj + 2 * ldc, laneSum(f32x4.add(p2, q2), a2, col, k8, ke));
-    store<f32>(cj + 3 * ldc, laneSum(f32x4.add(p3, q3), a3, col, k8, ke));
-  }
-}
-
-/** dots4 for two adjacent columns at once (each A load serves both): C[0..3][0..1], same order per element. */
-function dots4x2(a: usize, lda: usize, col: usize, ldb: usize, K: i32, c: usize, ldc: usize): void {
-  const k8 = <usize>(K & ~7) << 2, ke = <usize>K << 2;
-  const a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, col1 = col + ldb;
-  const z = f32x4.splat(0);
-  let p0 = z, q0 = z, p1 = z, q1 = z, p2 = z, q2 = z, p3 = z, q3 = z;
-  let r0 = z, s0 = z, r1 = z, s1 = z, r2 = z, s2 = z, r3 = z, s3 = z;
-  for (let o: usize = 0; o < k8; o += 32) {
-    const u = v128.load(col + o), w = v128.load(col + o, 16), u1 = v128.load(col1 + o), w1 = v128.load(col1 + o, 16);
-    let x = v128.load(a + o), y = v128.load(a + o, 16);
-    p0 = f32x4.add(p0, f32x4.mul(x, u)); q0 = f32x4.add(q0, f32x4.mul(y, w)); r0 = f32x4.add(r0, f32x4.mul(x, u1)); s0 = f32x4.add(s0, f32x4.mul(y, w1));
-    x = v128.load(a1 + o); y = v128.load(a1 + o, 16);
-    p1 = f32x4.add(p1, f32x4.mul(x, u)); q1 = f32x4.add(q1, f32x4.mul(y, w)); r1 = f32x4.add(r1, f32x4.mul(x, u1)); s1 = f32x4.add(s1, f32x4.mul(y, w1));
-    x = v128.load(a2 + o); y = v128.load(a2 + o, 16);
-    p2 = f32x4.add(p2, f32x4.mul(x, u)); q2 = f32x4.add(q2, f32x4.mul(y, w)); r2 = f32x4.add(r2, f32x4.mul(x, u1)); s2 = f32x4.add(s2, f32x4.mul(y, w1));
-    x = v128.load(a3 + o); y = v128.load(a3 + o, 16);
-    p3 = f32x4.add(p3, f32x4.mul(x, u)); q3 = f32x4.add(q3, f32x4.mul(y, w)); r3 = f32x4.add(r3, f32x4.mul(x, u1)); s3 = f32x4.add(s3, f32x4.mul(y, w1));
-  }
-  store<f32>(c, laneSum(f32x4.add(p0, q0), a, col, k8, ke)); store<f32>(c, laneSum(f32x4.add(r0, s0), a, col1, k8, ke), 4);
-  store<f32>(c + ldc, laneSum(f32x4.add(p1, q1), a1, col, k8, ke)); store<f32>(c + ldc, laneSum(f32x4.add(r1, s1), a1, col1, k8, ke), 4);
-  store<f32>(c + 2 * ldc, laneSum(f32x4.add(p2, q2), a2, col, k8, ke)); store<f32>(c + 2 * ldc, laneSum(f32x4.add(r2, s2), a2, col1, k8, ke), 4);
-  store<f32>(c + 3 * ldc, laneSum(f32x4.add(p3, q3), a3, col, k8, ke)); store<f32>(c + 3 * ldc, laneSum(f32x4.add(r3, s3), a3, col1, k8, ke), 4);
 }
 
 /** gemvColMajor's finish: the four lanes in order, then the k tail. */
