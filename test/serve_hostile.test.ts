@@ -3,7 +3,9 @@
 
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { BERT_DIR, GPT2_DIR, call, serve, type JsonResponse, type Running } from './helpers/serve.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BERT_DIR, GPT2_DIR, call, serve, tempDir, type JsonResponse, type Running } from './helpers/serve.js';
 import { Tokenizer } from '../src/tokenizers/index.js';
 
 const KEY = 'sk-test-key';
@@ -143,4 +145,20 @@ test('after all of that the server is healthy and still answers', async () => {
   assert.equal(r.status, 200);
   const statuses = await (await fetch(`${server.url}/metrics`, { headers: auth })).text();
   assert.ok(!/status="5\d\d"/.test(statuses), 'no 5xx was ever answered');
+});
+
+test('the playground\'s static files are served at / without the key; the API beside them still needs it', async () => {
+  const web = tempDir();
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>tlm playground</title>');
+  const s = await serve({ apiKey: KEY, webRoot: web });
+  try {
+    const page = await fetch(`${s.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /tlm playground/);
+    expectError(await call(s.url, '/v1/models', undefined, {}), 401);
+    expectError(await call(s.url, '/missing.js', undefined, {}), 404);
+  } finally {
+    await s.close();
+  }
 });

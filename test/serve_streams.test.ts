@@ -48,10 +48,12 @@ test('a client that disconnects mid-stream: its sequence leaves the batch (runni
   const r = await openStream(server.url, { max_tokens: 900 }, ctrl.signal);
   assert.equal(r.status, 200);
   const reader = r.body!.getReader();
-  const first = await readEvents(reader, 3);
-  assert.ok(first.length >= 3, `${first.length} events before the disconnect`); // one read may carry several
-  assert.equal(await metric(server.url, 'tlm_running_sequences', 'model="slow"'), 1);
-  ctrl.abort();
+  try {
+    assert.ok((await readEvents(reader, 3)).length >= 3);
+    await waitFor(async () => (await metric(server.url, 'tlm_running_sequences', 'model="slow"')) === 1, 'the sequence to run');
+  } finally {
+    ctrl.abort();
+  }
   await waitFor(async () => (await metric(server.url, 'tlm_running_sequences', 'model="slow"')) === 0, 'the cancelled sequence to leave the batch');
   await waitFor(async () => (await metric(server.url, 'tlm_generated_tokens_total', 'model="slow"')) > before, 'the request to be accounted');
   const generated = (await metric(server.url, 'tlm_generated_tokens_total', 'model="slow"')) - before;
@@ -62,14 +64,17 @@ test('/health answers at once during a long generation (the model runs in a work
   const ctrl = new AbortController();
   const r = await openStream(server.url, { max_tokens: 600 }, ctrl.signal);
   const reader = r.body!.getReader();
-  await readEvents(reader, 2);
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    assert.equal((await call(server.url, '/health')).status, 200);
-    assert.ok(performance.now() - t0 < 1000, `/health took ${performance.now() - t0} ms`);
+  try {
+    await readEvents(reader, 2);
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      assert.equal((await call(server.url, '/health')).status, 200);
+      assert.ok(performance.now() - t0 < 1000, `/health took ${performance.now() - t0} ms`);
+    }
+    assert.equal(await metric(server.url, 'tlm_running_sequences', 'model="slow"'), 1, 'the generation was still running');
+  } finally {
+    ctrl.abort();
   }
-  assert.equal(await metric(server.url, 'tlm_running_sequences', 'model="slow"'), 1, 'the generation was still running');
-  ctrl.abort();
   await waitFor(async () => (await metric(server.url, 'tlm_running_sequences', 'model="slow"')) === 0, 'cleanup');
 });
 
@@ -108,16 +113,19 @@ test('queue full: --max-batch 1 --max-queue 1 and three long requests → the th
   const small = await serve({ models: [{ name: 'slow', dir: slowDir }], maxBatch: 1, maxQueue: 1 });
   try {
     const ctrls = [new AbortController(), new AbortController()];
-    const first = await openStream(small.url, { max_tokens: 800 }, ctrls[0]!.signal);
-    assert.equal(first.status, 200);
-    const second = await openStream(small.url, { max_tokens: 800 }, ctrls[1]!.signal);
-    assert.equal(second.status, 200);
-    assert.equal(await metric(small.url, 'tlm_queue_depth', 'model="slow"'), 1);
-    const third = await call(small.url, '/v1/completions', { model: 'slow', prompt: 'x', max_tokens: 5 });
-    assert.equal(third.status, 429);
-    assert.equal(third.body.error!.type, 'rate_limit_exceeded');
+    try {
+      const first = await openStream(small.url, { max_tokens: 800 }, ctrls[0]!.signal);
+      assert.equal(first.status, 200);
+      const second = await openStream(small.url, { max_tokens: 800 }, ctrls[1]!.signal);
+      assert.equal(second.status, 200);
+      await waitFor(async () => (await metric(small.url, 'tlm_queue_depth', 'model="slow"')) === 1, 'one running, one waiting');
+      const third = await call(small.url, '/v1/completions', { model: 'slow', prompt: 'x', max_tokens: 5 });
+      assert.equal(third.status, 429);
+      assert.equal(third.body.error!.type, 'rate_limit_exceeded');
+    } finally {
+      for (const c of ctrls) c.abort();
+    }
     // n choices that do not all fit are refused whole (none is left running).
-    for (const c of ctrls) c.abort();
     await waitFor(async () => (await metric(small.url, 'tlm_running_sequences', 'model="slow"')) + (await metric(small.url, 'tlm_queue_depth', 'model="slow"')) === 0, 'both to leave');
     const two = await call(small.url, '/v1/completions', { model: 'slow', prompt: 'x', max_tokens: 5, n: 3, temperature: 0 });
     assert.equal(two.status, 429);

@@ -91,7 +91,13 @@ export async function respond(ctx: ServeContext, request: FastifyRequest, reply:
   const logprobs = job.topLogprobs !== null;
 
   if (!job.stream) {
-    const results = await Promise.all(streams.map((s) => runChoice(s, tok, { stops: job.stops, logprobs, onFirstToken })));
+    let results: ChoiceResult[];
+    try {
+      results = await Promise.all(streams.map((s) => runChoice(s, tok, { stops: job.stops, logprobs, onFirstToken })));
+    } catch (err) {
+      for (const s of streams) s.cancel(); // one choice failed: the others would run for nobody
+      throw err;
+    }
     ctx.metrics.generatedTokens.inc({ model: name }, usage(results).completion_tokens);
     return {
       id, object, created, model: name, system_fingerprint: null,

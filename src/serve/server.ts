@@ -68,7 +68,8 @@ export async function createServer(o: ServeOptions): Promise<TlmServer> {
   }
   const metrics = new ServerMetrics(() => host.stats);
   const ctx = new ServeContext(host, models, { ...DEFAULT_LIMITS, ...o.limits }, metrics);
-  const app = Fastify({ bodyLimit: o.bodyLimit ?? 1 << 20, logger: o.logger ?? false }) as unknown as TlmServer;
+  // Logs go to stderr: stdout carries only the URL line that scripts read.
+  const app = Fastify({ bodyLimit: o.bodyLimit ?? 1 << 20, logger: o.logger ? { level: 'info', stream: process.stderr } : false }) as unknown as TlmServer;
 
   let closing = false, active = 0;
   let idle: (() => void) | null = null;
