@@ -1,0 +1,79 @@
+// Generated tokens as spans coloured by their probability, with the model's top alternatives
+// in a tooltip on hover.
+import type { CompletionChunk } from './api';
+
+interface TokenInfo { token: string; prob: number; alternatives: [string, number][] }
+const info = new WeakMap<Element, TokenInfo>();
+
+/** Red for an unlikely token through yellow to green for a certain one. */
+export function probColour(prob: number): string {
+  return `hsl(${Math.round(120 * Math.min(1, Math.max(0, prob)))}, 75%, 82%)`;
+}
+
+/** Tokens as they read in a list: whitespace and control characters made visible. */
+export function showToken(token: string): string {
+  return JSON.stringify(token).slice(1, -1).replace(/ /g, '␣');
+}
+
+function tokenSpan(text: string, logprob: number, top: Record<string, number> | undefined): HTMLSpanElement {
+  const span = document.createElement('span');
+  const prob = Math.exp(logprob);
+  span.className = 'tok';
+  span.textContent = text;
+  span.style.backgroundColor = probColour(prob);
+  const alternatives = Object.entries(top ?? {})
+    .map(([t, lp]): [string, number] => [t, Math.exp(lp)])
+    .sort((a, b) => b[1] - a[1]);
+  info.set(span, { token: text, prob, alternatives });
+  return span;
+}
+
+/** Appends a streamed chunk: a span per token when the logprobs spell out the chunk's text. */
+export function appendChunk(output: HTMLElement, chunk: CompletionChunk): number {
+  const lp = chunk.logprobs;
+  if (lp && lp.tokens.length > 0 && lp.tokens.join('') === chunk.text) {
+    lp.tokens.forEach((t, i) => output.append(tokenSpan(t, lp.token_logprobs[i]!, lp.top_logprobs?.[i])));
+    return lp.tokens.length;
+  }
+  // Text that does not split into the reported tokens (a multi-byte character completed across
+  // tokens): one span, coloured by its last token.
+  if (!chunk.text) return 0;
+  if (lp && lp.tokens.length > 0) {
+    const last = lp.tokens.length - 1;
+    output.append(tokenSpan(chunk.text, lp.token_logprobs[last]!, lp.top_logprobs?.[last]));
+  } else {
+    output.append(Object.assign(document.createElement('span'), { className: 'plain', textContent: chunk.text }));
+  }
+  return lp?.tokens.length ?? 1;
+}
+
+/** Shows the hovered token's probability and alternatives next to the pointer. */
+export function attachTooltip(output: HTMLElement, tooltip: HTMLElement): void {
+  output.addEventListener('mouseover', (e) => {
+    const target = e.target as Element;
+    const data = info.get(target);
+    if (!data) return;
+    tooltip.replaceChildren(tooltipTable(data));
+    const r = target.getBoundingClientRect();
+    tooltip.style.left = `${r.left + window.scrollX}px`;
+    tooltip.style.top = `${r.bottom + window.scrollY + 4}px`;
+    tooltip.hidden = false;
+  });
+  output.addEventListener('mouseout', (e) => {
+    if (info.has(e.target as Element)) tooltip.hidden = true;
+  });
+}
+
+function tooltipTable(data: TokenInfo): HTMLTableElement {
+  const table = document.createElement('table');
+  const row = (token: string, prob: number, chosen: boolean) => {
+    const tr = table.insertRow();
+    if (chosen) tr.className = 'chosen';
+    tr.insertCell().textContent = showToken(token);
+    tr.insertCell().textContent = `${(100 * prob).toFixed(1)}%`;
+  };
+  table.createCaption().textContent = `p = ${(100 * data.prob).toFixed(1)}%`;
+  if (data.alternatives.length === 0) row(data.token, data.prob, true);
+  for (const [t, p] of data.alternatives) row(t, p, t === data.token);
+  return table;
+}
