@@ -52,6 +52,7 @@ async function loadModels(): Promise<void> {
 }
 
 const key = $<HTMLInputElement>('api-key');
+$('key-form').addEventListener('submit', (e) => e.preventDefault());
 key.value = sessionStorage.getItem('tlm-api-key') ?? '';
 setApiKey(key.value);
 key.addEventListener('change', () => {

@@ -28,23 +28,22 @@ function tokenSpan(text: string, logprob: number, top: Record<string, number> | 
   return span;
 }
 
-/** Appends a streamed chunk: a span per token when the logprobs spell out the chunk's text. */
+/**
+ * Appends a streamed chunk and returns how many tokens it carried: a span per token when the
+ * tokens spell out the chunk's text; otherwise (a character whose UTF-8 bytes span several tokens
+ * arrives with the last of them) one span for the text, coloured by the chunk's last token.
+ */
 export function appendChunk(output: HTMLElement, chunk: CompletionChunk): number {
   const lp = chunk.logprobs;
-  if (lp && lp.tokens.length > 0 && lp.tokens.join('') === chunk.text) {
+  const count = lp ? lp.tokens.length : chunk.text ? 1 : 0;
+  if (lp && count > 0 && lp.tokens.join('') === chunk.text) {
     lp.tokens.forEach((t, i) => output.append(tokenSpan(t, lp.token_logprobs[i]!, lp.top_logprobs?.[i])));
-    return lp.tokens.length;
-  }
-  // Text that does not split into the reported tokens (a multi-byte character completed across
-  // tokens): one span, coloured by its last token.
-  if (!chunk.text) return 0;
-  if (lp && lp.tokens.length > 0) {
-    const last = lp.tokens.length - 1;
-    output.append(tokenSpan(chunk.text, lp.token_logprobs[last]!, lp.top_logprobs?.[last]));
-  } else {
+  } else if (chunk.text && lp && count > 0) {
+    output.append(tokenSpan(chunk.text, lp.token_logprobs[count - 1]!, lp.top_logprobs?.[count - 1]));
+  } else if (chunk.text) {
     output.append(Object.assign(document.createElement('span'), { className: 'plain', textContent: chunk.text }));
   }
-  return lp?.tokens.length ?? 1;
+  return count;
 }
 
 /** Shows the hovered token's probability and alternatives next to the pointer. */
