@@ -18,7 +18,7 @@ export function showToken(token: string): string {
 function tokenSpan(text: string, logprob: number, top: Record<string, number> | undefined): HTMLSpanElement {
   const span = document.createElement('span');
   const prob = Math.exp(logprob);
-  span.className = 'tok';
+  span.className = text.includes('\n') ? 'tok nl' : 'tok'; // .nl marks the line break it would hide
   span.textContent = text;
   span.style.backgroundColor = probColour(prob);
   const alternatives = Object.entries(top ?? {})
