@@ -91,6 +91,8 @@ for (const threads of [1, 3]) {
     const shapes: [number, number, number, number][] = [
       [1, 1, 1, 1], [1, 3, 5, 7], [2, 37, 53, 29], [3, 4, 8, 16], [1, 65, 300, 67], [2, 130, 257, 9],
       [1, 1, 100, 33], [3, 1, 20, 17], [1, 5, 0, 7], [4, 9, 600, 10], [1, 200, 300, 150],
+      // Few rows against one B (gemmSmallM): row groups of 4 and leftovers, strips of 16 and tails.
+      [1, 4, 40, 33], [1, 17, 70, 35], [1, 32, 33, 18], [1, 6, 9, 2], [1, 33, 16, 16],
     ];
     let seed = 1;
     for (const [B, M, K, N] of shapes) {
@@ -111,6 +113,19 @@ for (const threads of [1, 3]) {
     if (threads > 1) assert.ok(rt().workerItems > before, 'the worker threads ran some of the matmul items');
   });
 }
+
+test('matmul with few rows: each row gets the bits it gets alone (batched decoding equals decoding alone)', () => {
+  for (const [M, K, N] of [[16, 768, 40], [7, 37, 50], [5, 8, 19]] as const) {
+    for (const lc of ['n', 't']) {
+      const a = rand([1, M, K], 40 + M), c = operand(lc, 1, K, N, 50 + N);
+      const all = vals(matmulKernel(a, c));
+      for (let i = 0; i < M; i++) {
+        const row = vals(matmulKernel(a.narrow(1, i, 1).contiguous(), c));
+        assert.deepEqual(all.slice(i * N, (i + 1) * N), row, `row ${i} of [${M},${K}] @ [${K},${N}]${lc}`);
+      }
+    }
+  }
+});
 
 test('softmax and logSoftmax, forward and backward', () => {
   setCpuThreads(2);

@@ -7,8 +7,9 @@
 // Ownership: the cache owns its tensors. update() disposes the layers it replaces (the model's
 // presentKeyValues are new tensors that extend the old ones); dispose() frees the rest.
 
-import { tensor } from '../tensor/ops/creation.js';
-import { noGrad } from '../tensor/engine.js';
+import { tensor, zeros } from '../tensor/ops/creation.js';
+import { cat } from '../tensor/ops/indexing.js';
+import { noGrad, tidy } from '../tensor/engine.js';
 import type { KeyValue } from '../nn/attention.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -83,12 +84,59 @@ export class KVCache {
     this.mask.push(...masks);
   }
 
+  /**
+   * Appends the rows of `other` (continuous batching: a new group of sequences joins the batch).
+   * Rows stay right-aligned: whichever side is shorter gets zero keys/values on the left, masked
+   * out. `other` is emptied (its tensors are consumed).
+   */
+  merge(other: KVCache): void {
+    if (other.self === null) throw new Error('KVCache.merge: the joining cache is empty (run the prefill first)');
+    if (this.self === null || this.batchSize === 0) {
+      disposeLayers(this.self, null);
+      this.self = other.self;
+      this.mask.length = 0;
+    } else {
+      const S = this.length, s = other.length, T = Math.max(S, s);
+      const self = noGrad(() => tidy(() => this.self!.map((kv, i) => {
+        const o = other.self![i]!;
+        return { key: cat([leftZeros(kv.key, T - S), leftZeros(o.key, T - s)], 0), value: cat([leftZeros(kv.value, T - S), leftZeros(o.value, T - s)], 0) };
+      })));
+      disposeLayers(this.self, null);
+      disposeLayers(other.self, null);
+      this.self = self;
+      for (const m of this.mask) m.unshift(...new Array<number>(T - S).fill(0));
+      for (const m of other.mask) m.unshift(...new Array<number>(T - s).fill(0));
+    }
+    this.mask.push(...other.mask.map((m) => m.slice()));
+    other.self = null;
+    other.mask.length = 0;
+  }
+
+  /** Drops the leading positions that are padding in every row (left after long rows leave). */
+  trimPadding(): void {
+    let t = 0;
+    while (t < this.length && this.mask.every((m) => m[t] === 0)) t++;
+    if (t === 0 || this.self === null) return;
+    const S = this.length;
+    const self = noGrad(() => tidy(() => this.self!.map((kv) => ({ key: kv.key.narrow(2, t, S - t).contiguous(), value: kv.value.narrow(2, t, S - t).contiguous() }))));
+    disposeLayers(this.self, null);
+    this.self = self;
+    for (const m of this.mask) m.splice(0, t);
+  }
+
   dispose(): void {
     disposeLayers(this.self, null);
     disposeLayers(this.cross, null);
     this.self = null;
     this.cross = null;
   }
+}
+
+/** x [B, H, S, D] with n zero positions in front (x itself when n is 0). */
+function leftZeros(x: Tensor, n: number): Tensor {
+  if (n === 0) return x;
+  const [B, H, , D] = x.shape as [number, number, number, number];
+  return cat([zeros([B, H, n, D], { device: x.device }), x], 2);
 }
 
 /** Disposes the tensors of `old` that `next` does not reuse. */

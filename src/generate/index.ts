@@ -10,3 +10,6 @@ export * from './beam_search.js';
 export { DecoderOnlyRunner, EncoderDecoderRunner, leftPad, isSeq2Seq, type CausalLM, type Seq2SeqLM, type StepRunner } from './runner.js';
 export { generate, generateStream, type GenerateOptions, type GenerateOutput, type GenerationModel } from './generate.js';
 export { generateInWindows, type WindowOptions } from './window.js';
+export * from './batch_engine.js';
+export * from './logprobs.js';
+export { Channel } from './channel.js';

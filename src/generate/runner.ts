@@ -65,7 +65,7 @@ function rowsOf(data: Float32Array, B: number): Float32Array[] {
 }
 
 /** The logits of the last position, [B, V], read to the host (the [B, L, V] tensor is freed). */
-async function lastLogits(run: () => { logits: Tensor; extra: unknown }): Promise<{ rows: Float32Array[]; extra: unknown }> {
+export async function lastLogits(run: () => { logits: Tensor; extra: unknown }): Promise<{ rows: Float32Array[]; extra: unknown }> {
   const { last, extra } = noGrad(() => tidy(() => {
     const { logits, extra } = run();
     keepAll(extra); // the cache's new tensors outlive this scope, however deep the model nests them
@@ -84,7 +84,7 @@ function keepAll(x: unknown): void {
   if (x !== null && typeof x === 'object') for (const v of Object.values(x)) keepAll(v);
 }
 
-function int32(rows: readonly (readonly number[])[], device?: string): Tensor {
+export function int32(rows: readonly (readonly number[])[], device?: string): Tensor {
   const B = rows.length, T = rows[0]?.length ?? 0;
   const flat = new Int32Array(B * T);
   rows.forEach((r, i) => flat.set(r, i * T));
@@ -101,7 +101,7 @@ export function leftPad(prompts: readonly (readonly number[])[], padTokenId: num
 }
 
 /** Position ids of a padded row: the count of tokens before each position (padding gets 0). */
-function positionsOf(mask: readonly number[], from: number, to: number): number[] {
+export function positionsOf(mask: readonly number[], from: number, to: number): number[] {
   let n = 0;
   for (let i = 0; i < from; i++) n += mask[i]!;
   const out: number[] = [];

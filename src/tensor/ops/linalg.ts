@@ -5,7 +5,7 @@ import { noGrad, tidy } from '../engine.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, requireFloat } from './core.js';
-import { expand, reshape, sumTo, unsqueeze, squeeze } from './view.js';
+import { contiguous, expand, reshape, sumTo, unsqueeze, squeeze } from './view.js';
 
 /** Batched product of 3-D operands [B,M,K] @ [B,K,N] (batch stride 0 allowed). No autograd. */
 function bmm(a: Tensor, c: Tensor): Tensor {
@@ -29,9 +29,10 @@ function as3d(x: Tensor, batch: readonly number[]): Tensor {
 function matmulNd(a: Tensor, c: Tensor): Tensor {
   const M = a.shape[a.ndim - 2]!, K = a.shape[a.ndim - 1]!, N = c.shape[c.ndim - 1]!;
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), c.shape.slice(0, -2));
-  // [..., M, K] @ [K, N] with a contiguous: fold the batch into M, one large product.
-  if (c.ndim === 2 && a.ndim > 2 && a.isContiguous() && K > 0) {
-    const a2 = reshape(a, [1, a.numel / K, K]);
+  // [..., M, K] @ [K, N]: fold the batch into M, one large product that reads B once (a strided a,
+  // such as the last position of each row, is copied first: M·K floats against M·K·N products).
+  if (c.ndim === 2 && a.ndim > 2 && K > 0) {
+    const a2 = reshape(a.isContiguous() ? a : contiguous(a), [1, a.numel / K, K]);
     const out = bmm(a2, unsqueeze(c, 0));
     return reshape(out, [...a.shape.slice(0, -1), N]);
   }

@@ -11,6 +11,9 @@ const up = (x: number, m: number) => Math.ceil(x / m) * m;
 const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
 /** a [B,M,K] @ c [B,K,N] → out [B,M,N]; any strides, batch stride 0 = broadcast. */
+/** Up to this many rows, matmul streams B unpacked (gemmSmallM); measured against packing in bench/sections/cpu.ts. */
+const SMALL_M = 32;
+
 export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
   const [B, M, K] = a.shape as [number, number, number];
   const N = c.shape[2]!;
@@ -36,6 +39,12 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
       return;
     }
     r.run('gemv', B * Math.ceil(N / 8), sbj === 1 ? 0 : us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
+    return;
+  }
+  // A few rows (a batch's decode step) against one B: stream B without packing it.
+  if (B === 1 && M <= SMALL_M && sak === 1 && (sbj === 1 || sbk === 1)) {
+    const items = sbj === 1 ? Math.ceil(N / 16) : Math.ceil(N / 8);
+    r.run('gemmSmallM', items, us, [ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O]);
     return;
   }
   const bcA = B === 1 || sab === 0, bcB = B === 1 || sbb === 0;

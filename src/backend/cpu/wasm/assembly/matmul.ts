@@ -162,3 +162,113 @@ export function sumParts(start: i32, end: i32, _tid: i32, P: usize, parts: i32, 
     }
   }
 }
+
+/**
+ * C[M, N] = A[M, K] · B[K, N] for a few rows (a batch's decode step: one row per sequence), without
+ * packing: at small M, packing B costs about as much as the product. Items are 16-column strips
+ * (row-major B, sj = 1) or 8-column groups (column-major B, sk = 1, A's rows contiguous); within an
+ * item, rows go four at a time, the strip of B staying in cache between them. Every C element sums
+ * over k in exactly gemv's order, so a row's result does not depend on the rows beside it: a
+ * sequence decoded in a batch gets the same numbers as decoded alone. A's row stride: sa; C: M × N.
+ */
+export function gemmSmallM(start: i32, end: i32, _tid: i32, a: usize, sa: i32, b: usize, sk: i32, sj: i32,
+  M: i32, K: i32, N: i32, c: usize): void {
+  const lda = <usize>sa << 2, ldc = <usize>N << 2;
+  for (let item = start; item < end; item++) {
+    if (sj == 1) {
+      const j0 = item << 4, j1 = min(N, j0 + 16);
+      let m = 0;
+      if (j1 - j0 == 16) for (; m + 4 <= M; m += 4) strip4x16(a + <usize>m * lda, lda, b, <usize>sk << 2, K, c + <usize>m * ldc + (<usize>j0 << 2), ldc, j0);
+      for (; m < M; m++) gemvRowMajor(a + <usize>m * lda, 1, b, sk, K, c + <usize>m * ldc, j0, j1);
+    } else {
+      const j0 = item << 3, j1 = min(N, j0 + 8);
+      let m = 0;
+      for (; m + 4 <= M; m += 4) {
+        let j = j0;
+        for (; j + 2 <= j1; j += 2) dots4x2(a + <usize>m * lda, lda, b + <usize>j * (<usize>sj << 2), <usize>sj << 2, K, c + <usize>m * ldc + (<usize>j << 2), ldc);
+        if (j < j1) dots4(a + <usize>m * lda, lda, b, <usize>sj << 2, K, c + <usize>m * ldc, ldc, j, j1);
+      }
+      for (; m < M; m++) gemvColMajor(a + <usize>m * lda, b, sj, K, c + <usize>m * ldc, j0, j1);
+    }
+  }
+}
+
+/** Four rows of A times B[:, j0:j0+16] (row-major, row stride ldb bytes), accumulated in registers. */
+function strip4x16(a: usize, lda: usize, b: usize, ldb: usize, K: i32, c: usize, ldc: usize, j0: i32): void {
+  const z = f32x4.splat(0);
+  let c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+  let c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+  let r = b + (<usize>j0 << 2);
+  for (let k = 0; k < K; k++) {
+    const o = <usize>k << 2;
+    const b0 = v128.load(r), b1 = v128.load(r, 16), b2 = v128.load(r, 32), b3 = v128.load(r, 48);
+    const x0 = f32x4.splat(load<f32>(a + o)), x1 = f32x4.splat(load<f32>(a + lda + o));
+    const x2 = f32x4.splat(load<f32>(a + 2 * lda + o)), x3 = f32x4.splat(load<f32>(a + 3 * lda + o));
+    c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1)); c02 = f32x4.add(c02, f32x4.mul(x0, b2)); c03 = f32x4.add(c03, f32x4.mul(x0, b3));
+    c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1)); c12 = f32x4.add(c12, f32x4.mul(x1, b2)); c13 = f32x4.add(c13, f32x4.mul(x1, b3));
+    c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1)); c22 = f32x4.add(c22, f32x4.mul(x2, b2)); c23 = f32x4.add(c23, f32x4.mul(x2, b3));
+    c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1)); c32 = f32x4.add(c32, f32x4.mul(x3, b2)); c33 = f32x4.add(c33, f32x4.mul(x3, b3));
+    r += ldb;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
+  c += ldc;
+  v128.store(c, c10); v128.store(c, c11, 16); v128.store(c, c12, 32); v128.store(c, c13, 48);
+  c += ldc;
+  v128.store(c, c20); v128.store(c, c21, 16); v128.store(c, c22, 32); v128.store(c, c23, 48);
+  c += ldc;
+  v128.store(c, c30); v128.store(c, c31, 16); v128.store(c, c32, 32); v128.store(c, c33, 48);
+}
+
+/** Four rows of A dotted with columns j0..j1 of a column-major B (column stride ldb bytes), in gemvColMajor's order. */
+function dots4(a: usize, lda: usize, b: usize, ldb: usize, K: i32, c: usize, ldc: usize, j0: i32, j1: i32): void {
+  const k8 = <usize>(K & ~7) << 2, ke = <usize>K << 2;
+  const a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+  for (let j = j0; j < j1; j++) {
+    const col = b + <usize>j * ldb;
+    const z = f32x4.splat(0);
+    let p0 = z, q0 = z, p1 = z, q1 = z, p2 = z, q2 = z, p3 = z, q3 = z;
+    for (let o: usize = 0; o < k8; o += 32) {
+      const u = v128.load(col + o), w = v128.load(col + o, 16);
+      p0 = f32x4.add(p0, f32x4.mul(v128.load(a + o), u)); q0 = f32x4.add(q0, f32x4.mul(v128.load(a + o, 16), w));
+      p1 = f32x4.add(p1, f32x4.mul(v128.load(a1 + o), u)); q1 = f32x4.add(q1, f32x4.mul(v128.load(a1 + o, 16), w));
+      p2 = f32x4.add(p2, f32x4.mul(v128.load(a2 + o), u)); q2 = f32x4.add(q2, f32x4.mul(v128.load(a2 + o, 16), w));
+      p3 = f32x4.add(p3, f32x4.mul(v128.load(a3 + o), u)); q3 = f32x4.add(q3, f32x4.mul(v128.load(a3 + o, 16), w));
+    }
+    const cj = c + (<usize>j << 2);
+    store<f32>(cj, laneSum(f32x4.add(p0, q0), a, col, k8, ke));
+    store<f32>(cj + ldc, laneSum(f32x4.add(p1, q1), a1, col, k8, ke));
+    store<f32>(cj + 2 * ldc, laneSum(f32x4.add(p2, q2), a2, col, k8, ke));
+    store<f32>(cj + 3 * ldc, laneSum(f32x4.add(p3, q3), a3, col, k8, ke));
+  }
+}
+
+/** dots4 for two adjacent columns at once (each A load serves both): C[0..3][0..1], same order per element. */
+function dots4x2(a: usize, lda: usize, col: usize, ldb: usize, K: i32, c: usize, ldc: usize): void {
+  const k8 = <usize>(K & ~7) << 2, ke = <usize>K << 2;
+  const a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, col1 = col + ldb;
+  const z = f32x4.splat(0);
+  let p0 = z, q0 = z, p1 = z, q1 = z, p2 = z, q2 = z, p3 = z, q3 = z;
+  let r0 = z, s0 = z, r1 = z, s1 = z, r2 = z, s2 = z, r3 = z, s3 = z;
+  for (let o: usize = 0; o < k8; o += 32) {
+    const u = v128.load(col + o), w = v128.load(col + o, 16), u1 = v128.load(col1 + o), w1 = v128.load(col1 + o, 16);
+    let x = v128.load(a + o), y = v128.load(a + o, 16);
+    p0 = f32x4.add(p0, f32x4.mul(x, u)); q0 = f32x4.add(q0, f32x4.mul(y, w)); r0 = f32x4.add(r0, f32x4.mul(x, u1)); s0 = f32x4.add(s0, f32x4.mul(y, w1));
+    x = v128.load(a1 + o); y = v128.load(a1 + o, 16);
+    p1 = f32x4.add(p1, f32x4.mul(x, u)); q1 = f32x4.add(q1, f32x4.mul(y, w)); r1 = f32x4.add(r1, f32x4.mul(x, u1)); s1 = f32x4.add(s1, f32x4.mul(y, w1));
+    x = v128.load(a2 + o); y = v128.load(a2 + o, 16);
+    p2 = f32x4.add(p2, f32x4.mul(x, u)); q2 = f32x4.add(q2, f32x4.mul(y, w)); r2 = f32x4.add(r2, f32x4.mul(x, u1)); s2 = f32x4.add(s2, f32x4.mul(y, w1));
+    x = v128.load(a3 + o); y = v128.load(a3 + o, 16);
+    p3 = f32x4.add(p3, f32x4.mul(x, u)); q3 = f32x4.add(q3, f32x4.mul(y, w)); r3 = f32x4.add(r3, f32x4.mul(x, u1)); s3 = f32x4.add(s3, f32x4.mul(y, w1));
+  }
+  store<f32>(c, laneSum(f32x4.add(p0, q0), a, col, k8, ke)); store<f32>(c, laneSum(f32x4.add(r0, s0), a, col1, k8, ke), 4);
+  store<f32>(c + ldc, laneSum(f32x4.add(p1, q1), a1, col, k8, ke)); store<f32>(c + ldc, laneSum(f32x4.add(r1, s1), a1, col1, k8, ke), 4);
+  store<f32>(c + 2 * ldc, laneSum(f32x4.add(p2, q2), a2, col, k8, ke)); store<f32>(c + 2 * ldc, laneSum(f32x4.add(r2, s2), a2, col1, k8, ke), 4);
+  store<f32>(c + 3 * ldc, laneSum(f32x4.add(p3, q3), a3, col, k8, ke)); store<f32>(c + 3 * ldc, laneSum(f32x4.add(r3, s3), a3, col1, k8, ke), 4);
+}
+
+/** gemvColMajor's finish: the four lanes in order, then the k tail. */
+@inline function laneSum(v: v128, a: usize, col: usize, k8: usize, ke: usize): f32 {
+  let t = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+  for (let o = k8; o < ke; o += 4) t += load<f32>(a + o) * load<f32>(col + o);
+  return t;
+}
