@@ -91,7 +91,7 @@ test('playground: tokens stream in coloured by probability, the attention heatma
 
     const prompt = 'First Citizen:\nBefore we';
     await page.fill('#prompt', prompt);
-    await page.fill('#max-tokens', '100');
+    await page.fill('#max-tokens', '60');
     await page.fill('#temperature', '0.8');
     await page.fill('#top-p', '0.9');
     await page.fill('#seed', '3');
@@ -131,7 +131,9 @@ test('playground: tokens stream in coloured by probability, the attention heatma
     if (Math.exp(byProb[0]!.logprob) < Math.exp(byProb[byProb.length - 1]!.logprob) - 0.01) assert.equal(colours.size, 2);
 
     // The heatmap covers the whole text, prompt and output, once generation ends.
-    const attended = (await (await attention).json()) as { tokens: string[]; layers: number; heads: number; weights: number[][][][] };
+    const attentionResponse = await attention;
+    assert.equal(attentionResponse.status(), 200, await attentionResponse.text());
+    const attended = (await attentionResponse.json()) as { tokens: string[]; layers: number; heads: number; weights: number[][][][] };
     const text = prompt + chunks.map((c) => c.text).join('');
     const textTokens = (await Tokenizer.fromPretrained(modelDir)).encode(text, { addSpecialTokens: false }).ids.length;
     assert.equal(attended.tokens.length, textTokens);

@@ -18,13 +18,11 @@ export function drawHeatmap(canvas: HTMLCanvasElement, tokens: string[], weights
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, side, side);
 
-  // Each row's largest weight is full colour, so that rows over long contexts stay readable.
+  // Opacity √w: weights spread over many keys (≈ 1/T each) stay visible next to a peaked head's.
   for (let q = 0; q < n; q++) {
     const row = weights[q] ?? [];
-    const max = Math.max(1e-9, ...row);
     for (let k = 0; k < n; k++) {
-      const w = (row[k] ?? 0) / max;
-      ctx.fillStyle = `rgba(37, 99, 235, ${w.toFixed(3)})`;
+      ctx.fillStyle = `rgba(37, 99, 235, ${Math.sqrt(Math.min(1, Math.max(0, row[k] ?? 0))).toFixed(3)})`;
       ctx.fillRect(LABEL + k * cell, LABEL + q * cell, cell, cell);
     }
   }

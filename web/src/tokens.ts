@@ -5,9 +5,13 @@ import type { CompletionChunk } from './api';
 interface TokenInfo { token: string; prob: number; alternatives: [string, number][] }
 const info = new WeakMap<Element, TokenInfo>();
 
-/** Red for an unlikely token through yellow to green for a certain one. */
+/**
+ * Red for an unlikely token through yellow to green for a certain one, on a log scale from 0.01%
+ * to 100%: a model's token probabilities span orders of magnitude.
+ */
 export function probColour(prob: number): string {
-  return `hsl(${Math.round(120 * Math.min(1, Math.max(0, prob)))}, 75%, 82%)`;
+  const t = Math.min(1, Math.max(0, 1 + Math.log10(Math.max(prob, 1e-12)) / 4));
+  return `hsl(${Math.round(120 * t)}, 75%, 80%)`;
 }
 
 /** Tokens as they read in a list: whitespace and control characters made visible. */
