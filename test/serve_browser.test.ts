@@ -5,16 +5,18 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import '../src/index.js';
 import { createServer } from '../src/serve/server.js';
 import { Tokenizer } from '../src/tokenizers/index.js';
+import { BertForQuestionAnswering, BertForSequenceClassification } from '../src/models/index.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const modelDir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
+const bertDir = join(process.cwd(), 'test', 'fixtures', 'hf', 'bert-tiny');
 const webIndex = join(process.cwd(), 'dist', 'web', 'index.html');
 
 interface Chunk { text: string; tokens: string[]; logprobs: number[] }
@@ -55,9 +57,13 @@ const bluePixels = (page: Page) => page.$eval('#heatmap', (c) => {
   return n;
 });
 
-test('playground: tokens stream in coloured by probability, the attention heatmap renders for a chosen layer and head', async () => {
+function checkPrerequisites(): void {
   assert.ok(existsSync(chromiumPath), `no chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH to a Chromium binary)`);
   assert.ok(existsSync(webIndex), `${webIndex} is missing: node scripts/build.mjs builds the playground (needs vite, a dev dependency)`);
+}
+
+test('playground: tokens stream in coloured by probability, the attention heatmap renders for a chosen layer and head', async () => {
+  checkPrerequisites();
   const tmp = mkdtempSync(join(tmpdir(), 'tlm-browser-'));
   const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
@@ -153,6 +159,66 @@ test('playground: tokens stream in coloured by probability, the attention heatma
     const shot = process.env.TLM_UPDATE_SCREENSHOT === '1' ? join(process.cwd(), 'docs', 'playground.png') : join(tmp, 'playground.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, `screenshot ${shot} is too small`);
+  } finally {
+    await browser.close();
+    await app.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('playground: a model selector, a tab per task route of the chosen model; classify and answer through the page', async () => {
+  checkPrerequisites();
+  const tmp = mkdtempSync(join(tmpdir(), 'tlm-browser-tasks-'));
+  // Task heads (random) on the bert-tiny fixture's body, saved with its tokenizer.
+  const quiet = { warn: () => {} };
+  await (await BertForSequenceClassification.fromPretrained(bertDir, quiet)).savePretrained(join(tmp, 'classifier'));
+  await (await BertForQuestionAnswering.fromPretrained(bertDir, quiet)).savePretrained(join(tmp, 'reader'));
+  for (const name of ['classifier', 'reader']) {
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) copyFileSync(join(bertDir, f), join(tmp, name, f));
+  }
+  const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }, { name: 'classifier', dir: join(tmp, 'classifier') }, { name: 'reader', dir: join(tmp, 'reader') }] });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(await app.listen({ host: '127.0.0.1', port: 0 }));
+    const tabs = () => page.$$eval('#tabs button', (bs) => bs.map((b) => b.textContent));
+    await page.waitForSelector('#tabs button[aria-selected="true"]');
+    assert.equal(await page.isVisible('#model-label'), true);
+    assert.deepEqual(await page.$$eval('#model option', (os) => os.map((o) => o.textContent)), ['gpt2-tiny', 'classifier', 'reader']);
+    assert.deepEqual(await tabs(), ['Generate']);
+
+    await page.selectOption('#model', 'classifier');
+    assert.deepEqual(await tabs(), ['Classify']);
+    assert.deepEqual([await page.isVisible('#panel-classify'), await page.isVisible('#panel-generate')], [true, false]);
+    const texts = ['To be, or not to be', 'a plague on both your houses'];
+    await page.fill('#classify-input', texts.join('\n'));
+    const classified = page.waitForResponse((r) => r.url().endsWith('/v1/classify'));
+    await page.click('#classify');
+    const result = (await (await classified).json()) as { data: { label: string; probs: Record<string, number> }[] };
+    await page.waitForSelector('#classify-output .classification >> nth=1');
+    const shown = await page.$$eval('#classify-output .classification', (boxes) => boxes.map((b) => ({
+      title: b.querySelector('p')!.textContent, bars: Array.from(b.querySelectorAll('.bar-label'), (l) => l.textContent),
+    })));
+    assert.deepEqual(shown, result.data.map((c, i) => ({
+      title: `${texts[i]} → ${c.label}`,
+      bars: Object.entries(c.probs).sort((a, b) => b[1] - a[1]).map(([label, p]) => `${label} ${(100 * p).toFixed(1)}%`),
+    })));
+
+    await page.selectOption('#model', 'reader');
+    assert.deepEqual(await tabs(), ['Answer']);
+    const context = 'First Citizen: We are accounted poor citizens, the patricians good.';
+    await page.fill('#question', 'Who is accounted poor?');
+    await page.fill('#context', context);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/v1/answer'));
+    await page.click('#answer');
+    const answer = (await (await answered).json()) as { answer: string; start: number; end: number };
+    await page.waitForSelector('#answer-output mark');
+    assert.equal(await page.textContent('#answer-output strong'), answer.answer);
+    assert.equal(await page.textContent('#answer-output mark'), context.slice(answer.start, answer.end));
+    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+    assert.deepEqual(pageErrors, []);
   } finally {
     await browser.close();
     await app.close();
