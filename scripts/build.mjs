@@ -31,3 +31,18 @@ if (!existsSync(stamp) || statSync(stamp).mtimeMs < srcTime || process.argv.incl
   mkdirSync(join(root, 'dist'), { recursive: true });
   execFileSync('touch', [stamp]);
 }
+
+// The playground (web/ → dist/web/, served by `tlm serve` at GET /), built with vite when web/ changed.
+// A production install has no vite (a dev dependency); its package ships dist/web prebuilt.
+const web = join(root, 'web');
+const webIndex = join(root, 'dist/web/index.html');
+if (existsSync(web) && (!existsSync(webIndex) || statSync(webIndex).mtimeMs < newest(web) || process.argv.includes('--force'))) {
+  let vite = null;
+  try {
+    vite = await import('vite');
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !/'vite'/.test(err.message)) throw err;
+    console.log('build: vite is not installed (a production install), so the playground is not rebuilt; dist/web is used as shipped');
+  }
+  if (vite) await vite.build({ root: web, configFile: join(web, 'vite.config.ts'), logLevel: 'warn' });
+}
