@@ -84,11 +84,17 @@ test('a full queue refuses with QueueFullError; a drained engine refuses with En
   const b = engine.submit({ promptIds: [4, 5], maxNewTokens: 5 });
   assert.throws(() => engine.submit({ promptIds: [6], maxNewTokens: 5 }), QueueFullError);
   assert.equal(engine.running + engine.queued, 2);
+  // A cancelled sequence frees its place at once (it leaves the batch at the next step).
+  b.cancel();
+  assert.equal(engine.running + engine.queued, 1);
+  const c = engine.submit({ promptIds: [7, 8], maxNewTokens: 5 });
+  assert.throws(() => engine.submit({ promptIds: [6], maxNewTokens: 5 }), QueueFullError);
   const drained = engine.drain();
   assert.throws(() => engine.submit({ promptIds: [6], maxNewTokens: 5 }), EngineClosedError);
   await drained;
   assert.equal((await a.done).completionTokens, 5);
-  assert.equal((await b.done).completionTokens, 5);
+  assert.equal((await b.done).finishReason, 'cancelled');
+  assert.equal((await c.done).completionTokens, 5);
   assert.throws(() => new BatchEngine(m, { maxBatch: 0 }), /maxBatch must be a positive integer, got 0/);
   assert.throws(() => engine.submit({ promptIds: [], maxNewTokens: 1 }), /EngineClosedError|shutting down/);
   const e2 = new BatchEngine(m);

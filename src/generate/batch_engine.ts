@@ -187,14 +187,15 @@ export class BatchEngine {
     (model as { eval?: () => unknown }).eval?.();
   }
 
-  get running(): number { return this.rows.length + this.joining.length; }
-  get queued(): number { return this.waiting.length; }
+  /** Sequences in the batch (or being prefilled into it); a cancelled one no longer counts (it leaves at the next step). */
+  get running(): number { return live(this.rows) + live(this.joining); }
+  get queued(): number { return live(this.waiting); }
 
   submit(req: EngineRequest): SequenceHandle {
     if (this.closed) throw new EngineClosedError();
     checkRequest(req);
     // maxBatch may run and maxQueue more may wait for a slot (waiting counts those about to start).
-    if (this.running + this.waiting.length >= this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.waiting.length);
+    if (this.running + this.queued >= this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.queued);
     const seq = new Sequence(this.nextId++, req);
     this.waiting.push(seq);
     this.loop ??= this.run().finally(() => { this.loop = null; });
@@ -312,6 +313,8 @@ export class BatchEngine {
     this.rows.forEach((s, r) => { if (!s.cancelled) s.take(rows[r]!); });
   }
 }
+
+const live = (seqs: readonly Sequence[]) => seqs.reduce((n, s) => n + (s.cancelled ? 0 : 1), 0);
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`BatchEngine: ${name} must be a positive integer, got ${v}`);
