@@ -5,9 +5,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { memory, noGrad, tensor } from '../src/index.js';
+import { memory, noGrad, tensor, tidy } from '../src/index.js';
 import { fromPretrained, type PreTrainedModel } from '../src/models/index.js';
-import { BatchEngine, EngineClosedError, QueueFullError, generate, logSumExp, topLogprobs, type CausalLM, type TokenEvent } from '../src/generate/index.js';
+import { BatchEngine, EngineClosedError, GrowingKVCache, KVCache, QueueFullError, generate, leftPad, logSumExp, topLogprobs, type CausalLM, type TokenEvent } from '../src/generate/index.js';
 
 const dir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 let cached: PreTrainedModel | null = null;
@@ -145,4 +145,55 @@ test('seeded sampling gives the same tokens alone and in a batch; memory is flat
   }
   assert.equal(memory().numTensors, before, 'no tensor outlives its sequences');
   engine.dispose();
+});
+
+test('GrowingKVCache: steps appended in place (past its capacity, through merges and reorders) give the logits of a full forward', async () => {
+  const m = await model();
+  const before = memory().numTensors;
+  const cache = new GrowingKVCache(0, 1); // headroom 1: every other step outgrows the buffers
+  const seqs = [prompt(1, 4), prompt(2, 2)];
+  const join = (rows: number[][]) => {
+    const group = new KVCache(rows.length);
+    const { ids, mask } = leftPad(rows, 0);
+    group.extend(mask);
+    const presents = noGrad(() => tidy(() => m.forward({ inputIds: tensor(Int32Array.from(ids.flat()), { shape: [rows.length, ids[0]!.length] }),
+      attentionMask: group.hasPadding ? group.maskTensor() : null, useCache: true }).presentKeyValues!));
+    group.update(presents);
+    cache.merge(group);
+  };
+  join([seqs[0]!]);
+  join([seqs[1]!]); // a shorter row joins: left padding
+  const lastRow = (s: number[]) => {
+    return noGrad(() => tidy(() => {
+      const out = m.forward({ inputIds: tensor(Int32Array.from(s), { shape: [1, s.length] }) }).logits!;
+      return (out.dataSync() as Float32Array).slice((s.length - 1) * out.shape[2]!);
+    }));
+  };
+  for (let step = 0; step < 5; step++) {
+    if (step === 3) { cache.reorder([1, 0]); seqs.reverse(); }
+    const next = seqs.map((s, i) => (s.length * 31 + i * 7) % 1000);
+    cache.extend(next.map(() => [1]));
+    const S = cache.length;
+    const out = noGrad(() => tidy(() => {
+      const o = m.forward({
+        inputIds: tensor(Int32Array.from(next), { shape: [2, 1] }), attentionMask: cache.maskTensor(),
+        positionIds: tensor(Int32Array.from(cache.mask.map((row) => row.reduce((a, v) => a + v, 0) - 1)), { shape: [2, 1] }),
+        pastKeyValues: cache.self, useCache: true,
+      });
+      return { logits: o.logits!, presents: o.presentKeyValues! };
+    }));
+    cache.update(out.presents);
+    assert.equal(cache.self![0]!.key.shape[2], S);
+    assert.ok(cache.self!.every((kv) => kv.append !== undefined), 'the model appended in place');
+    const logits = out.logits.dataSync() as Float32Array, V = out.logits.shape[2]!;
+    out.logits.dispose();
+    seqs.forEach((s, r) => {
+      s.push(next[r]!);
+      const want = lastRow(s);
+      const got = logits.slice(r * V, (r + 1) * V);
+      for (let v = 0; v < V; v += 97) assert.ok(Math.abs(got[v]! - want[v]!) < 1e-4, `step ${step} row ${r} logit ${v}: ${got[v]} vs ${want[v]}`);
+    });
+  }
+  cache.dispose();
+  assert.equal(memory().numTensors, before, 'the cache frees its buffers and views');
 });

@@ -12,6 +12,7 @@ import { tensor } from '../tensor/ops/creation.js';
 import type { KeyValue } from '../nn/attention.js';
 import type { Generator } from '../tensor/random.js';
 import { KVCache } from './cache.js';
+import { GrowingKVCache } from './growing_cache.js';
 import { int32, lastLogits, leftPad, positionsOf, type CausalLM } from './runner.js';
 import { LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper } from './logits_process.js';
 import { argmax, generatorFor, sampleFromScores } from './sampling.js';
@@ -168,7 +169,7 @@ export class BatchEngine {
   private rows: Sequence[] = [];
   /** Sequences being prefilled (out of the queue, not yet in the batch). */
   private joining: Sequence[] = [];
-  private cache = new KVCache(0);
+  private cache: KVCache = new GrowingKVCache(0);
   private nextId = 1;
   private loop: Promise<void> | null = null;
   private closed = false;
@@ -227,7 +228,7 @@ export class BatchEngine {
         for (const s of this.rows) s.fail(err);
         this.rows = [];
         this.cache.dispose();
-        this.cache = new KVCache(0);
+        this.cache = new GrowingKVCache(0);
       }
       await yieldToEventLoop();
     }
@@ -247,7 +248,7 @@ export class BatchEngine {
     this.rows = keep.map((r) => this.rows[r]!);
     if (keep.length === 0) {
       this.cache.dispose();
-      this.cache = new KVCache(0);
+      this.cache = new GrowingKVCache(0);
       return;
     }
     this.cache.reorder(keep, { sameMemory: true });

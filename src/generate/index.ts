@@ -6,6 +6,7 @@ export * from './sampling.js';
 export * from './stopping.js';
 export * from './streamers.js';
 export * from './cache.js';
+export * from './growing_cache.js';
 export * from './beam_search.js';
 export { DecoderOnlyRunner, EncoderDecoderRunner, leftPad, isSeq2Seq, type CausalLM, type Seq2SeqLM, type StepRunner } from './runner.js';
 export { generate, generateStream, type GenerateOptions, type GenerateOutput, type GenerationModel } from './generate.js';

@@ -80,7 +80,23 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, opts: AttendOptions = {}
 }
 
 /** Cached keys and values of one attention layer, [B, H, T, Dh]. */
-export interface KeyValue { key: Tensor; value: Tensor }
+export interface KeyValue {
+  key: Tensor;
+  value: Tensor;
+  /**
+   * A cache that grows in place (preallocated): writes the new keys/values after its own and
+   * returns the extended layer. Without it, attention layers concatenate (a copy of the whole
+   * cache per step).
+   */
+  append?: (key: Tensor, value: Tensor) => KeyValue;
+}
+
+/** This step's keys/values after the cached ones: the layer's present (KeyValue), for the cache to keep. */
+export function extendKeyValue(past: KeyValue | null, key: Tensor, value: Tensor): KeyValue {
+  if (past === null) return { key, value };
+  if (past.append) return past.append(key, value);
+  return { key: cat([past.key, key], 2), value: cat([past.value, value], 2) };
+}
 
 export interface MultiheadAttentionOptions {
   embedDim: number;

@@ -2,7 +2,6 @@
 // Conv1D → attention → MLP → block → GPT2Model (embeddings, blocks, final norm) → LM head.
 // Config options beyond GPT-2: the position type, post-norm blocks, the MLP activation.
 
-import { cat } from '../../tensor/ops/indexing.js';
 import { crossEntropy } from '../../tensor/ops/nn.js';
 import { arange } from '../../tensor/ops/creation.js';
 import { empty } from '../../tensor/ops/core.js';
@@ -13,7 +12,7 @@ import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/normalization.js';
 import { Dropout } from '../../nn/dropout.js';
 import { ModuleList } from '../../nn/container.js';
-import { attend, type KeyValue } from '../../nn/attention.js';
+import { attend, extendKeyValue, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
 import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
@@ -78,10 +77,9 @@ class GPT2Attention extends Module {
       q = this.rotary.forward(q, ctx.positionIds, ctx.past);
       k = this.rotary.forward(k, ctx.positionIds, ctx.past);
     }
-    if (past) {
-      k = cat([past.key, k], 2);
-      v = cat([past.value, v], 2);
-    }
+    const present = extendKeyValue(past, k, v);
+    k = present.key;
+    v = present.value;
     const S = k.shape[2]!;
     const bias = this.scoreBias ? this.scoreBias.scoreBias(q, S - T, S) : null;
     const { output, weights } = attend(q, k, v, {
@@ -89,7 +87,7 @@ class GPT2Attention extends Module {
       dropoutP: this.attnDropout, training: this.training, needWeights: ctx.outputAttentions,
     });
     const y = this.resid_dropout.forward(this.c_proj.forward(output.transpose(1, 2).reshape(B, T, E)));
-    return { y, present: { key: k, value: v }, weights };
+    return { y, present, weights };
   }
 }
 

@@ -1,12 +1,11 @@
 // The pieces of a Llama decoder layer, in HF's names (modeling_llama.py), read top to bottom:
 // RMSNorm → SwiGLU MLP → grouped-query attention with RoPE → the pre-norm decoder layer.
 
-import { cat } from '../../tensor/ops/indexing.js';
 import { ones } from '../../tensor/ops/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
 import { Linear } from '../../nn/linear.js';
-import { attend, type KeyValue } from '../../nn/attention.js';
+import { attend, extendKeyValue, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import type { RotaryEmbedding } from '../../nn/positional.js';
 import { attentionBiases, type LlamaConfig } from './config.js';
@@ -101,12 +100,10 @@ export class LlamaAttention extends Module {
       q = this.rotary.rotate(q, ctx.angles);
       k = this.rotary.rotate(k, ctx.angles);
     }
-    if (past) {
-      k = cat([past.key, k], 2);
-      v = cat([past.value, v], 2);
-    }
     // The cache keeps the KV heads unrepeated: GQA's memory saving.
-    const present = { key: k, value: v };
+    const present = extendKeyValue(past, k, v);
+    k = present.key;
+    v = present.value;
     const { mask, isCausal } = ctx.maskFor(this.slidingWindow);
     const { output, weights } = attend(q, repeatKv(k, H / KV), repeatKv(v, H / KV), {
       mask, isCausal, scale: 1 / Math.sqrt(D), dropoutP: this.attentionDropout, training: this.training, needWeights: ctx.outputAttentions,
