@@ -10,10 +10,11 @@
 // side only.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { BenchRow, BenchSection } from '../run.js';
+import { waitIdle } from '../idle.js';
 import { functional as F, noGrad, randn, setBackend, tidy, type Tensor } from '../../src/index.js';
 import { cpuThreadsReady, getCpuKernels, getCpuThreads } from '../../src/backend/cpu/index.js';
 import { backend } from '../../src/tensor/engine.js';
@@ -72,25 +73,6 @@ async function bestMsAsync(fn: () => Promise<void>, minReps = 3, budgetMs = 600)
     best = Math.min(best, performance.now() - t);
   }
   return best;
-}
-
-/** Fraction of CPU time idle over the last half second (1 where /proc/stat is missing). */
-async function idleFraction(): Promise<number> {
-  if (!existsSync('/proc/stat')) return 1;
-  const read = () => {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
-  };
-  const a = read();
-  await new Promise((r) => setTimeout(r, 500));
-  const b = read();
-  return (b.idle - a.idle) / Math.max(1, b.total - a.total);
-}
-
-/** Waits until the CPUs are at least 90% idle, or maxMs has passed. */
-async function waitIdle(maxMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while ((await idleFraction()) < 0.9 && Date.now() - start < maxMs) { /* someone else is computing */ }
 }
 
 const gflops = (c: Case, ms: number) => (2 * c.m! * c.k! * c.n!) / ms / 1e6;

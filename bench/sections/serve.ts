@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import type { BenchRow, BenchSection } from '../run.js';
+import { waitIdle } from '../idle.js';
 import { manualSeed } from '../../src/index.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2/index.js';
 import { fromTiktoken } from '../../src/tokenizers/tiktoken.js';
@@ -75,8 +76,12 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
       // Prompts of ordinary token ids (not the end-of-text token), distinct per request.
       const prompts = Array.from({ length: N }, (_, i) => Array.from({ length: P }, (_, j) => 1000 + ((i * 7919 + j * 104729) % 40000)));
       await load(base, prompts.slice(0, 2), 4, 2); // warm up: worker threads, pools
+      // Each load waits for the machine to be idle (other jobs on these cores would be measured too).
+      await waitIdle();
       const seq = await load(base, prompts, NEW, 1);
+      await waitIdle();
       const four = await load(base, prompts, NEW, 4);
+      await waitIdle();
       const all = await load(base, prompts, NEW, 16);
       const note = `${N} requests, ${P}-token prompts, ${NEW} new tokens, greedy, streamed over loopback`;
       const rows: BenchRow[] = [];
