@@ -38,3 +38,28 @@ test('shapes that vary reuse the pool: a larger block is cut to size before the 
   assert.equal(h.stats().heapBytes, 0);
   assert.equal(sizeClass(1000), 1024);
 });
+
+test('the free lists keep only sizes that hold blocks: cutting and merging many sizes leaves no empty classes behind', () => {
+  // A generation loop cuts a pooled block to ever new sizes (the KV cache grows by one position per
+  // step); every size it ever freed must not stay in the lists, or each cut scans them all.
+  const h = new WasmHeap(4 << 20);
+  const cap = h.memory.buffer.byteLength;
+  const big = h.alloc(1 << 20), keep = h.alloc(64);
+  const rest: { ptr: number; bytes: number }[] = [];
+  while (h.stats().heapBytes + HEAP_BASE + 65536 <= cap) rest.push(h.alloc(65536));
+  while (h.stats().heapBytes + HEAP_BASE + 64 <= cap) rest.push(h.alloc(64));
+  h.release(big.ptr, big.bytes);
+  for (let step = 1; step <= 300; step++) {
+    const a = h.alloc(64 * step + 8), b = h.alloc(3000 + 37 * step);
+    h.release(a.ptr, a.bytes);
+    h.release(b.ptr, b.bytes);
+  }
+  const lists = (h as unknown as { free: Map<number, Set<number>> }).free;
+  assert.equal(lists.size, 1, 'one size class: the one merged block');
+  assert.ok([...lists.values()].every((s) => s.size > 0));
+  assert.equal(h.stats().poolBytes, big.bytes);
+  assert.equal(h.memory.buffer.byteLength, cap);
+  for (const r of rest) h.release(r.ptr, r.bytes);
+  h.release(keep.ptr, keep.bytes);
+  assert.equal(lists.size, 0);
+});

@@ -154,5 +154,5 @@ test('unload gives the model back as it was; a second adapter on a wrapped model
   assert.deepEqual(run(() => model.forward({ inputIds: ids }).logits!), before);
   assert.deepEqual(model.parameters().map((p) => p.requiresGrad), flags);
   assert.throws(() => pt.forward({ inputIds: ids }), /the prompt was unloaded/);
-  assert.throws(() => models.applyPromptTuning(new models.Seq2SeqTransformer({ src_vocab_size: 10, tgt_vocab_size: 10, d_model: 8, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 1, dim_feedforward: 8 }), { numVirtualTokens: 2 }), /Seq2SeqTransformer is an encoder-decoder model; prompt learning supports BERT and GPT-2 models/);
+  assert.throws(() => models.applyPromptTuning(new models.Seq2SeqTransformer({ src_vocab_size: 10, tgt_vocab_size: 10, d_model: 8, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 1, dim_feedforward: 8 }), { numVirtualTokens: 2 }), /Seq2SeqTransformer is an encoder-decoder model; prompt learning supports one-stack models \(BERT, GPT-2, Llama\)/);
 });

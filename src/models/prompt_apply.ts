@@ -59,17 +59,28 @@ export interface PrefixTuningOptions extends PromptLearningOptions {
 /** Heads that PEFT's PeftModelFor<task> trains in full (modules_to_save). */
 const TASK_HEADS: Partial<Record<string, string[]>> = { SEQ_CLS: ['classifier', 'score'], QUESTION_ANS: ['qa_outputs'] };
 
-/** The model's shape, as PEFT reads it from the config (BERT's names, then GPT-2's). */
-export function promptModelShape(model: Module, where: string): { numLayers: number; tokenDim: number; numAttentionHeads: number; vocabSize: number } {
+/**
+ * The model's shape, as PEFT reads it from the config (BERT's names, then GPT-2's). A prefix is keys
+ * and values, so under grouped-query attention (Llama, Qwen2, Mistral) it is num_key_value_heads
+ * wide: token_dim becomes head_dim · num_key_value_heads and num_attention_heads the key/value
+ * heads, as PEFT's _prepare_prompt_learning_config does for PREFIX_TUNING.
+ */
+export function promptModelShape(model: Module, where: string, peftType: PromptLearningConfig['peftType'] = 'PROMPT_TUNING'): { numLayers: number; tokenDim: number; numAttentionHeads: number; vocabSize: number } {
   const c = (model as { config?: Record<string, unknown> }).config;
   if (c === undefined || c === null || typeof c !== 'object') throw new Error(`${where}: ${model.constructor.name} has no config (prompt learning reads layers, width and heads from it)`);
-  if (tasksOf(model).includes('seq2seq-lm')) throw new Error(`${where}: ${model.constructor.name} is an encoder-decoder model; prompt learning supports BERT and GPT-2 models (one stack)`);
+  if (tasksOf(model).includes('seq2seq-lm')) throw new Error(`${where}: ${model.constructor.name} is an encoder-decoder model; prompt learning supports one-stack models (BERT, GPT-2, Llama)`);
   const num = (...keys: string[]): number => {
     for (const k of keys) if (typeof c[k] === 'number') return c[k] as number;
     throw new Error(`${where}: the config has none of ${keys.join(', ')}`);
   };
-  return { numLayers: num('num_hidden_layers', 'n_layer', 'num_layers'), tokenDim: num('hidden_size', 'n_embd', 'd_model'),
+  const shape = { numLayers: num('num_hidden_layers', 'n_layer', 'num_layers'), tokenDim: num('hidden_size', 'n_embd', 'd_model'),
     numAttentionHeads: num('num_attention_heads', 'n_head', 'num_heads'), vocabSize: num('vocab_size') };
+  const kv = c.num_key_value_heads;
+  if (peftType === 'PREFIX_TUNING' && typeof kv === 'number') {
+    const headDim = typeof c.head_dim === 'number' ? c.head_dim : shape.tokenDim / shape.numAttentionHeads;
+    return { ...shape, tokenDim: headDim * kv, numAttentionHeads: kv };
+  }
+  return shape;
 }
 
 /** The word embeddings (PEFT: embeddings.word_embeddings, else the table with vocab_size rows) and what the handle needs. */
@@ -88,7 +99,7 @@ function baseConfig(model: Module, opts: PromptLearningOptions, peftType: Prompt
   if (opts === null || typeof opts !== 'object') throw new Error(`${where}: expected an options object`);
   const P = opts.numVirtualTokens;
   if (!Number.isInteger(P) || P <= 0) throw new Error(`${where}: numVirtualTokens must be a positive integer, got ${JSON.stringify(P)}`);
-  const shape = promptModelShape(model, where);
+  const shape = promptModelShape(model, where, peftType);
   const taskType = opts.taskType === undefined ? inferTaskType(model) : opts.taskType;
   const names = [...model.namedModules()].map(([k]) => k);
   const heads = (TASK_HEADS[taskType ?? ''] ?? []).filter((h) => names.some((k) => k === h || k.endsWith(`.${h}`)));
@@ -110,7 +121,7 @@ export function textInitIds(ids: number[], P: number, where = 'applyPromptTuning
 
 /**
  * Soft prompts (PEFT's PROMPT_TUNING): numVirtualTokens trainable vectors before the input
- * embeddings of a frozen BERT or GPT-2 model.
+ * embeddings of a frozen BERT, GPT-2 or Llama model.
  */
 export function applyPromptTuning<M extends Module>(model: M, opts: PromptTuningOptions): PromptLearningModel<M> {
   const where = 'applyPromptTuning';
@@ -145,7 +156,8 @@ export function applyPromptTuning<M extends Module>(model: M, opts: PromptTuning
 
 /**
  * Deep prompts (PEFT's PREFIX_TUNING, P-tuning v2): per virtual token, trainable keys and values
- * in every attention layer of a frozen BERT or GPT-2 model.
+ * in every attention layer of a frozen BERT, GPT-2 or Llama model (num_key_value_heads of them
+ * under grouped-query attention).
  */
 export function applyPrefixTuning<M extends Module>(model: M, opts: PrefixTuningOptions): PromptLearningModel<M> {
   const where = 'applyPrefixTuning';

@@ -53,7 +53,7 @@ export interface LoadPromptAdapterOptions {
 
 /** The adapter's config checked against the model it is loaded into (layers, width, heads). */
 function checkFits(cfg: PromptLearningConfig, model: Module, file: string): void {
-  const shape = promptModelShape(model, 'loadPromptAdapter');
+  const shape = promptModelShape(model, 'loadPromptAdapter', cfg.peftType);
   const pairs: [string, number, number][] = [['num_layers', cfg.numLayers, shape.numLayers], ['token_dim', cfg.tokenDim, shape.tokenDim], ['num_attention_heads', cfg.numAttentionHeads, shape.numAttentionHeads]];
   for (const [field, saved, own] of pairs) {
     if (saved !== own) throw new Error(`loadPromptAdapter: ${file}: ${field} is ${saved}, the model (${model.constructor.name}) has ${own}`);

@@ -87,7 +87,7 @@ export function registerGenerationRoutes(app: FastifyInstance, ctx: ServeContext
       text = m.chat.render(messages);
     } catch (err) {
       // Templates reject some conversations themselves (raise_exception), e.g. roles that do not alternate.
-      throw badRequest(`messages: the model's chat template refused them: ${(err as Error).message}`, 'messages');
+      throw badRequest(`messages: the model's chat template refused them: ${(err as Error).message.replace(/^chat_template: /, '')}`, 'messages');
     }
     const ids = promptIds(m, text)[0]!;
     const requested = body.max_completion_tokens ?? body.max_tokens;

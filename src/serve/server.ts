@@ -14,7 +14,7 @@ import fastifyStatic from '@fastify/static';
 import { InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { ApiError, fromFastify, shuttingDown } from './errors.js';
-import { loadChatTemplate } from './chat_template.js';
+import { chatTemplateFor } from './chat_template.js';
 import { ModelHost } from './model_host.js';
 import { ServerMetrics } from './metrics.js';
 import { ServeContext, type ServedModel } from './context.js';
@@ -61,7 +61,10 @@ export async function createServer(o: ServeOptions): Promise<TlmServer> {
   }
   const models = new Map<string, ServedModel>();
   try {
-    for (const info of host.models) models.set(info.name, { info, tokenizer: await Tokenizer.fromPretrained(info.dir), chat: loadChatTemplate(info.dir) });
+    for (const info of host.models) {
+      const tokenizer = await Tokenizer.fromPretrained(info.dir);
+      models.set(info.name, { info, tokenizer, chat: chatTemplateFor(tokenizer, info.dir) });
+    }
   } catch (err) {
     await host.close();
     throw err instanceof InputError ? err : new InputError(`tlm serve: ${(err as Error).message}`);

@@ -27,3 +27,7 @@ export {
 export { fromTiktoken, parseTiktokenRanks, GPT2_PATTERN, type TiktokenRanks } from './tiktoken.js';
 export { byteLevelAlphabet, toByteLevel } from './byte-level.js';
 export { gpt2Split } from './gpt2-split.js';
+export {
+  applyChatTemplate, renderChatTemplate, chatTemplateOf, compileChatTemplate, specialTokenVariables, ChatTemplateError, DEFAULT_CHAT_TEMPLATE,
+  type ChatMessage, type ChatTemplateOptions,
+} from './chat_template.js';

@@ -25,6 +25,7 @@ import { normalizerFromJSON, type Normalizer } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor } from './post-processors.js';
 import { ByteLevel, preTokenizerFromJSON, type PreTokenizer } from './pre-tokenizers.js';
 import type { TokenizerConfig } from './tokenizer-config.js';
+import { applyChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat_template.js';
 import type { Trainer } from './trainers/trainer.js';
 import {
   padBatch, paddingConfig, paddingFromJSON, paddingToJSON, truncate, truncationConfig, truncationFromJSON, truncationToJSON, windowPairs,
@@ -66,6 +67,13 @@ export class Tokenizer {
 
   constructor(model: TokenModel) {
     this.model = model;
+  }
+
+  /** HF apply_chat_template: messages rendered with config's chat template (see chat_template.ts). */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatTemplateOptions & { tokenize?: true }): number[];
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions = {}): string | number[] {
+    return applyChatTemplate(this, messages, opts);
   }
 
   // ---- vocabulary -----------------------------------------------------------------------------

@@ -93,7 +93,11 @@ export class WasmHeap {
 
   private unpool(ptr: number): number {
     const size = this.freeAt.get(ptr)!;
-    this.free.get(size)!.delete(ptr);
+    const set = this.free.get(size)!;
+    set.delete(ptr);
+    // Split and merged blocks have any size: keep only classes that hold blocks, or takeSplit's
+    // scan grows with every size ever freed (thousands in a long generation).
+    if (set.size === 0) this.free.delete(size);
     this.freeAt.delete(ptr);
     this.freeEnding.delete(ptr + size);
     this.poolBytes -= size;
@@ -111,7 +115,7 @@ export class WasmHeap {
   /** The smallest pooled block larger than size, cut to size (the rest pooled); null if none. */
   private takeSplit(size: number): number | null {
     let best = Infinity;
-    for (const [cls, set] of this.free) if (cls > size && cls < best && set.size > 0) best = cls;
+    for (const cls of this.free.keys()) if (cls > size && cls < best) best = cls;
     if (best === Infinity) return null;
     const ptr = this.free.get(best)!.values().next().value as number;
     this.unpool(ptr);
