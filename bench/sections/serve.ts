@@ -94,14 +94,17 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
         rows.push(row(`time to first token p50, ${name}`, percentile(r.ttft, 50), 'ms', false, null));
         rows.push(row(`time to first token p99, ${name}`, percentile(r.ttft, 99), 'ms', false, null));
       }
-      // Memory: the process (its model worker included) after a first block of requests and at the end.
+      // Memory: the process (its model worker included) after each quarter of the requests; flat
+      // means the last quarters add nothing (the first ones grow the heaps to their working size).
       const short = Array.from({ length: MEMORY_REQUESTS }, (_, i) => [1000 + (i % 30000), 2000 + (i % 5000), 3000 + (i % 700), 4000]);
-      await load(base, short.slice(0, 100), 2, 16);
-      const rss0 = process.memoryUsage().rss;
-      await load(base, short.slice(100), 2, 16);
-      const grown = (process.memoryUsage().rss - rss0) / 2 ** 20;
-      rows.push(row(`resident memory growth over ${MEMORY_REQUESTS - 100} more requests`, grown, 'MiB', false, null,
-        `${MEMORY_REQUESTS} requests of 4-token prompts and 2 new tokens, 16 at a time; growth after the first 100`));
+      const rss: number[] = [];
+      for (let q = 0; q < 4; q++) {
+        await load(base, short.slice((q * MEMORY_REQUESTS) / 4, ((q + 1) * MEMORY_REQUESTS) / 4), 2, 16);
+        rss.push(process.memoryUsage().rss / 2 ** 20);
+      }
+      const memNote = `${MEMORY_REQUESTS} requests of 4-token prompts and 2 new tokens, 16 at a time; resident MiB after each quarter: ${rss.map((r) => r.toFixed(0)).join(', ')}`;
+      rows.push(row(`resident memory growth over the last half of ${MEMORY_REQUESTS} requests`, rss[3]! - rss[1]!, 'MiB', false, null, memNote));
+      console.error(`bench serve: ${memNote}`);
       console.error(`bench serve: 16 concurrent / 16 sequential = ${(all.tokensPerS / seq.tokensPerS).toFixed(2)}× aggregate tokens/s`);
       return rows;
     } finally {

@@ -14,7 +14,7 @@ const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 /** Up to this many rows, matmul streams B unpacked (gemmSmallM); measured against packing in bench/sections/cpu.ts. */
 const SMALL_M = 32;
 /** gemmSmallM's work item for a row-major B, in 16-column strips, and its per-thread scratch: 8 panels of 384 rows × 16 columns (assembly/matmul.ts). */
-const STRIPS_PER_ITEM = 8;
+const STRIPS_PER_ITEM = 4;
 const STRIP_PANEL_BYTES = STRIPS_PER_ITEM * 384 * 64;
 
 export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {

@@ -177,31 +177,25 @@ export function gemmSmallM(start: i32, end: i32, tid: i32, a: usize, sa: i32, b:
   const lda = <usize>sa << 2, ldc = <usize>N << 2;
   for (let item = start; item < end; item++) {
     if (sj == 1) {
-      // G 16-column strips, KS rows (k) at a time: each (k slice, strip) unit is computed from a
-      // contiguous panel in L1 (in place, the strip's rows, N floats apart, often share a few L1
-      // sets and evict each other). Panels are double-buffered: while the row pairs of one unit
-      // compute, each also copies its share of the next unit's rows in, so that the loads from
-      // memory overlap the arithmetic instead of alternating with it.
+      // G 16-column strips, KS rows (k) at a time, copied into this thread's panels first: memory
+      // is read in row segments of G·64 contiguous bytes (a lone strip's 64-byte pieces, a row of
+      // B apart, arrive at a fraction of memory's speed; G = 4 measured best against 1, 2, 3, 6, 8
+      // and 16), and each strip's panel is then contiguous in L1 for every row pair (in place, the
+      // strip's rows, N floats apart, often share a few L1 sets and evict each other).
       const j0 = item * (G << 4), j1 = min(N, j0 + (G << 4)), ldb = <usize>sk << 2;
       const full = (j1 - j0) >> 4; // whole strips in this item
-      if (full > 0) {
-        const units = ((K + KS - 1) / KS) * full, pairs = M >> 1;
-        copyRows(unitSource(b, ldb, j0, full, 0), ldb, min(KS, K), panel);
-        for (let u = 0; u < units; u++) {
-          const k0 = (u / full) * KS, kn = min(KS, K - k0), g = u % full;
-          const cur = panel + (<usize>(u & 1) * (<usize>KS << 6)), next = panel + (<usize>((u + 1) & 1) * (<usize>KS << 6));
-          const nk = u + 1 < units ? min(KS, K - ((u + 1) / full) * KS) : 0;
-          const src = nk > 0 ? unitSource(b, ldb, j0, full, u + 1) : 0;
-          const share = pairs > 0 ? min(kn, (nk + pairs - 1) / pairs) : 0;
-          const ak = a + (<usize>k0 << 2), cj = c + (<usize>(j0 + (g << 4)) << 2);
-          let m = 0, copied = 0;
-          for (; m + 2 <= M; m += 2) {
-            const n = min(share, nk - copied);
-            strip2x16Copy(ak + <usize>m * lda, lda, cur, kn, cj + <usize>m * ldc, ldc, k0 > 0, src + <usize>copied * ldb, ldb, next + (<usize>copied << 6), n);
-            copied += n;
-          }
-          if (m < M) strip1x16(ak + <usize>m * lda, cur, 64, kn, cj + <usize>m * ldc, 0, k0 > 0);
-          if (copied < nk) copyRows(src + <usize>copied * ldb, ldb, nk - copied, next + (<usize>copied << 6));
+      for (let k0 = 0; k0 < K; k0 += KS) {
+        const kn = min(KS, K - k0), ak = a + (<usize>k0 << 2);
+        let src = b + <usize>k0 * ldb + (<usize>j0 << 2);
+        for (let k: usize = 0; k < <usize>kn; k++) {
+          for (let g: usize = 0; g < <usize>full; g++) copy64(src + (g << 6), panel + g * (<usize>KS << 6) + (k << 6));
+          src += ldb;
+        }
+        for (let g = 0; g < full; g++) {
+          const pg = panel + <usize>g * (<usize>KS << 6), cj = c + (<usize>(j0 + (g << 4)) << 2);
+          let m = 0;
+          for (; m + 2 <= M; m += 2) strip2x16(ak + <usize>m * lda, lda, pg, 64, kn, cj + <usize>m * ldc, ldc, k0 > 0);
+          if (m < M) strip1x16(ak + <usize>m * lda, pg, 64, kn, cj + <usize>m * ldc, 0, k0 > 0);
         }
       }
       const jt = j0 + (full << 4); // a last partial strip: plain gemv rows
@@ -268,65 +262,16 @@ function packTransposed(b: usize, ldb: usize, kn: i32, panel: usize): void {
   }
 }
 
-/** Where unit u of an item starts in B: units run strip by strip within a slice of KS rows, slice by slice. */
-// @ts-ignore: decorator
-@inline function unitSource(b: usize, ldb: usize, j0: i32, full: i32, u: i32): usize {
-  return b + <usize>((u / full) * KS) * ldb + (<usize>(j0 + ((u % full) << 4)) << 2);
-}
-
 // @ts-ignore: decorator
 @inline function copy64(q: usize, p: usize): void {
   v128.store(p, v128.load(q)); v128.store(p, v128.load(q, 16), 16);
   v128.store(p, v128.load(q, 32), 32); v128.store(p, v128.load(q, 48), 48);
 }
 
-/** n rows of 64 bytes from src (row stride ldb) to a contiguous panel. */
-function copyRows(src: usize, ldb: usize, n: i32, dst: usize): void {
-  for (let k = 0; k < n; k++) { copy64(src, dst); src += ldb; dst += 64; }
-}
-
-/**
- * strip2x16 on a panel (row stride 64) whose first n iterations also copy a row of the next panel
- * (64 bytes from src, stride ldb, to dst, stride 64): independent loads the CPU overlaps with the
- * arithmetic. The sums are strip2x16's, in the same order.
- */
-function strip2x16Copy(a: usize, lda: usize, b: usize, K: i32, c: usize, ldc: usize, more: bool, src: usize, ldb: usize, dst: usize, n: i32): void {
-  let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-  if (more) {
-    c00 = v128.load(c); c01 = v128.load(c, 16); c02 = v128.load(c, 32); c03 = v128.load(c, 48);
-    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16); c12 = v128.load(c + ldc, 32); c13 = v128.load(c + ldc, 48);
-  }
-  const split = a + (<usize>n << 2), end = a + (<usize>K << 2);
-  while (a < split) {
-    copy64(src, dst);
-    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
-    let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    c02 = f32x4.add(c02, f32x4.mul(x, b2)); c03 = f32x4.add(c03, f32x4.mul(x, b3));
-    x = v128.load32_splat(a + lda);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    c12 = f32x4.add(c12, f32x4.mul(x, b2)); c13 = f32x4.add(c13, f32x4.mul(x, b3));
-    a += 4; b += 64; src += ldb; dst += 64;
-  }
-  while (a < end) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
-    let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    c02 = f32x4.add(c02, f32x4.mul(x, b2)); c03 = f32x4.add(c03, f32x4.mul(x, b3));
-    x = v128.load32_splat(a + lda);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    c12 = f32x4.add(c12, f32x4.mul(x, b2)); c13 = f32x4.add(c13, f32x4.mul(x, b3));
-    a += 4; b += 64;
-  }
-  v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
-  c += ldc;
-  v128.store(c, c10); v128.store(c, c11, 16); v128.store(c, c12, 32); v128.store(c, c13, 48);
-}
-
 /** Rows of B per packed strip panel (24 KiB: stays in L1 beside two rows of A). */
 const KS = 384;
 /** Strips per work item for a row-major B. */
-const G = 8;
+const G = 4;
 /** Bytes of scratch per thread (kernels.ts allocates it): G strip panels; for a column-major B, one panel and 8 partial sums of up to 32 rows × 16 columns. */
 const SCRATCH: usize = G * (KS << 6);
 
