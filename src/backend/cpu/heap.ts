@@ -32,6 +32,7 @@ export class WasmHeap {
   private readonly freeEnding = new Map<number, number>();
   private poolBytes = 0;
   private liveBytes = 0;
+  private peakBytes = 0;
   private liveBlocks = 0;
 
   constructor(initialBytes = 32 << 20) {
@@ -61,6 +62,7 @@ export class WasmHeap {
       }
     }
     this.liveBytes += size;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     this.liveBlocks++;
     return { ptr, bytes: size };
   }
@@ -78,8 +80,13 @@ export class WasmHeap {
     this.pool(start, end - start);
   }
 
-  stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number } {
-    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, blocks: this.liveBlocks, heapBytes: this.top - HEAP_BASE };
+  /** Starts the peak of live bytes over from the live bytes now. */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
+  stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number; peakBytes: number } {
+    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, blocks: this.liveBlocks, heapBytes: this.top - HEAP_BASE, peakBytes: this.peakBytes };
   }
 
   private pool(ptr: number, size: number): void {
