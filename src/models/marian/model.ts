@@ -19,7 +19,6 @@ import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/normalization.js';
 import { noInit, normal_, ones_, zeros_ } from '../../nn/init.js';
 import type { TaskName } from '../tasks.js';
-import { normalizeStateDict } from '../hf.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { MarianDecoder, MarianEncoder, type MarianLayerCache } from './layers.js';
 import { marianConfig, type MarianConfig, type MarianConfigInput } from './config.js';
