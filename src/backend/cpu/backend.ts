@@ -54,7 +54,7 @@ export class CpuBackend implements Backend {
 
   memory(): MemoryInfo {
     const s = this.heap.stats();
-    return { bytesInUse: s.bytesInUse, poolBytes: s.poolBytes, storages: this.storages, peakBytes: s.peakBytes };
+    return { bytesInUse: s.bytesInUse, poolBytes: s.poolBytes, storages: this.storages, peakBytes: this.heap.peakBytesInUse };
   }
 
   resetPeakMemory(): void {

@@ -80,13 +80,18 @@ export class WasmHeap {
     this.pool(start, end - start);
   }
 
+  /** The most live bytes since the heap was made or resetPeak(). */
+  get peakBytesInUse(): number {
+    return this.peakBytes;
+  }
+
   /** Starts the peak of live bytes over from the live bytes now. */
   resetPeak(): void {
     this.peakBytes = this.liveBytes;
   }
 
-  stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number; peakBytes: number } {
-    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, blocks: this.liveBlocks, heapBytes: this.top - HEAP_BASE, peakBytes: this.peakBytes };
+  stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number } {
+    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, blocks: this.liveBlocks, heapBytes: this.top - HEAP_BASE };
   }
 
   private pool(ptr: number, size: number): void {
