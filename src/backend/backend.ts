@@ -32,6 +32,8 @@ export interface MemoryInfo {
   poolBytes: number;
   /** Live storages. */
   storages: number;
+  /** The most bytesInUse has been since the backend started or resetPeakMemory (torch.cuda.max_memory_allocated). */
+  peakBytes?: number;
 }
 
 export interface Backend {
@@ -44,6 +46,8 @@ export interface Backend {
   /** Synchronous read; only backends whose memory the host can see implement it. */
   downloadSync?(storage: Storage): TypedArray;
   memory(): MemoryInfo;
+  /** Starts peakBytes over from the bytes in use now (torch.cuda.reset_peak_memory_stats). */
+  resetPeakMemory?(): void;
   /** Waits for queued work (GPU). */
   sync?(): Promise<void>;
 }

@@ -319,6 +319,13 @@ export async function openSafetensors(path: string): Promise<SafetensorsReader> 
   }
 }
 
+/** A file's validated header (names, dtypes, shapes, offsets), without reading its tensors. */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const r = await openSafetensors(path);
+  await r.close();
+  return r.header;
+}
+
 /** Reads every tensor of a file into typed arrays, without creating tensors. */
 export async function readSafetensors(path: string): Promise<RawSafetensors> {
   const r = await openSafetensors(path);

@@ -8,6 +8,7 @@ import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassificatio
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 import { MarianMTModel } from './marian/model.js';
 import { LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM } from './llama/model.js';
+import { LlamaForSequenceClassification, MistralForSequenceClassification, Qwen2ForSequenceClassification } from './llama/classification.js';
 import { asTask, type TaskModels, type TaskName } from './tasks.js';
 import { InputError } from '../errors.js';
 
@@ -17,9 +18,9 @@ export const TASK_CLASSES: Record<string, Partial<Record<TaskName, PretrainedMod
   bert: { 'masked-lm': BertForMaskedLM, 'sequence-classification': BertForSequenceClassification, 'question-answering': BertForQuestionAnswering },
   'tlm-seq2seq': { 'seq2seq-lm': Seq2SeqTransformer },
   marian: { 'seq2seq-lm': MarianMTModel },
-  llama: { 'causal-lm': LlamaForCausalLM },
-  qwen2: { 'causal-lm': Qwen2ForCausalLM },
-  mistral: { 'causal-lm': MistralForCausalLM },
+  llama: { 'causal-lm': LlamaForCausalLM, 'sequence-classification': LlamaForSequenceClassification },
+  qwen2: { 'causal-lm': Qwen2ForCausalLM, 'sequence-classification': Qwen2ForSequenceClassification },
+  mistral: { 'causal-lm': MistralForCausalLM, 'sequence-classification': MistralForSequenceClassification },
 };
 
 /** The class for task in a family, or an InputError listing what the family offers. */

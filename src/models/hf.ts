@@ -24,12 +24,15 @@ export function renameLegacyKey(key: string): string {
   return key;
 }
 
-/** dict's keys renamed to the model's own; tied aliases filled from their sources. */
-export function normalizeStateDict(dict: Record<string, Tensor>, model: HfMappable): Record<string, Tensor> {
+/**
+ * dict's keys renamed to the model's own; tied aliases filled from their sources. The values are
+ * only moved: a loader may map checkpoint names (strings) before it reads a single tensor.
+ */
+export function normalizeStateDict<T = Tensor>(dict: Record<string, T>, model: HfMappable): Record<string, T> {
   const own = model.stateDict();
   const prefix = model.baseModelPrefix ? model.baseModelPrefix + '.' : '';
   const ignored = model.ignoredKeys();
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, T> = {};
   for (const [rawKey, t] of Object.entries(dict)) {
     let key = renameLegacyKey(rawKey);
     if (ignored.some((re) => re.test(key))) continue;

@@ -8,6 +8,7 @@ import { BertModel, BertForMaskedLM, BertForSequenceClassification, BertForQuest
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 import { MarianMTModel } from './marian/model.js';
 import { LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM } from './llama/model.js';
+import { LlamaForSequenceClassification, MistralForSequenceClassification, Qwen2ForSequenceClassification } from './llama/classification.js';
 
 export * from './gpt2/index.js';
 export * from './bert/index.js';
@@ -50,6 +51,9 @@ export const ARCHITECTURES: Record<string, PretrainedModelClass<PreTrainedModel>
   LlamaForCausalLM,
   Qwen2ForCausalLM,
   MistralForCausalLM,
+  LlamaForSequenceClassification,
+  Qwen2ForSequenceClassification,
+  MistralForSequenceClassification,
 };
 
 const DEFAULT_FOR_TYPE: Record<string, string> = { gpt2: 'GPT2LMHeadModel', bert: 'BertModel', 'tlm-seq2seq': 'Seq2SeqTransformer', marian: 'MarianMTModel',

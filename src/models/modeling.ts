@@ -3,12 +3,14 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tensor } from '../tensor/ops/creation.js';
+import { tensor, writeData_ } from '../tensor/ops/creation.js';
+import { noGrad } from '../tensor/engine.js';
+import { fmtShape, shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isTensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import type { KeyValue } from '../nn/attention.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { loadSafetensors, openSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { normalizeStateDict } from './hf.js';
 import { StateDictError } from '../nn/module.js';
@@ -16,7 +18,7 @@ import { normal_, ones_, zeros_ } from '../nn/init.js';
 import type { GenerateOptions, GenerateOutput, GenerationModel } from '../generate/generate.js';
 import type { TokenDecoder } from '../generate/streamers.js';
 import { asTask, supportsTask } from './tasks.js';
-import { checkShard, readGenerationConfig, weightFiles, GENERATION_CONFIG_NAME } from './pretrained_files.js';
+import { checkShard, readGenerationConfig, weightFiles, GENERATION_CONFIG_NAME, type WeightFile } from './pretrained_files.js';
 
 /** Token ids as an int32 tensor, or nested arrays of numbers. */
 export type Ids = Tensor | number[] | number[][];
@@ -143,6 +145,8 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   tiedKeys(): [string, string][] { return []; }
   /** Checkpoint keys that are buffers of HF's (causal masks, position id ranges) and carry no weights. */
   ignoredKeys(): RegExp[] { return []; }
+  /** The model's keys a checkpoint may leave out: they keep their values, unreported (HF's _keys_to_ignore_on_load_missing). */
+  optionalKeys(): RegExp[] { return []; }
 
   abstract forward(inputs: ModelInputs): ModelOutput;
 
@@ -152,6 +156,8 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
    */
   loadPretrainedStateDict(dict: Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const fixed = normalizeStateDict(dict, this);
+    const own = this.stateDict(), optional = this.optionalKeys();
+    for (const key of Object.keys(own)) if (!(key in fixed) && optional.some((re) => re.test(key))) fixed[key] = own[key]!;
     return this.loadStateDict(fixed, opts);
   }
 
@@ -258,33 +264,57 @@ export interface LoadOptions {
 }
 
 /**
- * Loads dir's weights into model (HF key mapping), shard by shard (each freed before the next is
- * read), and generation_config.json; then puts the model in eval mode.
+ * Loads dir's weights into model (HF key mapping), one tensor at a time: each parameter is filled
+ * in place from its tensor as read from the file, so that the model is never held twice (the
+ * parameters plus a decoded copy of the file) — only one tensor's bytes sit beside it. Shapes are
+ * checked against the file headers before any weight is written. Then generation_config.json, and
+ * eval mode.
  */
 export async function loadWeightsInto(model: PreTrainedModel, dir: string, opts: LoadOptions = {}): Promise<void> {
   const files = await weightFiles(dir);
   const generationConfig = await readGenerationConfig(dir);
-  const own = Object.keys(model.stateDict());
-  const loaded = new Set<string>(), unexpected: string[] = [];
+  const own = model.stateDict();
+  const optional = model.optionalKeys();
+  const plans: { file: WeightFile; names: Record<string, string> }[] = [];
+  const unexpected: string[] = [], mismatched: string[] = [];
   let firstKeys: string[] = [];
+  // First every header: names mapped, shapes checked, before a weight changes.
   for (const file of files) {
-    const weights = await loadSafetensors(file.path);
-    try {
-      checkShard(file, Object.keys(weights));
-      if (firstKeys.length === 0) firstKeys = Object.keys(weights).slice(0, 3);
-      const r = model.loadPretrainedStateDict(weights, { strict: false });
-      unexpected.push(...r.unexpected);
-      const absent = new Set(r.missing);
-      for (const key of own) if (!absent.has(key)) loaded.add(key);
-    } finally {
-      for (const t of Object.values(weights)) t.dispose();
+    const header = await readSafetensorsHeader(file.path);
+    const entries = new Map(header.entries.map((e) => [e.name, e]));
+    checkShard(file, [...entries.keys()]);
+    if (firstKeys.length === 0) firstKeys = [...entries.keys()].slice(0, 3);
+    const names = normalizeStateDict(Object.fromEntries([...entries.keys()].map((n) => [n, n])), model);
+    for (const [key, name] of Object.entries(names)) {
+      const t = own[key];
+      if (t === undefined) { unexpected.push(key); continue; }
+      const shape = entries.get(name)!.shape;
+      if (!shapesEqual(shape, t.shape)) mismatched.push(`${key}: checkpoint ${fmtShape(shape)} vs model ${fmtShape(t.shape)}`);
     }
+    plans.push({ file, names });
   }
-  const missing = own.filter((k) => !loaded.has(k));
-  if (missing.length === own.length) {
+  if (mismatched.length) throw new StateDictError([], [], mismatched, model.architecture);
+  const found = new Set(plans.flatMap((p) => Object.keys(p.names).filter((k) => k in own)));
+  if (found.size === 0) {
     throw new Error(`fromPretrained: no weight in ${files.length === 1 ? files[0]!.path : `the ${files.length} shards of ${dir}`} matches ${model.architecture} (first keys: ${firstKeys.join(', ')})`);
   }
+  const missing = Object.keys(own).filter((k) => !found.has(k) && !optional.some((re) => re.test(k)));
   if (opts.strict && (missing.length || unexpected.length)) throw new StateDictError(missing, unexpected, [], model.architecture);
+  for (const { file, names } of plans) {
+    const reader = await openSafetensors(file.path);
+    try {
+      const written = new Set<Tensor>(); // a tied parameter appears under two keys
+      for (const [key, name] of Object.entries(names)) {
+        const t = own[key];
+        if (t === undefined || written.has(t)) continue;
+        const raw = await reader.read(name);
+        noGrad(() => writeData_(t, raw.data));
+        written.add(t);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
   if (missing.length) initMissing(model, missing);
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   if (missing.length) warn(`${model.architecture}: newly initialised (not in the checkpoint): ${missing.join(', ')}`);

@@ -1,11 +1,48 @@
-// How models use positional encodings and padding masks, shared by the three families.
+// How models use positional encodings and padding masks, shared by the families: the one place a
+// config's position_embedding_type becomes modules — on the embeddings (positionEmbedding) or
+// inside attention (attentionPositions) — and the padding/causal mask every layer reads.
 
 import { where } from '../tensor/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { causalAllowed } from '../nn/attention.js';
-import { ALiBi, RelativePositionBias, RotaryEmbedding, checkPositionType, type PositionType, type ScoreBias } from '../nn/positional.js';
+import {
+  ALiBi, LearnedPositionalEmbedding, RelativePositionBias, RotaryEmbedding, SinusoidalPositionalEncoding, checkPositionType,
+  type PositionType, type ScoreBias,
+} from '../nn/positional.js';
 import type { RopeScaling } from '../nn/rope_scaling.js';
 import { MASK_MIN } from './hf.js';
+
+/** What acts on the embeddings: a learned table, or a fixed sinusoidal one (added or concatenated). */
+export type PositionEmbedding = LearnedPositionalEmbedding | SinusoidalPositionalEncoding;
+
+/**
+ * The width a position type takes from the token embeddings: sinusoidal_concat appends its
+ * encoding (configured width, default half the model's), so tokens get the rest; others take none.
+ */
+export function positionConcatDim(type: string, modelDim: number, configured?: number | null): number {
+  return checkPositionType(type) === 'sinusoidal_concat' ? configured ?? modelDim / 2 : 0;
+}
+
+/**
+ * The embedding-side module of a position type, or null where positions act inside attention
+ * (relative, rope, alibi) or nowhere (none): 'learned'/'absolute' → a table of maxPositions rows
+ * (HF's wpe / position_embeddings: key `weight`), 'sinusoidal' → a fixed table added,
+ * 'sinusoidal_concat' → a fixed table of concatDim columns appended.
+ */
+export function positionEmbedding(type: string, o: { dim: number; maxPositions: number; concatDim?: number }): PositionEmbedding | null {
+  const t = checkPositionType(type);
+  if (t === 'learned' || t === 'absolute') return new LearnedPositionalEmbedding(o.maxPositions, o.dim);
+  if (t === 'sinusoidal') return new SinusoidalPositionalEncoding({ dim: o.dim, maxLen: o.maxPositions });
+  if (t === 'sinusoidal_concat') return new SinusoidalPositionalEncoding({ dim: o.concatDim ?? positionConcatDim(t, o.dim), maxLen: o.maxPositions, mode: 'concat' });
+  return null;
+}
+
+/** x [B, T, d] with positions put in: at positionIds [B|1, T] when given, else offset..offset+T-1; x itself when pe is null. */
+export function addPositions(pe: PositionEmbedding | null, x: Tensor, positionIds: Tensor | null, offset = 0): Tensor {
+  if (pe instanceof LearnedPositionalEmbedding) return pe.add(x, positionIds, offset);
+  if (pe instanceof SinusoidalPositionalEncoding) return pe.forward(x, positionIds, offset);
+  return x;
+}
 
 export interface AttentionPositionOptions {
   numHeads: number;

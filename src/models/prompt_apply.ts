@@ -91,7 +91,7 @@ export function promptModelParts(model: Module, vocabSize: number, where: string
   if (!found) throw new Error(`${where}: found no word embeddings in ${model.constructor.name} (an Embedding with vocab_size ${vocabSize} rows)`);
   const pad = (model as { config?: { pad_token_id?: unknown } }).config?.pad_token_id;
   // Only a causal classifier reads pad ids to find each row's last token.
-  const causalClassifier = supportsTask(model, 'sequence-classification') && 'transformer' in model;
+  const causalClassifier = supportsTask(model, 'sequence-classification') && (model.constructor as { poolsLastToken?: boolean }).poolsLastToken === true;
   return { wordEmbeddings: found[1], padTokenId: causalClassifier && typeof pad === 'number' ? pad : null };
 }
 

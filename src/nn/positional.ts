@@ -2,7 +2,7 @@
 //  - on the embeddings: sinusoidal (added, or concatenated) and learned absolute;
 //  - inside attention: RoPE rotates queries and keys, ALiBi and relative positions (Shaw et al.)
 //    add a bias to the attention scores.
-// makePositional() builds the right pieces from a config name, so every model family offers all five.
+// models/positions.ts turns a config's position_embedding_type into these pieces, for every family.
 
 import { tensor } from '../tensor/ops/creation.js';
 import { cat } from '../tensor/ops/indexing.js';

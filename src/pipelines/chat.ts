@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { Generator } from '../tensor/index.js';
 import { applyChatTemplate, chatTemplateOf, DEFAULT_CHAT_TEMPLATE, type ChatMessage, type Tokenizer } from '../tokenizers/index.js';
 import { generateStream, type GenerateOptions, type GenerationModel } from '../generate/index.js';
+import { eosTokenIds } from './eos.js';
 
 export interface ChatOptions {
   /** The system message, first in every prompt. */
@@ -28,16 +29,9 @@ export interface ChatOptions {
 /** What a turn produces: notes about the history (turns dropped), then the reply's text pieces. */
 export type ChatEvent = { note: string } | { text: string };
 
-const ids = (v: unknown): number[] => (v === null || v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(Number).filter(Number.isInteger));
-
-/**
- * The tokens that end a reply: generation_config.json's and config.json's eos_token_id and the
- * tokenizer_config.json eos_token (chat models often end turns with a token config.json omits).
- */
+/** The tokens that end a reply: eos.ts's resolution, which `tlm serve` shares. */
 export function chatEosTokenIds(model: GenerationModel, tok: Tokenizer): number[] {
-  const gen = (model.generationConfig ?? {}) as Record<string, unknown>, cfg = (model.config ?? {}) as Record<string, unknown>;
-  const fromTok = tok.config?.eosToken ? tok.tokenToId(tok.config.eosToken) : undefined;
-  return [...new Set([...ids(gen.eos_token_id), ...ids(cfg.eos_token_id), ...(fromTok !== undefined ? [fromTok] : [])])];
+  return eosTokenIds(model, tok);
 }
 
 export class ChatSession {

@@ -90,8 +90,8 @@ function padIdOf(tok: Tokenizer, model: PreTrainedModel): number {
 /** Freezes parameters by role in the model: embeddings, and the first n transformer layers. */
 function freeze(model: PreTrainedModel, o: { embeddings?: boolean; layers?: number }): void {
   for (const [name, p] of model.namedParameters()) {
-    const emb = /(^|\.)(embeddings|wte|wpe)\./.test(name);
-    const m = /(?:encoder\.layer|\.h)\.(\d+)\./.exec(name);
+    const emb = /(^|\.)(embeddings|wte|wpe|embed_tokens)\./.test(name);
+    const m = /(?:encoder\.layer|\.h|^model\.layers)\.(\d+)\./.exec(name);
     if ((o.embeddings && emb) || (o.layers && m && Number(m[1]) < o.layers) || (o.layers && emb)) p.requiresGrad_(false);
   }
 }
@@ -102,7 +102,9 @@ function freezeAllButHead(model: PreTrainedModel): void {
   for (const [name, p] of model.namedParameters()) if (name.startsWith(base + '.')) p.requiresGrad_(false);
 }
 
-const DEFAULT_LORA_TARGETS: Record<string, string[]> = { bert: ['query', 'value'], gpt2: ['c_attn'] };
+// PEFT's defaults per model_type (its TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING).
+const DEFAULT_LORA_TARGETS: Record<string, string[]> = { bert: ['query', 'value'], gpt2: ['c_attn'], llama: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'], mistral: ['q_proj', 'v_proj'] };
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const command = o.command ?? 'tlm finetune';

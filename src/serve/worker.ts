@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BatchEngine, QueueFullError, type EngineRequest, type SequenceHandle } from '../generate/batch_engine.js';
 import type { CausalLM } from '../generate/runner.js';
 import { loadModelDir } from '../pipelines/model_dir.js';
+import { eosTokenIds } from '../pipelines/eos.js';
 import { InputError } from '../errors.js';
 import { runOp, UnsupportedError, type LoadedEntry } from './worker_ops.js';
 import type { EngineStats, ErrorKind, FromWorker, ModelInfo, ToWorker, WorkerInit } from './protocol.js';
@@ -26,7 +27,8 @@ async function load(): Promise<ModelInfo[]> {
     const { model, tokenizer, blockSize, tasks } = await loadModelDir(spec.dir, 'tlm serve');
     model.eval();
     const c = model.config as Record<string, unknown>;
-    const eos = ids(c.eos_token_id);
+    // As `tlm chat`: generation_config.json's, config.json's and the tokenizer config's end tokens.
+    const eos = eosTokenIds(model, tokenizer);
     // As generate(): the config's pad, else EOS, else 0 (only ever fills masked positions).
     const padId = (c.pad_token_id as number | null | undefined) ?? tokenizer.tokenToId('[PAD]') ?? eos[0] ?? 0;
     entries.set(spec.name, { name: spec.name, dir: spec.dir, model, tokenizer, padId });

@@ -232,11 +232,18 @@ export interface EngineMemory {
   /** Bytes in the current backend's pool, ready for reuse. */
   poolBytes: number;
   storages: number;
+  /** The most numBytes has been since the backend started or resetPeakMemory() (numBytes where a backend does not track it). */
+  peakBytes: number;
 }
 
 export function memory(): EngineMemory {
   const b = backend();
   const m = b.memory();
   return { numTensors: liveTensors.get(b.name) ?? 0, numCollected: collectedTensors.get(b.name) ?? 0,
-    numBytes: m.bytesInUse, poolBytes: m.poolBytes, storages: m.storages };
+    numBytes: m.bytesInUse, poolBytes: m.poolBytes, storages: m.storages, peakBytes: m.peakBytes ?? m.bytesInUse };
+}
+
+/** Starts memory().peakBytes over from the bytes in use now, as torch.cuda.reset_peak_memory_stats. */
+export function resetPeakMemory(): void {
+  backend().resetPeakMemory?.();
 }

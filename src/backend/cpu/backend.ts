@@ -54,6 +54,10 @@ export class CpuBackend implements Backend {
 
   memory(): MemoryInfo {
     const s = this.heap.stats();
-    return { bytesInUse: s.bytesInUse, poolBytes: s.poolBytes, storages: this.storages };
+    return { bytesInUse: s.bytesInUse, poolBytes: s.poolBytes, storages: this.storages, peakBytes: this.heap.peakBytesInUse };
+  }
+
+  resetPeakMemory(): void {
+    this.heap.resetPeak();
   }
 }

@@ -32,6 +32,7 @@ export class WasmHeap {
   private readonly freeEnding = new Map<number, number>();
   private poolBytes = 0;
   private liveBytes = 0;
+  private peakBytes = 0;
   private liveBlocks = 0;
 
   constructor(initialBytes = 32 << 20) {
@@ -61,6 +62,7 @@ export class WasmHeap {
       }
     }
     this.liveBytes += size;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     this.liveBlocks++;
     return { ptr, bytes: size };
   }
@@ -76,6 +78,16 @@ export class WasmHeap {
     if (afterSize !== undefined) { this.unpool(end); end += afterSize; }
     if (end === this.top) { this.top = start; return; }
     this.pool(start, end - start);
+  }
+
+  /** The most live bytes since the heap was made or resetPeak(). */
+  get peakBytesInUse(): number {
+    return this.peakBytes;
+  }
+
+  /** Starts the peak of live bytes over from the live bytes now. */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   stats(): { bytesInUse: number; poolBytes: number; blocks: number; heapBytes: number } {

@@ -50,6 +50,7 @@ export class WebGPUBackend implements Backend {
   private readPool = new Map<number, GPUBuffer[]>();
   private poolBytes = 0;
   private liveBytes = 0;
+  private peakBytes = 0;
   private live = 0;
   private kernels = new Map<string, Kernel>();
   private encoder: GPUCommandEncoder | null = null;
@@ -89,6 +90,7 @@ export class WebGPUBackend implements Backend {
     else buffer = this.device.createBuffer({ size: bytes, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     this.live++;
     this.liveBytes += bytes;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return new GpuStorage(this, dtype, size, buffer, bytes);
   }
 
@@ -114,7 +116,11 @@ export class WebGPUBackend implements Backend {
   }
 
   memory(): MemoryInfo {
-    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, storages: this.live };
+    return { bytesInUse: this.liveBytes, poolBytes: this.poolBytes, storages: this.live, peakBytes: this.peakBytes };
+  }
+
+  resetPeakMemory(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   upload(storage: Storage, data: TypedArray): void {

@@ -15,31 +15,29 @@ import { cat } from '../../tensor/ops/indexing.js';
 import { attend, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
-import { RelativePositionBias, SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import { RelativePositionBias, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
 import { classificationLoss } from '../labels.js';
 import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, asIds, idsOrEmbeds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
-import { attentionPositions, modelAttentionMask } from '../positions.js';
+import { addPositions, attentionPositions, modelAttentionMask, positionConcatDim, positionEmbedding, type PositionEmbedding } from '../positions.js';
 import { bertConfig, bertConfigDict, numLabels, type BertConfig } from './config.js';
 
 type ConfigInput = Partial<BertConfig> & Record<string, unknown> & { num_labels?: number };
 
 class BertEmbeddings extends Module {
   readonly word_embeddings: Embedding;
-  readonly position_embeddings: Embedding | SinusoidalPositionalEncoding | null;
+  readonly position_embeddings: PositionEmbedding | null;
   readonly token_type_embeddings: Embedding;
   readonly LayerNorm: LayerNorm;
   readonly dropout: Dropout;
   constructor(c: BertConfig) {
     super();
     const pt = c.position_embedding_type;
-    const concatDim = pt === 'sinusoidal_concat' ? c.position_embedding_dim ?? c.hidden_size / 2 : 0;
+    const concatDim = positionConcatDim(pt, c.hidden_size, c.position_embedding_dim);
     const tokenDim = c.hidden_size - concatDim;
     this.word_embeddings = this.registerModule('word_embeddings', new Embedding(c.vocab_size, tokenDim, { paddingIdx: c.pad_token_id }));
     this.position_embeddings = this.registerModule('position_embeddings',
-      pt === 'absolute' || pt === 'learned' ? new Embedding(c.max_position_embeddings, c.hidden_size)
-        : pt === 'sinusoidal' ? new SinusoidalPositionalEncoding({ dim: c.hidden_size, maxLen: c.max_position_embeddings })
-          : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.max_position_embeddings, mode: 'concat' }) : null);
+      positionEmbedding(pt, { dim: c.hidden_size, maxPositions: c.max_position_embeddings, concatDim }));
     this.token_type_embeddings = this.registerModule('token_type_embeddings', new Embedding(c.type_vocab_size, tokenDim));
     this.LayerNorm = this.registerModule('LayerNorm', new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps }));
     this.dropout = this.registerModule('dropout', new Dropout(c.hidden_dropout_prob));
@@ -49,9 +47,7 @@ class BertEmbeddings extends Module {
     let x = embeds ?? this.word_embeddings.forward(ids!);
     const [B, T] = x.shape as [number, number];
     x = x.add(this.token_type_embeddings.forward(tokenTypeIds ?? zeros([B, T], { dtype: 'int32' })));
-    const pe = this.position_embeddings;
-    if (pe instanceof Embedding) x = x.add(pe.forward(positionIds ?? arange(T).reshape(1, T)));
-    else if (pe) x = pe.forward(x, positionIds);
+    x = addPositions(this.position_embeddings, x, positionIds);
     return this.dropout.forward(this.LayerNorm.forward(x));
   }
 }
@@ -319,7 +315,7 @@ export class BertForMaskedLM extends BertHeadModel {
   constructor(config: ConfigInput = {}, { skipInit = false } = {}) {
     super(config, false);
     this.cls = this.registerModule('cls', noInit(() => new BertOnlyMLMHead(this.config)));
-    const tie = (this.config.tie_word_embeddings ?? true) && this.config.position_embedding_type !== 'sinusoidal_concat';
+    const tie = (this.config.tie_word_embeddings ?? true) && positionConcatDim(this.config.position_embedding_type, this.config.hidden_size, this.config.position_embedding_dim) === 0;
     if (tie) tieWeight(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings.weight);
     if (!skipInit) this.initAll();
   }

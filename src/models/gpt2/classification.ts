@@ -4,11 +4,11 @@
 
 import { Linear } from '../../nn/linear.js';
 import { noInit, normal_ } from '../../nn/init.js';
-import { arange, full } from '../../tensor/ops/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { PreTrainedModel, asIds, optionalIds, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { classificationLoss, labelMaps, numLabelsOf } from '../labels.js';
 import type { TaskName } from '../tasks.js';
+import { lastTokenLogits } from '../last_token.js';
 import { GPT2Model } from './model.js';
 import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
 
@@ -16,6 +16,8 @@ type ConfigInput = Partial<GPT2Config> & Record<string, unknown> & { num_labels?
 
 export class GPT2ForSequenceClassification extends PreTrainedModel<GPT2Config> {
   static readonly tasks: readonly TaskName[] = ['sequence-classification'];
+  /** Its logits are the last real token's (prompt learning keeps padding readable for it). */
+  static readonly poolsLastToken = true;
   readonly transformer: GPT2Model;
   readonly score: Linear;
   readonly numLabels: number;
@@ -41,33 +43,11 @@ export class GPT2ForSequenceClassification extends PreTrainedModel<GPT2Config> {
   override ignoredKeys(): RegExp[] { return [/\.attn\.(bias|masked_bias)$/, /^lm_head\.weight$/]; }
   override configDict(): Record<string, unknown> { return { ...gpt2ConfigDict(this.config), architectures: [this.architecture] }; }
 
-  /**
-   * Each row's flat index (b·T + t) of its last real token, computed on the device: as HF, the
-   * rightmost token that is not pad_token_id; without a pad id, the last 1 of the attention mask;
-   * with neither, the last token (and then, as HF, only one row at a time). Given inputsEmbeds
-   * (no ids), the attention mask decides. A mask longer than T (a prefix's columns first) is read
-   * over its last T columns.
-   */
-  private lastTokenIndex(ids: Tensor | null, mask: Tensor | null, B: number, T: number): Tensor {
-    const pad = this.config.pad_token_id as number | null | undefined;
-    const hasPad = pad !== null && pad !== undefined;
-    if (mask !== null && mask.shape[1]! > T) mask = mask.narrow(1, mask.shape[1]! - T, T);
-    const real = ids !== null && hasPad ? ids.ne(pad) : mask;
-    if (real === null && B > 1 && !hasPad) {
-      throw new Error('GPT2ForSequenceClassification: a batch of more than one row needs pad_token_id in the config (or an attentionMask) to find each row\'s last token');
-    }
-    const last = real === null ? full([B], T - 1, { dtype: 'int32' })
-      : real.float().mul(arange(T).float()).argmax(-1).to('int32');
-    return last.add(arange(B).mul(T)).to('int32');
-  }
-
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
     const out = this.transformer.forward(inputs);
     const all = this.score.forward(out.lastHiddenState); // [B, T, numLabels]
-    const [B, T] = all.shape as [number, number];
     const ids = inputs.inputsEmbeds ? null : asIds(inputs.inputIds);
-    const rows = this.lastTokenIndex(ids, optionalIds(inputs.attentionMask, 'attentionMask'), B, T);
-    const logits = all.reshape(B * T, this.numLabels).indexSelect(0, rows);
+    const logits = lastTokenLogits(all, ids, optionalIds(inputs.attentionMask, 'attentionMask'), this.config.pad_token_id as number | null | undefined, this.architecture);
     const labels = inputs.labels;
     const loss = labels !== null && labels !== undefined ? classificationLoss(logits, labels, this.config) : undefined;
     return { ...out, logits, ...(loss ? { loss } : {}) };

@@ -3,7 +3,6 @@
 // Config options beyond GPT-2: the position type, post-norm blocks, the MLP activation.
 
 import { crossEntropy } from '../../tensor/ops/nn.js';
-import { arange } from '../../tensor/ops/creation.js';
 import { empty } from '../../tensor/ops/core.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
@@ -15,10 +14,10 @@ import { ModuleList } from '../../nn/container.js';
 import { attend, extendKeyValue, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import { noInit, normal_, zeros_ } from '../../nn/init.js';
-import { SinusoidalPositionalEncoding, type RotaryEmbedding, type ScoreBias } from '../../nn/positional.js';
+import type { RotaryEmbedding, ScoreBias } from '../../nn/positional.js';
 import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, idsOrEmbeds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
-import { attentionPositions, modelAttentionMask } from '../positions.js';
+import { addPositions, attentionPositions, modelAttentionMask, positionConcatDim, positionEmbedding, type PositionEmbedding } from '../positions.js';
 import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
 
 /** HF's Conv1D: a linear layer with its weight stored [in, out] (y = x W + b), as OpenAI's TF code. */
@@ -144,7 +143,7 @@ export class GPT2Model extends Module {
   readonly config: GPT2Config;
   readonly wte: Embedding;
   /** Learned positions (HF's wpe), a sinusoidal table, or null when positions act inside attention. */
-  readonly wpe: Embedding | SinusoidalPositionalEncoding | null;
+  readonly wpe: PositionEmbedding | null;
   readonly drop: Dropout;
   readonly h: ModuleList<GPT2Block>;
   readonly ln_f: LayerNorm | null;
@@ -153,11 +152,9 @@ export class GPT2Model extends Module {
     super();
     const c = this.config = config;
     const pt = c.position_embedding_type;
-    const concatDim = pt === 'sinusoidal_concat' ? c.position_embedding_dim ?? c.n_embd / 2 : 0;
+    const concatDim = positionConcatDim(pt, c.n_embd, c.position_embedding_dim);
     this.wte = this.registerModule('wte', new Embedding(c.vocab_size, c.n_embd - concatDim));
-    this.wpe = this.registerModule('wpe', pt === 'learned' || pt === 'absolute' ? new Embedding(c.n_positions, c.n_embd)
-      : pt === 'sinusoidal' ? new SinusoidalPositionalEncoding({ dim: c.n_embd, maxLen: c.n_positions })
-        : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.n_positions, mode: 'concat' }) : null);
+    this.wpe = this.registerModule('wpe', positionEmbedding(pt, { dim: c.n_embd, maxPositions: c.n_positions, concatDim }));
     this.drop = this.registerModule('drop', new Dropout(c.embd_pdrop));
     this.h = this.registerModule('h', new ModuleList(Array.from({ length: c.n_layer }, (_, i) => new GPT2Block(c, i))));
     this.ln_f = this.registerModule('ln_f', c.norm_first ? new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon, bias: c.bias }) : null);
@@ -180,15 +177,13 @@ export class GPT2Model extends Module {
     const pastKV = inputs.pastKeyValues ?? null;
     if (pastKV && pastKV.length !== this.h.length) throw new Error(`pastKeyValues has ${pastKV.length} layers, the model ${this.h.length}`);
     const past = pastKV?.[0]?.key.shape[2] ?? 0;
-    let positionIds = optionalIds(inputs.positionIds, 'positionIds');
-    if (positionIds === null && this.wpe instanceof Embedding) positionIds = arange(past, past + T).reshape(1, T);
+    const positionIds = optionalIds(inputs.positionIds, 'positionIds');
     if (past + T > this.config.n_positions && this.wpe !== null) {
       throw new Error(`GPT-2: ${past + T} positions exceed n_positions ${this.config.n_positions}`);
     }
 
     let x = embeds ?? this.wte.forward(ids!);
-    if (this.wpe instanceof Embedding) x = x.add(this.wpe.forward(positionIds!));
-    else if (this.wpe) x = this.wpe.forward(x, positionIds, past);
+    x = addPositions(this.wpe, x, positionIds, past);
     const typeIds = optionalIds(inputs.tokenTypeIds, 'tokenTypeIds');
     if (typeIds) x = x.add(this.wte.forward(typeIds)); // HF GPT-2 embeds token types with wte
     x = this.drop.forward(x);
@@ -228,7 +223,7 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
     this.transformer = this.registerModule('transformer', noInit(() => new GPT2Model(c)));
     this.lm_head = this.registerModule('lm_head', noInit(() => new Linear(c.n_embd, c.vocab_size, { bias: false })));
     // A concatenated position encoding makes wte narrower than the model, so the head cannot share it.
-    if (c.tie_word_embeddings && c.position_embedding_type !== 'sinusoidal_concat') tieWeight(this.lm_head, this.transformer.wte.weight);
+    if (c.tie_word_embeddings && positionConcatDim(c.position_embedding_type, c.n_embd, c.position_embedding_dim) === 0) tieWeight(this.lm_head, this.transformer.wte.weight);
     if (!skipInit) this.initWeights();
   }
 

@@ -83,6 +83,15 @@ export class LlamaModel extends Module {
   }
 }
 
+/** HF's _init_weights: N(0, initializer_range) matrices and embeddings, zero biases, RMSNorm weights 1. */
+export function initLlamaWeights(model: Module & { model: LlamaModel }, c: LlamaConfig): void {
+  for (const [name, p] of model.namedParameters()) {
+    if (name.endsWith('.bias')) zeros_(p);
+    else if (!name.endsWith('norm.weight')) normal_(p, 0, c.initializer_range);
+  }
+  model.model.embed_tokens.zeroPaddingRow();
+}
+
 /** Llama with its language-model head (HF's LlamaForCausalLM); the head shares embed_tokens' weight when tie_word_embeddings. */
 export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
   readonly model: LlamaModel;
@@ -97,7 +106,7 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
     this.model = this.registerModule('model', noInit(() => new LlamaModel(c)));
     this.lm_head = this.registerModule('lm_head', noInit(() => new Linear(c.hidden_size, c.vocab_size, { bias: false })));
     if (c.tie_word_embeddings) tieWeight(this.lm_head, this.model.embed_tokens.weight);
-    if (!skipInit) this.initWeights();
+    if (!skipInit) initLlamaWeights(this, c);
   }
 
   static readonly tasks: readonly TaskName[] = ['causal-lm'];
@@ -107,16 +116,6 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
   // Checkpoints from older transformers carry each layer's RoPE frequencies, a buffer and no weight.
   override ignoredKeys(): RegExp[] { return [/rotary_emb\.inv_freq$/]; }
   override configDict(): Record<string, unknown> { return { ...this.config, architectures: [this.architecture] }; }
-
-  /** HF's _init_weights: N(0, initializer_range) matrices and embeddings, zero biases, RMSNorm weights 1. */
-  private initWeights(): void {
-    const std = this.config.initializer_range;
-    for (const [name, p] of this.namedParameters()) {
-      if (name.endsWith('.bias')) zeros_(p);
-      else if (!name.endsWith('norm.weight')) normal_(p, 0, std);
-    }
-    this.model.embed_tokens.zeroPaddingRow();
-  }
 
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
     const out = this.model.forward(inputs);

@@ -19,7 +19,6 @@ import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/normalization.js';
 import { noInit, normal_, ones_, zeros_ } from '../../nn/init.js';
 import type { TaskName } from '../tasks.js';
-import { normalizeStateDict } from '../hf.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { MarianDecoder, MarianEncoder, type MarianLayerCache } from './layers.js';
 import { marianConfig, type MarianConfig, type MarianConfigInput } from './config.js';
@@ -118,14 +117,7 @@ export class MarianMTModel extends PreTrainedModel<MarianConfig> {
    * As HF: the sinusoid tables and final_logits_bias are optional in a checkpoint (newer HF leaves
    * the tables out, and both are _keys_to_ignore_on_load_missing); absent, they keep their values.
    */
-  override loadPretrainedStateDict(dict: Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
-    const fixed = normalizeStateDict(dict, this);
-    const own = this.stateDict();
-    for (const key of Object.keys(own)) {
-      if (!(key in fixed) && (key.endsWith('embed_positions.weight') || key === 'final_logits_bias')) fixed[key] = own[key]!;
-    }
-    return this.loadStateDict(fixed, opts);
-  }
+  override optionalKeys(): RegExp[] { return [/embed_positions\.weight$/, /^final_logits_bias$/]; }
 
   /** The source side: the encoder's output [B, S, d] for decode(). */
   encode(inputs: { inputIds: Ids; attentionMask?: Ids | null }): Tensor {

@@ -11,12 +11,12 @@ import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/embedding.js';
 import { Linear } from '../../nn/linear.js';
 import { Dropout } from '../../nn/dropout.js';
-import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding, isEmbeddingPosition, type PositionType } from '../../nn/positional.js';
+import type { PositionType } from '../../nn/positional.js';
 import { Transformer, type DecoderLayerCache, type TransformerDecoder, type TransformerEncoder } from '../../nn/transformer.js';
 import { noInit, normal_ } from '../../nn/init.js';
 import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, asIds, optionalIds, tieWeight, type Ids, type ModelInputs, type ModelOutput } from '../modeling.js';
-import { attentionPositions } from '../positions.js';
+import { addPositions, attentionPositions, positionConcatDim, positionEmbedding, type PositionEmbedding } from '../positions.js';
 import { MASK_MIN } from '../hf.js';
 import { seq2seqConfig, type Seq2SeqConfig } from './config.js';
 
@@ -49,7 +49,7 @@ function keyPaddingMask(mask: Tensor | null): Tensor | null {
 /** Token embeddings × √d plus positions, for one side (tokens is a plain field: the model owns the table). */
 class Embedder extends Module {
   readonly scale: number;
-  constructor(readonly tokens: Embedding, readonly positions: Embedding | SinusoidalPositionalEncoding | null, dModel: number, scale: boolean) {
+  constructor(readonly tokens: Embedding, readonly positions: PositionEmbedding | null, dModel: number, scale: boolean) {
     super();
     this.registerModule('positions', positions);
     this.scale = scale ? Math.sqrt(dModel) : 1;
@@ -57,9 +57,7 @@ class Embedder extends Module {
   forward(ids: Tensor, offset: number): Tensor {
     let x = this.tokens.forward(ids);
     if (this.scale !== 1) x = x.mul(this.scale);
-    if (this.positions instanceof LearnedPositionalEmbedding) return this.positions.add(x, null, offset);
-    if (this.positions instanceof SinusoidalPositionalEncoding) return this.positions.forward(x, null, offset);
-    return x;
+    return addPositions(this.positions, x, null, offset);
   }
 }
 
@@ -77,10 +75,8 @@ export class Seq2SeqTransformer extends PreTrainedModel<Seq2SeqConfig> {
     super(c);
     const pt = c.position_embedding_type as PositionType;
     const d = c.d_model;
-    const concatDim = pt === 'sinusoidal_concat' ? c.position_embedding_dim ?? d / 2 : 0;
-    const positions = () => pt === 'learned' || pt === 'absolute' ? new LearnedPositionalEmbedding(c.max_position_embeddings, d)
-      : pt === 'sinusoidal' ? new SinusoidalPositionalEncoding({ dim: d, maxLen: c.max_position_embeddings })
-        : pt === 'sinusoidal_concat' ? new SinusoidalPositionalEncoding({ dim: concatDim, maxLen: c.max_position_embeddings, mode: 'concat' }) : null;
+    const concatDim = positionConcatDim(pt, d, c.position_embedding_dim);
+    const positions = () => positionEmbedding(pt, { dim: d, maxPositions: c.max_position_embeddings, concatDim });
     noInit(() => {
       this.registerModule('src_embed', new Embedding(c.src_vocab_size, d - concatDim, { paddingIdx: c.pad_token_id }));
       this.registerModule('tgt_embed', new Embedding(c.tgt_vocab_size, d - concatDim, { paddingIdx: c.pad_token_id }));
@@ -88,8 +84,8 @@ export class Seq2SeqTransformer extends PreTrainedModel<Seq2SeqConfig> {
     this.src_embed = this._modules.get('src_embed') as Embedding;
     this.tgt_embed = this._modules.get('tgt_embed') as Embedding;
     if (c.share_embeddings) tieWeight(this.tgt_embed, this.src_embed.weight);
-    this.src_positions = this.registerModule('src_positions', new Embedder(this.src_embed, isEmbeddingPosition(pt) ? positions() : null, d, c.scale_embedding));
-    this.tgt_positions = this.registerModule('tgt_positions', new Embedder(this.tgt_embed, isEmbeddingPosition(pt) ? positions() : null, d, c.scale_embedding));
+    this.src_positions = this.registerModule('src_positions', new Embedder(this.src_embed, positions(), d, c.scale_embedding));
+    this.tgt_positions = this.registerModule('tgt_positions', new Embedder(this.tgt_embed, positions(), d, c.scale_embedding));
     this.dropout = this.registerModule('dropout', new Dropout(c.dropout));
     this.transformer = this.registerModule('transformer', new Transformer({
       dModel: d, nhead: c.nhead, numEncoderLayers: c.num_encoder_layers, numDecoderLayers: c.num_decoder_layers,
@@ -97,7 +93,7 @@ export class Seq2SeqTransformer extends PreTrainedModel<Seq2SeqConfig> {
       batchFirst: true, normFirst: c.norm_first,
     }));
     this.lm_head = this.registerModule('lm_head', noInit(() => new Linear(d, c.tgt_vocab_size, { bias: false })));
-    const tie = c.tie_word_embeddings && pt !== 'sinusoidal_concat';
+    const tie = c.tie_word_embeddings && concatDim === 0;
     if (tie) tieWeight(this.lm_head, this.tgt_embed.weight);
     // RoPE, ALiBi or relative positions act inside self-attention (not across to the memory).
     const pos = attentionPositions(pt, { numHeads: c.nhead, headDim: d / c.nhead, maxPositions: c.max_position_embeddings,

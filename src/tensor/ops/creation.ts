@@ -88,6 +88,27 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], opts?
   return finish(t, opts);
 }
 
+/**
+ * Writes a flat row-major typed array into t in place (t's dtype; bool as 0/1). When t owns its
+ * whole storage, the values go straight into it; only a view of a larger storage takes a temporary
+ * copy. Loading weights this way holds one copy of a model, not two.
+ */
+export function writeData_(t: Tensor, data: TypedArray): Tensor {
+  if (data.length !== t.numel) throw new Error(`writeData_: ${data.length} values do not fill shape ${fmtShape(t.shape)} (${t.numel} elements)`);
+  const b = t.storage.backend;
+  const Ctor = arrayType(t.dtype);
+  if (t.offset === 0 && t.storage.size === t.numel && t.isContiguous()) {
+    const typed = t.dtype === 'bool' ? Uint8Array.from(data as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0))
+      : data instanceof Ctor ? data : Ctor.from(data as ArrayLike<number>);
+    b.upload(t.storage, typed);
+    return t;
+  }
+  const src = tensor(data, { shape: t.shape, dtype: t.dtype, device: b.name });
+  t.copy_(src);
+  src.dispose();
+  return t;
+}
+
 export function full(shape: readonly number[], value: number, opts?: TensorOptions): Tensor {
   const t = empty(checkShape('full', shape), opts?.dtype ?? 'float32', target(opts));
   kernel('fill', t.storage.backend)(t.storage.backend, t, value);
