@@ -5,7 +5,7 @@
 // Row changes (merge, reorder, trimPadding) are rare: they run as in KVCache on the views, and the
 // result is copied into fresh buffers.
 
-import { zeros } from '../tensor/ops/creation.js';
+import { tensor, zeros } from '../tensor/ops/creation.js';
 import { noGrad } from '../tensor/engine.js';
 import type { KeyValue } from '../nn/attention.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -37,7 +37,7 @@ export class GrowingKVCache extends KVCache {
       return;
     }
     super.update(self, cross);
-    this.adopt(this.self!, this.self![0]!.key.shape[2]!);
+    if (self.length > 0) this.adopt(self, self[0]!.key.shape[2]!); // (a model without layers has nothing to grow)
   }
 
   override merge(other: KVCache): void {
@@ -46,8 +46,22 @@ export class GrowingKVCache extends KVCache {
   }
 
   override reorder(rows: readonly number[], opts: { sameMemory?: boolean } = {}): void {
-    super.reorder(rows, opts);
-    this.adoptPlain();
+    if (this.buffers === null || this.self === null || this.self.length === 0 || opts.sameMemory === false || this.cross !== null) {
+      super.reorder(rows, opts);
+      this.adoptPlain();
+      return;
+    }
+    if (rows.length === this.batchSize && rows.every((r, i) => r === i)) return;
+    // Beam search reorders every step: pick the rows of the buffers themselves (one copy, room kept).
+    const S = this.filled(), old = this.buffers;
+    const idx = tensor(Int32Array.from(rows), { device: old[0]?.key.device });
+    this.buffers = noGrad(() => old.map((kv) => ({ key: kv.key.indexSelect(0, idx), value: kv.value.indexSelect(0, idx) })));
+    idx.dispose();
+    for (const kv of [...old, ...this.self]) { kv.key.dispose(); kv.value.dispose(); }
+    this.self = this.buffers.map((_, i) => this.view(i, S));
+    const masks = rows.map((r) => this.mask[r]!.slice());
+    this.mask.length = 0;
+    this.mask.push(...masks);
   }
 
   override trimPadding(): void {
@@ -66,7 +80,7 @@ export class GrowingKVCache extends KVCache {
 
   /** After a KVCache operation replaced self with plain tensors (or views, if nothing changed). */
   private adoptPlain(): void {
-    if (this.self === null) { this.freeBuffers(); return; }
+    if (this.self === null || this.self.length === 0) { this.freeBuffers(); return; }
     if (this.views.has(this.self[0]!.key)) return; // untouched: still our views
     this.adopt(this.self, this.self[0]!.key.shape[2]!);
   }

@@ -11,6 +11,7 @@ import { tensor } from '../tensor/ops/creation.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import type { KeyValue } from '../nn/attention.js';
 import { KVCache } from './cache.js';
+import { GrowingKVCache } from './growing_cache.js';
 
 /** What generation needs of a decoder-only model (GPT-2 family). */
 export interface CausalLM {
@@ -118,7 +119,8 @@ export class DecoderOnlyRunner implements StepRunner {
   constructor(readonly model: CausalLM, prompts: readonly (readonly number[])[], readonly opts: { useCache: boolean; padTokenId: number; device?: string }) {
     const { ids, mask } = leftPad(prompts, opts.padTokenId);
     this.padded = ids;
-    this.cache = new KVCache(prompts.length);
+    // With the cache, steps append their keys/values in place (no copy of the whole cache per step).
+    this.cache = opts.useCache ? new GrowingKVCache(prompts.length) : new KVCache(prompts.length);
     this.cache.extend(mask);
   }
 

@@ -105,8 +105,17 @@ export class LlamaAttention extends Module {
     k = present.key;
     v = present.value;
     const { mask, isCausal } = ctx.maskFor(this.slidingWindow);
+    const scale = 1 / Math.sqrt(D);
+    if (T === 1 && H > KV && !this.training && !ctx.outputAttentions) {
+      // One new position (a decode step): the G = H/KV query heads of a key/value head become G
+      // query rows against that head's keys, so the cache is read as it is, never repeated. The
+      // one position sees every cached key (no causal constraint among the G rows); the padding
+      // and window mask [B, 1, 1, S] applies to each row alike.
+      const out = attend(q.reshape(B, KV, H / KV, D), k, v, { mask, isCausal: false, scale }).output;
+      return { y: this.o_proj.forward(out.reshape(B, T, H * D)), present, weights: null };
+    }
     const { output, weights } = attend(q, repeatKv(k, H / KV), repeatKv(v, H / KV), {
-      mask, isCausal, scale: 1 / Math.sqrt(D), dropoutP: this.attentionDropout, training: this.training, needWeights: ctx.outputAttentions,
+      mask, isCausal, scale, dropoutP: this.attentionDropout, training: this.training, needWeights: ctx.outputAttentions,
     });
     return { y: this.o_proj.forward(output.transpose(1, 2).reshape(B, T, H * D)), present, weights };
   }
