@@ -13,6 +13,9 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 const wasmBuild = join(root, 'src/backend/cpu/wasm/build.mjs');
 if (existsSync(wasmBuild)) run(process.execPath, [wasmBuild]);
 
+// The optional native kernels (a C addon; skipped with a note where it cannot build).
+run(process.execPath, [join(root, 'scripts/build-native.mjs')]);
+
 // TypeScript, skipped when dist is newer than every source (keeps `npm test` quick on reruns).
 const newest = (dir) => {
   let t = 0;

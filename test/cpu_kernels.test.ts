@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tlm from '../src/index.js';
 import { functional as F, tensor, type Tensor } from '../src/index.js';
-import { cpuThreadsReady, getCpuKernels, setCpuKernels, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
+import { cpuNativeError, cpuThreadsReady, getCpuKernels, getCpuNative, setCpuKernels, setCpuNative, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
 import { getKernel } from '../src/backend/registry.js';
 import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
 import * as W from '../src/backend/cpu/wasm/kernels.js';
@@ -114,18 +114,35 @@ for (const threads of [1, 3]) {
   });
 }
 
-test('matmul with few rows: each row gets the bits it gets alone (batched decoding equals decoding alone)', () => {
-  for (const [M, K, N] of [[16, 768, 40], [7, 37, 50], [5, 8, 19]] as const) {
-    for (const lc of ['n', 't']) {
-      const a = rand([1, M, K], 40 + M), c = operand(lc, 1, K, N, 50 + N);
-      const all = vals(matmulKernel(a, c));
-      for (let i = 0; i < M; i++) {
-        const row = vals(matmulKernel(a.narrow(1, i, 1).contiguous(), c));
-        assert.deepEqual(all.slice(i * N, (i + 1) * N), row, `row ${i} of [${M},${K}] @ [${K},${N}]${lc}`);
+// The few-rows products run natively where the addon loaded (AVX-512 / AVX2+FMA), else on the WASM
+// kernels; both are checked, against float64 and row against row.
+const nativeIsa = getCpuNative();
+console.log(nativeIsa !== null ? `native kernels: ${nativeIsa}` : `native kernels not in use: ${cpuNativeError() || 'turned off'}`);
+
+for (const native of nativeIsa !== null ? [true, false] : [false]) {
+  test(`matmul with few rows (${native ? 'native' : 'WASM'}): against float64, and each row gets the bits it gets alone (batched decoding equals decoding alone)`, () => {
+    setCpuNative(native);
+    try {
+      // (On the WASM kernels a large one-row product splits k between threads, summing the parts
+      // after: a different order from the few-rows path, so the WASM cases stay below that size.)
+      const shapes = [[16, 768, 70], [7, 67, 150], [5, 8, 19], [32, 100, 130], [1, 64, 200], [3, 97, 64], ...(native ? [[2, 300, 1000]] : [])] as const;
+      for (const [M, K, N] of shapes) {
+        for (const lc of ['n', 't']) {
+          const a = rand([1, M, K], 40 + M), c = operand(lc, 1, K, N, 50 + N);
+          const out = matmulKernel(a, c);
+          checkMatmul(a, c, out, `${native ? 'native' : 'wasm'} [${M},${K}] @ [${K},${N}]${lc}`);
+          const all = vals(out);
+          for (let i = 0; i < M; i++) {
+            const row = vals(matmulKernel(a.narrow(1, i, 1).contiguous(), c));
+            assert.deepEqual(all.slice(i * N, (i + 1) * N), row, `row ${i} of [${M},${K}] @ [${K},${N}]${lc}`);
+          }
+        }
       }
+    } finally {
+      setCpuNative(true);
     }
-  }
-});
+  });
+}
 
 test('softmax and logSoftmax, forward and backward', () => {
   setCpuThreads(2);

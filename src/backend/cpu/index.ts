@@ -15,7 +15,8 @@ import * as nn from './ts/nn.js';
 import * as att from './ts/attention.js';
 import * as W from './wasm/kernels.js';
 import { kernelModule, loadError } from './wasm/loader.js';
-import { getThreads, runtimeFor, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
+import { getThreads, nativeInUse, runtimeFor, setNativeWanted, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
+import { nativeKernels, nativeLoadError } from './native.js';
 
 registerBackend('cpu', () => new CpuBackend(), 1);
 
@@ -42,6 +43,25 @@ export function setCpuKernels(kind: CpuKernels): CpuKernels {
 export function getCpuKernels(): CpuKernels {
   if (wanted === 'ts') return 'ts';
   return kernelModule() === null ? 'ts' : 'wasm';
+}
+
+/**
+ * The native kernels (an optional C addon: AVX-512 or AVX2+FMA) take the operations they have when
+ * they load, unless turned off here or by TLM_CPU_KERNELS=wasm|ts. Returns whether they are in use.
+ */
+export function setCpuNative(on: boolean): boolean {
+  setNativeWanted(on);
+  return getCpuNative() !== null;
+}
+
+/** The native kernels' instruction set ('avx512f', 'avx2+fma') when in use, else null. */
+export function getCpuNative(): string | null {
+  return getCpuKernels() === 'wasm' && nativeInUse() ? nativeKernels()!.isa() : null;
+}
+
+/** Why the native kernels are not loaded ('' when they are, or were never tried). */
+export function cpuNativeError(): string {
+  return nativeLoadError();
 }
 
 /** Why the WASM kernels are not in use ('' when they are, or were never tried). */

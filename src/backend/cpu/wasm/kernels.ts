@@ -13,6 +13,8 @@ const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 /** a [B,M,K] @ c [B,K,N] → out [B,M,N]; any strides, batch stride 0 = broadcast. */
 /** Up to this many rows, matmul streams B unpacked (gemmSmallM); measured against packing in bench/sections/cpu.ts. */
 const SMALL_M = 32;
+/** The native kernels take products whose K and N are both at least this. */
+const NATIVE_MIN = 64;
 /** gemmSmallM's work item for a row-major B, in 16-column strips, and its per-thread scratch: 8 panels of 384 rows × 16 columns (assembly/matmul.ts). */
 const STRIPS_PER_ITEM = 4;
 const STRIP_PANEL_BYTES = STRIPS_PER_ITEM * 384 * 64;
@@ -26,6 +28,10 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   const [sab, sai, sak] = a.strides as [number, number, number];
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
+  // A few rows against one weight-sized B, natively where the addon loaded (AVX-512 / AVX2 + FMA,
+  // its own threads). Small products stay here: there a thread hand-off costs more than it saves.
+  const nat = B === 1 && M <= SMALL_M && K >= NATIVE_MIN && N >= NATIVE_MIN && sak === 1 && (sbj === 1 || sbk === 1) ? r.native : null;
+  if (nat !== null && nat.matmulRows(r.heapF32(), ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O)) return;
   if (M === 1) { // matvec: packing B would cost as much as the product
     // B is read fastest as one sequential stream per thread (see gemv). A column-major B splits
     // between threads into contiguous blocks of columns; a row-major B into blocks of rows, each

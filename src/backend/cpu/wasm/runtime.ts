@@ -6,6 +6,7 @@ import type { CpuBackend, CpuStorage } from '../backend.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { JobFn, JobName } from '../threads/protocol.js';
 import { kernelModule } from './loader.js';
+import { nativeKernels, type NativeKernels } from '../native.js';
 
 /** The module's exports (see assembly/index.ts); parallel ones take (start, end, tid, ...args). */
 export type Exports = Record<JobName, JobFn> & {
@@ -24,6 +25,10 @@ function defaultThreads(): number {
 }
 
 let numThreads = defaultThreads();
+/** Whether the native kernels (where they load) take the operations they have. */
+let nativeWanted = !['wasm', 'ts'].includes(globalThis.process?.env?.TLM_CPU_KERNELS ?? '');
+export function setNativeWanted(on: boolean): void { nativeWanted = on; }
+export function nativeInUse(): boolean { return nativeWanted && nativeKernels() !== null; }
 const runtimes = new Set<WasmRuntime>();
 
 export class WasmRuntime {
@@ -48,6 +53,22 @@ export class WasmRuntime {
   /** Threads a parallel job may use (the calling thread included): per-thread scratch is sized by it. */
   get threads(): number {
     return numThreads;
+  }
+
+  private heapView: Float32Array | null = null;
+  private nativeThreads = 0;
+  /** The native kernels when they are wanted and loaded (their pool sized as this runtime's), else null. */
+  get native(): NativeKernels | null {
+    if (!nativeWanted) return null;
+    const n = nativeKernels();
+    if (n !== null && this.nativeThreads !== numThreads) this.nativeThreads = n.setThreads(numThreads);
+    return n;
+  }
+  /** The whole heap as floats, for the native kernels (remade when the memory grows). */
+  heapF32(): Float32Array {
+    const buf = this.backend.heap.buffer;
+    if (this.heapView === null || this.heapView.buffer !== buf) this.heapView = new Float32Array(buf);
+    return this.heapView;
   }
 
   private getPool(): ThreadPool | null {
