@@ -131,22 +131,59 @@ static void rows_rm_256(const Job *J, long j0, long j1) {
 
 // ---- column-major B (sk == 1): C[m, j] = dot(a[m, :], B[:, j]), B's columns contiguous ------------
 
+// Each element: 16 lanes, lane l summing k ≡ l (mod 16) in order, added up by _mm512_reduce_add_ps,
+// then the k tail one by one — whether computed alone or in a 4×4 block (which shares each load of
+// a column among four rows and of a row among four columns).
 __attribute__((target("avx512f")))
 static float dot_512(const float *x, const float *y, long K) {
-  __m512 p = _mm512_setzero_ps(), q = p;
+  __m512 p = _mm512_setzero_ps();
   long k = 0;
-  for (; k + 32 <= K; k += 32) { p = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k), p); q = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(y + k + 16), q); }
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(p, q));
+  for (; k + 16 <= K; k += 16) p = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k), p);
+  float s = _mm512_reduce_add_ps(p);
   for (; k < K; k++) s = fmaf(x[k], y[k], s);
   return s;
 }
 
 __attribute__((target("avx512f")))
-static void rows_cm_512(const Job *J, long j0, long j1) {
-  for (long j = j0; j < j1; j++) {
-    const float *col = J->b + j * J->sj;
-    for (long m = 0; m < J->M; m++) J->c[m * J->N + j] = dot_512(J->a + m * J->sa, col, J->K);
+static void block4x4_512(const Job *J, long m, long j) {
+  const float *a0 = J->a + m * J->sa, *a1 = a0 + J->sa, *a2 = a1 + J->sa, *a3 = a2 + J->sa;
+  const float *b0 = J->b + j * J->sj, *b1 = b0 + J->sj, *b2 = b1 + J->sj, *b3 = b2 + J->sj;
+  __m512 z = _mm512_setzero_ps();
+  __m512 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+  __m512 c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+  long k = 0, K = J->K;
+  for (; k + 16 <= K; k += 16) {
+    __m512 y0 = _mm512_loadu_ps(b0 + k), y1 = _mm512_loadu_ps(b1 + k), y2 = _mm512_loadu_ps(b2 + k), y3 = _mm512_loadu_ps(b3 + k);
+    __m512 x = _mm512_loadu_ps(a0 + k);
+    c00 = _mm512_fmadd_ps(x, y0, c00); c01 = _mm512_fmadd_ps(x, y1, c01); c02 = _mm512_fmadd_ps(x, y2, c02); c03 = _mm512_fmadd_ps(x, y3, c03);
+    x = _mm512_loadu_ps(a1 + k);
+    c10 = _mm512_fmadd_ps(x, y0, c10); c11 = _mm512_fmadd_ps(x, y1, c11); c12 = _mm512_fmadd_ps(x, y2, c12); c13 = _mm512_fmadd_ps(x, y3, c13);
+    x = _mm512_loadu_ps(a2 + k);
+    c20 = _mm512_fmadd_ps(x, y0, c20); c21 = _mm512_fmadd_ps(x, y1, c21); c22 = _mm512_fmadd_ps(x, y2, c22); c23 = _mm512_fmadd_ps(x, y3, c23);
+    x = _mm512_loadu_ps(a3 + k);
+    c30 = _mm512_fmadd_ps(x, y0, c30); c31 = _mm512_fmadd_ps(x, y1, c31); c32 = _mm512_fmadd_ps(x, y2, c32); c33 = _mm512_fmadd_ps(x, y3, c33);
   }
+  const float *as[4] = { a0, a1, a2, a3 }, *bs[4] = { b0, b1, b2, b3 };
+  __m512 acc[4][4] = { { c00, c01, c02, c03 }, { c10, c11, c12, c13 }, { c20, c21, c22, c23 }, { c30, c31, c32, c33 } };
+  for (int r = 0; r < 4; r++)
+    for (int q = 0; q < 4; q++) {
+      float s = _mm512_reduce_add_ps(acc[r][q]);
+      for (long t = k; t < K; t++) s = fmaf(as[r][t], bs[q][t], s);
+      J->c[(m + r) * J->N + j + q] = s;
+    }
+}
+
+__attribute__((target("avx512f")))
+static void rows_cm_512(const Job *J, long j0, long j1) {
+  long j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    long m = 0;
+    for (; m + 4 <= J->M; m += 4) block4x4_512(J, m, j);
+    for (; m < J->M; m++)
+      for (long q = j; q < j + 4; q++) J->c[m * J->N + q] = dot_512(J->a + m * J->sa, J->b + q * J->sj, J->K);
+  }
+  for (; j < j1; j++)
+    for (long m = 0; m < J->M; m++) J->c[m * J->N + j] = dot_512(J->a + m * J->sa, J->b + j * J->sj, J->K);
 }
 
 __attribute__((target("avx2,fma")))

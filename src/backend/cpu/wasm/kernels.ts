@@ -28,9 +28,10 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   const [sab, sai, sak] = a.strides as [number, number, number];
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
-  // A few rows against one weight-sized B, natively where the addon loaded (AVX-512 / AVX2 + FMA,
-  // its own threads). Small products stay here: there a thread hand-off costs more than it saves.
-  const nat = B === 1 && M <= SMALL_M && K >= NATIVE_MIN && N >= NATIVE_MIN && sak === 1 && (sbj === 1 || sbk === 1) ? r.native : null;
+  // Rows against one weight-sized B (decode steps, prefills, Linear layers), natively where the addon
+  // loaded (AVX-512 / AVX2 + FMA, its own threads). Small products stay here: there a thread hand-off
+  // costs more than it saves.
+  const nat = B === 1 && K >= NATIVE_MIN && N >= NATIVE_MIN && sak === 1 && (sbj === 1 || sbk === 1) ? r.native : null;
   if (nat !== null && nat.matmulRows(r.heapF32(), ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O)) return;
   if (M === 1) { // matvec: packing B would cost as much as the product
     // B is read fastest as one sequential stream per thread (see gemv). A column-major B splits
