@@ -43,6 +43,10 @@ export interface KernelMap {
     eps: number, out: TensorInfo, mean: TensorInfo, rstd: TensorInfo): void;
   layerNormBackward(b: Backend, x: TensorInfo, weight: TensorInfo | null, mean: TensorInfo, rstd: TensorInfo, gy: TensorInfo,
     rows: number, n: number, gx: TensorInfo, gw: TensorInfo | null, gb: TensorInfo | null): void;
+  /** RMSNorm over the last dim of contiguous [rows, n] (inference: no backward kernel). */
+  rmsNorm(b: Backend, x: TensorInfo, weight: TensorInfo | null, rows: number, n: number, eps: number, out: TensorInfo): void;
+  /** Rotary embedding (rotate-half) of x [B, H, T, D] by cos, sin [B|1, 1, T, D] (any strides); out contiguous (inference). */
+  rotary(b: Backend, x: TensorInfo, cos: TensorInfo, sin: TensorInfo, out: TensorInfo): void;
   /** src contiguous [outer, n, inner], idx int32 [m]; out [outer, m, inner]. */
   indexSelect(b: Backend, src: TensorInfo, outer: number, n: number, inner: number, idx: TensorInfo, out: TensorInfo): void;
   /** dst[outer, idx[j], inner] += src[outer, j, inner]; dst contiguous, accumulates in place. */

@@ -6,6 +6,7 @@
 
 import { tensor } from '../tensor/ops/creation.js';
 import { cat } from '../tensor/ops/indexing.js';
+import { rotaryEmbedding } from '../tensor/ops/fused.js';
 import { keep } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
@@ -169,9 +170,8 @@ export class RotaryEmbedding extends Module {
 
   /** x [B, H, T, dim] rotated by angles() of its positions: x·cos + rotate_half(x)·sin. */
   rotate(x: Tensor, a: { cos: Tensor; sin: Tensor }): Tensor {
-    const [x1, x2] = x.split(this.dim / 2, -1) as [Tensor, Tensor];
-    const rotated = cat([x2.neg(), x1], -1);
-    return x.mul(a.cos).add(rotated.mul(a.sin));
+    if (x.shape[x.ndim - 1] !== this.dim) throw new Error(`RotaryEmbedding: x's last dim ${x.shape[x.ndim - 1]} is not ${this.dim}`);
+    return rotaryEmbedding(x, a.cos, a.sin);
   }
 
   /** x [B, H, T, dim] rotated to positions [B, T] (default offset..offset+T-1). */

@@ -13,6 +13,7 @@ import * as red from './ts/reduce.js';
 import * as la from './ts/linalg.js';
 import * as nn from './ts/nn.js';
 import * as att from './ts/attention.js';
+import * as fused from './ts/fused.js';
 import * as W from './wasm/kernels.js';
 import { kernelModule, loadError } from './wasm/loader.js';
 import { getThreads, nativeInUse, runtimeFor, setNativeWanted, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
@@ -133,6 +134,8 @@ registerKernel('softmaxBackward', 'cpu', (b, y, gy, rows, n, log, gx) => {
   const r = wasm(b);
   if (r === null) nn.softmaxBackward(b, y, gy, rows, n, log, gx); else W.softmaxBackward(r, y, gy, rows, n, log, gx);
 });
+registerKernel('rmsNorm', 'cpu', fused.rmsNorm);
+registerKernel('rotary', 'cpu', fused.rotary);
 registerKernel('layerNorm', 'cpu', (b, x, w, bias, rows, n, eps, out, mean, rstd) => {
   const r = wasm(b);
   if (r === null) nn.layerNorm(b, x, w, bias, rows, n, eps, out, mean, rstd); else W.layerNorm(r, x, w, bias, rows, n, eps, out, mean, rstd);

@@ -6,6 +6,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
 import { Linear } from '../../nn/linear.js';
 import { attend, extendKeyValue, type KeyValue } from '../../nn/attention.js';
+import { rmsNorm } from '../../tensor/ops/fused.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
 import type { RotaryEmbedding } from '../../nn/positional.js';
 import { attentionBiases, type LlamaConfig } from './config.js';
@@ -21,7 +22,7 @@ export class LlamaRMSNorm extends Module {
     this.weight = this.registerParameter('weight', ones([hiddenSize]))!;
   }
   forward(x: Tensor): Tensor {
-    return x.mul(x.square().mean(-1, true).add(this.eps).rsqrt()).mul(this.weight);
+    return rmsNorm(x, this.weight, this.eps);
   }
   override setParameter(name: string, t: Tensor): void {
     super.setParameter(name, t);

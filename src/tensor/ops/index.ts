@@ -10,6 +10,7 @@ export * from './reduce.js';
 export * from './linalg.js';
 export * from './indexing.js';
 export * from './nn.js';
+export * from './fused.js';
 export { empty } from './core.js';
 
 bindOps(self);
