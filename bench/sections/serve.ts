@@ -1,6 +1,6 @@
 // `tlm serve` under load, on loopback: a GPT-2-small-shaped model (12 layers, 768 wide, vocab
 // 50257, random weights, GPT-2's own tokenizer) answering streamed greedy completions. The same 16
-// requests (16-token prompts, max_tokens NEW) go one after another, then 4 at a time, then all 16
+// requests (16-token prompts, 64 new tokens) go one after another, then 4 at a time, then all 16
 // at once; aggregate tokens/s counts the completion tokens the server reports (usage), over the
 // wall time of the whole group. The ratio that matters is 16 concurrent against 16 sequential:
 // continuous batching turns 16 matrix-vector products per layer into one matrix product.
@@ -63,7 +63,7 @@ async function load(base: string, prompts: number[][], maxTokens: number, stream
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
-  const NEW = quick ? 16 : 48, P = 16, N = 16, MEMORY_REQUESTS = quick ? 200 : 1000;
+  const NEW = quick ? 16 : 64, P = 16, N = 16, MEMORY_REQUESTS = quick ? 200 : 1000;
   const dir = mkdtempSync(join(tmpdir(), 'tlm-bench-serve-'));
   try {
     manualSeed(0);
