@@ -197,3 +197,33 @@ test('GrowingKVCache: steps appended in place (past its capacity, through merges
   cache.dispose();
   assert.equal(memory().numTensors, before, 'the cache frees its buffers and views');
 });
+
+test('GrowingKVCache without a recorded mask (as an encoder-decoder runner uses it): layers grow as they append, results equal a full forward', async () => {
+  const m = await model();
+  const before = memory().numTensors;
+  const cache = new GrowingKVCache(1, 1);
+  const seq = prompt(6, 3);
+  const step = (ids: number[]) => noGrad(() => tidy(() => {
+    const o = m.forward({ inputIds: tensor(Int32Array.from(ids), { shape: [1, ids.length] }), pastKeyValues: cache.self, useCache: true });
+    return { logits: o.logits!, presents: o.presentKeyValues! };
+  }));
+  const first = step(seq);
+  first.logits.dispose();
+  cache.update(first.presents);
+  for (let i = 0; i < 6; i++) {
+    const next = (seq.length * 53) % 1000;
+    const out = step([next]);
+    cache.update(out.presents);
+    seq.push(next);
+    const got = out.logits.dataSync() as Float32Array;
+    out.logits.dispose();
+    const want = noGrad(() => tidy(() => {
+      const l = m.forward({ inputIds: tensor(Int32Array.from(seq), { shape: [1, seq.length] }) }).logits!;
+      return (l.dataSync() as Float32Array).slice((seq.length - 1) * l.shape[2]!);
+    }));
+    for (let v = 0; v < want.length; v += 101) assert.ok(Math.abs(got[v]! - want[v]!) < 1e-4, `step ${i} logit ${v}`);
+    assert.equal(cache.self![0]!.key.shape[2], seq.length);
+  }
+  cache.dispose();
+  assert.equal(memory().numTensors, before, 'grown buffers are freed');
+});

@@ -6,7 +6,7 @@
 // result is copied into fresh buffers.
 
 import { tensor, zeros } from '../tensor/ops/creation.js';
-import { noGrad } from '../tensor/engine.js';
+import { keep, noGrad } from '../tensor/engine.js';
 import type { KeyValue } from '../nn/attention.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { KVCache } from './cache.js';
@@ -14,6 +14,8 @@ import { KVCache } from './cache.js';
 export class GrowingKVCache extends KVCache {
   private buffers: KeyValue[] | null = null;
   private capacity = 0;
+  /** Bumped whenever row operations remake the buffers: appends through older views are refused. */
+  private epoch = 0;
   /** The views this cache handed out: presents made of them came from append(). */
   private readonly views = new WeakSet<Tensor>();
 
@@ -31,9 +33,8 @@ export class GrowingKVCache extends KVCache {
   override update(self: KeyValue[], cross?: KeyValue[] | null): void {
     if (this.buffers !== null && self.every((kv) => this.views.has(kv.key) && this.views.has(kv.value))) {
       // A step appended in place: swap the views (the buffers stay).
-      const keep = new Set(self.flatMap((kv) => [kv.key, kv.value]));
-      for (const kv of this.self ?? []) for (const t of [kv.key, kv.value]) if (!keep.has(t)) t.dispose();
-      this.self = self;
+      this.self = swap(this.self, self);
+      if (cross) this.cross = swap(this.cross, cross);
       return;
     }
     super.update(self, cross);
@@ -46,7 +47,8 @@ export class GrowingKVCache extends KVCache {
   }
 
   override reorder(rows: readonly number[], opts: { sameMemory?: boolean } = {}): void {
-    if (this.buffers === null || this.self === null || this.self.length === 0 || opts.sameMemory === false || this.cross !== null) {
+    // (With a cross-attention memory, only reorders that keep each row with its own source take the fast path.)
+    if (this.buffers === null || this.self === null || this.self.length === 0 || (this.cross !== null && opts.sameMemory !== true)) {
       super.reorder(rows, opts);
       this.adoptPlain();
       return;
@@ -58,6 +60,7 @@ export class GrowingKVCache extends KVCache {
     this.buffers = noGrad(() => old.map((kv) => ({ key: kv.key.indexSelect(0, idx), value: kv.value.indexSelect(0, idx) })));
     idx.dispose();
     for (const kv of [...old, ...this.self]) { kv.key.dispose(); kv.value.dispose(); }
+    this.epoch++;
     this.self = this.buffers.map((_, i) => this.view(i, S));
     const masks = rows.map((r) => this.mask[r]!.slice());
     this.mask.length = 0;
@@ -105,23 +108,26 @@ export class GrowingKVCache extends KVCache {
     this.freeBuffers();
     this.buffers = buffers;
     this.capacity = cap;
+    this.epoch++;
     this.self = buffers.map((_, i) => this.view(i, S));
   }
 
   /** Layer i's first S positions, appendable in place. */
   private view(i: number, S: number): KeyValue {
-    const buf = this.buffers![i]!;
+    const buf = this.buffers![i]!, epoch = this.epoch;
     const key = buf.key.narrow(2, 0, S), value = buf.value.narrow(2, 0, S);
     this.views.add(key);
     this.views.add(value);
     return {
       key, value,
       append: (k: Tensor, v: Tensor): KeyValue => {
+        if (epoch !== this.epoch) throw new Error('GrowingKVCache: append on a layer the cache has replaced');
         const T = k.shape[2]!;
-        if (buf !== this.buffers?.[i]) throw new Error('GrowingKVCache: append on a layer the cache has replaced');
-        if (S + T > this.capacity) throw new Error(`GrowingKVCache: ${S + T} positions exceed the capacity ${this.capacity} (extend() the mask before the forward)`);
+        // Callers that record no mask (an encoder-decoder's decoder) grow here, layer by layer.
+        if (S + T > this.buffers![i]!.key.shape[2]!) this.growLayer(i, S, S + T);
+        const now = this.buffers![i]!;
         noGrad(() => {
-          const kd = buf.key.narrow(2, S, T), vd = buf.value.narrow(2, S, T);
+          const kd = now.key.narrow(2, S, T), vd = now.value.narrow(2, S, T);
           kd.copy_(k);
           vd.copy_(v);
           kd.dispose();
@@ -132,9 +138,33 @@ export class GrowingKVCache extends KVCache {
     };
   }
 
+  /** Layer i's buffers remade with room for `need` positions plus headroom, keeping the first S. */
+  private growLayer(i: number, S: number, need: number): void {
+    const old = this.buffers![i]!, cap = Math.max(need + this.headroom, 2 * old.key.shape[2]!);
+    const grown = (t: Tensor) => {
+      const [B, H, , D] = t.shape as [number, number, number, number];
+      const buf = keep(zeros([B, H, cap, D], { device: t.device })); // may run inside a forward's tidy scope
+      const dst = buf.narrow(2, 0, S), src = t.narrow(2, 0, S);
+      dst.copy_(src);
+      dst.dispose();
+      src.dispose();
+      return buf;
+    };
+    this.buffers![i] = noGrad(() => ({ key: grown(old.key), value: grown(old.value) }));
+    old.key.dispose(); // views of it (the layer's past) keep its storage until they are disposed
+    old.value.dispose();
+  }
+
   private freeBuffers(): void {
     for (const kv of this.buffers ?? []) { kv.key.dispose(); kv.value.dispose(); }
     this.buffers = null;
     this.capacity = 0;
   }
+}
+
+/** Takes `next` in place of `old`, disposing the tensors of `old` that `next` does not hold. */
+function swap(old: KeyValue[] | null, next: KeyValue[]): KeyValue[] {
+  const keep = new Set(next.flatMap((kv) => [kv.key, kv.value]));
+  for (const kv of old ?? []) for (const t of [kv.key, kv.value]) if (!keep.has(t)) t.dispose();
+  return next;
 }

@@ -189,7 +189,7 @@ export class EncoderDecoderRunner implements StepRunner {
     if (sources.length === 0) throw new Error('EncoderDecoderRunner: no source to encode');
     this.rowsPerSource = k;
     this.decoded = Array.from({ length: sources.length * k }, () => decoderStart.slice());
-    this.cache = new KVCache(this.decoded.length);
+    this.cache = opts.useCache ? new GrowingKVCache(this.decoded.length) : new KVCache(this.decoded.length);
   }
 
   get batchSize(): number { return this.decoded.length; }

@@ -268,6 +268,7 @@ export class MultiheadAttention extends Module {
     const H = this.numHeads, Dh = this.headDim;
     const biasK = this._parameters.get('bias_k') ?? null, biasV = this._parameters.get('bias_v') ?? null;
     const cached = opts.pastKeyValue ?? opts.staticKeyValue ?? null;
+    let extended: KeyValue | null = null;
     if (opts.pastKeyValue && opts.staticKeyValue) throw new Error('MultiheadAttention: pass pastKeyValue (self-attention) or staticKeyValue (cross-attention), not both');
     if (cached && (biasK || this.addZeroAttn)) throw new Error('MultiheadAttention: a KV cache does not combine with addBiasKv or addZeroAttn');
     const past = opts.pastKeyValue?.key.shape[2] ?? 0;
@@ -309,14 +310,16 @@ export class MultiheadAttention extends Module {
         k = this.rotary.forward(k, key === query ? opts.positionIds ?? null : null, past);
       }
       if (opts.pastKeyValue) {
-        k = cat([opts.pastKeyValue.key, k], 2);
-        v = cat([opts.pastKeyValue.value, v], 2);
+        extended = extendKeyValue(opts.pastKeyValue, k, v);
+        k = extended.key;
+        v = extended.value;
         S += past;
       }
     } else if (this.rotary) {
       q = this.rotary.forward(q, opts.positionIds ?? null, 0);
     }
-    const present = { key: k, value: v };
+    // The cache keeps what extendKeyValue returned (a cache that grows in place hands back its own view).
+    const present: KeyValue = extended ?? { key: k, value: v };
     if (this.addZeroAttn) {
       k = cat([k, zeros([N, H, 1, Dh], { device: k.device })], 2);
       v = cat([v, zeros([N, H, 1, Dh], { device: v.device })], 2);

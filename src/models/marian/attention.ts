@@ -9,12 +9,11 @@
 // source are folded into extra query positions of one batch entry (cross-attention has no causal
 // mask, so queries are independent), and its keys and values are computed and cached once.
 
-import { cat } from '../../tensor/ops/indexing.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
 import { Linear } from '../../nn/linear.js';
-import { attend, type KeyValue } from '../../nn/attention.js';
+import { attend, extendKeyValue, type KeyValue } from '../../nn/attention.js';
 
 export interface AttentionInputs {
   /** Additive float mask broadcasting to [B, H, L, S] (0 = attend, finite minimum = masked), or null. */
@@ -66,7 +65,7 @@ export class MarianAttention extends Module {
     let kv: KeyValue;
     if (keyStates === null) {
       kv = this.keyValue(x);
-      if (o.pastKeyValue) kv = { key: cat([o.pastKeyValue.key, kv.key], 2), value: cat([o.pastKeyValue.value, kv.value], 2) };
+      if (o.pastKeyValue) kv = extendKeyValue(o.pastKeyValue, kv.key, kv.value);
     } else {
       kv = o.staticKeyValue ?? this.keyValue(keyStates);
     }
