@@ -13,7 +13,6 @@ import { KVCache } from './cache.js';
 
 export class GrowingKVCache extends KVCache {
   private buffers: KeyValue[] | null = null;
-  private capacity = 0;
   /** Bumped whenever row operations remake the buffers: appends through older views are refused. */
   private epoch = 0;
   /** The views this cache handed out: presents made of them came from append(). */
@@ -27,7 +26,7 @@ export class GrowingKVCache extends KVCache {
   override extend(masks: readonly (readonly number[])[]): void {
     super.extend(masks);
     // The positions just recorded are written by the next forward: make room before it starts.
-    if (this.buffers !== null && this.length > this.capacity) this.adopt(this.self!, this.filled());
+    if (this.buffers !== null && this.length > this.capacity()) this.adopt(this.self!, this.filled());
   }
 
   override update(self: KeyValue[], cross?: KeyValue[] | null): void {
@@ -78,6 +77,11 @@ export class GrowingKVCache extends KVCache {
     this.freeBuffers();
   }
 
+  /** Positions every layer's buffers hold (a layer grown by append() may hold more). */
+  private capacity(): number {
+    return Math.min(...(this.buffers ?? []).map((kv) => kv.key.shape[2]!));
+  }
+
   /** Positions filled in the buffers (the views' length). */
   private filled(): number { return this.self?.[0]?.key.shape[2] ?? 0; }
 
@@ -107,7 +111,6 @@ export class GrowingKVCache extends KVCache {
     for (const kv of layers) { kv.key.dispose(); kv.value.dispose(); }
     this.freeBuffers();
     this.buffers = buffers;
-    this.capacity = cap;
     this.epoch++;
     this.self = buffers.map((_, i) => this.view(i, S));
   }
@@ -158,7 +161,6 @@ export class GrowingKVCache extends KVCache {
   private freeBuffers(): void {
     for (const kv of this.buffers ?? []) { kv.key.dispose(); kv.value.dispose(); }
     this.buffers = null;
-    this.capacity = 0;
   }
 }
 

@@ -4,6 +4,8 @@
 // (a browser, no compiler at install, TLM_CPU_KERNELS=wasm|ts) everything runs on the WebAssembly
 // kernels. Node modules come through process.getBuiltinModule, so importing this needs no Node.
 
+import { builtin, packageFile } from './package_file.js';
+
 export interface NativeKernels {
   /** C [M, N] = A [M, K] · B for row-major (sj = 1) or column-major (sk = 1) B; offsets in bytes, strides in elements. */
   matmulRows(heap: Float32Array, a: number, sa: number, b: number, sk: number, sj: number, M: number, K: number, N: number, c: number): boolean;
@@ -12,41 +14,18 @@ export interface NativeKernels {
   isa(): string;
 }
 
-type Fs = typeof import('node:fs');
-type Path = typeof import('node:path');
-type Url = typeof import('node:url');
 type ModuleApi = typeof import('node:module');
 
 let loaded: NativeKernels | null | undefined;
 let reason = '';
 
-function builtin<T>(id: string): T | null {
-  return (globalThis.process?.getBuiltinModule?.(id) ?? null) as T | null;
-}
-
-/** build/Release/tlm_native.node of the tlm package above `dir`. */
-function findAddon(dir: string, fs: Fs, path: Path): string | null {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const pkg = path.join(d, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tlm') {
-          const f = path.join(d, 'build', 'Release', 'tlm_native.node');
-          return fs.existsSync(f) ? f : null;
-        }
-      } catch { /* not ours */ }
-    }
-    if (path.dirname(d) === d) return null;
-  }
-}
-
 /** The native kernels, or null (nativeLoadError() says why). */
 export function nativeKernels(): NativeKernels | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  const fs = builtin<Fs>('node:fs'), path = builtin<Path>('node:path'), url = builtin<Url>('node:url'), mod = builtin<ModuleApi>('node:module');
-  if (!fs || !path || !url || !mod) { reason = 'not running in Node'; return null; }
-  const file = findAddon(path.dirname(url.fileURLToPath(import.meta.url)), fs, path);
+  const mod = builtin<ModuleApi>('node:module');
+  if (!mod) { reason = 'not running in Node'; return null; }
+  const file = packageFile('build/Release/tlm_native.node', import.meta.url);
   if (file === null) { reason = 'build/Release/tlm_native.node not found (npm run build compiles it where a C compiler is present)'; return null; }
   try {
     const addon = mod.createRequire(import.meta.url)(file) as NativeKernels;

@@ -2,7 +2,6 @@
 // Conv1D → attention → MLP → block → GPT2Model (embeddings, blocks, final norm) → LM head.
 // Config options beyond GPT-2: the position type, post-norm blocks, the MLP activation.
 
-import { crossEntropy } from '../../tensor/ops/nn.js';
 import { empty } from '../../tensor/ops/core.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
@@ -19,6 +18,9 @@ import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, idsOrEmbeds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { addPositions, attentionPositions, modelAttentionMask, positionConcatDim, positionEmbedding, type PositionEmbedding } from '../positions.js';
 import { gpt2Config, gpt2ConfigDict, type GPT2Config } from './config.js';
+import { causalLmOutput } from '../causal_lm.js';
+
+export { causalLmLoss } from '../causal_lm.js';
 
 /** HF's Conv1D: a linear layer with its weight stored [in, out] (y = x W + b), as OpenAI's TF code. */
 export class Conv1D extends Module {
@@ -246,21 +248,6 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
   }
 
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
-    const out = this.transformer.forward(inputs);
-    // logitsToKeep: generation reads only the last position; the head is a large matmul (V × d per position).
-    const h = out.lastHiddenState, T = h.shape[1]!, k = inputs.logitsToKeep ?? 0;
-    const logits = this.lm_head.forward(k > 0 && k < T ? h.narrow(1, T - k, k) : h);
-    const result: ModelOutput & { logits: Tensor } = { ...out, logits };
-    const labels = optionalIds(inputs.labels, 'labels');
-    if (labels) result.loss = causalLmLoss(logits, labels);
-    return result;
+    return causalLmOutput(this.transformer.forward(inputs), this.lm_head, inputs);
   }
-}
-
-/** Mean next-token cross-entropy: logits at t predict labels at t+1; -100 labels are ignored. */
-export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
-  const [B, T, V] = logits.shape as [number, number, number];
-  if (labels.shape[0] !== B || labels.shape[1] !== T) throw new Error(`labels [${labels.shape.join(',')}] must match inputIds [${B},${T}]`);
-  const l = logits.narrow(1, 0, T - 1).reshape(-1, V);
-  return crossEntropy(l, labels.narrow(1, 1, T - 1).reshape(-1), { ignoreIndex: -100 });
 }

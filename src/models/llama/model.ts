@@ -14,7 +14,7 @@ import { RotaryEmbedding } from '../../nn/positional.js';
 import type { TaskName } from '../tasks.js';
 import { PreTrainedModel, idsOrEmbeds, optionalIds, tieWeight, type ModelInputs, type ModelOutput } from '../modeling.js';
 import { modelAttentionMask } from '../positions.js';
-import { causalLmLoss } from '../gpt2/model.js';
+import { causalLmOutput } from '../causal_lm.js';
 import { llamaConfig, slidingWindowOf, type LlamaConfig, type LlamaFamily } from './config.js';
 import { LlamaDecoderLayer, LlamaRMSNorm, type LayerContext } from './layers.js';
 
@@ -118,14 +118,7 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
   override configDict(): Record<string, unknown> { return { ...this.config, architectures: [this.architecture] }; }
 
   forward(inputs: ModelInputs): ModelOutput & { logits: Tensor } {
-    const out = this.model.forward(inputs);
-    // logitsToKeep: generation reads only the last position; the head is a V × hidden matmul per position.
-    const h = out.lastHiddenState, T = h.shape[1]!, k = inputs.logitsToKeep ?? 0;
-    const logits = this.lm_head.forward(k > 0 && k < T ? h.narrow(1, T - k, k) : h);
-    const result: ModelOutput & { logits: Tensor } = { ...out, logits };
-    const labels = optionalIds(inputs.labels, 'labels');
-    if (labels) result.loss = causalLmLoss(logits, labels);
-    return result;
+    return causalLmOutput(this.model.forward(inputs), this.lm_head, inputs);
   }
 }
 

@@ -3,37 +3,15 @@
 // nothing here needs Node at import time. Where the module cannot load (no file, no WebAssembly
 // SIMD, no shared memory) the reason is kept and the cpu backend stays on its TypeScript kernels.
 
+import { builtin, packageFile } from '../package_file.js';
+
 let compiled: WebAssembly.Module | null | undefined;
 let reason = '';
 
 type Fs = typeof import('node:fs');
-type Path = typeof import('node:path');
-type Url = typeof import('node:url');
-
-function builtin<T>(id: string): T | null {
-  return (globalThis.process?.getBuiltinModule?.(id) ?? null) as T | null;
-}
-
-/** dist/wasm/kernels.wasm of the tlm package above `dir` (dist/, or the repo when compiled elsewhere). */
-function findIn(dir: string, fs: Fs, path: Path): string | null {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const pkg = path.join(d, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tlm') {
-          const f = path.join(d, 'dist/wasm/kernels.wasm');
-          return fs.existsSync(f) ? f : null;
-        }
-      } catch { /* not ours */ }
-    }
-    if (path.dirname(d) === d) return null;
-  }
-}
 
 export function wasmPath(): string | null {
-  const fs = builtin<Fs>('node:fs'), path = builtin<Path>('node:path'), url = builtin<Url>('node:url');
-  if (!fs || !path || !url) return null;
-  return findIn(path.dirname(url.fileURLToPath(import.meta.url)), fs, path) ?? findIn(process.cwd(), fs, path);
+  return packageFile('dist/wasm/kernels.wasm', import.meta.url);
 }
 
 /** The compiled kernels, or null (see loadError()). */

@@ -195,7 +195,7 @@ export function gemmSmallM(start: i32, end: i32, tid: i32, a: usize, sa: i32, b:
           const pg = panel + <usize>g * (<usize>KS << 6), cj = c + (<usize>(j0 + (g << 4)) << 2);
           let m = 0;
           for (; m + 2 <= M; m += 2) strip2x16(ak + <usize>m * lda, lda, pg, 64, kn, cj + <usize>m * ldc, ldc, k0 > 0);
-          if (m < M) strip1x16(ak + <usize>m * lda, pg, 64, kn, cj + <usize>m * ldc, 0, k0 > 0);
+          if (m < M) strip1x16(ak + <usize>m * lda, pg, 64, kn, cj + <usize>m * ldc, k0 > 0);
         }
       }
       const jt = j0 + (full << 4); // a last partial strip: plain gemv rows
@@ -221,7 +221,7 @@ export function gemmSmallM(start: i32, end: i32, tid: i32, a: usize, sa: i32, b:
           const ak = a + (<usize>(k0 + r) << 2), br = panel + (<usize>r << 6);
           let m = 0;
           for (; m + 2 <= M; m += 2) strip2x16(ak + <usize>m * lda, lda, br, 512, steps, pr + <usize>m * 64, 64, k0 > 0, 32);
-          if (m < M) strip1x16(ak + <usize>m * lda, br, 512, steps, pr + <usize>m * 64, 0, k0 > 0, 32);
+          if (m < M) strip1x16(ak + <usize>m * lda, br, 512, steps, pr + <usize>m * 64, k0 > 0, 32);
         }
       }
       for (let m = 0; m < M; m++) {
@@ -230,7 +230,7 @@ export function gemmSmallM(start: i32, end: i32, tid: i32, a: usize, sa: i32, b:
           let t: f32 = 0;
           if (K8 > 0) {
             const q = parts + <usize>m * 64 + (<usize>j << 2), stride = <usize>M * 64;
-            // (S0 + S4) + (S1 + S5) + (S2 + S6) + (S3 + S7), in laneSum's order.
+            // (S0 + S4) + (S1 + S5) + (S2 + S6) + (S3 + S7): gemvColMajor's lane sum, in its order.
             t = (load<f32>(q) + load<f32>(q + 4 * stride)) + (load<f32>(q + stride) + load<f32>(q + 5 * stride));
             t += load<f32>(q + 2 * stride) + load<f32>(q + 6 * stride);
             t += load<f32>(q + 3 * stride) + load<f32>(q + 7 * stride);
@@ -275,11 +275,11 @@ const G = 4;
 /** Bytes of scratch per thread (kernels.ts allocates it): G strip panels; for a column-major B, one panel and 8 partial sums of up to 32 rows × 16 columns. */
 const SCRATCH: usize = G * (KS << 6);
 
-/** One row of A times B[:, j0:j0+16] (strip4x16's leftover rows). */
-function strip1x16(a: usize, b: usize, ldb: usize, K: i32, c: usize, j0: i32, more: bool, astep: usize = 4): void {
+/** One row of A times a 16-column panel b (row stride ldb bytes): strip2x16's leftover row. */
+function strip1x16(a: usize, b: usize, ldb: usize, K: i32, c: usize, more: bool, astep: usize = 4): void {
   const z = f32x4.splat(0);
   let c0 = more ? v128.load(c) : z, c1 = more ? v128.load(c, 16) : z, c2 = more ? v128.load(c, 32) : z, c3 = more ? v128.load(c, 48) : z;
-  let r = b + (<usize>j0 << 2);
+  let r = b;
   for (let k = 0; k < K; k++) {
     const x = f32x4.splat(load<f32>(a + <usize>k * astep));
     c0 = f32x4.add(c0, f32x4.mul(x, v128.load(r))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(r, 16)));
@@ -288,7 +288,6 @@ function strip1x16(a: usize, b: usize, ldb: usize, K: i32, c: usize, j0: i32, mo
   }
   v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
 }
-
 
 /**
  * Two rows of A times B[:, j0:j0+16] (row-major B, row stride ldb bytes): tile.ts's 2×16 register
@@ -318,9 +317,3 @@ function strip1x16(a: usize, b: usize, ldb: usize, K: i32, c: usize, j0: i32, mo
   v128.store(c, c10); v128.store(c, c11, 16); v128.store(c, c12, 32); v128.store(c, c13, 48);
 }
 
-/** gemvColMajor's finish: the four lanes in order, then the k tail. */
-@inline function laneSum(v: v128, a: usize, col: usize, k8: usize, ke: usize): f32 {
-  let t = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-  for (let o = k8; o < ke; o += 4) t += load<f32>(a + o) * load<f32>(col + o);
-  return t;
-}
