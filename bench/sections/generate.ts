@@ -7,40 +7,16 @@
 // Decoding at batch 1 is a chain of matrix-vector products [1×768]·[768×N]: every weight is read
 // once per token (≈ 500 MB for GPT-2 small in float32), so both sides are bound by memory bandwidth.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchRow, BenchSection } from '../run.js';
+import { runTorchPeer } from '../torch_peer.js';
 import { Generator } from '../../src/index.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2/index.js';
 import { generate } from '../../src/generate/index.js';
 import { getCpuThreads, getCpuKernels } from '../../src/backend/cpu/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-function torchScript(): string | null {
-  for (const p of [join(here, '..', '..', '..', 'bench', 'torch_generate.py'), join(process.cwd(), 'bench', 'torch_generate.py')]) {
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
 interface TorchResult { tokens_per_s: number; ttft_ms: number; threads: number; torch: string }
 
-function runTorch(args: string[]): TorchResult | null {
-  const script = torchScript();
-  if (script === null || !existsSync('/usr/bin/python3')) {
-    console.error('bench generate: torch peer skipped (no /usr/bin/python3 or bench/torch_generate.py)');
-    return null;
-  }
-  const r = spawnSync('/usr/bin/python3', [script, ...args], { encoding: 'utf8', timeout: 20 * 60e3 });
-  if (r.status !== 0) {
-    console.error(`bench generate: torch peer failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
-}
+const runTorch = (args: string[]) => runTorchPeer<TorchResult>('generate', 'torch_generate.py', args);
 
 async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const threads = getCpuThreads();

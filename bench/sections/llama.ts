@@ -7,17 +7,12 @@
 //
 // 8-bit weights: the quantization issue has not landed, so there is no int8 row yet.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchRow, BenchSection } from '../run.js';
+import { runTorchPeer } from '../torch_peer.js';
 import { Generator, manualSeed } from '../../src/index.js';
 import { LlamaForCausalLM } from '../../src/models/llama/index.js';
 import { generate } from '../../src/generate/index.js';
 import { getCpuThreads, getCpuKernels } from '../../src/backend/cpu/index.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
 
 /** SmolLM2-135M's config.json, less its weights. */
 export const SMOLLM2_135M = {
@@ -25,28 +20,9 @@ export const SMOLLM2_135M = {
   max_position_embeddings: 8192, rope_theta: 100000, rms_norm_eps: 1e-5, tie_word_embeddings: true, bos_token_id: 0, eos_token_id: 0,
 };
 
-function torchScript(): string | null {
-  for (const p of [join(here, '..', '..', '..', 'bench', 'torch_llama_generate.py'), join(process.cwd(), 'bench', 'torch_llama_generate.py')]) {
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
 interface TorchResult { tokens_per_s: number; ttft_ms: number; threads: number; torch: string }
 
-function runTorch(args: string[]): TorchResult | null {
-  const script = torchScript();
-  if (script === null || !existsSync('/usr/bin/python3')) {
-    console.error('bench llama: torch peer skipped (no /usr/bin/python3 or bench/torch_llama_generate.py)');
-    return null;
-  }
-  const r = spawnSync('/usr/bin/python3', [script, ...args], { encoding: 'utf8', timeout: 20 * 60e3 });
-  if (r.status !== 0) {
-    console.error(`bench llama: torch peer failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
-}
+const runTorch = (args: string[]) => runTorchPeer<TorchResult>('llama', 'torch_llama_generate.py', args);
 
 async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const threads = getCpuThreads();
