@@ -124,10 +124,10 @@ class Sequence implements SequenceHandle {
   /** Picks the next token from this row's logits, reports it, and notes whether the sequence is done. */
   take(row: Float32Array): void {
     const k = this.req.topLogprobs ?? 0, wanted = k > 0 || this.req.logprobs === true;
-    const top = k > 0 ? topLogprobs(row, k) : [];
     // The reported log-probability is the model's: taken before processors edit the row in place.
     // (A softmax over 50k entries per row is a visible share of a batched step: only on request.)
     const lse = wanted ? logSumExp(row) : NaN;
+    const top = k > 0 ? topLogprobs(row, k, lse) : [];
     const raw = this.generator === null || !wanted ? row : row.slice();
     let token: number;
     if (this.generator === null) token = argmax(row);

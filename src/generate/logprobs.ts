@@ -14,8 +14,8 @@ export function logSumExp(row: Float32Array): number {
   return max + Math.log(sum);
 }
 
-/** The k highest-scoring tokens with their log-probabilities, most likely first (ties: lower id first). */
-export function topLogprobs(row: Float32Array, k: number): TokenLogprob[] {
+/** The k highest-scoring tokens with their log-probabilities, most likely first (ties: lower id first); lse: the row's logSumExp when the caller has it. */
+export function topLogprobs(row: Float32Array, k: number, lse = logSumExp(row)): TokenLogprob[] {
   k = Math.min(k, row.length);
   if (k <= 0) return [];
   // A sorted list of the best k so far: O(V·k) worst case, O(V) typically (most scores fail the first test).
@@ -28,6 +28,5 @@ export function topLogprobs(row: Float32Array, k: number): TokenLogprob[] {
     ids.splice(j, 0, i); vals.splice(j, 0, v);
     if (ids.length > k) { ids.pop(); vals.pop(); }
   }
-  const lse = logSumExp(row);
   return ids.map((token, i) => ({ token, logprob: vals[i]! - lse }));
 }
