@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// Builds the optional native kernels (native/tlm_native.c → build/Release/tlm_native.node) with the
+// Builds the optional native kernels (native/*.c → build/Release/tlm_native.node) with the
 // node-gyp that npm ships, against the Node headers npm is set to use (npm config nodedir) or the
 // machine's (/usr/include/node). Never fails the build: without a compiler or headers tlm runs on
 // its WebAssembly kernels, and this says so once. Rebuilds only when the source is newer.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build/Release/tlm_native.node');
-const sources = [join(root, 'native/tlm_native.c'), join(root, 'binding.gyp')];
+const sources = [...readdirSync(join(root, 'native')).map((f) => join(root, 'native', f)), join(root, 'binding.gyp')];
 const fresh = existsSync(addon) && sources.every((s) => statSync(s).mtimeMs <= statSync(addon).mtimeMs);
 if (!fresh && process.env.TLM_NO_NATIVE !== '1') {
   // npm's own node-gyp: beside the npm that runs us, or beside this node.

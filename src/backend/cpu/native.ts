@@ -1,15 +1,22 @@
-// The optional native kernels (native/tlm_native.c, an N-API addon built by
+// The optional native kernels (native/*.c, an N-API addon built by
 // scripts/build-native.mjs into build/Release/tlm_native.node). They work in place on the cpu
-// backend's memory (the WebAssembly heap) and run their own threads; where the addon is missing
+// backend's memory (the WebAssembly heap) and run on its threads (jobs named 'native'); where the addon is missing
 // (a browser, no compiler at install, TLM_CPU_KERNELS=wasm|ts) everything runs on the WebAssembly
 // kernels. Node modules come through process.getBuiltinModule, so importing this needs no Node.
 
 import { builtin, packageFile } from './package_file.js';
 
 export interface NativeKernels {
-  /** C [M, N] = A [M, K] · B for row-major (sj = 1) or column-major (sk = 1) B; offsets in bytes, strides in elements. */
-  matmulRows(heap: Float32Array, a: number, sa: number, b: number, sk: number, sj: number, M: number, K: number, N: number, c: number): boolean;
-  setThreads(n: number): number;
+  /**
+   * Plans C [batch, M, N] (contiguous) = A · B (+ bias [N]) for any strides (batch stride 0 =
+   * broadcast); offsets in bytes (bias -1 for none), strides in elements. Returns [plan, items of
+   * phase 0, phase, items of it]: run phase 0's items first when there are any, then the phase's
+   * (each through run(), on any thread). Null when it declines the shape.
+   */
+  matmulPlan(heap: Float32Array, a: number, sab: number, sai: number, sak: number, b: number, sbb: number, sbk: number, sbj: number,
+    c: number, batch: number, M: number, K: number, N: number, bias: number): [number, number, number, number] | null;
+  /** Runs items [i0, i1) of a plan's phase (the plan made on the calling thread of the job). */
+  run(plan: number, phase: number, i0: number, i1: number): void;
   /** The instruction set chosen at load: 'avx512f', 'avx2+fma' or 'none'. */
   isa(): string;
 }
@@ -38,3 +45,8 @@ export function nativeKernels(): NativeKernels | null {
 }
 
 export function nativeLoadError(): string { return reason; }
+
+/** The 'native' job of the cpu backend's thread pool: items [start, end) of a native plan's phase. */
+export function nativeJob(start: number, end: number, _tid: number, plan: number, phase: number): void {
+  nativeKernels()!.run(plan, phase, start, end);
+}

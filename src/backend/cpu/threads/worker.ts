@@ -2,6 +2,7 @@
 // posted in the control block (see protocol.ts) until told to stop.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { nativeJob } from '../native.js';
 import { ACTIVE, ARGS_OFFSET, GEN, JOBS, LOCKED, MAX_ARGS, SLEEPERS, SPIN_MS, STOP, work, type JobFn } from './protocol.js';
 
 interface Init { module: WebAssembly.Module; memory: WebAssembly.Memory; control: SharedArrayBuffer; tid: number }
@@ -9,7 +10,7 @@ interface Init { module: WebAssembly.Module; memory: WebAssembly.Memory; control
 const { module, memory, control, tid } = workerData as Init;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const exports = instance.exports as unknown as Record<string, JobFn>;
-const fns = JOBS.map((name) => exports[name]!);
+const fns = JOBS.map((name) => name === 'native' ? nativeJob : exports[name]!);
 const ctl = new Int32Array(control, 0, ARGS_OFFSET / 4);
 const args = new Float64Array(control, ARGS_OFFSET, MAX_ARGS);
 

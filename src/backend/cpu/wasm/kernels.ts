@@ -28,11 +28,16 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   const [sab, sai, sak] = a.strides as [number, number, number];
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
-  // Rows against one weight-sized B (decode steps, prefills, Linear layers), natively where the addon
-  // loaded (AVX-512 / AVX2 + FMA, its own threads). Small products stay here: there a thread hand-off
-  // costs more than it saves.
-  const nat = B === 1 && K >= NATIVE_MIN && N >= NATIVE_MIN && sak === 1 && (sbj === 1 || sbk === 1) ? r.native : null;
-  if (nat !== null && nat.matmulRows(r.heapF32(), ptr(a), sai, ptr(c), sbk, sbj, M, K, N, O)) return;
+  // Natively where the addon loaded (AVX-512 / AVX2 + FMA), on this runtime's threads; it declines
+  // many tiny batched products. Small products stay here: there a hand-off costs more than it saves.
+  const nat = K >= NATIVE_MIN && N >= NATIVE_MIN ? r.native : null;
+  const plan = nat?.matmulPlan(r.heapF32(), ptr(a), B > 1 ? sab : 0, sai, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, O, B, M, K, N, -1);
+  if (plan) {
+    const [id, packItems, phase, items] = plan;
+    if (packItems > 0) r.run('native', packItems, (packItems * K * 32) / 1e3, [id, 0]);
+    r.run('native', items, us / 4, [id, phase], 1); // ~160 GFLOP/s on one thread
+    return;
+  }
   if (M === 1) { // matvec: packing B would cost as much as the product
     // B is read fastest as one sequential stream per thread (see gemv). A column-major B splits
     // between threads into contiguous blocks of columns; a row-major B into blocks of rows, each

@@ -6,7 +6,7 @@ import type { CpuBackend, CpuStorage } from '../backend.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { JobFn, JobName } from '../threads/protocol.js';
 import { kernelModule } from './loader.js';
-import { nativeKernels, type NativeKernels } from '../native.js';
+import { nativeJob, nativeKernels, type NativeKernels } from '../native.js';
 
 /** The module's exports (see assembly/index.ts); parallel ones take (start, end, tid, ...args). */
 export type Exports = Record<JobName, JobFn> & {
@@ -43,7 +43,8 @@ export class WasmRuntime {
 
   constructor(readonly backend: CpuBackend, private readonly module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, { env: { memory: backend.heap.memory } });
-    this.x = instance.exports as unknown as Exports;
+    // 'native' runs a plan of the native kernels: the same threads run both kernel sets.
+    this.x = { ...instance.exports, native: nativeJob } as unknown as Exports;
     this.tiles = backend.heap.alloc(MAX_THREADS * 128 + 64 + 128).ptr;
     this.scalar = this.tiles + MAX_THREADS * 128;
     this.desc = this.scalar + 64;
@@ -56,13 +57,9 @@ export class WasmRuntime {
   }
 
   private heapView: Float32Array | null = null;
-  private nativeThreads = 0;
-  /** The native kernels when they are wanted and loaded (their pool sized as this runtime's), else null. */
+  /** The native kernels when they are wanted and loaded, else null. */
   get native(): NativeKernels | null {
-    if (!nativeWanted) return null;
-    const n = nativeKernels();
-    if (n !== null && this.nativeThreads !== numThreads) this.nativeThreads = n.setThreads(numThreads);
-    return n;
+    return nativeWanted ? nativeKernels() : null;
   }
   /** The whole heap as floats, for the native kernels (remade when the memory grows). */
   heapF32(): Float32Array {
