@@ -13,12 +13,8 @@ import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
 import * as W from '../src/backend/cpu/wasm/kernels.js';
 import type { CpuBackend } from '../src/backend/cpu/backend.js';
 import { backend } from '../src/tensor/engine.js';
-import { Generator } from '../src/tensor/random.js';
 import { assertClose } from './helpers/assert.js';
-
-/** Deterministic uniform values in [-scale, scale), from the project's seeded generator. */
-const rnd = (n: number, seed: number, scale = 1) => new Generator(seed).fillUniform(new Float32Array(n), -scale, scale);
-const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
+import { checkMatmul, matmulKernel, operand, rand, rnd } from './helpers/matmul.js';
 
 /** Runs f on the TypeScript kernels and on the WASM kernels. */
 function both<T>(f: () => T): { ts: T; wasm: T } {
@@ -42,46 +38,6 @@ test('the WASM kernels load (npm run build makes dist/wasm/kernels.wasm)', () =>
   assert.equal(setCpuKernels('wasm'), 'wasm');
   assert.throws(() => setCpuKernels('gpu' as 'ts'), /expected 'wasm' or 'ts'/);
 });
-
-/** [B, R, C] operands in several layouts: contiguous, transposed, strided, batch-broadcast, batch-permuted. */
-function operand(layout: string, B: number, R: number, C: number, seed: number): Tensor {
-  switch (layout) {
-    case 'n': return rand([B, R, C], seed);
-    case 't': return rand([B, C, R], seed).transpose(1, 2);
-    case 's': return rand([B, R, 2 * C + 1], seed).slice(2, 1, 2 * C + 1, 2);
-    case 'b': return rand([1, R, C], seed).expand([B, R, C]);
-    case 'p': return rand([R, B, C], seed).permute([1, 0, 2]);
-    default: throw new Error(layout);
-  }
-}
-
-/** Checks out against the float64 product with the float32 error bound (K+2)·u·Σ|a||b| per element. */
-function checkMatmul(a: Tensor, c: Tensor, out: Tensor, what: string): void {
-  const [B, M, K] = a.shape as [number, number, number];
-  const N = c.shape[2]!;
-  const A = vals(a), C = vals(c), O = vals(out);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0, abs = 0;
-        for (let k = 0; k < K; k++) {
-          const p = A[(b * M + i) * K + k]! * C[(b * K + k) * N + j]!;
-          s += p; abs += Math.abs(p);
-        }
-        const got = O[(b * M + i) * N + j]!;
-        const tol = 1.2e-7 * (K + 2) * abs;
-        if (!(Math.abs(got - s) <= tol)) assert.fail(`${what}: [${b},${i},${j}] = ${got}, expected ${s} (tolerance ${tol})`);
-      }
-    }
-  }
-}
-
-function matmulKernel(a: Tensor, c: Tensor): Tensor {
-  const out = tlm.full([a.shape[0]!, a.shape[1]!, c.shape[2]!], NaN);
-  const b = backend();
-  getKernel('matmul', 'cpu')(b, a, c, out);
-  return out;
-}
 
 for (const threads of [1, 3]) {
   test(`matmul: every layout, awkward sizes (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
