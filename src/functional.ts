@@ -1,5 +1,5 @@
 // nn.functional, as torch.nn.functional.
 export {
   softmax, logSoftmax, gelu, relu, sigmoid, tanh, layerNorm, embedding, dropout, crossEntropy, nllLoss,
-  scaledDotProductAttention, linear, causalMask,
+  scaledDotProductAttention, linear, matmulBias, causalMask,
 } from './tensor/ops/index.js';

@@ -36,6 +36,8 @@ export interface KernelMap {
   argReduce(b: Backend, op: 'argmax' | 'argmin', x: TensorInfo, outer: number, r: number, inner: number, out: TensorInfo): void;
   /** a [B,M,K], c [B,K,N] (any strides, batch stride 0 = broadcast); out [B,M,N] contiguous. */
   matmul(b: Backend, a: TensorInfo, c: TensorInfo, out: TensorInfo): void;
+  /** matmul plus bias [N] (contiguous) on every row, fused where the backend can (ops fall back to matmul + add without it). */
+  matmulBias(b: Backend, a: TensorInfo, c: TensorInfo, bias: TensorInfo, out: TensorInfo): void;
   /** Row-wise over contiguous [rows, n]. */
   softmax(b: Backend, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): void;
   softmaxBackward(b: Backend, y: TensorInfo, gy: TensorInfo, rows: number, n: number, log: boolean, gx: TensorInfo): void;

@@ -25,7 +25,7 @@ export interface BackendUnderTest {
 /** Every kernel of the registry's KernelMap; the Record type makes tsc reject a missing or unknown name. */
 const KERNELS: Record<KernelName, true> = {
   copy: true, fill: true, cast: true, unary: true, binary: true, binaryScalar: true, where: true, reduce: true,
-  argReduce: true, matmul: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
+  argReduce: true, matmul: true, matmulBias: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
   indexSelect: true, indexAdd: true, gather: true, scatterAdd: true, adamw: true, attention: true, attentionBackward: true,
   rmsNorm: true, rotary: true,
 };
@@ -46,6 +46,6 @@ export const backendsUnderTest: BackendUnderTest[] = [
     label: 'webgpu', backend: 'webgpu', setup: startWebgpu,
     // The webgpu backend is a minimal one (elementwise ops, reductions, matmul) so far.
     notYet: ['softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'indexSelect', 'indexAdd', 'gather',
-      'scatterAdd', 'adamw', 'attention', 'attentionBackward', 'rmsNorm', 'rotary'],
+      'scatterAdd', 'adamw', 'attention', 'attentionBackward', 'rmsNorm', 'rotary', 'matmulBias'],
   },
 ];

@@ -6,7 +6,7 @@
 
 import { registerBackend } from '../../tensor/engine.js';
 import type { Backend } from '../backend.js';
-import { registerKernel, type KernelMap, type KernelName } from '../registry.js';
+import { getKernel, registerKernel, type KernelMap, type KernelName } from '../registry.js';
 import { CpuBackend } from './backend.js';
 import * as ew from './ts/elementwise.js';
 import * as red from './ts/reduce.js';
@@ -125,6 +125,14 @@ registerKernel('matmul', 'cpu', (b, a, c, out) => {
   const r = wasm(b);
   if (r === null || a.dtype !== 'float32' || c.dtype !== 'float32') la.matmul(b, a, c, out);
   else W.matmul(r, a, c, out);
+});
+registerKernel('matmulBias', 'cpu', (b, a, c, bias, out) => {
+  const r = wasm(b);
+  if (r !== null && a.dtype === 'float32' && c.dtype === 'float32' && W.matmul(r, a, c, out, bias)) return;
+  getKernel('matmul', 'cpu')(b, a, c, out);
+  // Unfused: the bias broadcast over out's rows (stride 0), added in place.
+  const rows = { storage: bias.storage, dtype: bias.dtype, offset: bias.offset, shape: out.shape, strides: out.shape.map((_, i) => (i === out.shape.length - 1 ? 1 : 0)) };
+  getKernel('binary', 'cpu')(b, 'add', out, rows, out);
 });
 registerKernel('softmax', 'cpu', (b, x, rows, n, log, out) => {
   const r = wasm(b);

@@ -3,6 +3,7 @@
 // Config options beyond GPT-2: the position type, post-norm blocks, the MLP activation.
 
 import { empty } from '../../tensor/ops/core.js';
+import { matmulBias } from '../../tensor/ops/linalg.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/embedding.js';
@@ -32,8 +33,7 @@ export class Conv1D extends Module {
     this.bias = this.registerParameter('bias', bias ? zeros_(empty([nf])) : null);
   }
   forward(x: Tensor): Tensor {
-    const y = x.matmul(this.weight);
-    return this.bias ? y.add(this.bias) : y;
+    return this.bias ? matmulBias(x, this.weight, this.bias) : x.matmul(this.weight);
   }
 }
 

@@ -4,8 +4,10 @@ import { record } from '../autograd.js';
 import { noGrad, tidy } from '../engine.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { hasKernel } from '../../backend/registry.js';
 import { deviceOf, empty, kernel, requireFloat } from './core.js';
 import { contiguous, expand, reshape, sumTo, unsqueeze, squeeze } from './view.js';
+import { add } from './elementwise.js';
 
 /** Batched product of 3-D operands [B,M,K] @ [B,K,N] (batch stride 0 allowed). No autograd. */
 function bmm(a: Tensor, c: Tensor): Tensor {
@@ -76,12 +78,35 @@ function weightGrad(a: Tensor, c: Tensor, g: Tensor): Tensor {
   return sumTo(matmul(a.mT, g), c.shape);
 }
 
+/**
+ * x @ weight + bias for a 2-D weight [K, N] and bias [N] (torch.addmm over x's rows): one kernel
+ * where the backend fuses the bias into the product, matmul then add elsewhere.
+ */
+export function matmulBias(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  const b = deviceOf('matmul', x, weight, bias);
+  const K = x.shape[x.ndim - 1]!, N = weight.shape[1]!;
+  const fused = hasKernel('matmulBias', b.name) && weight.ndim === 2 && bias.ndim === 1 && bias.shape[0] === N && x.ndim >= 2 &&
+    weight.shape[0] === K && K > 0 && x.dtype === 'float32' && weight.dtype === 'float32' && bias.dtype === 'float32';
+  if (!fused) return add(matmul(x, weight), bias);
+  let out = noGrad(() => tidy(() => {
+    const x3 = reshape(x.isContiguous() ? x : contiguous(x), [1, x.numel / K, K]);
+    const y = empty([1, x.numel / K, N], 'float32', b);
+    kernel('matmulBias', b)(b, x3, unsqueeze(weight, 0), bias.isContiguous() ? bias : contiguous(bias), y);
+    return reshape(y, [...x.shape.slice(0, -1), N]);
+  }));
+  out = record(out, 'MatmulBias', [x, weight, bias], (g) => [
+    x.requiresGrad ? matmul(g, weight.mT) : null,
+    weight.requiresGrad ? weightGrad(x, weight, g) : null,
+    bias.requiresGrad ? sumTo(g, bias.shape) : null,
+  ]);
+  return out;
+}
+
 /** y = x @ weight^T + bias, weight [out, in] as in torch.nn.Linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${fmtShape(weight.shape)}`);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${weight.shape[1]}`);
   }
-  const y = matmul(x, weight.mT);
-  return bias ? y.add(bias) : y;
+  return bias ? matmulBias(x, weight.mT, bias) : matmul(x, weight.mT);
 }

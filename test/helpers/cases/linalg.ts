@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { tensor, cat, stack, gather, scatterAdd, linear, matmul, zeros, type Tensor } from '../../../src/index.js';
+import { matmulBias } from '../../../src/functional.js';
 import type { Case } from '../suite.js';
 import { assertClose } from '../assert.js';
 import { det, expectTensor, refMatmul, vals } from './util.js';
@@ -64,6 +65,27 @@ export const linalgCases: Case[] = [
     // 0 · inf is NaN (no skipping of zero terms), and an empty inner dim gives zeros.
     assert.ok(Number.isNaN((await vals(tensor([[0, 1]]).matmul(tensor([[Infinity], [1]]))))[0]));
     await expectTensor(zeros([2, 3, 0]).matmul(zeros([0, 4])), [2, 3, 4], new Array(24).fill(0));
+  } },
+  { name: 'matmulBias (the bias fused where the backend can): values against float64, gradients against matmul + add', run: async () => {
+    // Shapes on both sides of the native kernels' size gate (K, N ≥ 64), x 2-D and 3-D.
+    for (const [lead, K, N] of [[[5], 7, 9], [[100], 70, 130], [[2, 50], 64, 96]] as const) {
+      const M = lead.reduce((p, d) => p * d, 1);
+      const a = det(M * K, M + K, 1), w = det(K * N, K + N, 1), bias = det(N, N, 1);
+      const x = tensor(a, { shape: [...lead, K], requiresGrad: true }), W = tensor(w, { shape: [K, N], requiresGrad: true });
+      const b = tensor(bias, { shape: [N], requiresGrad: true });
+      const y = matmulBias(x, W, b);
+      assert.deepEqual(y.shape, [...lead, N]);
+      const ref = refMatmul(a, w, M, K, N).map((v, i) => v + bias[i % N]!);
+      assertClose(await vals(y), ref, 1e-5, `matmulBias [${M},${K}]·[${K},${N}]`, 1);
+      const g = tensor(det(M * N, 3, 1), { shape: [...lead, N] });
+      y.mul(g).sum().backward();
+      const x2 = tensor(a, { shape: [...lead, K], requiresGrad: true }), W2 = tensor(w, { shape: [K, N], requiresGrad: true });
+      const b2 = tensor(bias, { shape: [N], requiresGrad: true });
+      x2.matmul(W2).add(b2).mul(g).sum().backward();
+      assertClose(await vals(x.grad!), await vals(x2.grad!), 1e-5, 'grad x', 1);
+      assertClose(await vals(W.grad!), await vals(W2.grad!), 1e-5, 'grad W', 1);
+      assertClose(await vals(b.grad!), await vals(b2.grad!), 1e-5, 'grad bias', 1);
+    }
   } },
   { name: 'cat and stack (any dim, mixed dtypes)', run: async () => {
     const a = tensor([[1, 2], [3, 4]]), b = tensor([[5, 6]]);

@@ -19,27 +19,32 @@ const NATIVE_MIN = 64;
 const STRIPS_PER_ITEM = 4;
 const STRIP_PANEL_BYTES = STRIPS_PER_ITEM * 384 * 64;
 
-export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
+/**
+ * With a bias [N] (contiguous), only the native kernels fuse it: returns false when they did not
+ * take the product (nothing written then), so the caller adds it after an unfused product.
+ */
+export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: TensorInfo, bias: TensorInfo | null = null): boolean {
   const [B, M, K] = a.shape as [number, number, number];
   const N = c.shape[2]!;
-  if (B === 0 || M === 0 || N === 0) return;
+  if (B === 0 || M === 0 || N === 0) return true;
   const O = ptr(out);
-  if (K === 0) { new Float32Array(r.backend.heap.buffer, O, B * M * N).fill(0); return; }
+  if (K === 0 && bias === null) { new Float32Array(r.backend.heap.buffer, O, B * M * N).fill(0); return true; }
   const [sab, sai, sak] = a.strides as [number, number, number];
   const [sbb, sbk, sbj] = c.strides as [number, number, number];
   const us = (2 * B * M * N * K) / 40e3; // ~40 GFLOP/s on one thread
   // Natively where the addon loaded (AVX-512 / AVX2 + FMA), on this runtime's threads; it declines
   // many tiny batched products. Small products stay here: there a hand-off costs more than it saves.
   const nat = K >= NATIVE_MIN && N >= NATIVE_MIN ? r.native : null;
-  const plan = nat?.matmulPlan(r.heapF32(), ptr(a), B > 1 ? sab : 0, sai, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, O, B, M, K, N, -1);
+  const plan = nat?.matmulPlan(r.heapF32(), ptr(a), B > 1 ? sab : 0, sai, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, O, B, M, K, N, bias ? ptr(bias) : -1);
   if (plan) {
     const [id, packItems, phase, items] = plan;
     if (packItems > 0) r.run('native', packItems, (packItems * K * 32) / 1e3, [id, 0]);
     // ~160 GFLOP/s on one thread. Blocks of C (phase 1) are handed out one at a time; the streamed
     // rows' many narrow column blocks (phase 2) in a few chunks per thread.
     r.run('native', items, us / 4, [id, phase], phase === 1 ? 1 : 0);
-    return;
+    return true;
   }
+  if (bias !== null) return false;
   if (M === 1) { // matvec: packing B would cost as much as the product
     // B is read fastest as one sequential stream per thread (see gemv). A column-major B splits
     // between threads into contiguous blocks of columns; a row-major B into blocks of rows, each
@@ -53,10 +58,10 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
       } finally {
         r.free(P);
       }
-      return;
+      return true;
     }
     r.run('gemv', B * Math.ceil(N / 8), sbj === 1 ? 0 : us * 2, [ptr(a), B > 1 ? sab : 0, sak, ptr(c), B > 1 ? sbb : 0, sbk, sbj, K, N, O]);
-    return;
+    return true;
   }
   // A few rows (a batch's decode step) against one B: stream B without packing it.
   if (B === 1 && M <= SMALL_M && sak === 1 && (sbj === 1 || sbk === 1)) {
@@ -67,7 +72,7 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
     } finally {
       r.free(panels);
     }
-    return;
+    return true;
   }
   const bcA = B === 1 || sab === 0, bcB = B === 1 || sbb === 0;
   // Panels of the 2×16 micro-kernel (assembly/tile.ts): A in 2-row panels, B in 16-column panels.
@@ -87,6 +92,7 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
   } finally {
     r.free(pa); r.free(pb);
   }
+  return true;
 }
 
 export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): void {
