@@ -117,7 +117,9 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const warmSteps = quick ? 1 : 2, steps = quick ? 2 : 10, sentences = quick ? BATCH : 160;
   // A shared machine: wait (a while) for idle CPUs before each side's timed part (not in --quick).
   const idle = () => (quick ? Promise.resolve() : waitIdle(15_000));
-  const de = readLines(join(data, 'train.de')), en = readLines(join(data, 'train.en'));
+  const deAll = readFileSync(join(data, 'train.de'), 'utf8').split('\n'), enAll = readFileSync(join(data, 'train.en'), 'utf8').split('\n');
+  const keep = deAll.map((d, i) => d.trim() !== '' && (enAll[i] ?? '').trim() !== '');
+  const de = deAll.filter((_, i) => keep[i]), en = enAll.filter((_, i) => keep[i]);
   const { model, tok, trained } = await modelAndTokenizer(de.flatMap((d, i) => [d, en[i]!]), log);
   const cfg = model.config;
   const ids = (text: string) => tok.encode(text, { addSpecialTokens: false }).ids;
