@@ -25,6 +25,8 @@ typedef struct {
 } Attn;
 
 #define MR 4
+/** Below this many queries a head, the forward reads K in place (dot products) instead of packing Kᵀ. */
+#define DIRECT_L 8
 
 static inline const float *head(const Attn *A, int t, long bh) {
   return A->base[t] + (bh / A->heads) * A->sb[t] + (bh % A->heads) * A->sh[t];

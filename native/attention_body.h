@@ -17,12 +17,12 @@
 #define PW (NV * W)
 
 INL TGT void SFX(tile_body)(const int rows, const int nv, const float *a, long sar, long sak, long K,
-                            const float *b, long ldb, tm last, float *c, long ldc, int add, const float *rs) {
+                            const float *b, long ldb, tm last, int full, float *c, long ldc, int add, const float *rs) {
   vf acc[MR][NV];
   _Pragma("GCC unroll 4") for (int r = 0; r < rows; r++) _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) acc[r][v] = vzero();
   for (long k = 0; k < K; k++, a += sak, b += ldb) {
     vf bv[NV];
-    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = v == nv - 1 ? vloadm(b + v * W, last) : vload(b + v * W);
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = v == nv - 1 && !full ? vloadm(b + v * W, last) : vload(b + v * W);
     _Pragma("GCC unroll 4") for (int r = 0; r < rows; r++) {
       vf x = vset1(a[r * sar]);
       _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) acc[r][v] = vfma(x, bv[v], acc[r][v]);
@@ -32,16 +32,16 @@ INL TGT void SFX(tile_body)(const int rows, const int nv, const float *a, long s
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) {
       vf val = rs ? vmul(acc[r][v], vset1(rs[r])) : acc[r][v];
       float *cp = c + r * ldc + v * W;
-      tm m = v == nv - 1 ? last : tmask(W);
-      if (add) val = vadd(vloadm(cp, m), val);
-      vstorem(cp, m, val);
+      if (v < nv - 1 || full) { vstore(cp, add ? vadd(vload(cp), val) : val); continue; }
+      if (add) val = vadd(vloadm(cp, last), val);
+      vstorem(cp, last, val); // (masked stores only at an edge: they are slow on AMD's cores)
     }
   }
 }
 
-#define TILE(R, N) SFX(tile_body)(R, N, a, sar, sak, K, b, ldb, last, c, ldc, add, rs); return
+#define TILE(R, N) SFX(tile_body)(R, N, a, sar, sak, K, b, ldb, last, full, c, ldc, add, rs); return
 static TGT void SFX(tile)(int rows, int nv, const float *a, long sar, long sak, long K,
-                          const float *b, long ldb, tm last, float *c, long ldc, int add, const float *rs) {
+                          const float *b, long ldb, tm last, int full, float *c, long ldc, int add, const float *rs) {
   switch (rows * 8 + nv) {
   case 8 + 1: TILE(1, 1); case 8 + 2: TILE(1, 2); case 16 + 1: TILE(2, 1); case 16 + 2: TILE(2, 2);
   case 24 + 1: TILE(3, 1); case 24 + 2: TILE(3, 2); case 32 + 1: TILE(4, 1); case 32 + 2: TILE(4, 2);
@@ -62,7 +62,7 @@ static TGT void SFX(product)(int rows, const float *a, long sar, long sak, long 
   for (long j = 0, q = 0; j < width; j += PW, q++) {
     long w = width - j < PW ? width - j : PW;
     int nv = (int)((w + W - 1) / W);
-    SFX(tile)(rows, nv, a, sar, sak, K, b + q * bstep, ldb, tmask(w - (nv - 1) * W), c + j, ldc, add, rs);
+    SFX(tile)(rows, nv, a, sar, sak, K, b + q * bstep, ldb, tmask(w - (nv - 1) * W), w == nv * W, c + j, ldc, add, rs);
   }
 }
 
@@ -104,22 +104,30 @@ static TGT float SFX(dot)(const float *a, const float *b, long n) {
   return hsum(s);
 }
 
+/** Scores of `rows` queries (lq apart) against keys [0, nk) read in place (lk apart): one dot product each, for a few queries a head (decoding), where packing Kᵀ would cost more than the product. */
+static TGT void SFX(scores_direct)(int rows, const float *q, long lq, const float *k, long lk, long E, long nk, float *sc, long Sp) {
+  for (int r = 0; r < rows; r++)
+    for (long j = 0; j < nk; j++) sc[r * Sp + j] = SFX(dot)(q + r * lq, k + j * lk, E);
+}
+
 /** Items (bh, block of BQ queries) [i0, i1): scores, softmax and P·V one tile of MR queries at a time. */
 static TGT void SFX(attn_forward)(const Attn *A, long i0, long i1) {
   const long S = A->S, E = A->E, Ev = A->Ev, L = A->L, Sp = (S + PW - 1) / PW * PW;
   float *kt = scratch(Sp * E + MR * Sp + MR), *sc = kt + Sp * E, *inv = sc + MR * Sp;
   const long nqb = (L + A->bq - 1) / A->bq;
+  const int direct = L < DIRECT_L;
   long packed = -1;
   for (long item = i0; item < i1; item++) {
     long bh = item / nqb, q0 = item % nqb * A->bq, q1 = q0 + A->bq < L ? q0 + A->bq : L;
     const float *kh = head(A, KT, bh), *vh = head(A, VT, bh), *qh = head(A, QT, bh);
     float *oh = (float *)head(A, OT, bh);
-    if (bh != packed) { SFX(pack_t)(kh, A->ld[KT], S, E, kt); packed = bh; }
+    if (bh != packed && !direct) { SFX(pack_t)(kh, A->ld[KT], S, E, kt); packed = bh; }
     long nk = A->causal ? (S < q1 ? S : q1) : S;
     for (long r0 = q0; r0 < q1; r0 += MR) {
       int rows = q1 - r0 < MR ? (int)(q1 - r0) : MR;
       long last = A->causal ? (nk < r0 + rows ? nk : r0 + rows) : nk; // the keys the tile's last row sees
-      SFX(product)(rows, qh + r0 * A->ld[QT], A->ld[QT], 1, E, kt, PW, E * PW, last, sc, Sp, 0, NULL);
+      if (direct) SFX(scores_direct)(rows, qh + r0 * A->ld[QT], A->ld[QT], kh, A->ld[KT], E, last, sc, Sp);
+      else SFX(product)(rows, qh + r0 * A->ld[QT], A->ld[QT], 1, E, kt, PW, E * PW, last, sc, Sp, 0, NULL);
       for (int r = 0; r < rows; r++) {
         long i = r0 + r, lim = A->causal ? (nk < i + 1 ? nk : i + 1) : nk;
         float *row = sc + r * Sp, *lse = A->lse + bh * L + i;

@@ -1,6 +1,7 @@
 // The row and elementwise kernels of nn.c, once per instruction set (included after simd.h, which
 // sets W and the SFX suffix). Rows are contiguous [rows, n]; tails (n not a multiple of W) go
-// through masked loads and stores, never past a row's end. Sums are float32 vector partials, as the
+// through masked loads and stores, never past a row's end (only tails: masked stores are slow on
+// AMD's cores). Sums are float32 vector partials, as the
 // WebAssembly kernels keep them; nothing here depends on the thread that runs it.
 
 /** Max over a row (-inf for an empty one). */
@@ -21,9 +22,10 @@ static TGT float SFX(row_dot)(const float *a, const float *b, long n) {
     s0 = b ? vfma(vload(a + k), vload(b + k), s0) : vadd(s0, vload(a + k));
     s1 = b ? vfma(vload(a + k + W), vload(b + k + W), s1) : vadd(s1, vload(a + k + W));
   }
-  for (; k < n; k += W) {
+  for (; k + W <= n; k += W) s0 = b ? vfma(vload(a + k), vload(b + k), s0) : vadd(s0, vload(a + k));
+  if (k < n) {
     tm m = tmask(n - k);
-    s0 = b ? vfma(vloadm(a + k, m), vloadm(b + k, m), s0) : vadd(s0, vloadm(a + k, m));
+    s1 = b ? vfma(vloadm(a + k, m), vloadm(b + k, m), s1) : vadd(s1, vloadm(a + k, m));
   }
   return hsum(vadd(s0, s1));
 }
@@ -40,11 +42,16 @@ static TGT void SFX(softmax_rows)(const float *x, float *out, long n, int log, l
       if (!log) { vstore(or + k, e0); vstore(or + k + W, e1); }
       s0 = vadd(s0, e0); s1 = vadd(s1, e1);
     }
-    for (; k < n; k += W) {
+    if (k + W <= n) {
+      vf e = vexp(vsub(vload(xr + k), vm));
+      if (!log) vstore(or + k, e);
+      s0 = vadd(s0, e); k += W;
+    }
+    if (k < n) {
       tm m = tmask(n - k);
       vf e = vfill_from(vexp(vsub(vloadm(xr + k, m), vm)), n - k, 0);
       if (!log) vstorem(or + k, m, e);
-      s0 = vadd(s0, e);
+      s1 = vadd(s1, e);
     }
     float sum = hsum(vadd(s0, s1));
     if (log) {
@@ -63,10 +70,13 @@ static TGT void SFX(softmax_back_rows)(const float *y, const float *gy, float *g
   for (long r = r0; r < r1; r++) {
     const float *yr = y + r * n, *gr = gy + r * n; float *or = gx + r * n;
     vf vd = vset1(SFX(row_dot)(gr, log ? NULL : yr, n));
-    for (long k = 0; k < n; k += W) {
+    // log: gx = g - exp(y)·Σg; else gx = y·(g - Σg·y)
+    long k = 0;
+    if (log) for (; k + W <= n; k += W) vstore(or + k, vfnma(vexp(vload(yr + k)), vd, vload(gr + k)));
+    else for (; k + W <= n; k += W) { vf yv = vload(yr + k); vstore(or + k, vmul(yv, vsub(vload(gr + k), vd))); }
+    if (k < n) {
       tm m = tmask(n - k);
       vf yv = vloadm(yr + k, m), gv = vloadm(gr + k, m);
-      // log: gx = g - exp(y)·Σg; else gx = y·(g - Σg·y)
       vstorem(or + k, m, log ? vfnma(vexp(yv), vd, gv) : vmul(yv, vsub(gv, vd)));
     }
   }
@@ -87,7 +97,13 @@ static TGT void SFX(layernorm_rows)(const float *x, const float *w, const float 
     float rs = (float)(1.0 / sqrt((double)hsum(vadd(s0, s1)) / (double)n + (double)eps));
     mean[r] = mu; rstd[r] = rs;
     vf vrs = vset1(rs);
-    for (k = 0; k < n; k += W) {
+    for (k = 0; k + W <= n; k += W) {
+      vf v = vmul(vsub(vload(xr + k), vmu), vrs);
+      if (w) v = vmul(v, vload(w + k));
+      if (b) v = vadd(v, vload(b + k));
+      vstore(or + k, v);
+    }
+    if (k < n) {
       tm m = tmask(n - k);
       vf v = vmul(vsub(vloadm(xr + k, m), vmu), vrs);
       if (w) v = vmul(v, vloadm(w + k, m));
@@ -109,16 +125,23 @@ static TGT void SFX(layernorm_back_rows)(const float *x, const float *w, const f
     vf vmu = vset1(mean[r]), vrs = vset1(rstd[r]), sg = vzero(), sgx = sg;
     for (long k = 0; k < n; k += W) {
       tm m = tmask(n - k);
-      vf xh = vmul(vsub(vloadm(xr + k, m), vmu), vrs), g = vloadm(gr + k, m);
-      vf gh = w ? vmul(g, vloadm(w + k, m)) : g;
+      int full = k + W <= n;
+      vf xh = vmul(vsub(full ? vload(xr + k) : vloadm(xr + k, m), vmu), vrs), g = full ? vload(gr + k) : vloadm(gr + k, m);
+      vf gh = w ? vmul(g, full ? vload(w + k) : vloadm(w + k, m)) : g;
       sg = vadd(sg, gh); sgx = vfma(gh, xh, sgx); // masked lanes: g = 0
       if (!pw) continue;
-      if (k + W <= n) { vadd_f64(pw + k, vmul(g, xh)); vadd_f64(pb + k, g); continue; }
+      if (full) { vadd_f64(pw + k, vmul(g, xh)); vadd_f64(pb + k, g); continue; }
       vstore(prod, vmul(g, xh)); vstore(gl, g);
       for (long l = 0; l < n - k; l++) { pw[k + l] += prod[l]; pb[k + l] += gl[l]; }
     }
     vf mG = vset1(hsum(sg) / (float)n), mGX = vset1(hsum(sgx) / (float)n);
-    for (long k = 0; k < n; k += W) {
+    long k = 0;
+    for (; k + W <= n; k += W) {
+      vf xh = vmul(vsub(vload(xr + k), vmu), vrs), g = vload(gr + k);
+      vf gh = w ? vmul(g, vload(w + k)) : g;
+      vstore(or + k, vmul(vrs, vfnma(xh, mGX, vsub(gh, mG))));
+    }
+    if (k < n) {
       tm m = tmask(n - k);
       vf xh = vmul(vsub(vloadm(xr + k, m), vmu), vrs), g = vloadm(gr + k, m);
       vf gh = w ? vmul(g, vloadm(w + k, m)) : g;
@@ -133,7 +156,8 @@ static TGT void SFX(gelu_range)(int op, const float *x, float *out, long i0, lon
   long k = i0;
   if (op == 0) for (; k + 2 * W <= i1; k += 2 * W) { vf a = vgelu(vload(x + k)), b = vgelu(vload(x + k + W)); vstore(out + k, a); vstore(out + k + W, b); }
   else for (; k + 2 * W <= i1; k += 2 * W) { vf a = vgelu_tanh(vload(x + k)), b = vgelu_tanh(vload(x + k + W)); vstore(out + k, a); vstore(out + k + W, b); }
-  for (; k < i1; k += W) { tm m = tmask(i1 - k); vf v = vloadm(x + k, m); vstorem(out + k, m, op == 0 ? vgelu(v) : vgelu_tanh(v)); }
+  for (; k + W <= i1; k += W) { vf v = vload(x + k); vstore(out + k, op == 0 ? vgelu(v) : vgelu_tanh(v)); }
+  if (k < i1) { tm m = tmask(i1 - k); vf v = vloadm(x + k, m); vstorem(out + k, m, op == 0 ? vgelu(v) : vgelu_tanh(v)); }
 }
 
 static TGT void SFX(gelu_grad_range)(int op, const float *x, const float *g, float *out, long i0, long i1) {
@@ -145,7 +169,8 @@ static TGT void SFX(gelu_grad_range)(int op, const float *x, const float *g, flo
     vf a = vgelu_tanh_grad(vload(x + k), vload(g + k)), b = vgelu_tanh_grad(vload(x + k + W), vload(g + k + W));
     vstore(out + k, a); vstore(out + k + W, b);
   }
-  for (; k < i1; k += W) {
+  for (; k + W <= i1; k += W) { vf xv = vload(x + k), gv = vload(g + k); vstore(out + k, op == 4 ? vgelu_grad(xv, gv) : vgelu_tanh_grad(xv, gv)); }
+  if (k < i1) {
     tm m = tmask(i1 - k);
     vf xv = vloadm(x + k, m), gv = vloadm(g + k, m);
     vstorem(out + k, m, op == 4 ? vgelu_grad(xv, gv) : vgelu_tanh_grad(xv, gv));
@@ -156,7 +181,16 @@ static TGT void SFX(gelu_grad_range)(int op, const float *x, const float *g, flo
 static TGT void SFX(adamw_range)(float *p, const float *g, float *m, float *v, const float *c, long i0, long i1) {
   vf b1 = vset1(c[0]), o1 = vset1(c[1]), b2 = vset1(c[2]), o2 = vset1(c[3]);
   vf decay = vset1(c[4]), step = vset1(c[5]), sb = vset1(c[6]), eps = vset1(c[7]);
-  for (long k = i0; k < i1; k += W) {
+  long k = i0;
+  for (; k + W <= i1; k += W) {
+    vf gv = vload(g + k);
+    vf mv = vadd(vmul(b1, vload(m + k)), vmul(o1, gv));
+    vf vv = vadd(vmul(b2, vload(v + k)), vmul(vmul(o2, gv), gv));
+    vstore(m + k, mv); vstore(v + k, vv);
+    vf den = vadd(vdiv(vsqrt(vv), sb), eps);
+    vstore(p + k, vsub(vmul(vload(p + k), decay), vdiv(vmul(step, mv), den)));
+  }
+  if (k < i1) {
     tm mk = tmask(i1 - k);
     vf gv = vloadm(g + k, mk);
     vf mv = vadd(vmul(b1, vloadm(m + k, mk)), vmul(o1, gv));

@@ -33,14 +33,14 @@ const CHUNK = 16384;
 export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): boolean {
   const plan = nat(r)?.softmaxPlan(r.heapF32(), ptr(x), ptr(out), n, log ? 1 : 0);
   if (plan == null) return false;
-  r.run('native', rows, (rows * n) / 1500, [plan, 0]);
+  r.run('native', rows, (rows * n) / 5000, [plan, 0]);
   return true;
 }
 
 export function softmaxBackward(r: WasmRuntime, y: TensorInfo, gy: TensorInfo, rows: number, n: number, log: boolean, gx: TensorInfo): boolean {
   const plan = nat(r)?.softmaxBackwardPlan(r.heapF32(), ptr(y), ptr(gy), ptr(gx), n, log ? 1 : 0);
   if (plan == null) return false;
-  r.run('native', rows, (rows * n) / 3000, [plan, 0]);
+  r.run('native', rows, (rows * n) / 6000, [plan, 0]);
   return true;
 }
 
@@ -48,7 +48,7 @@ export function layerNorm(r: WasmRuntime, x: TensorInfo, w: TensorInfo | null, b
   out: TensorInfo, mean: TensorInfo, rstd: TensorInfo): boolean {
   const plan = nat(r)?.layerNormPlan(r.heapF32(), ptr(x), opt(w), opt(b), ptr(out), ptr(mean), ptr(rstd), n, eps);
   if (plan == null) return false;
-  r.run('native', rows, (rows * n) / 3000, [plan, 0]);
+  r.run('native', rows, (rows * n) / 8000, [plan, 0]);
   return true;
 }
 
@@ -61,7 +61,7 @@ export function layerNormBackward(r: WasmRuntime, x: TensorInfo, w: TensorInfo |
   const plan = nat(r)?.layerNormBackwardPlan(r.heapF32(), ptr(x), opt(w), ptr(mean), ptr(rstd), ptr(gy), ptr(gx), opt(gw), opt(gb), rows, n, per);
   if (plan == null) return false;
   const blocks = Math.ceil(rows / per);
-  r.run('native', blocks, (rows * n) / 1500, [plan, 0], 1);
+  r.run('native', blocks, (rows * n) / 4500, [plan, 0], 1);
   if (gw || gb) r.run('native', Math.ceil(n / 256), (blocks * n) / 1e3, [plan, 1]);
   return true;
 }
@@ -75,7 +75,7 @@ export function gelu(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo)
   const plan = nat(r)?.geluPlan(r.heapF32(), ptr(x), ptr(out), code);
   if (plan == null) return false;
   const n = numel(out);
-  r.run('native', n, n / 2000, [plan, 0], CHUNK);
+  r.run('native', n, n / (code === 0 ? 2200 : 4000), [plan, 0], CHUNK);
   return true;
 }
 
@@ -87,7 +87,7 @@ export function geluGrad(r: WasmRuntime, op: string, x: TensorInfo, g: TensorInf
   const plan = nat(r)?.geluGradPlan(r.heapF32(), ptr(x), ptr(g), ptr(out), code);
   if (plan == null) return false;
   const n = numel(out);
-  r.run('native', n, n / 1500, [plan, 0], CHUNK);
+  r.run('native', n, n / (code === 4 ? 1500 : 3000), [plan, 0], CHUNK);
   return true;
 }
 
@@ -97,7 +97,7 @@ export function adamw(r: WasmRuntime, param: TensorInfo, grad: TensorInfo, m: Te
     1 - p.lr * p.weightDecay, p.lr / p.bc1, Math.sqrt(p.bc2), p.eps);
   if (plan == null) return false;
   const n = numel(param);
-  r.run('native', n, n / 1500, [plan, 0], CHUNK);
+  r.run('native', n, n / 6000, [plan, 0], CHUNK);
   return true;
 }
 
@@ -115,10 +115,10 @@ export function attention(r: WasmRuntime, desc: number, mask: readonly number[],
     gradients ? 8 : 4);
   if (plan == null) return false;
   const flops = (4 * BH * L * S * Math.max(E, Ev)) / (p.causal ? 2 : 1);
-  if (gradients) r.run('native', BH, (2.5 * flops) / 80e3, [plan, 1], 1);
+  if (gradients) r.run('native', BH, (2.5 * flops) / 85e3, [plan, 1], 1);
   else {
     const nqb = Math.ceil(L / BQ);
-    r.run('native', BH * nqb, flops / 80e3, [plan, 0], nqb);
+    r.run('native', BH * nqb, flops / 100e3, [plan, 0], nqb);
   }
   return true;
 }
