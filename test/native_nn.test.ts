@@ -12,6 +12,7 @@ import { functional as F, tensor, causalMask, type Tensor } from '../src/index.j
 import { cpuThreadsReady, getCpuNative, setCpuKernels, setCpuThreads, shutdownCpuThreads } from '../src/backend/cpu/index.js';
 import { nativeKernels } from '../src/backend/cpu/native.js';
 import { runtimeFor } from '../src/backend/cpu/wasm/runtime.js';
+import { MIN_ELEMENTS } from '../src/backend/cpu/wasm/native_nn.js';
 import type { CpuBackend } from '../src/backend/cpu/backend.js';
 import { getKernel } from '../src/backend/registry.js';
 import { backend } from '../src/tensor/engine.js';
@@ -34,8 +35,12 @@ for (const name of Object.keys(addon ?? {}).filter((n) => n.endsWith('Plan') && 
   addon![name] = (...a: unknown[]) => { const p = f(...a); if (p !== null) planned.set(name, (planned.get(name) ?? 0) + 1); return p; };
 }
 
-/** Runs f on the TypeScript kernels, then on the native ones; asserts that each named plan was made. */
-function both<T>(plans: string[], f: () => T): { ts: T; nat: T } {
+/**
+ * Runs f on the TypeScript kernels, then on the native ones; asserts that each named plan was made
+ * when the case has `elements` (at least MIN_ELEMENTS: below, the WebAssembly kernels run it).
+ */
+function both<T>(plans: string[], elements: number, f: () => T): { ts: T; nat: T } {
+  if (elements < MIN_ELEMENTS) plans = [];
   setCpuKernels('ts');
   let ts: T;
   try { ts = f(); } finally { setCpuKernels('wasm'); }
@@ -72,9 +77,9 @@ function softmaxCase(rows: number, n: number, log: boolean, seed: number): numbe
 }
 
 test('softmax and logSoftmax, forward and backward, odd sizes and masked rows', () => {
-  for (const [rows, n] of [[1, 1], [3, 5], [7, 17], [5, 33], [4, 16], [9, 65], [2, 100], [33, 1000], [300, 129]] as const) {
+  for (const [rows, n] of [[1, 1], [3, 5], [70, 17], [40, 33], [64, 16], [20, 65], [11, 100], [2, 1100], [33, 1000], [300, 129]] as const) {
     for (const log of [false, true]) {
-      const r = both(['softmaxPlan', 'softmaxBackwardPlan'], () => softmaxCase(rows, n, log, rows + n));
+      const r = both(['softmaxPlan', 'softmaxBackwardPlan'], rows * n, () => softmaxCase(rows, n, log, rows + n));
       const what = `${log ? 'logSoftmax' : 'softmax'} [${rows},${n}]`;
       assertClose(r.nat[0]!, r.ts[0]!, 2e-6, what, log ? 1 : 1e-6); // log: x - lse near 0, compared absolutely there
       assertClose(r.nat[1]!, r.ts[1]!, 1e-5, `${what} grad`, 0.1); // g - y·Σg cancels; Σ in float32
@@ -91,9 +96,9 @@ function layerNormCase(rows: number, n: number, affine: boolean, seed: number): 
 }
 
 test('layerNorm, forward and backward, with and without affine, odd sizes', () => {
-  for (const [rows, n] of [[1, 3], [5, 7], [3, 17], [70, 33], [16, 64], [40, 129], [300, 769]] as const) {
+  for (const [rows, n] of [[1, 3], [5, 7], [70, 17], [70, 33], [16, 64], [40, 129], [1, 1500], [300, 769]] as const) {
     for (const affine of [true, false]) {
-      const r = both(['layerNormPlan', 'layerNormBackwardPlan'], () => layerNormCase(rows, n, affine, rows * n));
+      const r = both(['layerNormPlan', 'layerNormBackwardPlan'], rows * n, () => layerNormCase(rows, n, affine, rows * n));
       const what = `layerNorm [${rows},${n}]${affine ? ' affine' : ''}`;
       assertClose(r.nat[0]!, r.ts[0]!, 1e-5, what, 0.1); // float32 against the float64 kernel; w·x̂ + b cancels
       assertClose(r.nat[1]!, r.ts[1]!, 1e-4, `${what} dx`, 0.1);
@@ -115,9 +120,9 @@ function geluCase(n: number, approximate: 'none' | 'tanh', seed: number): number
 }
 
 test('GELU (erf and tanh forms) and their gradients, odd lengths and special values', () => {
-  for (const n of [1, 7, 15, 17, 100, 16384 * 2 + 9]) {
+  for (const n of [1, 7, 100, 1025, 1039, 16384 * 2 + 9]) {
     for (const approximate of ['none', 'tanh'] as const) {
-      const r = both(['geluPlan', 'geluGradPlan'], () => geluCase(n, approximate, n));
+      const r = both(['geluPlan', 'geluGradPlan'], n, () => geluCase(n, approximate, n));
       // Near 0 (the left tail; the gradient near its zero at x ≈ -0.75) compared absolutely.
       assertClose(r.nat[0]!, r.ts[0]!, 2e-6, `gelu ${approximate} n=${n}`, 1e-3);
       assertClose(r.nat[1]!, r.ts[1]!, 4e-6, `gelu ${approximate} grad n=${n}`, 0.1);
@@ -134,8 +139,8 @@ function adamwCase(n: number): number[][] {
 }
 
 test('AdamW step, odd lengths', () => {
-  for (const n of [1, 15, 17, 1000, 300001]) {
-    const r = both(['adamwPlan'], () => adamwCase(n));
+  for (const n of [1, 15, 1025, 1039, 300001]) {
+    const r = both(['adamwPlan'], n, () => adamwCase(n));
     assertClose(r.nat[0]!, r.ts[0]!, 1e-6, `adamw p n=${n}`, 0.1);
     assertClose(r.nat[1]!, r.ts[1]!, 1e-6, `adamw m n=${n}`, 0.1);
     assertClose(r.nat[2]!, r.ts[2]!, 1e-6, `adamw v n=${n}`, 0.01);
@@ -181,7 +186,7 @@ function attentionCase(c: AttnCase, seed: number): number[][] {
 test('fused attention, forward and backward: causal, masks, odd sizes, packed heads, decoding', () => {
   let seed = 10;
   for (const c of attnCases) {
-    const r = both(['attentionPlan'], () => attentionCase(c, seed));
+    const r = both(['attentionPlan'], Infinity, () => attentionCase(c, seed));
     r.nat.forEach((v, i) => assertClose(v, r.ts[i]!, 2e-5, `${c.name} (output ${i})`, 0.05));
     if (c.mask && c.name.includes('fully')) assert.ok(r.nat[0]!.slice(3 * 17, 4 * 17).every(Number.isNaN), `${c.name}: the masked row is NaN`);
     seed += 10;

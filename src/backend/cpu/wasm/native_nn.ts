@@ -29,8 +29,14 @@ const numel = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 const opt = (t: TensorInfo | null) => (t ? ptr(t) : -1);
 /** Elements per work item of the elementwise kernels (as the WebAssembly ones). */
 const CHUNK = 16384;
+/**
+ * Below this many elements the WebAssembly kernels stay: measured, their call costs less than a
+ * native plan and run, and the work saved is smaller than the difference.
+ */
+export const MIN_ELEMENTS = 1024;
 
 export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): boolean {
+  if (rows * n < MIN_ELEMENTS) return false;
   const plan = nat(r)?.softmaxPlan(r.heapF32(), ptr(x), ptr(out), n, log ? 1 : 0);
   if (plan == null) return false;
   r.run('native', rows, (rows * n) / 5000, [plan, 0]);
@@ -38,6 +44,7 @@ export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, 
 }
 
 export function softmaxBackward(r: WasmRuntime, y: TensorInfo, gy: TensorInfo, rows: number, n: number, log: boolean, gx: TensorInfo): boolean {
+  if (rows * n < MIN_ELEMENTS) return false;
   const plan = nat(r)?.softmaxBackwardPlan(r.heapF32(), ptr(y), ptr(gy), ptr(gx), n, log ? 1 : 0);
   if (plan == null) return false;
   r.run('native', rows, (rows * n) / 6000, [plan, 0]);
@@ -46,6 +53,7 @@ export function softmaxBackward(r: WasmRuntime, y: TensorInfo, gy: TensorInfo, r
 
 export function layerNorm(r: WasmRuntime, x: TensorInfo, w: TensorInfo | null, b: TensorInfo | null, rows: number, n: number, eps: number,
   out: TensorInfo, mean: TensorInfo, rstd: TensorInfo): boolean {
+  if (rows * n < MIN_ELEMENTS) return false;
   const plan = nat(r)?.layerNormPlan(r.heapF32(), ptr(x), opt(w), opt(b), ptr(out), ptr(mean), ptr(rstd), n, eps);
   if (plan == null) return false;
   r.run('native', rows, (rows * n) / 8000, [plan, 0]);
@@ -58,6 +66,7 @@ export function layerNorm(r: WasmRuntime, x: TensorInfo, w: TensorInfo | null, b
  */
 export function layerNormBackward(r: WasmRuntime, x: TensorInfo, w: TensorInfo | null, mean: TensorInfo, rstd: TensorInfo, gy: TensorInfo,
   rows: number, n: number, gx: TensorInfo, gw: TensorInfo | null, gb: TensorInfo | null, per: number): boolean {
+  if (rows * n < MIN_ELEMENTS) return false;
   const plan = nat(r)?.layerNormBackwardPlan(r.heapF32(), ptr(x), opt(w), ptr(mean), ptr(rstd), ptr(gy), ptr(gx), opt(gw), opt(gb), rows, n, per);
   if (plan == null) return false;
   const blocks = Math.ceil(rows / per);
@@ -71,7 +80,7 @@ const GELU: Record<string, number> = { gelu: 0, gelu_tanh: 1, gelu_grad: 4, gelu
 /** GELU (erf or tanh form) of contiguous float32 x. */
 export function gelu(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo): boolean {
   const code = GELU[op];
-  if (code === undefined || code > 1 || x.dtype !== 'float32' || !isContiguous(x) || !isContiguous(out)) return false;
+  if (code === undefined || code > 1 || x.dtype !== 'float32' || numel(out) < MIN_ELEMENTS || !isContiguous(x) || !isContiguous(out)) return false;
   const plan = nat(r)?.geluPlan(r.heapF32(), ptr(x), ptr(out), code);
   if (plan == null) return false;
   const n = numel(out);
@@ -82,7 +91,8 @@ export function gelu(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo)
 /** GELU's gradient g · gelu'(x), x and g contiguous of the same shape. */
 export function geluGrad(r: WasmRuntime, op: string, x: TensorInfo, g: TensorInfo, out: TensorInfo): boolean {
   const code = GELU[op];
-  if (code === undefined || code < 4 || x.dtype !== 'float32' || g.dtype !== 'float32' || numel(x) !== numel(out) || numel(g) !== numel(out)
+  if (code === undefined || code < 4 || x.dtype !== 'float32' || g.dtype !== 'float32' || numel(out) < MIN_ELEMENTS
+    || numel(x) !== numel(out) || numel(g) !== numel(out)
     || !isContiguous(x) || !isContiguous(g) || !isContiguous(out)) return false;
   const plan = nat(r)?.geluGradPlan(r.heapF32(), ptr(x), ptr(g), ptr(out), code);
   if (plan == null) return false;
@@ -92,6 +102,7 @@ export function geluGrad(r: WasmRuntime, op: string, x: TensorInfo, g: TensorInf
 }
 
 export function adamw(r: WasmRuntime, param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, p: AdamWParams): boolean {
+  if (numel(param) < MIN_ELEMENTS) return false;
   // Constants in float64 first, as the TypeScript kernel and torch (whose scalars are doubles) do.
   const plan = nat(r)?.adamwPlan(r.heapF32(), ptr(param), ptr(grad), ptr(m), ptr(v), p.beta1, 1 - p.beta1, p.beta2, 1 - p.beta2,
     1 - p.lr * p.weightDecay, p.lr / p.bc1, Math.sqrt(p.bc2), p.eps);
