@@ -43,7 +43,7 @@ static float *scratch(long floats) {
   size_t need = ((size_t)floats * sizeof(float) + 63) / 64 * 64;
   if (need > cap) {
     free(buf);
-    cap = need + need / 4;
+    cap = (need + need / 4 + 63) / 64 * 64;
     if ((buf = aligned_alloc(64, cap)) == NULL) abort();
   }
   return buf;
