@@ -53,5 +53,7 @@ NAPI_MODULE_INIT() {
   tlm_export(env, exports, "run", run);
   tlm_export(env, exports, "isa", get_isa);
   tlm_register_gemm(env, exports);
+  tlm_register_nn(env, exports);
+  tlm_register_attention(env, exports);
   return exports;
 }

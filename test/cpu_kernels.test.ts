@@ -28,6 +28,12 @@ function both<T>(f: () => T): { ts: T; wasm: T } {
   }
 }
 
+/** both() with the native kernels off: the WebAssembly kernels they would take over (test/native_nn checks those). */
+function bothWasm<T>(f: () => T): { ts: T; wasm: T } {
+  setCpuNative(false);
+  try { return both(f); } finally { setCpuNative(true); }
+}
+
 const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
 const rt = () => runtimeFor(backend() as CpuBackend)!;
 
@@ -107,7 +113,7 @@ test('softmax and logSoftmax, forward and backward', () => {
       const data = rnd(rows * n, rows * 7 + n, 8);
       if (n > 2) { data[1] = -Infinity; data[n + 2] = 60; } // a masked entry, a large one
       const g = rand([rows, n], 99);
-      const r = both(() => {
+      const r = bothWasm(() => {
         const x = tensor(data, { shape: [rows, n], requiresGrad: true });
         const y = log ? F.logSoftmax(x, -1) : F.softmax(x, -1);
         y.backward(g);
@@ -120,7 +126,7 @@ test('softmax and logSoftmax, forward and backward', () => {
     }
   }
   // A fully masked row gives NaN, as torch.
-  const m = both(() => vals(F.softmax(tensor([[-Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [0, 1, 2, 3, 4]]), -1)));
+  const m = bothWasm(() => vals(F.softmax(tensor([[-Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [0, 1, 2, 3, 4]]), -1)));
   assert.ok(m.wasm.slice(0, 5).every(Number.isNaN));
   assertClose(m.wasm.slice(5), m.ts.slice(5), 2e-6);
 });
@@ -130,7 +136,7 @@ test('layerNorm, forward and backward, with and without affine', () => {
   for (const [rows, n] of [[1, 1], [2, 3], [5, 7], [16, 64], [300, 769]] as const) {
     for (const affine of [true, false]) {
       const x = rand([rows, n], n + rows, 3).add(0.5), w = rand([n], 5), b = rand([n], 6), g = rand([rows, n], 7);
-      const r = both(() => {
+      const r = bothWasm(() => {
         const xs = x.detach().requiresGrad_(), ws = w.detach().requiresGrad_(), bs = b.detach().requiresGrad_();
         const y = affine ? F.layerNorm(xs, [n], ws, bs, 1e-5) : F.layerNorm(xs, [n], null, null, 1e-5);
         y.backward(g);
@@ -157,7 +163,7 @@ test('GELU (erf and tanh forms) and their gradients, relu, neg', () => {
     special.slice(0, n).forEach((v, i) => { data[i] = v; });
     const g = rand([n], 3);
     for (const approximate of ['none', 'tanh'] as const) {
-      const r = both(() => {
+      const r = bothWasm(() => {
         const x = tensor(data, { requiresGrad: true });
         const y = F.gelu(x, { approximate });
         y.backward(g);
@@ -170,13 +176,13 @@ test('GELU (erf and tanh forms) and their gradients, relu, neg', () => {
     }
     const x = tensor(data);
     for (const [name, f] of [['relu', (t: Tensor) => t.relu()], ['neg', (t: Tensor) => t.neg()]] as const) {
-      const r = both(() => vals(f(x)));
+      const r = bothWasm(() => vals(f(x)));
       assert.deepEqual(r.wasm, r.ts, name);
     }
   }
   // A strided input takes the TypeScript path and still agrees.
   const s = rand([6, 10], 4).transpose(0, 1);
-  const r = both(() => vals(s.gelu()));
+  const r = bothWasm(() => vals(s.gelu()));
   assertClose(r.wasm, r.ts, 2e-6, 'gelu of a transposed view', 1e-6);
 });
 
@@ -256,7 +262,7 @@ test('AdamW step', () => {
   for (const n of [1, 5, 4096, 100003]) {
     const p0 = rnd(n, 1), g = rnd(n, 2), m0 = rnd(n, 3, 0.1), v0 = rnd(n, 4, 0.01).map(Math.abs);
     const params = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.999 ** 3 };
-    const r = both(() => {
+    const r = bothWasm(() => {
       const p = tensor(p0), m = tensor(m0), v = tensor(v0.slice());
       getKernel('adamw', 'cpu')(backend(), p, tensor(g), m, v, params);
       return [vals(p), vals(m), vals(v)];

@@ -1,11 +1,11 @@
-// The fused attention kernels (WASM and TypeScript) against the composite path (matmul, mask,
+// The fused attention kernels (native where built, WASM and TypeScript) against the composite path (matmul, mask,
 // softmax, matmul, and autograd through them): forward and gradients, with causal, bool and float
 // masks, broadcast batch dims, L != S, E != Ev, on one thread and several.
 
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { functional as F, tensor, causalMask, type Tensor } from '../src/index.js';
-import { setCpuKernels, setCpuThreads, shutdownCpuThreads, cpuThreadsReady } from '../src/backend/cpu/index.js';
+import { getCpuNative, setCpuKernels, setCpuNative, setCpuThreads, shutdownCpuThreads, cpuThreadsReady } from '../src/backend/cpu/index.js';
 import { backend } from '../src/tensor/engine.js';
 import { Generator } from '../src/tensor/random.js';
 import { assertClose } from './helpers/assert.js';
@@ -14,6 +14,16 @@ import { assertClose } from './helpers/assert.js';
 const rnd = (n: number, seed: number, scale = 1) => new Generator(seed).fillUniform(new Float32Array(n), -scale, scale);
 const rand = (shape: number[], seed: number, scale = 1) => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
 const vals = (t: Tensor) => Array.from(t.contiguous().dataSync());
+
+/** The fused kernels under test: the native ones where the addon is built, WASM, TypeScript. */
+const kinds = getCpuNative() !== null ? ['native', 'wasm', 'ts'] as const : ['wasm', 'ts'] as const;
+
+/** f on one kernel set (then back to the default: WASM with the native kernels where built). */
+function on<T>(kind: typeof kinds[number], f: () => T): T {
+  setCpuKernels(kind === 'ts' ? 'ts' : 'wasm');
+  setCpuNative(kind === 'native');
+  try { return f(); } finally { setCpuKernels('wasm'); setCpuNative(true); }
+}
 
 interface Case {
   name: string; q: number[]; k: number[]; v: number[]; causal?: boolean; mask?: () => Tensor; scale?: number;
@@ -96,21 +106,16 @@ const cases: Case[] = [
 ];
 
 for (const threads of [1, 3]) {
-  test(`attention: fused (wasm, ts) against the composite ops (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+  test(`attention: fused (${kinds.join(', ')}) against the composite ops (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
     setCpuThreads(threads);
     await cpuThreadsReady(backend());
     let seed = 100;
     for (const c of cases) {
-      setCpuKernels('wasm');
       const ref = run(c, false, seed);
-      const wasm = run(c, true, seed);
-      setCpuKernels('ts');
-      const ts = run(c, true, seed);
-      setCpuKernels('wasm');
       const names = c.layout === 'packed' ? ['out', 'dqkv'] : ['out', 'dq', 'dk', 'dv'];
-      for (let i = 0; i < names.length; i++) {
-        assertClose(wasm[i]!, ref[i]!, 2e-5, `${c.name}: wasm ${names[i]}`, 0.05);
-        assertClose(ts[i]!, ref[i]!, 2e-5, `${c.name}: ts ${names[i]}`, 0.05);
+      for (const kind of kinds) {
+        const got = on(kind, () => run(c, true, seed));
+        for (let i = 0; i < names.length; i++) assertClose(got[i]!, ref[i]!, 2e-5, `${c.name}: ${kind} ${names[i]}`, 0.05);
       }
       seed += 10;
     }
@@ -119,8 +124,7 @@ for (const threads of [1, 3]) {
 
 test('attention: a causal call and the same explicit mask agree to the bit; a fully masked row is NaN', () => {
   setCpuThreads(2);
-  for (const kind of ['wasm', 'ts'] as const) {
-    setCpuKernels(kind);
+  for (const kind of kinds) on(kind, () => {
     const q = rand([3, 23, 7], 1), k = rand([3, 23, 7], 2), v = rand([3, 23, 6], 3);
     const a = vals(F.scaledDotProductAttention(q, k, v, { isCausal: true }));
     const b = vals(F.scaledDotProductAttention(q, k, v, { attnMask: causalMask(23, 23).logicalNot() }));
@@ -129,8 +133,7 @@ test('attention: a causal call and the same explicit mask agree to the bit; a fu
     const out = vals(F.scaledDotProductAttention(rand([4, 3], 4), rand([5, 3], 5), rand([5, 2], 6), { attnMask: m }));
     assert.ok(out.slice(4, 6).every(Number.isNaN), `${kind}: masked row`);
     assert.ok(out.slice(0, 4).every(Number.isFinite), `${kind}: other rows`);
-  }
-  setCpuKernels('wasm');
+  });
 });
 
 test('attention: dropout and a float mask that needs a gradient take the composite path', () => {

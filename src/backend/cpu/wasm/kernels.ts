@@ -5,6 +5,7 @@
 import { isContiguous, type TensorInfo } from '../../backend.js';
 import type { AdamWParams, AttentionParams } from '../../registry.js';
 import { planStrided } from '../../strided.js';
+import * as N from './native_nn.js';
 import { ptr, type WasmRuntime } from './runtime.js';
 
 const up = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -96,15 +97,18 @@ export function matmul(r: WasmRuntime, a: TensorInfo, c: TensorInfo, out: Tensor
 }
 
 export function softmax(r: WasmRuntime, x: TensorInfo, rows: number, n: number, log: boolean, out: TensorInfo): void {
+  if (N.softmax(r, x, rows, n, log, out)) return;
   r.run('softmax', rows, (rows * n) / 400, [ptr(x), ptr(out), n, log ? 1 : 0]);
 }
 
 export function softmaxBackward(r: WasmRuntime, y: TensorInfo, gy: TensorInfo, rows: number, n: number, log: boolean, gx: TensorInfo): void {
+  if (N.softmaxBackward(r, y, gy, rows, n, log, gx)) return;
   r.run('softmaxBackward', rows, (rows * n) / 1000, [ptr(y), ptr(gy), ptr(gx), n, log ? 1 : 0]);
 }
 
 export function layerNorm(r: WasmRuntime, x: TensorInfo, weight: TensorInfo | null, bias: TensorInfo | null, rows: number, n: number,
   eps: number, out: TensorInfo, mean: TensorInfo, rstd: TensorInfo): void {
+  if (N.layerNorm(r, x, weight, bias, rows, n, eps, out, mean, rstd)) return;
   r.run('layerNorm', rows, (rows * n) / 1000,
     [ptr(x), weight ? ptr(weight) : 0, bias ? ptr(bias) : 0, ptr(out), ptr(mean), ptr(rstd), n, eps]);
 }
@@ -115,6 +119,7 @@ export function layerNormBackward(r: WasmRuntime, x: TensorInfo, weight: TensorI
   // in block order: the same bits whatever the thread count or scheduling (resumed training runs
   // must repeat the uninterrupted one exactly).
   const blocks = Math.min(rows, 32), per = Math.ceil(rows / Math.max(blocks, 1));
+  if (N.layerNormBackward(r, x, weight, mean, rstd, gy, rows, n, gx, gw, gb, per)) return;
   const part = gw || gb ? r.alloc(blocks * n * 16) : null;
   try {
     if (part) new Float64Array(r.backend.heap.buffer, part.ptr, blocks * n * 2).fill(0);
@@ -136,6 +141,7 @@ const CHUNK = 16384;
 export function unary(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo): boolean {
   const spec = UNARY[op];
   if (!spec || x.dtype !== 'float32' || out.dtype !== 'float32' || !isContiguous(x) || !isContiguous(out)) return false;
+  if (N.gelu(r, op, x, out)) return true;
   const n = numel(out);
   r.run('unary', n, (n * spec[1]) / 1e3, [spec[0], ptr(x), ptr(out)], CHUNK);
   return true;
@@ -145,6 +151,7 @@ export function unary(r: WasmRuntime, op: string, x: TensorInfo, out: TensorInfo
 export function binary(r: WasmRuntime, op: string, a: TensorInfo, c: TensorInfo, out: TensorInfo): boolean {
   const spec = BINARY[op];
   if (!spec || a.dtype !== 'float32' || c.dtype !== 'float32' || out.dtype !== 'float32') return false;
+  if (N.geluGrad(r, op, a, c, out)) return true;
   const plan = planStrided(out.shape, [a.strides, c.strides, out.strides]);
   const nd = plan.dims.length;
   const [sa, sc, so] = plan.strides as [number[], number[], number[]];
@@ -174,6 +181,7 @@ export function binaryScalar(r: WasmRuntime, op: string, a: TensorInfo, scalar: 
 }
 
 export function adamw(r: WasmRuntime, param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, p: AdamWParams): void {
+  if (N.adamw(r, param, grad, m, v, p)) return;
   const n = numel(param);
   // Constants in float64 first, as the TypeScript kernel and torch (whose scalars are doubles) do.
   r.run('adamw', n, n / 500, [ptr(param), ptr(grad), ptr(m), ptr(v), p.beta1, 1 - p.beta1, p.beta2, 1 - p.beta2,
@@ -208,6 +216,7 @@ export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: Tenso
   if (m === null) return false;
   const desc = layoutDesc(r, [q, k, v, out]);
   if (desc === null) return false;
+  if (N.attention(r, desc, m, H, BH, L, S, E, Ev, p, lse, false)) return true;
   const Sp = up(S, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + up(Ev, 16) * S + bq * Sp + bq + 4 + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
@@ -231,6 +240,7 @@ export function attentionBackward(r: WasmRuntime, q: TensorInfo, k: TensorInfo, 
   if (m === null) return false;
   const desc = layoutDesc(r, [q, k, v, out, gout, gq, gk, gv]);
   if (desc === null) return false;
+  if (N.attention(r, desc, m, H, BH, L, S, E, Ev, p, lse, true)) return true;
   const Sp = up(S, 16), Ep = up(E, 16), Evp = up(Ev, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + Sp * Ev + Ep * S + 2 * bq * Sp + Ep * bq + Evp * bq + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);
