@@ -22,7 +22,12 @@ if (!fresh && process.env.TLM_NO_NATIVE !== '1') {
     if (!gyp) throw new Error("npm's node-gyp was not found");
     execFileSync(process.execPath, [gyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])], { cwd: root, stdio: 'pipe' });
   } catch (err) {
-    const why = String(err.stderr ?? err.message ?? err).split('\n').find((l) => /error/i.test(l)) ?? String(err.message).split('\n')[0];
-    console.log(`build: the native kernels were not built (${why.trim()}); tlm runs on its WebAssembly kernels`);
+    // One line that says why: what was missing (make, cc, headers: "not found", "No such file"), then
+    // node-gyp's own error ("`make` failed with exit code: 2"), else the first line that says error.
+    const lines = String(err.stderr ?? err.message ?? err).split('\n').map((l) => l.trim()).filter(Boolean);
+    const missing = lines.find((l) => /not found|not installed|no such file|command not found/i.test(l) && !/^gyp (info|ERR! (cwd|command|stack at))/.test(l));
+    const gypError = lines.find((l) => l.startsWith('gyp ERR! stack Error: '))?.slice('gyp ERR! stack Error: '.length);
+    const why = [missing, gypError].filter(Boolean).join('; ') || lines.find((l) => /error/i.test(l)) || String(err.message).split('\n')[0];
+    console.log(`build: the native kernels were not built (${why}); tlm runs on its WebAssembly kernels`);
   }
 }

@@ -13,8 +13,9 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 const wasmBuild = join(root, 'src/backend/cpu/wasm/build.mjs');
 if (existsSync(wasmBuild)) run(process.execPath, [wasmBuild]);
 
-// The optional native kernels (a C addon; skipped with a note where it cannot build).
-run(process.execPath, [join(root, 'scripts/build-native.mjs')]);
+// The optional native kernels (a C addon; skipped with a note where it cannot build). An install
+// runs the package's install script (which builds them) just before prepare: not twice, nor its note.
+if (process.env.npm_lifecycle_event !== 'prepare') run(process.execPath, [join(root, 'scripts/build-native.mjs')]);
 
 // TypeScript, skipped when dist is newer than every source (keeps `npm test` quick on reruns).
 const newest = (dir) => {

@@ -30,9 +30,10 @@ interface Case {
   /**
    * How q, k, v are made (default: three leaves): 'packed' as the heads of one [B, L, 3·H·E] leaf
    * (split, reshape, transpose: GPT-2's c_attn), 'transposed' from leaves stored [..., E, L] (a
-   * strided last dim), 'permuted' from leaves whose batch dims are permuted (they cannot merge).
+   * strided last dim), 'permuted' from leaves whose batch dims are permuted (they cannot merge),
+   * 'cache' with k and v the first S rows of longer leaves (a KV cache's views of its buffers).
    */
-  layout?: 'packed' | 'transposed' | 'permuted';
+  layout?: 'packed' | 'transposed' | 'permuted' | 'cache';
 }
 
 /** q, k, v for a case, and the leaves whose gradients are compared. */
@@ -42,6 +43,12 @@ function inputs(c: Case, seed: number): { q: Tensor; k: Tensor; v: Tensor; leave
     const qkv = rand([B, L, 3 * H * E], seed).requiresGrad_();
     const [q, k, v] = qkv.split(H * E, -1).map((t) => t.reshape(B, L, H, E).transpose(1, 2)) as [Tensor, Tensor, Tensor];
     return { q, k, v, leaves: [qkv] };
+  }
+  if (c.layout === 'cache') {
+    const room = (shape: number[]) => shape.map((d, i) => i === shape.length - 2 ? d + 7 : d);
+    const leaves = [rand(c.q, seed), rand(room(c.k), seed + 1), rand(room(c.v), seed + 2)].map((t) => t.requiresGrad_());
+    const S = c.k[c.k.length - 2]!;
+    return { q: leaves[0]!, k: leaves[1]!.narrow(-2, 0, S), v: leaves[2]!.narrow(-2, 0, S), leaves };
   }
   const leaf = (shape: number[], s: number) => {
     const n = shape.length;
@@ -103,6 +110,12 @@ const cases: Case[] = [
   { name: 'three batch dims that merge', q: [2, 3, 2, 9, 8], k: [2, 3, 2, 10, 8], v: [2, 3, 2, 10, 8], causal: true },
   { name: 'batch dims that cannot merge', q: [2, 3, 2, 9, 8], k: [2, 3, 2, 9, 8], v: [2, 3, 2, 9, 8], layout: 'permuted',
     mask: () => tensor(rnd(81, 31, 2), { shape: [9, 9] }) },
+  // One query (a decode step: its own kernel, reading K and V in place).
+  { name: 'one query over a cache view, GPT-2 head size', q: [1, 12, 1, 64], k: [1, 12, 300, 64], v: [1, 12, 300, 64], layout: 'cache' },
+  { name: 'one query, float key-padding mask, head sizes off 16', q: [2, 3, 1, 13], k: [2, 3, 40, 13], v: [2, 3, 40, 21],
+    mask: () => tensor(rnd(80, 41, 2), { shape: [2, 1, 1, 40] }), layout: 'cache' },
+  { name: 'one query, causal (top-left: key 0 only)', q: [2, 2, 1, 8], k: [2, 2, 9, 8], v: [2, 2, 9, 8], causal: true },
+  { name: 'one query, bool mask, 2-D', q: [1, 5], k: [33, 5], v: [33, 3], mask: () => boolMask(1, 33, 43) },
 ];
 
 for (const threads of [1, 3]) {
@@ -133,6 +146,8 @@ test('attention: a causal call and the same explicit mask agree to the bit; a fu
     const out = vals(F.scaledDotProductAttention(rand([4, 3], 4), rand([5, 3], 5), rand([5, 2], 6), { attnMask: m }));
     assert.ok(out.slice(4, 6).every(Number.isNaN), `${kind}: masked row`);
     assert.ok(out.slice(0, 4).every(Number.isFinite), `${kind}: other rows`);
+    const none = tensor(new Uint8Array(5), { shape: [1, 5], dtype: 'bool' });
+    assert.ok(vals(F.scaledDotProductAttention(rand([1, 3], 7), rand([5, 3], 8), rand([5, 2], 9), { attnMask: none })).every(Number.isNaN), `${kind}: one masked query`);
   });
 });
 

@@ -1,18 +1,20 @@
 // Generation speed: a GPT-2-small-shaped model (12 layers, 12 heads, 768 wide, vocab 50257,
 // random weights), batch 1, greedy with the KV cache — a 32-token prompt and 128 new tokens
-// (tokens/s over the whole call, prefill included), and the time to the first token of a 128-token
-// prompt. Beside it, PyTorch on the CPU doing the same with its own cache (bench/torch_generate.py,
+// (tokens/s over the whole call, prefill included), the time to the first token of a 128-token
+// prompt, and whether a token costs the same at the end of the 1,024-position context as at its
+// start (issue 14: within 20%; the cache is written in place, so only attention grows). Beside it, PyTorch on the CPU doing the same with its own cache (bench/torch_generate.py,
 // plain PyTorch, Debian's torch on OpenBLAS) with the same thread count, in the same run.
 //
 // Decoding at batch 1 is a chain of matrix-vector products [1×768]·[768×N]: every weight is read
 // once per token (≈ 500 MB for GPT-2 small in float32), so both sides are bound by memory bandwidth.
 
 import type { BenchRow, BenchSection } from '../run.js';
+import type { Streamer } from '../../src/generate/streamers.js';
 import { runTorchPeer } from '../torch_peer.js';
 import { Generator } from '../../src/index.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2/index.js';
 import { generate } from '../../src/generate/index.js';
-import { getCpuThreads, getCpuKernels } from '../../src/backend/cpu/index.js';
+import { getCpuThreads, getCpuKernels, getCpuNative } from '../../src/backend/cpu/index.js';
 
 interface TorchResult { tokens_per_s: number; ttft_ms: number; threads: number; torch: string }
 
@@ -50,12 +52,43 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const torch = runTorch([...args, '--matvec', 'hf']);
   const torchMv = runTorch([...args, '--matvec', 'mv']);
   const note = `${threads} thread(s), cpu kernels: ${getCpuKernels()}${torch ? `; torch ${torch.torch}, ${torch.threads} thread(s)` : ''}`;
+  const flat = await flatCost(model, prompt.slice(0, 4), threads);
   return [
     { section: 'generate', name: `GPT-2 small greedy, KV cache, batch 1: ${P}-token prompt + ${NEW} new`, value: tps, unit: 'tokens/s',
       peers: { torch: torch?.tokens_per_s ?? null, 'torch-mv': torchMv?.tokens_per_s ?? null }, higherIsBetter: true, note },
     { section: 'generate', name: `GPT-2 small time to first token, ${TTFT_P}-token prompt`, value: ttft, unit: 'ms',
       peers: { torch: torch?.ttft_ms ?? null, 'torch-mv': torchMv?.ttft_ms ?? null }, higherIsBetter: false, note },
+    flat,
   ];
+}
+
+const WINDOW = 64;
+
+/**
+ * One greedy generation that fills the model's whole context (a short prompt + the rest new) and
+ * the ratio of the mean per-token time over the last 64 tokens to that over the first 64 after the
+ * first (which carries the prefill). Each token's time runs from the streamer's previous put().
+ */
+export async function flatCost(model: GPT2LMHeadModel, prompt: number[], threads: number): Promise<BenchRow> {
+  const positions = model.config.n_positions, maxNewTokens = positions - prompt.length;
+  const times: number[] = [];
+  let last: number | null = null;
+  const streamer: Streamer = {
+    put: () => { const now = performance.now(); if (last !== null) times.push(now - last); last = now; },
+    end: () => {},
+  };
+  await generate(model, [prompt], { eosTokenId: null, doSample: false, maxNewTokens, streamer });
+  if (times.length !== maxNewTokens) throw new Error(`bench generate: expected ${maxNewTokens} token times, got ${times.length}`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const first = times.slice(1, 1 + WINDOW), end = times.slice(-WINDOW);
+  const ms = (x: number) => x.toFixed(1);
+  return {
+    section: 'generate', name: `GPT-2 small greedy, ${prompt.length}-token prompt + ${maxNewTokens} new: per-token time, last ${WINDOW} / first ${WINDOW}`,
+    value: mean(end) / mean(first), unit: 'ratio', peers: {}, higherIsBetter: false,
+    note: `mean ms/token ${ms(mean(first))} → ${ms(mean(end))} (medians ${ms(median(first))} → ${ms(median(end))}, ratio ${(median(end) / median(first)).toFixed(2)}); `
+      + `whole generation ${(times.reduce((a, b) => a + b, 0) / 1e3).toFixed(1)} s; ${threads} thread(s), cpu kernels: ${getCpuNative() ?? getCpuKernels()}`,
+  };
 }
 
 const section: BenchSection = { name: 'generate', run };

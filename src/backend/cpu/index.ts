@@ -3,6 +3,8 @@
 // and the fallback. setCpuKernels('ts') (or TLM_CPU_KERNELS=ts) selects the plain path; the WASM
 // path also falls back to it by itself where the module cannot load (no SIMD, no shared memory, no
 // built .wasm), and for layouts a WASM kernel declines (e.g. strided unary inputs, int tensors).
+// Over the WASM kernels, the optional native addon (./native.ts) takes the products it has unless
+// setCpuNative(false) or TLM_CPU_KERNELS=wasm|ts turns it off (./kernel_env.ts reads the variable).
 
 import { registerBackend } from '../../tensor/engine.js';
 import type { Backend } from '../backend.js';
@@ -18,12 +20,27 @@ import * as W from './wasm/kernels.js';
 import { kernelModule, loadError } from './wasm/loader.js';
 import { getThreads, nativeInUse, runtimeFor, setNativeWanted, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
 import { nativeKernels, nativeLoadError } from './native.js';
+import { kernelEnvError, namedKernels } from './kernel_env.js';
 
-registerBackend('cpu', () => new CpuBackend(), 1);
+registerBackend('cpu', () => { checkNamedKernels(); return new CpuBackend(); }, 1);
+
+/**
+ * A TLM_CPU_KERNELS that names no set, or names one that cannot load, stops the cpu backend from
+ * starting (the first tensor throws this one line) instead of running on another set unnoticed.
+ */
+function checkNamedKernels(): void {
+  const bad = kernelEnvError();
+  if (bad) throw new Error(bad);
+  const named = namedKernels();
+  if (named === null || named === 'ts') return;
+  const fallback = 'leave TLM_CPU_KERNELS unset to run on what loads';
+  if (kernelModule() === null) throw new Error(`TLM_CPU_KERNELS=${named}: the WebAssembly kernels did not load (${loadError()}); ${fallback}`);
+  if (named === 'native' && nativeKernels() === null) throw new Error(`TLM_CPU_KERNELS=native: the native kernels did not load (${nativeLoadError()}); ${fallback}`);
+}
 
 export type CpuKernels = 'wasm' | 'ts';
 
-let wanted: CpuKernels = globalThis.process?.env?.TLM_CPU_KERNELS === 'ts' ? 'ts' : 'wasm';
+let wanted: CpuKernels = namedKernels() === 'ts' ? 'ts' : 'wasm';
 
 /** The backend's WASM runtime when the WASM kernels are selected and available. */
 function wasm(b: Backend): WasmRuntime | null {

@@ -2,7 +2,8 @@
 // scripts/build-native.mjs into build/Release/tlm_native.node). They work in place on the cpu
 // backend's memory (the WebAssembly heap) and run on its threads (jobs named 'native'); where the addon is missing
 // (a browser, no compiler at install, TLM_CPU_KERNELS=wasm|ts) everything runs on the WebAssembly
-// kernels. Node modules come through process.getBuiltinModule, so importing this needs no Node.
+// kernels, and in Node tlm says so once on stderr. Node modules come through
+// process.getBuiltinModule, so importing this needs no Node.
 
 import { builtin, packageFile } from './package_file.js';
 
@@ -45,6 +46,22 @@ export function nativeKernels(): NativeKernels | null {
 }
 
 export function nativeLoadError(): string { return reason; }
+
+let noticed = false;
+
+/**
+ * The native kernels, or null after saying once on stderr why not (in Node only: a browser never
+ * has them). A user who installed without a compiler may never have seen the build's note (npm
+ * hides dependencies' install output), so the first product that would have run natively says it.
+ */
+export function nativeKernelsOrNotice(): NativeKernels | null {
+  const k = nativeKernels();
+  if (k === null && !noticed && builtin('node:module') !== null) {
+    noticed = true;
+    console.warn(`tlm: the native kernels are not in use (${reason}); running on the WebAssembly kernels (TLM_CPU_KERNELS=wasm selects them without this note)`);
+  }
+  return k;
+}
 
 /** The 'native' job of the cpu backend's thread pool: items [start, end) of a native plan's phase. */
 export function nativeJob(start: number, end: number, _tid: number, plan: number, phase: number): void {

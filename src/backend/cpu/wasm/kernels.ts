@@ -217,6 +217,16 @@ export function attention(r: WasmRuntime, q: TensorInfo, k: TensorInfo, v: Tenso
   const desc = layoutDesc(r, [q, k, v, out]);
   if (desc === null) return false;
   if (N.attention(r, desc, m, H, BH, L, S, E, Ev, p, lse, false)) return true;
+  if (L === 1) { // a decode step: K and V read in place (packing them costs more than one query's product)
+    const rowStride = up(up(S, 16) * 4, 64);
+    const rows = r.alloc(rowStride * r.threads);
+    try {
+      r.run('attnDecode', BH, (BH * S * (E + Ev)) / 2.5e3, [desc, ...m, H, L, S, E, Ev, p.causal ? 1 : 0, p.scale, ptr(lse), rows.ptr, rowStride], 1);
+    } finally {
+      r.free(rows);
+    }
+    return true;
+  }
   const Sp = up(S, 16), bq = Math.min(BQ, up(L, 2));
   const stride = up((Sp * E + up(Ev, 16) * S + bq * Sp + bq + 4 + 32) * 4, 64);
   const scratch = r.alloc(stride * r.threads);

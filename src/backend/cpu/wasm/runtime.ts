@@ -6,7 +6,8 @@ import type { CpuBackend, CpuStorage } from '../backend.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { JobFn, JobName } from '../threads/protocol.js';
 import { kernelModule } from './loader.js';
-import { nativeJob, nativeKernels, type NativeKernels } from '../native.js';
+import { nativeJob, nativeKernels, nativeKernelsOrNotice, type NativeKernels } from '../native.js';
+import { namedKernels } from '../kernel_env.js';
 
 /** The module's exports (see assembly/index.ts); parallel ones take (start, end, tid, ...args). */
 export type Exports = Record<JobName, JobFn> & {
@@ -26,7 +27,7 @@ function defaultThreads(): number {
 
 let numThreads = defaultThreads();
 /** Whether the native kernels (where they load) take the operations they have. */
-let nativeWanted = !['wasm', 'ts'].includes(globalThis.process?.env?.TLM_CPU_KERNELS ?? '');
+let nativeWanted = (namedKernels() ?? 'native') === 'native';
 export function setNativeWanted(on: boolean): void { nativeWanted = on; }
 export function nativeInUse(): boolean { return nativeWanted && nativeKernels() !== null; }
 const runtimes = new Set<WasmRuntime>();
@@ -57,9 +58,9 @@ export class WasmRuntime {
   }
 
   private heapView: Float32Array | null = null;
-  /** The native kernels when they are wanted and loaded, else null. */
+  /** The native kernels when they are wanted and loaded, else null (the first time, saying why on stderr). */
   get native(): NativeKernels | null {
-    return nativeWanted ? nativeKernels() : null;
+    return nativeWanted ? nativeKernelsOrNotice() : null;
   }
   /** The whole heap as floats, for the native kernels (remade when the memory grows). */
   heapF32(): Float32Array {

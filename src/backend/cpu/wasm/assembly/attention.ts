@@ -162,6 +162,74 @@ export function attnForward(start: i32, end: i32, tid: i32, desc: usize, mask: u
   }
 }
 
+/** q·k over E floats: four partial sums (independent chains), then the lanes. */
+// @ts-ignore: decorator
+@inline function dot(q: usize, k: usize, E: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, e = 0;
+  for (; e + 16 <= E; e += 16) {
+    const o = <usize>e << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(k + o)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(k + o, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(q + o, 32), v128.load(k + o, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(q + o, 48), v128.load(k + o, 48)));
+  }
+  for (; e + 4 <= E; e += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(q + (<usize>e << 2)), v128.load(k + (<usize>e << 2))));
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; e < E; e++) s += load<f32>(q + (<usize>e << 2)) * load<f32>(k + (<usize>e << 2));
+  return s;
+}
+
+/**
+ * The forward for a few query rows (decoding with a KV cache: one per head): items are (bh, row).
+ * K and V are read where they lie, once, instead of being packed into panels first: with one query
+ * the packing would cost more than the product, and a step past a long cache would pay for it at
+ * every layer. Same semantics and lse as attnForward; scratch per thread: a score row of up16(S).
+ */
+export function attnDecode(start: i32, end: i32, tid: i32, desc: usize, mask: usize, m0: i32, m1: i32, m2: i32,
+  heads: i32, L: i32, S: i32, E: i32, Ev: i32, causal: i32, scale: f32, lse: usize,
+  scratch: usize, stride: usize): void {
+  const row = scratch + <usize>tid * stride;
+  const lq = rowBytes(desc, Q), lk = rowBytes(desc, K), lv = rowBytes(desc, V), lo = rowBytes(desc, OUT);
+  for (let item = start; item < end; item++) {
+    const bh = item / L, i = item % L;
+    const qi = headAt(desc, Q, bh, heads) + <usize>i * lq, kh = headAt(desc, K, bh, heads), vh = headAt(desc, V, bh, heads);
+    const oi = headAt(desc, OUT, bh, heads) + <usize>i * lo, li = lse + ((<usize>bh * <usize>L + <usize>i) << 2);
+    const lim = causal ? min(S, i + 1) : S;
+    for (let j = 0; j < lim; j++) store<f32>(row + (<usize>j << 2), dot(qi, kh + <usize>j * lk, E));
+    const mx = scaleMask(row, lim, scale, maskRow(mask, bh, heads, i, m0, m1, m2));
+    if (mx == -Infinity) { // every key masked: NaN, as softmax over -inf gives in torch
+      for (let e = 0; e < Ev; e++) store<f32>(oi + (<usize>e << 2), NaN);
+      store<f32>(li, NaN);
+      continue;
+    }
+    const sum = expRow(row, lim, up16(lim), mx);
+    store<f32>(li, mx + slog(sum));
+    // out = (Σ_j p_j v_j) / sum, 16 columns at a time in registers, the last few in memory.
+    const vinv = f32x4.splat(1 / sum);
+    let e = 0;
+    for (; e + 16 <= Ev; e += 16) {
+      const o = <usize>e << 2;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      for (let j = 0; j < lim; j++) {
+        const p = v128.load32_splat(row + (<usize>j << 2)), vj = vh + <usize>j * lv + o;
+        a0 = f32x4.add(a0, f32x4.mul(p, v128.load(vj)));
+        a1 = f32x4.add(a1, f32x4.mul(p, v128.load(vj, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(p, v128.load(vj, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(p, v128.load(vj, 48)));
+      }
+      v128.store(oi + o, f32x4.mul(a0, vinv));
+      v128.store(oi + o, f32x4.mul(a1, vinv), 16);
+      v128.store(oi + o, f32x4.mul(a2, vinv), 32);
+      v128.store(oi + o, f32x4.mul(a3, vinv), 48);
+    }
+    for (; e < Ev; e++) {
+      let a: f32 = 0;
+      for (let j = 0; j < lim; j++) a += load<f32>(row + (<usize>j << 2)) * load<f32>(vh + <usize>j * lv + (<usize>e << 2));
+      store<f32>(oi + (<usize>e << 2), a * (1 / sum));
+    }
+  }
+}
+
 /**
  * Items are heads (bh): a thread owns a head's dK and dV, so they accumulate without races.
  * gq, gk, gv are written (not accumulated); none may have a zero stride.

@@ -3,5 +3,5 @@
 export { packAB, gemm, gemv, gemvSplitK, gemmSmallM, sumParts } from './matmul';
 export { softmax, softmaxBackward, layerNorm, layerNormBackward, layerNormReduce } from './rows';
 export { unary, binary, adamw } from './elementwise';
-export { attnForward, attnBackward } from './attention';
+export { attnForward, attnBackward, attnDecode } from './attention';
 export { copyRows, sumLast, sumMiddle } from './strided';
