@@ -10,6 +10,7 @@ import { elementwiseCases } from './helpers/cases/elementwise.js';
 import { reduceCases } from './helpers/cases/reduce.js';
 import { linalgCases } from './helpers/cases/linalg.js';
 import { nnCases } from './helpers/cases/nn.js';
+import { rowCases } from './helpers/cases/rows.js';
 import { fixtureCases } from './helpers/cases/fixtures.js';
 import { autogradCases } from './helpers/cases/autograd.js';
 
@@ -20,6 +21,7 @@ runOnBackends('ops', {
   reductions: reduceCases,
   'matmul and indexing': linalgCases,
   nn: nnCases,
+  'row kernels': rowCases,
   autograd: autogradCases,
   'pytorch fixtures': fixtureCases,
 });

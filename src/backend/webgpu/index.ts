@@ -10,6 +10,8 @@ import { WebGPUBackend } from './backend.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import { matmul } from './matmul.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
 
 registerBackend('webgpu', () => WebGPUBackend.create());
 
@@ -23,5 +25,9 @@ registerKernel('where', 'webgpu', ew.where);
 registerKernel('reduce', 'webgpu', red.reduce);
 registerKernel('argReduce', 'webgpu', red.argReduce);
 registerKernel('matmul', 'webgpu', matmul);
+registerKernel('softmax', 'webgpu', softmax);
+registerKernel('softmaxBackward', 'webgpu', softmaxBackward);
+registerKernel('layerNorm', 'webgpu', layerNorm);
+registerKernel('layerNormBackward', 'webgpu', layerNormBackward);
 
 export { WebGPUBackend };
