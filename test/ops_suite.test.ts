@@ -11,6 +11,7 @@ import { reduceCases } from './helpers/cases/reduce.js';
 import { linalgCases } from './helpers/cases/linalg.js';
 import { nnCases } from './helpers/cases/nn.js';
 import { rowCases } from './helpers/cases/rows.js';
+import { indexingCases } from './helpers/cases/indexing.js';
 import { fixtureCases } from './helpers/cases/fixtures.js';
 import { autogradCases } from './helpers/cases/autograd.js';
 
@@ -22,6 +23,7 @@ runOnBackends('ops', {
   'matmul and indexing': linalgCases,
   nn: nnCases,
   'row kernels': rowCases,
+  indexing: indexingCases,
   autograd: autogradCases,
   'pytorch fixtures': fixtureCases,
 });

@@ -12,6 +12,7 @@ import * as red from './reduce.js';
 import { matmul } from './matmul.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
+import * as idx from './indexing.js';
 
 registerBackend('webgpu', () => WebGPUBackend.create());
 
@@ -29,5 +30,9 @@ registerKernel('softmax', 'webgpu', softmax);
 registerKernel('softmaxBackward', 'webgpu', softmaxBackward);
 registerKernel('layerNorm', 'webgpu', layerNorm);
 registerKernel('layerNormBackward', 'webgpu', layerNormBackward);
+registerKernel('indexSelect', 'webgpu', idx.indexSelect);
+registerKernel('indexAdd', 'webgpu', idx.indexAdd);
+registerKernel('gather', 'webgpu', idx.gather);
+registerKernel('scatterAdd', 'webgpu', idx.scatterAdd);
 
 export { WebGPUBackend };
