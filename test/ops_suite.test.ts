@@ -12,6 +12,7 @@ import { linalgCases } from './helpers/cases/linalg.js';
 import { nnCases } from './helpers/cases/nn.js';
 import { rowCases } from './helpers/cases/rows.js';
 import { indexingCases } from './helpers/cases/indexing.js';
+import { fusedCases } from './helpers/cases/fused.js';
 import { fixtureCases } from './helpers/cases/fixtures.js';
 import { autogradCases } from './helpers/cases/autograd.js';
 
@@ -24,6 +25,7 @@ runOnBackends('ops', {
   nn: nnCases,
   'row kernels': rowCases,
   indexing: indexingCases,
+  'fused kernels': fusedCases,
   autograd: autogradCases,
   'pytorch fixtures': fixtureCases,
 });

@@ -11,7 +11,9 @@ import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import { matmul } from './matmul.js';
 import { softmax, softmaxBackward } from './softmax.js';
-import { layerNorm, layerNormBackward } from './layernorm.js';
+import { layerNorm, layerNormBackward, rmsNorm } from './layernorm.js';
+import { adamw } from './adamw.js';
+import { rotary } from './rotary.js';
 import * as idx from './indexing.js';
 
 registerBackend('webgpu', () => WebGPUBackend.create());
@@ -34,5 +36,8 @@ registerKernel('indexSelect', 'webgpu', idx.indexSelect);
 registerKernel('indexAdd', 'webgpu', idx.indexAdd);
 registerKernel('gather', 'webgpu', idx.gather);
 registerKernel('scatterAdd', 'webgpu', idx.scatterAdd);
+registerKernel('adamw', 'webgpu', adamw);
+registerKernel('rmsNorm', 'webgpu', rmsNorm);
+registerKernel('rotary', 'webgpu', rotary);
 
 export { WebGPUBackend };

@@ -1,4 +1,5 @@
-// layerNorm over the rows of a contiguous [rows, n], forward and backward; rmsNorm (inference).
+// layerNorm over the rows of a contiguous [rows, n], forward and backward; rmsNorm (inference only:
+// training takes the composite, whose gradient autograd derives).
 //
 // Forward and the input gradient: one workgroup per row (rows.ts). The mean, then the variance of
 // the centred values (two passes over the row, as the cpu kernel: no E[x²] - E[x]² cancellation).
@@ -142,4 +143,27 @@ export function layerNormBackward(b: Backend, x: TensorInfo, weight: TensorInfo 
   if (gb) reduce(b, 'sum', part(blocks * n), 1, blocks, n, gb);
   // Released while the recorded dispatches still read it: safe, a later owner's work is queued after (backend.ts).
   g.release(scratch);
+}
+
+// meta: rows, n, x offset, out offset, eps bits, w offset
+const rmsNormWgsl = (weight: boolean) => `@group(0) @binding(0) var<storage, read> X: array<f32>;
+${weight ? '@group(0) @binding(1) var<storage, read> W: array<f32>;\n' : ''}@group(0) @binding(${weight ? 2 : 1}) var<storage, read_write> O: array<f32>;
+${metaWgsl(weight ? 3 : 2, 6)}${ROW_REDUCE_WGSL}
+${ROW_MAIN}
+  if (row >= M(0u)) { return; }
+  let n = M(1u);
+  let xi = M(2u) + row * n;
+  let oi = M(3u) + row * n;
+  var ss = 0.0;
+  for (var k = lid; k < n; k += ${ROW_WG}u) { let v = X[xi + k]; ss += v * v; }
+  let inv = 1.0 / sqrt(wgSum(ss, lid) / f32(n) + MF(4u));
+  for (var k = lid; k < n; k += ${ROW_WG}u) { O[oi + k] = X[xi + k] * inv${weight ? ' * W[M(5u) + k]' : ''}; }
+}
+`;
+
+export function rmsNorm(b: Backend, x: TensorInfo, weight: TensorInfo | null, rows: number, n: number, eps: number, out: TensorInfo): void {
+  if (rows === 0 || n === 0) return;
+  (b as WebGPUBackend).dispatch(`rmsNorm:${!!weight}`, () => rmsNormWgsl(!!weight),
+    [x, ...(weight ? [weight] : []), out].map(bufferOf),
+    Uint32Array.of(rows, n, x.offset, out.offset, bitsOf(eps, 'float32'), weight?.offset ?? 0), grid1d(rows));
 }
