@@ -13,6 +13,7 @@ import { nnCases } from './helpers/cases/nn.js';
 import { rowCases } from './helpers/cases/rows.js';
 import { indexingCases } from './helpers/cases/indexing.js';
 import { fusedCases } from './helpers/cases/fused.js';
+import { attentionCases } from './helpers/cases/attention.js';
 import { fixtureCases } from './helpers/cases/fixtures.js';
 import { autogradCases } from './helpers/cases/autograd.js';
 
@@ -26,6 +27,7 @@ runOnBackends('ops', {
   'row kernels': rowCases,
   indexing: indexingCases,
   'fused kernels': fusedCases,
+  attention: attentionCases,
   autograd: autogradCases,
   'pytorch fixtures': fixtureCases,
 });

@@ -45,6 +45,6 @@ export const backendsUnderTest: BackendUnderTest[] = [
   {
     label: 'webgpu', backend: 'webgpu', setup: startWebgpu,
     // The webgpu backend is a minimal one (elementwise ops, reductions, matmul) so far.
-    notYet: ['attention', 'attentionBackward'],
+    notYet: [],
   },
 ];

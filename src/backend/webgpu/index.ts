@@ -15,6 +15,8 @@ import { layerNorm, layerNormBackward, rmsNorm } from './layernorm.js';
 import { adamw } from './adamw.js';
 import { rotary } from './rotary.js';
 import * as idx from './indexing.js';
+import { attention } from './attention.js';
+import { attentionBackward } from './attention_backward.js';
 
 registerBackend('webgpu', () => WebGPUBackend.create());
 
@@ -40,5 +42,7 @@ registerKernel('scatterAdd', 'webgpu', idx.scatterAdd);
 registerKernel('adamw', 'webgpu', adamw);
 registerKernel('rmsNorm', 'webgpu', rmsNorm);
 registerKernel('rotary', 'webgpu', rotary);
+registerKernel('attention', 'webgpu', attention);
+registerKernel('attentionBackward', 'webgpu', attentionBackward);
 
 export { WebGPUBackend };
