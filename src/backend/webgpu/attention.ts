@@ -31,16 +31,16 @@ export function tileRows(floatsPerRow: number, what: string): number {
   return rows;
 }
 
-// Uniform words: sizes and flags, then offset + 4 strides of each operand ([B1, H, rows, cols]).
-export const META = { L: 0, S: 1, H: 2, Ev: 3, causal: 4, scale: 5, bh0: 6, lse: 7, D: 8, q: 9, k: 14, v: 19, mask: 24, out: 29, gout: 34, gq: 39, gk: 44, gv: 49 };
+// Uniform words: sizes and flags (word 8 unused), then offset + 4 strides of each operand ([B1, H, rows, cols]).
+export const META = { L: 0, S: 1, H: 2, Ev: 3, causal: 4, scale: 5, bh0: 6, lse: 7, q: 9, k: 14, v: 19, mask: 24, out: 29, gout: 34, gq: 39, gk: 44, gv: 49 };
 const META_WORDS = 54;
 export type Operand = 'q' | 'k' | 'v' | 'mask' | 'out' | 'gout' | 'gq' | 'gk' | 'gv';
 
 /** The uniform words of one dispatch (bh0: the first head of this dispatch). */
-export function attentionMeta(ops: Partial<Record<Operand, TensorInfo | null>>, p: AttentionParams, lse: TensorInfo, dOffset: number): Uint32Array {
+export function attentionMeta(ops: Partial<Record<Operand, TensorInfo | null>>, p: AttentionParams, lse: TensorInfo): Uint32Array {
   const q = ops.q!, k = ops.k!, v = ops.v!;
   const meta = new Uint32Array(META_WORDS);
-  meta.set([q.shape[2]!, k.shape[2]!, q.shape[1]!, v.shape[3]!, p.causal ? 1 : 0, bitsOf(p.scale, 'float32'), 0, lse.offset, dOffset]);
+  meta.set([q.shape[2]!, k.shape[2]!, q.shape[1]!, v.shape[3]!, p.causal ? 1 : 0, bitsOf(p.scale, 'float32'), 0, lse.offset]);
   for (const [name, t] of Object.entries(ops) as [Operand, TensorInfo | null][]) {
     if (t) meta.set([t.offset, ...t.strides], META[name]);
   }
@@ -167,7 +167,7 @@ export function attention(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInf
   const Ev = v.shape[3]!, BH = B1 * H;
   if (BH === 0 || L === 0) return;
   const BC = tileRows(E + EVC, 'attention');
-  const meta = attentionMeta({ q, k, v, mask, out }, p, lse, 0);
+  const meta = attentionMeta({ q, k, v, mask, out }, p, lse);
   const buffers = [q, k, v, out, lse, ...(mask ? [mask] : [])].map(bufferOf);
   forHeadSlices(gb, meta, BH, (heads) => gb.dispatch(`attention:${E}:${BC}:${!!mask}`, () => forwardWgsl(E, BC, !!mask), buffers,
     meta, [Math.ceil(L / BR), heads, Math.ceil(Ev / EVC)]));

@@ -1,7 +1,8 @@
 // The gradients of fused attention (attention.ts), flash-style: probabilities are recomputed from
 // the saved row logsumexp, tile by tile, and no [L, S] matrix is stored. Three passes, no atomics
 // (each thread owns the gradient rows it writes, so results are the same every run):
-//  1. D[i] = Σ_e gout[i, e]·out[i, e], one thread per query row (into a scratch [B1·H, L]);
+//  1. D[i] = Σ_e gout[i, e]·out[i, e], one thread per query row, into a scratch [B1·H, L, 2] beside
+//     each row's lse (one binding for both keeps pass 3 within WebGPU's guaranteed 8 storage buffers);
 //  2. gq: a thread per query row, key tiles (k and v) staged in workgroup memory;
 //  3. gk, gv: a thread per key row, query tiles (q, gout, lse, D) staged in workgroup memory.
 // With p = exp(s - lse) and ds = p·(gout·v - D)·scale: gq_i = Σ_j ds·k_j, gk_j = Σ_i ds·q_i,
@@ -35,8 +36,8 @@ const PROB = (mask: boolean) => `fn prob(dot: f32, i: u32, j: u32, mrow: u32, ls
 }
 `;
 
-// Pass 1: D = rowwise gout·out.
-const deltaWgsl = `${bindings([['OUT', R], ['GOUT', R], ['D', W]])}
+// Pass 1: LD[r] = (lse, D) with D the rowwise gout·out.
+const deltaWgsl = `${bindings([['OUT', R], ['GOUT', R], ['LSE', R], ['LD', W]])}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -48,13 +49,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let gi = rowAt(${META.gout}u, b1, h, i); let oi = rowAt(${META.out}u, b1, h, i);
   var d = 0.0;
   for (var e = 0u; e < M(3u); e++) { d += GOUT[gi + e * M(${META.gout + 4}u)] * OUT[oi + e * M(${META.out + 4}u)]; }
-  D[M(8u) + r] = d;
+  LD[2u * r] = LSE[M(7u) + r];
+  LD[2u * r + 1u] = d;
 }
 `;
 
 // Pass 2: gq (G1). Key tiles of BC rows: k [BC][E] and v [BC][Ev].
-const gradQWgsl = (E: number, Ev: number, BC: number, mask: boolean) => `${bindings([['Q', R], ['K', R], ['V', R], ['GOUT', R], ['LSE', R],
-  ['D', R], ['G1', W], ...(mask ? [['MASK', R] as const] : [])])}${PROB(mask)}
+const gradQWgsl = (E: number, Ev: number, BC: number, mask: boolean) => `${bindings([['Q', R], ['K', R], ['V', R], ['GOUT', R], ['LD', R],
+  ['G1', W], ...(mask ? [['MASK', R] as const] : [])])}${PROB(mask)}
 var<workgroup> Ks: array<f32, ${BC * E}>;
 var<workgroup> Vs: array<f32, ${BC * Ev}>;
 @compute @workgroup_size(${BR})
@@ -71,8 +73,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qi = rowAt(${META.q}u, b1, h, ic); let gi = rowAt(${META.gout}u, b1, h, ic);
   for (var e = 0u; e < ${E}u; e++) { qr[e] = Q[qi + e * M(${META.q + 4}u)]; }
   for (var e = 0u; e < ${Ev}u; e++) { gr[e] = GOUT[gi + e * M(${META.gout + 4}u)]; }
-  let lse = LSE[M(7u) + bh * L + ic];
-  let dI = D[M(8u) + bh * L + ic];
+  let lse = LD[2u * (bh * L + ic)];
+  let dI = LD[2u * (bh * L + ic) + 1u];
   let mrow = ${mask ? `rowAt(${META.mask}u, b1, h, ic)` : '0u'};
   var kEnd = S;
   if (M(4u) != 0u) { kEnd = min(S, (wid.x + 1u) * ${BR}u); }
@@ -113,8 +115,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 
 // Pass 3: gk (G1) and gv (G2). Query tiles of BC rows: q [BC][E], gout [BC][Ev], lse, D.
-const gradKVWgsl = (E: number, Ev: number, BC: number, mask: boolean) => `${bindings([['Q', R], ['K', R], ['V', R], ['GOUT', R], ['LSE', R],
-  ['D', R], ['G1', W], ['G2', W], ...(mask ? [['MASK', R] as const] : [])])}${PROB(mask)}
+const gradKVWgsl = (E: number, Ev: number, BC: number, mask: boolean) => `${bindings([['Q', R], ['K', R], ['V', R], ['GOUT', R], ['LD', R],
+  ['G1', W], ['G2', W], ...(mask ? [['MASK', R] as const] : [])])}${PROB(mask)}
 var<workgroup> Qs: array<f32, ${BC * E}>;
 var<workgroup> Gs: array<f32, ${BC * Ev}>;
 var<workgroup> Ls: array<f32, ${BC}>;
@@ -152,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     for (var t = lid; t < ${BC}u; t += ${BR}u) {
       let i = t0 + t;
-      if (i < L) { Ls[t] = LSE[M(7u) + bh * L + i]; Ds[t] = D[M(8u) + bh * L + i]; }
+      if (i < L) { Ls[t] = LD[2u * (bh * L + i)]; Ds[t] = LD[2u * (bh * L + i) + 1u]; }
     }
     workgroupBarrier();
     if (valid) {
@@ -189,18 +191,18 @@ export function attentionBackward(b: Backend, q: TensorInfo, k: TensorInfo, v: T
   const S = k.shape[2]!, Ev = v.shape[3]!, BH = B1 * H;
   if (BH === 0) return;
   const BC = tileRows(E + Ev + 2, 'attentionBackward');
-  const delta = gb.alloc('float32', BH * L);
-  const meta = attentionMeta({ q, k, v, mask, out, gout, gq, gk, gv }, p, lse, 0);
-  const [Q, K, V, OUT, GOUT, LSE, D] = [...[q, k, v, out, gout, lse].map(bufferOf), delta.buffer];
+  const delta = gb.alloc('float32', 2 * BH * L);
+  const meta = attentionMeta({ q, k, v, mask, out, gout, gq, gk, gv }, p, lse);
+  const [Q, K, V, OUT, GOUT, LSE, LD] = [...[q, k, v, out, gout, lse].map(bufferOf), delta.buffer];
   const MASK = mask ? [bufferOf(mask)] : [];
   const m = !!mask;
   meta[META.bh0] = BH; // pass 1 reads the head count there
-  gb.dispatch('attentionBackward.delta', () => deltaWgsl, [OUT!, GOUT!, D!], meta, grid1d(Math.ceil((BH * L) / 64)));
+  gb.dispatch('attentionBackward.delta', () => deltaWgsl, [OUT!, GOUT!, LSE!, LD!], meta, grid1d(Math.ceil((BH * L) / 64)));
   forHeadSlices(gb, meta, BH, (heads) => {
     gb.dispatch(`attentionBackward.q:${E}:${Ev}:${BC}:${m}`, () => gradQWgsl(E, Ev, BC, m),
-      [Q!, K!, V!, GOUT!, LSE!, D!, bufferOf(gq), ...MASK], meta, [Math.ceil(L / BR), heads, 1]);
+      [Q!, K!, V!, GOUT!, LD!, bufferOf(gq), ...MASK], meta, [Math.ceil(L / BR), heads, 1]);
     gb.dispatch(`attentionBackward.kv:${E}:${Ev}:${BC}:${m}`, () => gradKVWgsl(E, Ev, BC, m),
-      [Q!, K!, V!, GOUT!, LSE!, D!, bufferOf(gk), bufferOf(gv), ...MASK], meta, [Math.ceil(S / BR), heads, 1]);
+      [Q!, K!, V!, GOUT!, LD!, bufferOf(gk), bufferOf(gv), ...MASK], meta, [Math.ceil(S / BR), heads, 1]);
   });
   gb.release(delta); // the queue runs the passes above before any later use of the buffer (backend.ts)
 }
