@@ -24,7 +24,9 @@ const MAP_READ = 0x0001;
 
 /** The index kernels, numbered from 1 in the op code of indexErrors. */
 export const INDEX_OPS = ['indexSelect', 'indexAdd', 'gather', 'scatterAdd'] as const;
-const INDEX_ERROR_BYTES = 16;
+const INDEX_ERROR_BYTES = 32;
+/** Index dispatches whose description is kept (a ring): enough for any realistic gap between reads. */
+const INDEX_CONTEXTS = 4096;
 
 /** Uniform data of one batch of dispatches; each dispatch's block starts on a 256-byte boundary. */
 const ARENA_BYTES = 64 * 1024;
@@ -70,10 +72,13 @@ export class WebGPUBackend implements Backend {
 
   /**
    * The first out-of-range index an index kernel met (indexing.ts): [count, op code, value, dim
-   * size]. A kernel cannot throw, so the next download reports it (as CUDA's device-side asserts)
-   * and clears it; the kernel itself skips the bad index.
+   * size, context id]. A kernel cannot throw, so the next download reports it (as CUDA's
+   * device-side asserts) and clears it; the kernel itself skips the bad index.
    */
   readonly indexErrors: GPUBuffer;
+  /** What each recent index dispatch was given ("input [3,2], index [2]"), by context id, for that report. */
+  private indexContexts = new Array<string>(INDEX_CONTEXTS);
+  private nextIndexContext = 0;
 
   private constructor(readonly device: GPUDevice, readonly adapter: string) {
     this.uniforms = device.createBuffer({ size: ARENA_BYTES, usage: USAGE_UNIFORM | USAGE_COPY_DST });
@@ -174,13 +179,23 @@ export class WebGPUBackend implements Backend {
     this.checkError();
     if (indexError[0] !== 0) {
       this.device.queue.writeBuffer(this.indexErrors, 0, new Uint32Array(INDEX_ERROR_BYTES / 4));
-      const [, op, value, dimSize] = indexError as [number, number, number, number];
-      throw new Error(`${INDEX_OPS[op - 1] ?? 'an index kernel'}: index ${value} is out of range for a dimension of size ${dimSize} ` +
-        '(found on webgpu by a kernel queued before this read; its output skipped the index)');
+      const [, op, value, dimSize, ctx] = indexError as [number, number, number, number, number];
+      const age = (this.nextIndexContext - (ctx >>> 0)) >>> 0;
+      const where = age > 0 && age <= INDEX_CONTEXTS ? ` (${this.indexContexts[(ctx >>> 0) % INDEX_CONTEXTS]})` : '';
+      throw new Error(`${INDEX_OPS[op - 1] ?? 'an index kernel'}: index ${value} is out of range for a dimension of size ${dimSize}${where}; ` +
+        'found on webgpu by a kernel queued before this read, which skipped the index');
     }
     if (s.dtype === 'float32') return new Float32Array(raw);
     if (s.dtype === 'int32') return new Int32Array(raw);
     return Uint8Array.from(new Uint32Array(raw));
+  }
+
+  /** Records what an index dispatch was given; its id goes into the kernel's uniforms, for an error report. */
+  indexContext(description: string): number {
+    const id = this.nextIndexContext;
+    this.indexContexts[id % INDEX_CONTEXTS] = description;
+    this.nextIndexContext = (id + 1) >>> 0;
+    return id;
   }
 
   async sync(): Promise<void> {

@@ -10,7 +10,8 @@
 //  - scatterAdd: collisions happen only along dim, so a thread per line along dim of the index
 //    walks that line in order.
 // An index out of range is skipped (a selected row reads 0) and recorded in the backend's
-// indexErrors buffer, which the next download reports as an error.
+// indexErrors buffer, which the next download reports as an error with the message of the cpu
+// kernel (op, index, size and the shapes the dispatch was given).
 
 import type { Backend, TensorInfo } from '../backend.js';
 import { INDEX_OPS, grid1d, metaWgsl, wgslType, type WebGPUBackend } from './backend.js';
@@ -18,12 +19,12 @@ import { bufferOf } from './rows.js';
 
 const WG = 64;
 
-/** WGSL: the indexErrors binding and badIndex(), which records the first bad index of op. */
-function errorWgsl(binding: number, op: (typeof INDEX_OPS)[number]): string {
-  return `struct IndexError { count: atomic<u32>, op: u32, value: i32, size: u32 }
+/** WGSL: the indexErrors binding and badIndex(), which records the first bad index of op and the context id in uniform word ctxWord. */
+function errorWgsl(binding: number, op: (typeof INDEX_OPS)[number], ctxWord: number): string {
+  return `struct IndexError { count: atomic<u32>, op: u32, value: i32, size: u32, context: u32 }
 @group(0) @binding(${binding}) var<storage, read_write> ERR: IndexError;
 fn badIndex(v: i32, size: u32) {
-  if (atomicAdd(&ERR.count, 1u) == 0u) { ERR.op = ${INDEX_OPS.indexOf(op) + 1}u; ERR.value = v; ERR.size = size; }
+  if (atomicAdd(&ERR.count, 1u) == 0u) { ERR.op = ${INDEX_OPS.indexOf(op) + 1}u; ERR.value = v; ERR.size = size; ERR.context = M(${ctxWord}u); }
 }
 fn inRange(v: i32, size: u32) -> bool { return v >= 0 && u32(v) < size; }
 `;
@@ -35,15 +36,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let e = (wid.y * nwg.x + wid.x) * ${WG}u + lid;`;
 
 const numel = (t: TensorInfo) => t.shape.reduce((a, d) => a * d, 1);
+const shp = (t: TensorInfo) => `[${t.shape.join(',')}]`;
 
 export function indexSelect(b: Backend, src: TensorInfo, outer: number, n: number, inner: number, idx: TensorInfo, out: TensorInfo): void {
   const gb = b as WebGPUBackend, m = numel(idx), total = outer * m * inner;
   const t = wgslType(src.dtype);
-  // meta: total, n, inner, m, src offset, idx offset, out offset
+  // meta: total, n, inner, m, src offset, idx offset, out offset, context id
   gb.dispatch(`indexSelect:${t}`, () => `@group(0) @binding(0) var<storage, read> S: array<${t}>;
 @group(0) @binding(1) var<storage, read> I: array<i32>;
 @group(0) @binding(2) var<storage, read_write> O: array<${t}>;
-${errorWgsl(3, 'indexSelect')}${metaWgsl(4, 7)}
+${errorWgsl(3, 'indexSelect', 7)}${metaWgsl(4, 8)}
 ${THREAD}
   if (e >= M(0u)) { return; }
   let n = M(1u); let inner = M(2u); let m = M(3u);
@@ -57,17 +59,18 @@ ${THREAD}
   O[M(6u) + e] = x;
 }
 `, [bufferOf(src), bufferOf(idx), bufferOf(out), gb.indexErrors],
-  Uint32Array.of(total, n, inner, m, src.offset, idx.offset, out.offset), grid1d(Math.ceil(total / WG)));
+  Uint32Array.of(total, n, inner, m, src.offset, idx.offset, out.offset, gb.indexContext(`input ${shp(src)}, index ${shp(idx)}`)),
+  grid1d(Math.ceil(total / WG)));
 }
 
 export function indexAdd(b: Backend, dst: TensorInfo, outer: number, n: number, inner: number, idx: TensorInfo, src: TensorInfo): void {
   const gb = b as WebGPUBackend, m = numel(idx), columns = outer * inner;
   const t = wgslType(dst.dtype);
-  // meta: columns, n, inner, m, dst offset, idx offset, src offset
+  // meta: columns, n, inner, m, dst offset, idx offset, src offset, context id
   gb.dispatch(`indexAdd:${t}`, () => `@group(0) @binding(0) var<storage, read_write> D: array<${t}>;
 @group(0) @binding(1) var<storage, read> I: array<i32>;
 @group(0) @binding(2) var<storage, read> S: array<${t}>;
-${errorWgsl(3, 'indexAdd')}${metaWgsl(4, 7)}
+${errorWgsl(3, 'indexAdd', 7)}${metaWgsl(4, 8)}
 ${THREAD}
   if (e >= M(0u)) { return; }
   let n = M(1u); let inner = M(2u); let m = M(3u);
@@ -82,18 +85,20 @@ ${THREAD}
   }
 }
 `, [bufferOf(dst), bufferOf(idx), bufferOf(src), gb.indexErrors],
-  Uint32Array.of(columns, n, inner, m, dst.offset, idx.offset, src.offset), grid1d(Math.ceil(columns / WG)));
+  Uint32Array.of(columns, n, inner, m, dst.offset, idx.offset, src.offset, gb.indexContext(`input ${shp(dst)}, index ${shp(idx)}`)),
+  grid1d(Math.ceil(columns / WG)));
 }
 
 /**
  * Uniform words shared by gather and scatterAdd: count, rank, dim, x offset, index offset, other
- * offset, x's size along dim, then index's shape, x's strides and index's (contiguous) strides.
+ * offset, x's size along dim, then index's shape, x's strides and index's (contiguous) strides,
+ * and last the context id of an error report.
  */
-function walkMeta(count: number, x: TensorInfo, dim: number, index: TensorInfo, other: TensorInfo): Uint32Array {
+function walkMeta(count: number, x: TensorInfo, dim: number, index: TensorInfo, other: TensorInfo, context: number): Uint32Array {
   const R = index.shape.length;
   const istrides: number[] = new Array<number>(R);
   for (let d = R - 1, s = 1; d >= 0; d--) { istrides[d] = s; s *= index.shape[d]!; }
-  return Uint32Array.of(count, R, dim, x.offset, index.offset, other.offset, x.shape[dim]!, ...index.shape, ...x.strides, ...istrides);
+  return Uint32Array.of(count, R, dim, x.offset, index.offset, other.offset, x.shape[dim]!, ...index.shape, ...x.strides, ...istrides, context);
 }
 
 /** WGSL: flat position e over index's shape (over its lines along dim, with skipDim) → offset in x and position in index. */
@@ -120,11 +125,11 @@ export function gather(b: Backend, x: TensorInfo, dim: number, index: TensorInfo
   const gb = b as WebGPUBackend, total = numel(index);
   if (total === 0) return;
   const t = wgslType(x.dtype);
-  const meta = walkMeta(total, x, dim, index, out);
+  const meta = walkMeta(total, x, dim, index, out, gb.indexContext(`input ${shp(x)}, dim ${dim}, index ${shp(index)}`));
   gb.dispatch(`gather:${t}:${meta.length}`, () => `@group(0) @binding(0) var<storage, read> X: array<${t}>;
 @group(0) @binding(1) var<storage, read> I: array<i32>;
 @group(0) @binding(2) var<storage, read_write> O: array<${t}>;
-${errorWgsl(3, 'gather')}${metaWgsl(4, meta.length)}${WALK_WGSL}
+${errorWgsl(3, 'gather', meta.length - 1)}${metaWgsl(4, meta.length)}${WALK_WGSL}
 ${THREAD}
   if (e >= M(0u)) { return; }
   let w = walk(e, false);
@@ -142,11 +147,11 @@ export function scatterAdd(b: Backend, dst: TensorInfo, dim: number, index: Tens
   const lines = len === 0 ? 0 : numel(index) / len;
   if (lines === 0) return;
   const t = wgslType(dst.dtype);
-  const meta = walkMeta(lines, dst, dim, index, src);
+  const meta = walkMeta(lines, dst, dim, index, src, gb.indexContext(`input ${shp(dst)}, dim ${dim}, index ${shp(index)}`));
   gb.dispatch(`scatterAdd:${t}:${meta.length}`, () => `@group(0) @binding(0) var<storage, read_write> X: array<${t}>;
 @group(0) @binding(1) var<storage, read> I: array<i32>;
 @group(0) @binding(2) var<storage, read> S: array<${t}>;
-${errorWgsl(3, 'scatterAdd')}${metaWgsl(4, meta.length)}${WALK_WGSL}
+${errorWgsl(3, 'scatterAdd', meta.length - 1)}${metaWgsl(4, meta.length)}${WALK_WGSL}
 ${THREAD}
   if (e >= M(0u)) { return; }
   let w = walk(e, true);
