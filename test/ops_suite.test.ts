@@ -10,6 +10,10 @@ import { elementwiseCases } from './helpers/cases/elementwise.js';
 import { reduceCases } from './helpers/cases/reduce.js';
 import { linalgCases } from './helpers/cases/linalg.js';
 import { nnCases } from './helpers/cases/nn.js';
+import { rowCases } from './helpers/cases/rows.js';
+import { indexingCases } from './helpers/cases/indexing.js';
+import { fusedCases } from './helpers/cases/fused.js';
+import { attentionCases } from './helpers/cases/attention.js';
 import { fixtureCases } from './helpers/cases/fixtures.js';
 import { autogradCases } from './helpers/cases/autograd.js';
 
@@ -20,6 +24,10 @@ runOnBackends('ops', {
   reductions: reduceCases,
   'matmul and indexing': linalgCases,
   nn: nnCases,
+  'row kernels': rowCases,
+  indexing: indexingCases,
+  'fused kernels': fusedCases,
+  attention: attentionCases,
   autograd: autogradCases,
   'pytorch fixtures': fixtureCases,
 });

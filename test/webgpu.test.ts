@@ -2,7 +2,7 @@
 // adapter Dawn finds (Mesa's llvmpipe on CPU-only machines); skips, printing why, where none exists.
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, memory, randn, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
+import { Generator, memory, models, optim, randn, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
 import { findBackend } from '../src/tensor/engine.js';
 import type { WebGPUBackend } from '../src/backend/webgpu/index.js';
 import { assertClose } from './helpers/assert.js';
@@ -160,6 +160,41 @@ test('webgpu: buffers are freed by dispose and tidy (live count flat across a lo
   assert.equal(b.memory().poolBytes, pool.poolBytes, 'the loop reuses pooled buffers instead of growing the pool');
   w.dispose(); x.dispose(); c.dispose();
   assert.equal(memory().storages, before.storages - 3, 'disposing the inputs frees their buffers');
+});
+
+test('webgpu: a GPT-2 training step (forward, loss, backward, AdamW) matches cpu within 1e-4; greedy generation gives the same tokens', opts, async () => {
+  const cfg = { vocab_size: 61, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+  const ids = Array.from({ length: 2 * 12 }, (_, i) => (i * 7 + 3) % 61);
+  // One step on a device from the same weights: loss, every gradient, the parameters after AdamW.
+  const step = async (device: string, init: Record<string, Tensor> | null) => {
+    await setBackend(device);
+    const m = new models.GPT2LMHeadModel(cfg, { skipInit: init !== null });
+    if (init) m.loadStateDict(Object.fromEntries(Object.entries(init).map(([k, t]) => [k, t.to(device)])));
+    // The starting weights, kept (the step below updates the live ones) for the other device to load.
+    const start = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.clone()]));
+    const x = tensor(ids, { shape: [2, 12], dtype: 'int32' });
+    const loss = models.causalLmLoss(m.forward({ inputIds: x }).logits, x);
+    loss.backward();
+    const grads = new Map<string, Float32Array>();
+    for (const [name, p] of m.namedParameters()) grads.set(name, (await p.grad!.data()) as Float32Array);
+    new optim.AdamW(m.parameters(), { lr: 1e-3 }).step();
+    const params = new Map<string, Float32Array>();
+    for (const [name, p] of m.namedParameters()) params.set(name, (await p.data()) as Float32Array);
+    m.eval();
+    const tokens = await m.generate([[3, 10, 17]], { maxNewTokens: 6, doSample: false });
+    return { start, loss: (await loss.data())[0]!, grads, params, tokens };
+  };
+  const cpu = await step('cpu', null);
+  const gpu = await step('webgpu', cpu.start);
+  await setBackend('webgpu');
+  assertClose([gpu.loss], [cpu.loss], 1e-4, 'loss');
+  for (const [name, g] of cpu.grads) {
+    // Each gradient against its own scale: entries far below it are sums that cancelled.
+    const scale = g.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    assertClose(gpu.grads.get(name)!, g, 1e-4, `gradient of ${name}`, scale);
+    assertClose(gpu.params.get(name)!, cpu.params.get(name)!, 1e-4, `${name} after AdamW`, 1);
+  }
+  assert.deepEqual(gpu.tokens, cpu.tokens, 'greedy tokens');
 });
 
 after(async () => { await setBackend('cpu'); });

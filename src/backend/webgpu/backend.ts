@@ -22,6 +22,12 @@ import { acquireDevice } from './device.js';
 const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_UNIFORM = 0x0040, USAGE_STORAGE = 0x0080;
 const MAP_READ = 0x0001;
 
+/** The index kernels, numbered from 1 in the op code of indexErrors. */
+export const INDEX_OPS = ['indexSelect', 'indexAdd', 'gather', 'scatterAdd'] as const;
+const INDEX_ERROR_BYTES = 32;
+/** Index dispatches whose description is kept (a ring): enough for any realistic gap between reads. */
+const INDEX_CONTEXTS = 4096;
+
 /** Uniform data of one batch of dispatches; each dispatch's block starts on a 256-byte boundary. */
 const ARENA_BYTES = 64 * 1024;
 
@@ -64,8 +70,19 @@ export class WebGPUBackend implements Backend {
   /** The first error the device reported; thrown by the next download or sync. */
   private deviceError: string | null = null;
 
+  /**
+   * The first out-of-range index an index kernel met (indexing.ts): [count, op code, value, dim
+   * size, context id]. A kernel cannot throw, so the next download reports it (as CUDA's
+   * device-side asserts) and clears it; the kernel itself skips the bad index.
+   */
+  readonly indexErrors: GPUBuffer;
+  /** What each recent index dispatch was given ("input [3,2], index [2]"), by context id, for that report. */
+  private indexContexts = new Array<string>(INDEX_CONTEXTS);
+  private nextIndexContext = 0;
+
   private constructor(readonly device: GPUDevice, readonly adapter: string) {
     this.uniforms = device.createBuffer({ size: ARENA_BYTES, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    this.indexErrors = device.createBuffer({ size: INDEX_ERROR_BYTES, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     device.onuncapturederror = (ev) => { this.deviceError ??= ev.error.message; };
     void device.lost.then((info) => { this.deviceError ??= `device lost: ${info.message}`; });
   }
@@ -137,27 +154,48 @@ export class WebGPUBackend implements Backend {
     const s = storage as GpuStorage;
     const bytes = s.size * 4;
     if (bytes === 0) return s.dtype === 'float32' ? new Float32Array(0) : s.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0);
-    const size = bucketBytes(bytes);
+    // The index-error words ride along after the data, in the same staging buffer.
+    const total = bytes + INDEX_ERROR_BYTES;
+    const size = bucketBytes(total);
     const staging = this.readPool.get(size)?.pop() ?? this.device.createBuffer({ size, usage: USAGE_MAP_READ | USAGE_COPY_DST });
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     this.encoder.copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
+    this.encoder.copyBufferToBuffer(this.indexErrors, 0, staging, bytes, INDEX_ERROR_BYTES);
     this.flush();
     try {
-      await staging.mapAsync(MAP_READ, 0, bytes);
+      await staging.mapAsync(MAP_READ, 0, total);
     } catch (err) {
       this.checkError();
       throw err;
     }
-    this.checkError();
-    const raw = staging.getMappedRange(0, bytes).slice(0);
+    const mapped = staging.getMappedRange(0, total);
+    const raw = mapped.slice(0, bytes);
+    const indexError = Array.from(new Int32Array(mapped, bytes, INDEX_ERROR_BYTES / 4));
     staging.unmap();
     let list = this.readPool.get(size);
     if (list === undefined) this.readPool.set(size, list = []);
     list.push(staging);
+    this.checkError();
+    if (indexError[0] !== 0) {
+      this.device.queue.writeBuffer(this.indexErrors, 0, new Uint32Array(INDEX_ERROR_BYTES / 4));
+      const [, op, value, dimSize, ctx] = indexError as [number, number, number, number, number];
+      const age = (this.nextIndexContext - (ctx >>> 0)) >>> 0;
+      const where = age > 0 && age <= INDEX_CONTEXTS ? ` (${this.indexContexts[(ctx >>> 0) % INDEX_CONTEXTS]})` : '';
+      throw new Error(`${INDEX_OPS[op - 1] ?? 'an index kernel'}: index ${value} is out of range for a dimension of size ${dimSize}${where}; ` +
+        'found on webgpu by a kernel queued before this read, which skipped the index');
+    }
     if (s.dtype === 'float32') return new Float32Array(raw);
     if (s.dtype === 'int32') return new Int32Array(raw);
     return Uint8Array.from(new Uint32Array(raw));
+  }
+
+  /** Records what an index dispatch was given; its id goes into the kernel's uniforms, for an error report. */
+  indexContext(description: string): number {
+    const id = this.nextIndexContext;
+    this.indexContexts[id % INDEX_CONTEXTS] = description;
+    this.nextIndexContext = (id + 1) >>> 0;
+    return id;
   }
 
   async sync(): Promise<void> {

@@ -9,7 +9,14 @@ import { registerKernel } from '../registry.js';
 import { WebGPUBackend } from './backend.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulBias } from './matmul.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { layerNorm, layerNormBackward, rmsNorm } from './layernorm.js';
+import { adamw } from './adamw.js';
+import { rotary } from './rotary.js';
+import * as idx from './indexing.js';
+import { attention } from './attention.js';
+import { attentionBackward } from './attention_backward.js';
 
 registerBackend('webgpu', () => WebGPUBackend.create());
 
@@ -23,5 +30,19 @@ registerKernel('where', 'webgpu', ew.where);
 registerKernel('reduce', 'webgpu', red.reduce);
 registerKernel('argReduce', 'webgpu', red.argReduce);
 registerKernel('matmul', 'webgpu', matmul);
+registerKernel('matmulBias', 'webgpu', matmulBias);
+registerKernel('softmax', 'webgpu', softmax);
+registerKernel('softmaxBackward', 'webgpu', softmaxBackward);
+registerKernel('layerNorm', 'webgpu', layerNorm);
+registerKernel('layerNormBackward', 'webgpu', layerNormBackward);
+registerKernel('indexSelect', 'webgpu', idx.indexSelect);
+registerKernel('indexAdd', 'webgpu', idx.indexAdd);
+registerKernel('gather', 'webgpu', idx.gather);
+registerKernel('scatterAdd', 'webgpu', idx.scatterAdd);
+registerKernel('adamw', 'webgpu', adamw);
+registerKernel('rmsNorm', 'webgpu', rmsNorm);
+registerKernel('rotary', 'webgpu', rotary);
+registerKernel('attention', 'webgpu', attention);
+registerKernel('attentionBackward', 'webgpu', attentionBackward);
 
 export { WebGPUBackend };

@@ -1,5 +1,5 @@
 // Batched matmul out[b] = a[b] @ c[b] for strided a [B,M,K], c [B,K,N] (batch stride 0 broadcasts)
-// into a contiguous out [B,M,N].
+// into a contiguous out [B,M,N]; matmulBias adds a bias [N] to each row as the tile is stored.
 //
 // Each workgroup of 16×16 threads computes a 64×64 output tile. Per step of BK=16 along K it stages
 // a 64×16 tile of a (stored k-major) and a 16×64 tile of c in workgroup memory (8 KiB), then each
@@ -15,13 +15,14 @@ const BM = 64, BN = 64, BK = 16, T = 16; // T×T threads, each (BM/T)×(BN/T) ou
 const TM = BM / T, TN = BN / T;
 const THREADS = T * T;
 
-const META_WORDS = 13;
+const META_WORDS = 14;
 
-const WGSL = `@group(0) @binding(0) var<storage, read> A: array<f32>;
+/** The shader; with `bias`, a bias [N] (binding 3) is added to each row as the tile is stored (matmulBias). */
+const matmulWgsl = (bias: boolean) => `@group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> O: array<f32>;
-${metaWgsl(3, META_WORDS)}
-// meta: M N K | a: offset, batch, row, col strides | c: offset, batch, row, col strides | out offset | first batch
+${bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;\n' : ''}${metaWgsl(bias ? 4 : 3, META_WORDS)}
+// meta: M N K | a: offset, batch, row, col strides | c: offset, batch, row, col strides | out offset | first batch | bias offset
 var<workgroup> As: array<f32, ${BK * BM}>; // [k][m]
 var<workgroup> Bs: array<f32, ${BK * BN}>; // [k][n]
 
@@ -68,24 +69,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (gm >= M_) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let gn = n0 + lid.x + j * ${T}u;
-      if (gn < N_) { O[oBase + gm * N_ + gn] = acc[i][j]; }
+      if (gn < N_) { O[oBase + gm * N_ + gn] = acc[i][j]${bias ? ' + BIAS[M(13u) + gn]' : ''}; }
     }
   }
 }
 `;
 
 export function matmul(b: Backend, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
+  run(b, a, c, null, out);
+}
+
+/** matmul with bias [N] (contiguous) added to every row in the same pass. */
+export function matmulBias(b: Backend, a: TensorInfo, c: TensorInfo, bias: TensorInfo, out: TensorInfo): void {
+  run(b, a, c, bias, out);
+}
+
+function run(b: Backend, a: TensorInfo, c: TensorInfo, bias: TensorInfo | null, out: TensorInfo): void {
   const gb = b as WebGPUBackend;
   const [B, M, K] = a.shape as [number, number, number];
   const N = c.shape[2]!;
   const [asb, asm, ask] = a.strides as [number, number, number];
   const [csb, csk, csn] = c.strides as [number, number, number];
-  const buffers = [(a.storage as GpuStorage).buffer, (c.storage as GpuStorage).buffer, (out.storage as GpuStorage).buffer];
+  const buffers = [a, c, out, ...(bias ? [bias] : [])].map((t) => (t.storage as GpuStorage).buffer);
   // The batch rides on grid z, at most 65535 per dispatch: larger batches take several dispatches.
   const maxZ = gb.limits.maxComputeWorkgroupsPerDimension;
   for (let b0 = 0; b0 < B; b0 += maxZ) {
     const nb = Math.min(maxZ, B - b0);
-    const meta = Uint32Array.of(M, N, K, a.offset, asb, asm, ask, c.offset, csb, csk, csn, out.offset, b0);
-    gb.dispatch('matmul', () => WGSL, buffers, meta, [Math.ceil(N / BN), Math.ceil(M / BM), nb]);
+    const meta = Uint32Array.of(M, N, K, a.offset, asb, asm, ask, c.offset, csb, csk, csn, out.offset, b0, bias?.offset ?? 0);
+    gb.dispatch(bias ? 'matmulBias' : 'matmul', () => matmulWgsl(!!bias), buffers, meta, [Math.ceil(N / BN), Math.ceil(M / BM), nb]);
   }
 }

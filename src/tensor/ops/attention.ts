@@ -1,5 +1,5 @@
 // Scaled-dot-product attention, as torch.nn.functional.scaled_dot_product_attention, and the causal
-// mask. Where the backend has a fused 'attention' kernel (cpu) the [L, S] score matrix is never
+// mask. Where the backend has a fused 'attention' kernel (cpu, webgpu) the [L, S] score matrix is never
 // built: one kernel for the forward, one for the backward (which recomputes the probabilities from
 // the saved row logsumexp). Dropout, or a float mask that itself needs a gradient, takes the
 // composite path: matmul, softmax, matmul.
@@ -7,7 +7,7 @@
 import type { Backend } from '../../backend/backend.js';
 import { hasKernel, type AttentionParams } from '../../backend/registry.js';
 import { record } from '../autograd.js';
-import { noGrad } from '../engine.js';
+import { isGradEnabled, noGrad } from '../engine.js';
 import { broadcastShapes, fmtShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, viewOf } from './core.js';
@@ -40,7 +40,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const drop = !!opts.dropoutP && (opts.training ?? true);
   const mask = opts.attnMask ?? null;
   const b = deviceOf('scaledDotProductAttention', q, k, v);
-  const fusable = !drop && hasKernel('attention', b.name) && L > 0 && S > 0 && E > 0 && v.shape[v.ndim - 1]! > 0
+  const needsGrad = isGradEnabled() && [q, k, v].some((t) => t.requiresGrad);
+  const fusable = !drop && hasKernel('attention', b.name) && (!needsGrad || hasKernel('attentionBackward', b.name)) && L > 0 && S > 0 && E > 0 && v.shape[v.ndim - 1]! > 0
     && [q, k, v].every((t) => t.dtype === 'float32')
     && (mask === null || mask.dtype === 'bool' || (mask.dtype === 'float32' && !mask.requiresGrad));
   if (fusable) return fused(b, q, k, v, mask, { causal: !!opts.isCausal, scale });

@@ -1,6 +1,7 @@
 // Neural-network functions (torch.nn.functional): layerNorm, embedding, dropout, crossEntropy,
 // scaledDotProductAttention.
 
+import { hasKernel } from '../../backend/registry.js';
 import { record } from '../autograd.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { fmtShape, shapesEqual } from '../shape.js';
@@ -34,6 +35,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   const n = normalizedShape.reduce((a, d) => a * d, 1);
   const rows = x.numel / n;
   const b = deviceOf('layerNorm', x, ...[weight, bias].filter((t): t is Tensor => !!t));
+  if (!hasKernel('layerNorm', b.name) || !hasKernel('layerNormBackward', b.name)) return layerNormComposite(x, k, weight, bias, eps);
   // The kernel's contiguous copies need no graph of their own: the gradient is defined here.
   const [xc, w, bb] = noGrad(() => [contiguous(x), weight ? contiguous(weight) : null, bias ? contiguous(bias) : null]);
   const out = empty(x.shape, 'float32', b);
@@ -54,6 +56,19 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   // Freed now without a graph; with one, when backward has run through it.
   for (const [t, orig] of [[xc, x], [w, weight], [bb, bias], [mean, null], [rstd, null]] as const) if (t !== null && t !== orig) t.dispose();
   return out;
+}
+
+/**
+ * layerNorm over the last k dims from elementwise ops and reductions, for a backend without the fused
+ * kernels (autograd derives the gradient): (x - mean) / √(var + eps) · weight + bias, biased variance.
+ */
+export function layerNormComposite(x: Tensor, k: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+  const centered = x.sub(x.mean(dims, true));
+  let y = centered.mul(centered.square().mean(dims, true).add(eps).rsqrt());
+  if (weight) y = y.mul(weight);
+  if (bias) y = y.add(bias);
+  return y;
 }
 
 /** Rows of weight picked by int32 ids: [...ids.shape, dim]. paddingIdx rows get no gradient. */

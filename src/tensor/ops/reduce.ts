@@ -1,6 +1,6 @@
 // Reductions (sum, mean, var, max, min, argmax, argmin, logsumexp) and softmax / logSoftmax.
 
-import type { ReduceOp } from '../../backend/registry.js';
+import { hasKernel, type ReduceOp } from '../../backend/registry.js';
 import { record } from '../autograd.js';
 import { fmtShape, normDim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -144,12 +144,13 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
   requireFloat(log ? 'logSoftmax' : 'softmax', x);
   if (x.ndim === 0) return softmaxImpl(reshape(x, [1]), 0, log).reshape([]);
   const d = normDim(log ? 'logSoftmax' : 'softmax', dim, x.ndim);
+  const b = x.storage.backend;
+  if (!hasKernel('softmax', b.name) || !hasKernel('softmaxBackward', b.name)) return softmaxComposite(x, d, log);
   const last = d === x.ndim - 1;
   // The kernel works on contiguous rows; another dim is moved last and back (views, recorded).
   const src = contiguous(last ? x : x.transpose(d, -1));
   const n = src.shape[src.ndim - 1]!;
   const rows = n === 0 ? 0 : src.numel / n;
-  const b = x.storage.backend;
   const y = empty(src.shape, 'float32', b);
   kernel('softmax', b)(b, src, rows, n, log, y);
   record(y, log ? 'LogSoftmax' : 'Softmax', [src], (g) => {
@@ -159,6 +160,16 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
     return [gx];
   });
   return last ? y : y.transpose(d, -1);
+}
+
+/**
+ * softmax / logSoftmax from elementwise ops and reductions, for a backend without the fused kernels
+ * (autograd derives the gradient): x - logsumexp(x), exponentiated for softmax. A row of -inf gives
+ * NaN, as the kernels do.
+ */
+export function softmaxComposite(x: Tensor, dim: number, log: boolean): Tensor {
+  const ls = x.sub(logsumexp(x, dim, true));
+  return log ? ls : ls.exp();
 }
 
 export const softmax = (x: Tensor, dim: number) => softmaxImpl(x, dim, false);
