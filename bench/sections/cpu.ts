@@ -1,5 +1,6 @@
 // The cpu backend against PyTorch CPU (bench/torch_ops.py, same machine, same run, same thread
-// count) and the WebAssembly peers tfjs-backend-wasm and jax-js where they have the op:
+// count) and the WebAssembly peers tfjs-backend-wasm and jax-js where they have the op; where the
+// native addon is in use, tlm's WebAssembly kernels alone (native off) are a column too (tlm-wasm):
 //  - matmul GFLOP/s at 256³ … 2048³ and [768×768]·[768×3072] (GPT-2 small's MLP up-projection);
 //  - ms for softmax and layerNorm over x [12, T, d] (last dim), and causal attention over q, k, v
 //    [12, d/64, T, 64] (heads of 64, as GPT-2), for T ∈ {64, 256, 1024}, d ∈ {128, 768}.
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import type { BenchRow, BenchSection } from '../run.js';
 import { waitIdle } from '../idle.js';
 import { functional as F, noGrad, randn, setBackend, tidy, type Tensor } from '../../src/index.js';
-import { cpuThreadsReady, getCpuKernels, getCpuThreads } from '../../src/backend/cpu/index.js';
+import { cpuThreadsReady, getCpuKernels, getCpuNative, getCpuThreads, setCpuNative } from '../../src/backend/cpu/index.js';
 import { backend } from '../../src/tensor/engine.js';
 
 type TF = typeof import('@tensorflow/tfjs-core');
@@ -188,13 +189,25 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   await cpuThreadsReady(backend());
 
   const ours: Record<string, number> = {};
+  const wasmOnly: Record<string, number> = {}; // the WebAssembly kernels alone (native off), when the addon is in use
   const theirs: Record<string, number> = {};
+  const native = getCpuNative();
   let torchInfo = '';
   for (let round = 0; round < (quick ? 1 : 2); round++) {
     for (const c of list) {
       await waitIdle();
       const v = tlmCase(c);
       ours[c.name] = c.op === 'matmul' ? Math.max(ours[c.name] ?? 0, v) : Math.min(ours[c.name] ?? Infinity, v);
+      if (native !== null) {
+        setCpuNative(false);
+        try {
+          await waitIdle();
+          const w = tlmCase(c);
+          wasmOnly[c.name] = c.op === 'matmul' ? Math.max(wasmOnly[c.name] ?? 0, w) : Math.min(wasmOnly[c.name] ?? Infinity, w);
+        } finally {
+          setCpuNative(true);
+        }
+      }
     }
     await waitIdle();
     const t = torchAll(list, threads);
@@ -205,7 +218,7 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
       theirs[c.name] = c.op === 'matmul' ? Math.max(theirs[c.name] ?? 0, v) : Math.min(theirs[c.name] ?? Infinity, v);
     }
   }
-  console.error(`bench cpu: tlm ${kernels} kernels on ${threads} threads; ${torchInfo}`);
+  console.error(`bench cpu: tlm ${native !== null ? `native (${native}) + ` : ''}${kernels} kernels on ${threads} threads; ${torchInfo}`);
 
   const tf = await loadTfjs();
   const jax = await loadJax();
@@ -216,6 +229,7 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const c of list) {
     const peers: Record<string, number | null> = { torch: theirs[c.name] ?? null };
+    if (native !== null) peers['tlm-wasm'] = wasmOnly[c.name] ?? null;
     peers['tfjs-wasm'] = typeof tf === 'string' ? null : await tfjsCase(tf, c);
     peers['jax-js'] = typeof jax === 'string' ? null : await jaxCase(jax, c).catch((err: unknown) => {
       console.error(`bench cpu: jax-js ${c.name}: ${err instanceof Error ? err.message : String(err)}`);
