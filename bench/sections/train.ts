@@ -10,6 +10,7 @@ import type { BenchRow, BenchSection } from '../run.js';
 import { GPT2LMHeadModel, gpt2Config } from '../../src/models/index.js';
 import { TokenStream, trainValSplit } from '../../src/train/data.js';
 import { Trainer, defaultTrainerConfig } from '../../src/train/trainer.js';
+import { getCpuNative, setCpuNative } from '../../src/backend/cpu/index.js';
 
 const dims = { nLayer: 4, nHead: 4, nEmbd: 128, block: 64, batch: 12, vocab: 65 };
 
@@ -33,18 +34,31 @@ const section: BenchSection = {
     const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: dims.vocab, n_positions: dims.block, n_embd: dims.nEmbd, n_layer: dims.nLayer,
       n_head: dims.nHead, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null }));
     const trainer = new Trainer(model as never, data, { ...defaultTrainerConfig, batchSize: dims.batch, blockSize: dims.block,
-      maxIters: steps + 5, evalInterval: 0 });
+      maxIters: 2 * steps + 10, evalInterval: 0 });
     for (let i = 0; i < 5; i++) trainer.trainStep(); // warm-up: JIT, pools, worker start
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) trainer.trainStep();
     const seconds = (performance.now() - t0) / 1000;
     const tlmRate = steps * dims.batch * dims.block / seconds;
+    // The same steps on the WebAssembly kernels alone, where the native addon is in use.
+    let wasmRate: number | null = null;
+    if (getCpuNative() !== null) {
+      setCpuNative(false);
+      try {
+        for (let i = 0; i < 2; i++) trainer.trainStep();
+        const w0 = performance.now();
+        for (let i = 0; i < steps; i++) trainer.trainStep();
+        wasmRate = steps * dims.batch * dims.block / ((performance.now() - w0) / 1000);
+      } finally {
+        setCpuNative(true);
+      }
+    }
     const torch = torchTokensPerSecond(threads, steps);
     model.dispose();
     trainer.optimizer.dispose();
     return [{
       section: 'train', name: `baby GPT step (L4 H4 C128 T64 B12), ${threads} threads`, value: tlmRate, unit: 'tokens/s',
-      peers: { torch: torch.value }, higherIsBetter: true, note: torch.note,
+      peers: { torch: torch.value, ...(wasmRate !== null ? { 'tlm-wasm': wasmRate } : {}) }, higherIsBetter: true, note: torch.note,
     }];
   },
 };
