@@ -53,5 +53,6 @@ NAPI_MODULE_INIT() {
   tlm_export(env, exports, "run", run);
   tlm_export(env, exports, "isa", get_isa);
   tlm_register_gemm(env, exports);
+  tlm_register_quant(env, exports);
   return exports;
 }

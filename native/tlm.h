@@ -25,3 +25,4 @@ napi_value tlm_bool(napi_env env, int b);
 void tlm_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
 void tlm_register_gemm(napi_env env, napi_value exports);
+void tlm_register_quant(napi_env env, napi_value exports);

@@ -27,7 +27,7 @@ const KERNELS: Record<KernelName, true> = {
   copy: true, fill: true, cast: true, unary: true, binary: true, binaryScalar: true, where: true, reduce: true,
   argReduce: true, matmul: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
   indexSelect: true, indexAdd: true, gather: true, scatterAdd: true, adamw: true, attention: true, attentionBackward: true,
-  rmsNorm: true, rotary: true,
+  rmsNorm: true, rotary: true, quantMatmul: true,
 };
 export const ALL_KERNELS = Object.keys(KERNELS) as KernelName[];
 
@@ -46,6 +46,6 @@ export const backendsUnderTest: BackendUnderTest[] = [
     label: 'webgpu', backend: 'webgpu', setup: startWebgpu,
     // The webgpu backend is a minimal one (elementwise ops, reductions, matmul) so far.
     notYet: ['softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'indexSelect', 'indexAdd', 'gather',
-      'scatterAdd', 'adamw', 'attention', 'attentionBackward', 'rmsNorm', 'rotary'],
+      'scatterAdd', 'adamw', 'attention', 'attentionBackward', 'rmsNorm', 'rotary', 'quantMatmul'],
   },
 ];

@@ -1,0 +1,29 @@
+// The quantized matmul on the cpu backend's fast kernels: natively where the addon loaded
+// (native/quant.c, on this runtime's threads), else the WebAssembly SIMD kernel
+// (assembly/quant.ts). Both read the quantized words in place in the heap.
+
+import type { TensorInfo } from '../../backend.js';
+import type { QuantLayout } from '../../quant_format.js';
+import { ptr, type WasmRuntime } from './runtime.js';
+
+/** Rows of W per work item of the WebAssembly kernel (assembly/quant.ts ROWS). */
+const WASM_ROWS = 16;
+
+export function quantMatmul(r: WasmRuntime, x: TensorInfo, qweight: TensorInfo, scales: TensorInfo, bias: TensorInfo | null,
+  l: QuantLayout, out: TensorInfo): void {
+  const { N, K, bits } = l;
+  const M = out.shape.reduce((p, d) => p * d, 1) / Math.max(N, 1);
+  if (M === 0 || N === 0) return;
+  // Rough cost on one thread: reading W once per call (~10 GB/s) plus the arithmetic of M rows
+  // (~8 G multiply-adds/s natively, ~2 G in WebAssembly).
+  const bytes = (N * K * bits) / 8;
+  const biasPtr = bias ? ptr(bias) : -1;
+  const plan = r.native?.quantMatmulPlan(r.heapF32(), ptr(x), M, K, ptr(qweight), ptr(scales), bits, biasPtr, ptr(out), N);
+  if (plan) {
+    const [id, , phase, items] = plan;
+    r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase], 1);
+    return;
+  }
+  r.run('quantMatmul', Math.ceil(N / WASM_ROWS), bytes / 1e4 + (M * N * K) / 2e3,
+    [ptr(x), M, K, ptr(qweight), ptr(scales), bits, bias ? ptr(bias) : 0, ptr(out), N]);
+}
