@@ -15,49 +15,40 @@
 //    dequantized weights q·s with one permute each from a 16-entry table (-8..7)·s; AVX2 widens,
 //    subtracts 8, converts and multiplies by s. Then acc += x · (q·s): the float product of x and
 //    the dequantized weight, as the reference.
-#include "tlm.h"
+#include "quant.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
 
-typedef struct {
-  PlanHead head;
-  const float *x; long M, K, N;   // x [M, K] contiguous (4-bit: its permuted copy)
-  const uint8_t *q; long rowBytes; // W's rows
-  const float *scales; int bits;  // [N] (8 bits) or [N, K/32]
-  const float *bias;              // [N] or NULL
-  float *y;                       // [M, N]
-  long width;                     // rows of W per work item
-} Quant;
-
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-
 // ---- int8 -------------------------------------------------------------------------------------
 
 // The outputs of rows m0..m0+MB of x and rows n0..n0+NB of W, one accumulator each. Constant MB
-// and NB (the callers pass literals; always_inline specializes the loops into registers).
+// and NB (the callers pass literals; always_inline specializes the loops into registers). Each
+// vector of W is widened and used by the MB rows at once (x is read from L1 as an operand), so that
+// only the accumulators stay in registers.
 #define Q8_BLOCK(NAME, TARGET, VEC, W, ZERO, LOADX, WIDEN, FMA, REDUCE)                              \
   static inline __attribute__((always_inline, target(TARGET)))                                     \
   void NAME(const Quant *p, long m0, long n0, const int MB, const int NB) {                         \
     VEC acc[4][8];                                                                                  \
-    for (int i = 0; i < MB; i++) for (int j = 0; j < NB; j++) acc[i][j] = ZERO();                   \
     const uint8_t *w0 = p->q + n0 * p->rowBytes;                                                    \
+    const float *x0 = p->x + m0 * p->K;                                                             \
+    const long rb = p->rowBytes, K = p->K;                                                          \
+    _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++)                                            \
+      _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) acc[i][j] = ZERO();                      \
     long k = 0;                                                                                     \
-    for (; k + W <= p->K; k += W) {                                                                 \
-      VEC w[8];                                                                                     \
-      _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) w[j] = WIDEN(w0 + j * p->rowBytes + k);                          \
-      _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++) {                                        \
-        VEC xv = LOADX(p->x + (m0 + i) * p->K + k);                                                 \
-        _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) acc[i][j] = FMA(xv, w[j], acc[i][j]);  \
+    for (; k + W <= K; k += W) {                                                                    \
+      _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) {                                        \
+        VEC w = WIDEN(w0 + j * rb + k);                                                             \
+        _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++) acc[i][j] = FMA(LOADX(x0 + i * K + k), w, acc[i][j]); \
       }                                                                                             \
     }                                                                                               \
     for (int i = 0; i < MB; i++)                                                                    \
       for (int j = 0; j < NB; j++) {                                                                \
-        const float *xr = p->x + (m0 + i) * p->K;                                                   \
-        const int8_t *wr = (const int8_t *)(w0 + j * p->rowBytes);                                  \
+        const float *xr = x0 + i * K;                                                               \
+        const int8_t *wr = (const int8_t *)(w0 + j * rb);                                           \
         float s = REDUCE(acc[i][j]);                                                                \
-        for (long t = k; t < p->K; t++) s = fmaf(xr[t], (float)wr[t], s);                           \
+        for (long t = k; t < K; t++) s = fmaf(xr[t], (float)wr[t], s);                              \
         float v = s * p->scales[n0 + j];                                                            \
         p->y[(m0 + i) * p->N + n0 + j] = p->bias ? v + p->bias[n0 + j] : v;                         \
       }                                                                                             \
@@ -87,17 +78,21 @@ Q8_BLOCK(q8_block_256, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps
   static inline __attribute__((always_inline, target(TARGET)))                                     \
   void NAME(const Quant *p, long m0, long n0, const int MB, const int NB) {                         \
     VEC acc[4][8];                                                                                  \
-    for (int i = 0; i < MB; i++) for (int j = 0; j < NB; j++) acc[i][j] = ZERO();                   \
-    const long groups = p->K / 32;                                                                  \
+    const long groups = p->K / 32, rb = p->rowBytes, K = p->K;                                      \
+    const uint8_t *w0 = p->q + n0 * rb;                                                             \
+    const float *s0 = p->scales + n0 * groups, *x0 = p->x + m0 * K;                                 \
+    _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++)                                            \
+      _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) acc[i][j] = ZERO();                      \
     for (long g = 0; g < groups; g++) {                                                             \
       for (long h = 0; h < 16; h += W) { /* AVX-512: one pass of 16 bytes; AVX2: two of 8 */        \
-        VEC lo[8], hi[8];                                                                           \
-        _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++)                                        \
-          DEQ(p->q + (n0 + j) * p->rowBytes + g * 16 + h, p->scales[(n0 + j) * groups + g], &lo[j], &hi[j]); \
-        _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++) {                                      \
-          const float *xg = p->x + (m0 + i) * p->K + g * 32 + h;                                    \
-          VEC xl = LOADX(xg), xh = LOADX(xg + 16);                                                  \
-          _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) { acc[i][j] = FMA(xl, lo[j], acc[i][j]); acc[i][j] = FMA(xh, hi[j], acc[i][j]); } \
+        _Pragma("GCC unroll 8") for (int j = 0; j < NB; j++) {                                      \
+          VEC lo, hi;                                                                               \
+          DEQ(w0 + j * rb + g * 16 + h, s0[j * groups + g], &lo, &hi);                              \
+          _Pragma("GCC unroll 4") for (int i = 0; i < MB; i++) {                                    \
+            const float *xg = x0 + i * K + g * 32 + h;                                              \
+            acc[i][j] = FMA(LOADX(xg), lo, acc[i][j]);                                              \
+            acc[i][j] = FMA(LOADX(xg + 16), hi, acc[i][j]);                                         \
+          }                                                                                         \
         }                                                                                           \
       }                                                                                             \
     }                                                                                               \
@@ -131,15 +126,16 @@ Q4_BLOCK(q4_block_256, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps
 
 // ---- the work items: rows n0..n1 of W against every row of x --------------------------------------
 
-// Blocks of 4 rows of x × 4 rows of W (16 accumulators) where x has 4 rows left, else one row × 8
-// rows of W (eight independent chains for decoding's single row); W's last rows one at a time.
-#define RANGE(NAME, TARGET, BLOCK)                                                                  \
+// Blocks of MB rows of x × NB rows of W (AVX-512: 4 × 4, 16 of its 32 registers; AVX2: 2 × 4)
+// while x has MB rows left, then one row × 8 rows of W (eight independent chains for decoding's
+// single row); W's last rows one at a time.
+#define RANGE(NAME, TARGET, BLOCK, MB, NB)                                                          \
   __attribute__((target(TARGET))) static void NAME(const Quant *p, long n0, long n1) {             \
     long m = 0;                                                                                     \
-    for (; m + 4 <= p->M; m += 4) {                                                                 \
+    for (; m + MB <= p->M; m += MB) {                                                               \
       long n = n0;                                                                                  \
-      for (; n + 4 <= n1; n += 4) BLOCK(p, m, n, 4, 4);                                             \
-      for (; n < n1; n++) BLOCK(p, m, n, 4, 1);                                                     \
+      for (; n + NB <= n1; n += NB) BLOCK(p, m, n, MB, NB);                                         \
+      for (; n < n1; n++) BLOCK(p, m, n, MB, 1);                                                    \
     }                                                                                               \
     for (; m < p->M; m++) {                                                                         \
       long n = n0;                                                                                  \
@@ -148,10 +144,10 @@ Q4_BLOCK(q4_block_256, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps
     }                                                                                               \
   }
 
-RANGE(q8_range_512, "avx512f", q8_block_512)
-RANGE(q8_range_256, "avx2,fma", q8_block_256)
-RANGE(q4_range_512, "avx512f", q4_block_512)
-RANGE(q4_range_256, "avx2,fma", q4_block_256)
+RANGE(q8_range_512, "avx512f", q8_block_512, 4, 4)
+RANGE(q8_range_256, "avx2,fma", q8_block_256, 2, 4)
+RANGE(q4_range_512, "avx512f", q4_block_512, 4, 4)
+RANGE(q4_range_256, "avx2,fma", q4_block_256, 2, 4)
 
 static void quant_run(void *plan, int phase, long i0, long i1) {
   (void)phase;
@@ -159,12 +155,25 @@ static void quant_run(void *plan, int phase, long i0, long i1) {
   long n0 = i0 * p->width, n1 = MIN(p->N, i1 * p->width);
   if (n0 >= n1) return;
   if (p->bits == 8) (tlm_isa == 2 ? q8_range_512 : q8_range_256)(p, n0, n1);
+  else if (p->vnni) q4_vnni_range(p, n0, n1);
   else (tlm_isa == 2 ? q4_range_512 : q4_range_256)(p, n0, n1);
 }
 
 static __thread Quant plan;
 static __thread float *xperm;
 static __thread size_t xperm_cap;
+/** Whether 4-bit products take the VNNI kernel (quant_vnni.c): -1 until first asked. */
+static int use_vnni = -1;
+
+/** A thread-local scratch block of at least `need` bytes (kept for the next call), or NULL. */
+static void *scratch(float **buf, size_t *cap, size_t need) {
+  if (need > *cap) {
+    free(*buf);
+    *cap = (need + need / 4 + 63) / 64 * 64;
+    if ((*buf = aligned_alloc(64, *cap)) == NULL) *cap = 0;
+  }
+  return *buf;
+}
 
 // quantMatmulPlan(heap, x, M, K, q, scales, bits, bias, y, N): byte offsets into the heap (bias -1
 // for none). Returns [plan, 0, phase, items] (no packing phase; run the items of `phase`), or
@@ -186,18 +195,23 @@ static napi_value quant_matmul_plan(napi_env env, napi_callback_info info) {
   };
   if ((p->bits != 8 && p->bits != 4) || (p->bits == 4 && p->K % 32 != 0) || p->M < 1) return nul;
   p->rowBytes = p->bits == 8 ? (p->K + 3) / 4 * 4 : p->K / 2;
-  if (p->bits == 4) { // x's groups permuted to the order the nibbles come in (see the top)
-    size_t need = (size_t)p->M * p->K * sizeof(float);
-    if (need > xperm_cap) {
-      free(xperm);
-      xperm_cap = (need + need / 4 + 63) / 64 * 64;
-      if ((xperm = aligned_alloc(64, xperm_cap)) == NULL) { xperm_cap = 0; return nul; }
-    }
+  if (use_vnni < 0) use_vnni = quant_vnni_supported();
+  if (p->bits == 4 && use_vnni) { // x quantized per row for the integer kernel (quant_vnni.c)
+    p->vnni = 1;
+    p->xqStride = q4_vnni_stride(p->K);
+    uint8_t *buf = scratch(&xperm, &xperm_cap, (size_t)p->M * (p->xqStride + sizeof(float)));
+    if (buf == NULL) return nul;
+    p->xs = (const float *)(buf + p->M * p->xqStride);
+    q4_vnni_prepare(p, p->x, buf, (float *)p->xs);
+    p->xq = buf;
+  } else if (p->bits == 4) { // x's groups permuted to the order the nibbles come in (see the top)
+    float *buf = scratch(&xperm, &xperm_cap, (size_t)p->M * p->K * sizeof(float));
+    if (buf == NULL) return nul;
     for (long r = 0; r < p->M * p->K / 32; r++) {
-      const float *src = p->x + r * 32; float *dst = xperm + r * 32;
+      const float *src = p->x + r * 32; float *dst = buf + r * 32;
       for (int i = 0; i < 16; i++) { dst[i] = src[2 * i]; dst[16 + i] = src[2 * i + 1]; }
     }
-    p->x = xperm;
+    p->x = buf;
   }
   p->width = 32; // rows of W per item: 24 items for a 768-wide layer, enough for the pool to balance
   long items = (p->N + p->width - 1) / p->width;
@@ -208,6 +222,20 @@ static napi_value quant_matmul_plan(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// quantVnni(on): turns the 4-bit VNNI kernel on (where the CPU has it) or off; returns whether it
+// is in use. quantVnni() only asks.
+static napi_value quant_vnni(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value v[1];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  if (argc >= 1) {
+    bool on = false;
+    napi_get_value_bool(env, v[0], &on);
+    use_vnni = on && quant_vnni_supported();
+  } else if (use_vnni < 0) use_vnni = quant_vnni_supported();
+  return tlm_bool(env, use_vnni);
+}
+
 void tlm_register_quant(napi_env env, napi_value exports) {
   tlm_export(env, exports, "quantMatmulPlan", quant_matmul_plan);
+  tlm_export(env, exports, "quantVnni", quant_vnni);
 }

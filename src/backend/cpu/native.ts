@@ -22,6 +22,11 @@ export interface NativeKernels {
    */
   quantMatmulPlan(heap: Float32Array, x: number, M: number, K: number, qweight: number, scales: number, bits: number, bias: number,
     y: number, N: number): [number, number, number, number] | null;
+  /**
+   * Whether 4-bit products run on the AVX-512 VNNI kernel (x quantized to int8 per row on the fly;
+   * native/quant_vnni.c); with an argument, turns it on (where the CPU has it) or off first.
+   */
+  quantVnni(on?: boolean): boolean;
   /** Runs items [i0, i1) of a plan's phase (the plan made on the calling thread of the job). */
   run(plan: number, phase: number, i0: number, i1: number): void;
   /** The instruction set chosen at load: 'avx512f', 'avx2+fma' or 'none'. */

@@ -66,7 +66,8 @@ function checkArchitecture(model: PreTrainedModel, what: string): void {
 export function quantizeModel(model: PreTrainedModel, opts: QuantizeOptions): QuantizeReport {
   if (opts.bits !== 8 && opts.bits !== 4) throw new InputError(`quantize: bits must be 8 or 4, got ${String(opts.bits)}`);
   checkArchitecture(model, 'quantize');
-  if (readQuantizationConfig(model.config) !== null) throw new InputError(`quantize: the model is already quantized (${JSON.stringify(model.config.quantization_config)})`);
+  const already = readQuantizationConfig(model.config);
+  if (already !== null) throw new InputError(`quantize: the model is already quantized (${already.format}); quantize its float32 original instead`);
   const report: QuantizeReport = { modules: [], skipped: [], floatBytes: 0, quantizedBytes: 0 };
   const replaced: Module[] = [];
   for (const [path, m] of [...model.namedModules()]) {
