@@ -75,13 +75,13 @@ export function quantizeWeight(w: Float32Array, l: QuantLayout, transposed = fal
   for (let n = 0; n < N; n++) {
     if (transposed) for (let k = 0; k < K; k++) row[k] = w[k * N + n]!;
     else row.set(w.subarray(n * K, n * K + K));
+    for (let k = 0; k < K; k++) if (!Number.isFinite(row[k]!)) throw new Error(`quantizeWeight: row ${n} holds a non-finite weight (${row[k]} at input ${k})`);
     const base = n * words * 4;
     for (let gi = 0; gi < (l.bits === 8 ? 1 : groups); gi++) {
       const k0 = gi * g, k1 = l.bits === 8 ? K : k0 + g;
       let m = 0;
       for (let k = k0; k < k1; k++) if (Math.abs(row[k]!) > Math.abs(m)) m = row[k]!;
-      if (!Number.isFinite(m)) throw new Error(`quantizeWeight: row ${n} holds a non-finite weight`);
-      const scale = Math.fround(l.bits === 8 ? Math.abs(m) / 127 : m / -8);
+      const scale = m === 0 ? 0 : Math.fround(l.bits === 8 ? Math.abs(m) / 127 : m / -8);
       scales[l.bits === 8 ? n : n * groups + gi] = scale;
       for (let k = k0; k < k1; k++) {
         const lo = l.bits === 8 ? -127 : -8, hi = l.bits === 8 ? 127 : 7;
