@@ -20,9 +20,11 @@ export function quantLayer(bits: QuantBits, N: number, K: number, seed: number, 
 /**
  * The worst ratio, over y's elements, of |y - ref| to the float32 bound (K + 2)·u·Σ|x||w| + u·|b|,
  * ref being Σ x·w + b in float64 with w the layer's dequantized weight (q·scale as float32).
+ * xLevels > 0: the kernel rounds each row of x to that many levels a side (the WebAssembly kernel:
+ * int16, 32767), which may move an output by max|x| / xLevels / 2 · Σ|w| more.
  * Above 1 means the kernel is not computing this product.
  */
-export function errorRatio(layer: QuantizedLinear, x: Tensor, y: Tensor): number {
+export function errorRatio(layer: QuantizedLinear, x: Tensor, y: Tensor, xLevels = 0): number {
   const K = layer.inFeatures, N = layer.outFeatures, M = x.numel / K;
   const W = layer.dequantize(), w = W.dataSync() as Float32Array;
   W.dispose();
@@ -31,11 +33,14 @@ export function errorRatio(layer: QuantizedLinear, x: Tensor, y: Tensor): number
   const u = 2 ** -24;
   let worst = 0;
   for (let m = 0; m < M; m++) {
+    let amax = 0;
+    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(xs[m * K + k]!));
     for (let n = 0; n < N; n++) {
-      let s = 0, mag = 0;
-      for (let k = 0; k < K; k++) { const p = xs[m * K + k]! * w[n * K + k]!; s += p; mag += Math.abs(p); }
+      let s = 0, mag = 0, wabs = 0;
+      for (let k = 0; k < K; k++) { const p = xs[m * K + k]! * w[n * K + k]!; s += p; mag += Math.abs(p); wabs += Math.abs(w[n * K + k]!); }
       if (b) s += b[n]!;
-      const bound = (K + 2) * u * mag + u * Math.abs(b ? b[n]! : 0) + 1e-30;
+      const rounding = xLevels > 0 ? (amax / xLevels / 2) * wabs * (1 + 1e-6) : 0;
+      const bound = (K + 2) * u * mag + u * Math.abs(b ? b[n]! : 0) + rounding + 1e-30;
       worst = Math.max(worst, Math.abs(ys[m * N + n]! - s) / bound);
     }
   }

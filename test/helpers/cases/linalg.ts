@@ -115,7 +115,10 @@ export const linalgCases: Case[] = [
       const ref = refMatmul(x, wT, M, K, N).map((v, i) => v + bias[i % N]!);
       const scale = refMatmul(x.map(Math.abs), wT.map(Math.abs), M, K, N).map((v, i) => v + Math.abs(bias[i % N]!));
       const got = await vals(y);
-      got.forEach((g, i) => assert.ok(Math.abs(g - ref[i]!) <= 1e-5 * scale[i]!, `${bits}-bit [${M},${K}]: element ${i}: got ${g}, expected ${ref[i]}`));
+      // Within float32 rounding of the scale, plus what rounding x costs the kernels that do (cpu's
+      // WebAssembly kernel: int16 per row, ~3e-5 of the scale; the native 4-bit VNNI kernel: int8, ~4e-3).
+      const tol = bits === 8 ? 1e-4 : 5e-3;
+      got.forEach((g, i) => assert.ok(Math.abs(g - ref[i]!) <= tol * scale[i]!, `${bits}-bit [${M},${K}]: element ${i}: got ${g}, expected ${ref[i]}`));
     }
   } },
 ];

@@ -15,7 +15,7 @@ export function quantMatmul(r: WasmRuntime, x: TensorInfo, qweight: TensorInfo, 
   const M = out.shape.reduce((p, d) => p * d, 1) / Math.max(N, 1);
   if (M === 0 || N === 0) return;
   // Rough cost on one thread: reading W once per call (~10 GB/s) plus the arithmetic of M rows
-  // (~8 G multiply-adds/s natively, ~2 G in WebAssembly).
+  // (~8 G multiply-adds/s natively, ~4 G in WebAssembly).
   const bytes = (N * K * bits) / 8;
   const biasPtr = bias ? ptr(bias) : -1;
   const plan = r.native?.quantMatmulPlan(r.heapF32(), ptr(x), M, K, ptr(qweight), ptr(scales), bits, biasPtr, ptr(out), N);
@@ -24,6 +24,15 @@ export function quantMatmul(r: WasmRuntime, x: TensorInfo, qweight: TensorInfo, 
     r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase], 1);
     return;
   }
-  r.run('quantMatmul', Math.ceil(N / WASM_ROWS), bytes / 1e4 + (M * N * K) / 2e3,
-    [ptr(x), M, K, ptr(qweight), ptr(scales), bits, bias ? ptr(bias) : 0, ptr(out), N]);
+  // The WebAssembly kernel takes x rounded to int16 per row (assembly/quant.ts says why and how).
+  const stride = bits === 8 ? Math.ceil(K / 16) * 32 : (K / 32) * 80;
+  const scratch = r.alloc(M * (stride + 4));
+  try {
+    const xs = scratch.ptr + M * stride;
+    r.x.quantPrepareX(ptr(x), M, K, bits, scratch.ptr, xs);
+    r.run('quantMatmul', Math.ceil(N / WASM_ROWS), bytes / 1e4 + (M * N * K) / 4e3,
+      [scratch.ptr, xs, M, K, ptr(qweight), ptr(scales), bits, bias ? ptr(bias) : 0, ptr(out), N]);
+  } finally {
+    r.free(scratch);
+  }
 }

@@ -5,4 +5,4 @@ export { softmax, softmaxBackward, layerNorm, layerNormBackward, layerNormReduce
 export { unary, binary, adamw } from './elementwise';
 export { attnForward, attnBackward } from './attention';
 export { copyRows, sumLast, sumMiddle } from './strided';
-export { quantMatmul } from './quant';
+export { quantMatmul, quantPrepareX } from './quant';
