@@ -69,6 +69,30 @@ test('a small Llama quantized (int8, 4-bit): logits close to float32, lm_head an
   }
 });
 
+test('4-bit leaves layers whose in_features is not a multiple of 32 in float32, names them, and still loads back', async () => {
+  // n_embd 48: every layer reading the 48-wide stream stays float32; the MLP's c_proj (in 192) is quantized.
+  const model = new GPT2LMHeadModel({ vocab_size: 64, n_positions: 32, n_embd: 48, n_layer: 1, n_head: 4 }).eval();
+  const ids = [1, 5, 9, 13, 2];
+  const ref = logits(model, ids);
+  const report = quantizeModel(model, { bits: 4 });
+  assert.deepEqual(report.modules, ['transformer.h.0.mlp.c_proj']);
+  assert.deepEqual(report.skipped, ['transformer.h.0.attn.c_attn', 'transformer.h.0.attn.c_proj', 'transformer.h.0.mlp.c_fc', 'lm_head']);
+  const err = logitError(logits(model, ids), ref);
+  assert.ok(err.rms <= TOLERANCE[4].rms, `RMS ${err.rms}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'tlm-quant-'));
+  try {
+    await model.savePretrained(tmp);
+    const again = await fromPretrained(tmp, { strict: true }) as GPT2LMHeadModel;
+    assert.ok(again.transformer.h.at(0)!.mlp.c_proj instanceof QuantizedLinear);
+    assert.ok(!(again.lm_head instanceof QuantizedLinear));
+    assert.deepEqual(logits(again, ids), logits(model, ids));
+    again.dispose();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    model.dispose();
+  }
+});
+
 test('savePretrained → fromPretrained: a quantized model comes back bit for bit (weights, scales, logits)', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'tlm-quant-'));
   try {
