@@ -21,7 +21,8 @@ export function quantMatmul(r: WasmRuntime, x: TensorInfo, qweight: TensorInfo, 
   const plan = r.native?.quantMatmulPlan(r.heapF32(), ptr(x), M, K, ptr(qweight), ptr(scales), bits, biasPtr, ptr(out), N);
   if (plan) {
     const [id, , phase, items] = plan;
-    r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase], 1);
+    // Four chunks of items a thread (the pool's default): each chunk is one call into the addon.
+    r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase]);
     return;
   }
   // The WebAssembly kernel takes x rounded to int16 per row (assembly/quant.ts says why and how).
