@@ -21,8 +21,10 @@ export function quantMatmul(r: WasmRuntime, x: TensorInfo, qweight: TensorInfo, 
   const plan = r.native?.quantMatmulPlan(r.heapF32(), ptr(x), M, K, ptr(qweight), ptr(scales), bits, biasPtr, ptr(out), N);
   if (plan) {
     const [id, , phase, items] = plan;
-    // Four chunks of items a thread (the pool's default): each chunk is one call into the addon.
-    r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase]);
+    // Two chunks of items a thread: each chunk is one call into the addon (~1 µs), and a decode
+    // step's layers are short (768×768 at 4 bits: ~10 µs); two, not one, so that the calling thread
+    // can take a late worker's share.
+    r.run('native', items, bytes / 1e4 + (M * N * K) / 8e3, [id, phase], Math.ceil(items / (2 * r.threads)));
     return;
   }
   // The WebAssembly kernel takes x rounded to int16 per row (assembly/quant.ts says why and how).
