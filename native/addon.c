@@ -55,5 +55,6 @@ NAPI_MODULE_INIT() {
   tlm_register_gemm(env, exports);
   tlm_register_nn(env, exports);
   tlm_register_attention(env, exports);
+  tlm_register_quant(env, exports);
   return exports;
 }

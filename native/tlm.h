@@ -27,3 +27,4 @@ void tlm_export(napi_env env, napi_value exports, const char *name, napi_callbac
 void tlm_register_gemm(napi_env env, napi_value exports);
 void tlm_register_nn(napi_env env, napi_value exports);
 void tlm_register_attention(napi_env env, napi_value exports);
+void tlm_register_quant(napi_env env, napi_value exports);

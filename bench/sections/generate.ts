@@ -7,6 +7,8 @@
 //
 // Decoding at batch 1 is a chain of matrix-vector products [1×768]·[768×N]: every weight is read
 // once per token (≈ 500 MB for GPT-2 small in float32), so both sides are bound by memory bandwidth.
+// Hence the quantized rows: the same model with int8 and 4-bit weights (tlm quantize), whose ratio
+// column is against tlm's own float32 row.
 
 import type { BenchRow, BenchSection } from '../run.js';
 import type { Streamer } from '../../src/generate/streamers.js';
@@ -15,6 +17,8 @@ import { Generator } from '../../src/index.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2/index.js';
 import { generate } from '../../src/generate/index.js';
 import { getCpuThreads, getCpuKernels, getCpuNative } from '../../src/backend/cpu/index.js';
+import { nativeKernels } from '../../src/backend/cpu/native.js';
+import { quantizeModel } from '../../src/models/index.js';
 
 interface TorchResult { tokens_per_s: number; ttft_ms: number; threads: number; torch: string }
 
@@ -30,13 +34,25 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const longPrompt = Array.from({ length: TTFT_P }, () => g.int(0, 50257));
   const opts = { eosTokenId: null, doSample: false };
 
-  await generate(model, [prompt], { ...opts, maxNewTokens: 4 }); // warm up: threads, pools
-  let best = Infinity;
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    const out = await generate(model, [prompt], { ...opts, maxNewTokens: NEW });
-    best = Math.min(best, performance.now() - t0);
-    if (out[0]!.length !== P + NEW) throw new Error(`bench generate: expected ${P + NEW} tokens, got ${out[0]!.length}`);
+  /** Tokens/s of a greedy 128-token continuation of the prompt, prefill included (best of `repeats`). */
+  const tokensPerSecond = async (m: GPT2LMHeadModel): Promise<number> => {
+    await generate(m, [prompt], { ...opts, maxNewTokens: 4 }); // warm up: threads, pools
+    let best = Infinity;
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      const out = await generate(m, [prompt], { ...opts, maxNewTokens: NEW });
+      best = Math.min(best, performance.now() - t0);
+      if (out[0]!.length !== P + NEW) throw new Error(`bench generate: expected ${P + NEW} tokens, got ${out[0]!.length}`);
+    }
+    return NEW / (best / 1000);
+  };
+  const tps = await tokensPerSecond(model);
+  const quantized: [number, number][] = [];
+  for (const bits of [8, 4] as const) {
+    const q = model.deepCopy();
+    quantizeModel(q, { bits });
+    quantized.push([bits, await tokensPerSecond(q)]);
+    q.dispose();
   }
   let ttft = Infinity;
   for (let i = 0; i < repeats; i++) {
@@ -44,7 +60,6 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
     await generate(model, [longPrompt], { ...opts, maxNewTokens: 1 });
     ttft = Math.min(ttft, performance.now() - t0);
   }
-  const tps = NEW / (best / 1000);
 
   // Two PyTorch peers: 'torch' computes the projections as HF's GPT-2 does (Conv1D addmm, nn.Linear
   // head), 'torch-mv' with torch.mv for single rows (PyTorch's fastest batch-1 path on this build).
@@ -59,6 +74,11 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
     { section: 'generate', name: `GPT-2 small time to first token, ${TTFT_P}-token prompt`, value: ttft, unit: 'ms',
       peers: { torch: torch?.ttft_ms ?? null, 'torch-mv': torchMv?.ttft_ms ?? null }, higherIsBetter: false, note },
     flat,
+    ...quantized.map(([bits, v]): BenchRow => ({
+      section: 'generate', name: `GPT-2 small greedy, batch 1: ${P}-token prompt + ${NEW} new, ${bits === 8 ? 'int8' : '4-bit'} weights (tlm quantize)`,
+      value: v, unit: 'tokens/s', peers: { 'tlm fp32': tps }, higherIsBetter: true,
+      note: `${note}${bits === 4 && getCpuNative() !== null && nativeKernels()?.quantVnni() ? '; 4-bit on AVX-512 VNNI (x rounded to int8 per row)' : ''}`,
+    })),
   ];
 }
 

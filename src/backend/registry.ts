@@ -2,6 +2,7 @@
 // register what they implement. A missing kernel is a clear error, not a silent fallback.
 
 import type { Backend, TensorInfo } from './backend.js';
+import type { QuantLayout } from './quant_format.js';
 
 export type UnaryOp = string;
 export type BinaryOp = string;
@@ -73,6 +74,11 @@ export interface KernelMap {
   /** Gradients of attention given out, lse and gout [B1, H, L, Ev] (layouts as attention's): gq, gk, gv, written. */
   attentionBackward(b: Backend, q: TensorInfo, k: TensorInfo, v: TensorInfo, mask: TensorInfo | null, p: AttentionParams,
     out: TensorInfo, lse: TensorInfo, gout: TensorInfo, gq: TensorInfo, gk: TensorInfo, gv: TensorInfo): void;
+  /**
+   * out [M, N] = x [M, K] · Wᵀ (+ bias [N]) with W held quantized (quant_format.ts: qweight int32,
+   * scales float32), computed on the quantized values (inference). All contiguous; M = x.numel / K.
+   */
+  quantMatmul(b: Backend, x: TensorInfo, qweight: TensorInfo, scales: TensorInfo, bias: TensorInfo | null, layout: QuantLayout, out: TensorInfo): void;
 }
 
 export type KernelName = keyof KernelMap;

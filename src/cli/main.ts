@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   answer: { module: './commands/answer.js', summary: 'answer a question from a context with a QA model' },
   translate: { module: './commands/translate.js', summary: 'translate texts with an encoder-decoder model' },
   summarize: { module: './commands/summarize.js', summary: 'summarize texts with an encoder-decoder model' },
+  quantize: { module: './commands/quantize.js', summary: 'quantize a causal LM to int8 or 4-bit weights (faster, smaller CPU inference)' },
   chat: { module: './commands/chat.js', summary: 'chat with a model in the terminal (its chat template, streaming, /reset)' },
   serve: { module: './commands/serve.js', summary: 'serve models over HTTP: OpenAI-compatible API, task routes, playground' },
   demo: { module: './commands/demo.js', summary: 'train a small GPT on Tiny Shakespeare, then generate' },

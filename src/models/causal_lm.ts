@@ -4,10 +4,11 @@
 import { crossEntropy } from '../tensor/ops/nn.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Linear } from '../nn/linear.js';
+import type { QuantizedLinear } from '../nn/quantized.js';
 import { optionalIds, type ModelInputs, type ModelOutput } from './modeling.js';
 
 /** The body's output with logits (and loss) added: lmHead over the last logitsToKeep positions, or all. */
-export function causalLmOutput<O extends { lastHiddenState: Tensor }>(out: O, lmHead: Linear, inputs: ModelInputs): O & ModelOutput & { logits: Tensor } {
+export function causalLmOutput<O extends { lastHiddenState: Tensor }>(out: O, lmHead: Linear | QuantizedLinear, inputs: ModelInputs): O & ModelOutput & { logits: Tensor } {
   // logitsToKeep: generation reads only the last position; the head is a V × hidden matmul per position.
   const h = out.lastHiddenState, T = h.shape[1]!, k = inputs.logitsToKeep ?? 0;
   const logits = lmHead.forward(k > 0 && k < T ? h.narrow(1, T - k, k) : h);

@@ -35,6 +35,8 @@ export { PromptLearningModel, PROMPT_PEFT_PREFIX, type PromptModelParts } from '
 export { applyPromptTuning, applyPrefixTuning, type PromptTuningOptions, type PrefixTuningOptions, type PromptLearningOptions, type PromptInitTokenizer } from './prompt_apply.js';
 export { savePromptAdapter, loadPromptAdapter, loadPeftAdapter, type LoadPromptAdapterOptions } from './prompt_files.js';
 export { promptConfigJson, promptConfigFromJson, type PromptLearningConfig, type PromptPeftType, type PromptTuningInit } from './prompt_config.js';
+export { quantizeModel, prepareQuantizedModel, readQuantizationConfig, QUANTIZABLE_ARCHITECTURES, type QuantizeOptions, type QuantizeReport,
+  type QuantizationConfig } from './quantize/index.js';
 export { ClozeClassifier, type ClozeOptions, type ClozeBatch, type ClozeInput, type ClozeModel, type ClozeTokenizer } from './prompt_cloze.js';
 
 

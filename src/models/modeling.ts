@@ -271,6 +271,9 @@ export interface LoadOptions {
  * eval mode.
  */
 export async function loadWeightsInto(model: PreTrainedModel, dir: string, opts: LoadOptions = {}): Promise<void> {
+  // A quantized directory (tlm quantize): its quantized layers are put in place first, so that their
+  // qweight / scales load like any other tensor. Imported here, on use: it sits above the families.
+  if (model.config.quantization_config !== undefined) (await import('./quantize/quantize.js')).prepareQuantizedModel(model);
   const files = await weightFiles(dir);
   const generationConfig = await readGenerationConfig(dir);
   const own = model.stateDict();

@@ -2,6 +2,7 @@ export { Module, parameter, StateDictError } from './module.js';
 export * as functional from '../functional.js';
 export * as init from './init.js';
 export { Identity, Linear } from './linear.js';
+export { QuantizedLinear, type QuantizedLinearOptions } from './quantized.js';
 export { Embedding } from './embedding.js';
 export { Dropout } from './dropout.js';
 export { LayerNorm, BatchNorm1d, type LayerNormOptions, type BatchNormOptions } from './normalization.js';

@@ -16,7 +16,9 @@ import * as la from './ts/linalg.js';
 import * as nn from './ts/nn.js';
 import * as att from './ts/attention.js';
 import * as fused from './ts/fused.js';
+import * as quant from './ts/quant.js';
 import * as W from './wasm/kernels.js';
+import { quantMatmul } from './wasm/quant.js';
 import { kernelModule, loadError } from './wasm/loader.js';
 import { getThreads, nativeInUse, runtimeFor, setNativeWanted, setThreads, shutdownThreads, type WasmRuntime } from './wasm/runtime.js';
 import { nativeKernels, nativeLoadError } from './native.js';
@@ -183,4 +185,8 @@ registerKernel('attentionBackward', 'cpu', (b, q, k, v, mask, p, out, lse, gout,
   if (r === null || !W.attentionBackward(r, q, k, v, mask, p, out, lse, gout, gq, gk, gv)) {
     att.attentionBackward(b, q, k, v, mask, p, out, lse, gout, gq, gk, gv);
   }
+});
+registerKernel('quantMatmul', 'cpu', (b, x, qweight, scales, bias, layout, out) => {
+  const r = wasm(b);
+  if (r === null) quant.quantMatmul(b, x, qweight, scales, bias, layout, out); else quantMatmul(r, x, qweight, scales, bias, layout, out);
 });

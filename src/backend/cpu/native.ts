@@ -16,6 +16,18 @@ export interface NativeKernels {
    */
   matmulPlan(heap: Float32Array, a: number, sab: number, sai: number, sak: number, b: number, sbb: number, sbk: number, sbj: number,
     c: number, batch: number, M: number, K: number, N: number, bias: number): [number, number, number, number] | null;
+  /**
+   * Plans y [M, N] = x [M, K] · Wᵀ (+ bias [N]) on a quantized W (src/backend/quant_format.ts:
+   * qweight's words, scales; bits 8 or 4); byte offsets (bias -1 for none). Returns [plan, 0,
+   * phase, items] (no packing phase), or null when it declines.
+   */
+  quantMatmulPlan(heap: Float32Array, x: number, M: number, K: number, qweight: number, scales: number, bits: number, bias: number,
+    y: number, N: number): [number, number, number, number] | null;
+  /**
+   * Whether 4-bit products run on the AVX-512 VNNI kernel (x quantized to int8 per row on the fly;
+   * native/quant_vnni.c); with an argument, turns it on (where the CPU has it) or off first.
+   */
+  quantVnni(on?: boolean): boolean;
   /** Runs items [i0, i1) of a plan's phase (the plan made on the calling thread of the job). */
   run(plan: number, phase: number, i0: number, i1: number): void;
   /** The instruction set chosen at load: 'avx512f', 'avx2+fma' or 'none'. */

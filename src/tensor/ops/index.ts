@@ -11,6 +11,7 @@ export * from './linalg.js';
 export * from './indexing.js';
 export * from './nn.js';
 export * from './fused.js';
+export * from './quantized.js';
 export { empty } from './core.js';
 
 bindOps(self);

@@ -20,7 +20,7 @@ export const CONTROL_BYTES = ARGS_OFFSET + MAX_ARGS * 8;
 
 /** The kernels a job may run, by index in FN (the same list in every thread). */
 export const JOBS = ['packAB', 'gemm', 'gemv', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward',
-  'unary', 'binary', 'adamw', 'attnForward', 'attnBackward', 'gemvSplitK', 'sumParts', 'copyRows', 'sumLast', 'sumMiddle', 'gemmSmallM', 'native', 'attnDecode'] as const;
+  'unary', 'binary', 'adamw', 'attnForward', 'attnBackward', 'gemvSplitK', 'sumParts', 'copyRows', 'sumLast', 'sumMiddle', 'gemmSmallM', 'native', 'attnDecode', 'quantMatmul'] as const;
 export type JobName = typeof JOBS[number];
 
 /** A parallel kernel: items [start, end) on thread tid, then its arguments. */

@@ -12,6 +12,7 @@ import { namedKernels } from '../kernel_env.js';
 /** The module's exports (see assembly/index.ts); parallel ones take (start, end, tid, ...args). */
 export type Exports = Record<JobName, JobFn> & {
   layerNormReduce(part: number, parts: number, n: number, gw: number, gb: number): void;
+  quantPrepareX(x: number, M: number, K: number, bits: number, out: number, scales: number): void;
 };
 
 const MAX_THREADS = 64;

@@ -5,3 +5,4 @@ export { softmax, softmaxBackward, layerNorm, layerNormBackward, layerNormReduce
 export { unary, binary, adamw } from './elementwise';
 export { attnForward, attnBackward, attnDecode } from './attention';
 export { copyRows, sumLast, sumMiddle } from './strided';
+export { quantMatmul, quantPrepareX } from './quant';
