@@ -1,9 +1,12 @@
 // Native CPU kernels for Node (optional: built by scripts/build-native.mjs; tlm runs on its
 // WebAssembly kernels when this cannot build or load). They work in place on the memory the
 // WebAssembly kernels use, with AVX-512 or AVX2+FMA chosen at run time, on the same threads.
+#define _DEFAULT_SOURCE // madvise(MADV_HUGEPAGE) under -std=c11
 #include "tlm.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <stdint.h>
 
 int tlm_isa = 0;
 
@@ -33,6 +36,22 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// adviseHugePages(heap): asks the kernel for 2 MiB pages over the heap (transparent huge pages in
+// madvise mode). The decode step streams every weight once per token; with 4 KiB pages the hardware
+// prefetchers stop at each page edge and the TLB misses every few rows of a weight.
+static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value v[1];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t off;
+  if (argc < 1 || napi_get_typedarray_info(env, v[0], &type, &length, &data, &ab, &off) != napi_ok) return tlm_bool(env, 0);
+  size_t bytes = length * (type == napi_float32_array ? 4 : 1);
+  uintptr_t lo = ((uintptr_t)data + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1), hi = ((uintptr_t)data + bytes) & ~(uintptr_t)((2u << 20) - 1);
+#ifdef MADV_HUGEPAGE
+  if (hi > lo) return tlm_bool(env, madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0);
+#endif
+  return tlm_bool(env, 0);
+}
+
 static napi_value get_isa(napi_env env, napi_callback_info info) {
   (void)info;
   const char *name = tlm_isa == 2 ? "avx512f" : tlm_isa == 1 ? "avx2+fma" : "none";
@@ -52,6 +71,7 @@ NAPI_MODULE_INIT() {
   }
   tlm_export(env, exports, "run", run);
   tlm_export(env, exports, "isa", get_isa);
+  tlm_export(env, exports, "adviseHugePages", advise_huge_pages);
   tlm_register_gemm(env, exports);
   tlm_register_nn(env, exports);
   tlm_register_attention(env, exports);

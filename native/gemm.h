@@ -12,6 +12,8 @@ typedef struct {
 /** C[:, j0:j1] for the job's rows: row-major B (sj == 1) or column-major B (sk == 1), per ISA. */
 typedef void (*RangeFn)(const Job *, long, long);
 void rows_rm_512(const Job *J, long j0, long j1);
+/** rows_rm_512 for one row (M = 1): wider strips. */
+void row1_rm_512(const Job *J, long j0, long j1);
 void rows_rm_256(const Job *J, long j0, long j1);
 void rows_cm_512(const Job *J, long j0, long j1);
 void rows_cm_256(const Job *J, long j0, long j1);

@@ -9,6 +9,8 @@
 // its class cuts a larger one: loops whose shapes vary (seq2seq batches, generation) reuse the pool
 // instead of fragmenting it.
 
+import { nativeKernels } from './native.js';
+
 const PAGE = 65536;
 const ALIGN = 64; // a cache line; also SIMD-aligned
 /** The first bytes belong to the WASM kernels' own stack and statics. */
@@ -38,6 +40,12 @@ export class WasmHeap {
   constructor(initialBytes = 32 << 20) {
     const initial = Math.ceil(Math.max(initialBytes, HEAP_BASE + PAGE) / PAGE);
     this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    this.adviseHugePages();
+  }
+
+  /** 2 MiB pages where the native addon can ask for them (fewer TLB misses streaming the weights). */
+  private adviseHugePages(): void {
+    nativeKernels()?.adviseHugePages(new Uint8Array(this.memory.buffer));
   }
 
   get buffer(): SharedArrayBuffer {
@@ -144,5 +152,6 @@ export class WasmHeap {
       throw new Error(`cpu backend: out of memory: ${(end / 2 ** 30).toFixed(2)} GiB needed, the WebAssembly heap holds at most 4 GiB`);
     }
     this.memory.grow(pages);
+    this.adviseHugePages();
   }
 }

@@ -28,6 +28,8 @@ export interface NativeKernels {
    * native/quant_vnni.c); with an argument, turns it on (where the CPU has it) or off first.
    */
   quantVnni(on?: boolean): boolean;
+  /** Asks for transparent huge pages over the heap (decode streams every weight once a token); false where refused. */
+  adviseHugePages(heap: Uint8Array): boolean;
   /** Runs items [i0, i1) of a plan's phase (the plan made on the calling thread of the job). */
   run(plan: number, phase: number, i0: number, i1: number): void;
   /** The instruction set chosen at load: 'avx512f', 'avx2+fma' or 'none'. */
