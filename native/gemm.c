@@ -211,7 +211,10 @@ static napi_value matmul_plan(napi_env env, napi_callback_info info) {
     g->rows = (Job){ .a = g->a, .sa = g->sai, .b = g->b, .sk = g->sbk, .sj = g->sbj, .c = g->c, .M = g->M, .K = g->K, .N = g->N };
     g->rows_fn = g->sbj == 1 ? (tlm_isa == 2 ? rows_rm_512 : rows_rm_256) : (tlm_isa == 2 ? rows_cm_512 : rows_cm_256);
     g->rows_width = g->sbj == 1 ? (tlm_isa == 2 ? 64 : 32) : 16;
-    if (g->M == 1 && g->sbj == 1 && tlm_isa == 2 && g->N >= 256 * 4) { g->rows_fn = row1_rm_512; g->rows_width = 256; }
+    if (g->M == 1 && g->sbj == 1 && tlm_isa == 2 && g->N >= 128 * 4) { // one row: wider strips, still several a thread
+      int wide = g->N >= 256 * 8;
+      g->rows_fn = wide ? row1_rm_512 : row1_rm_512_128; g->rows_width = wide ? 256 : 128;
+    }
     phase = 2; items = (g->N + g->rows_width - 1) / g->rows_width;
   } else {
     g->mr = tlm_isa == 2 ? 12 : 6; g->nr = tlm_isa == 2 ? 32 : 16;

@@ -12,8 +12,9 @@ typedef struct {
 /** C[:, j0:j1] for the job's rows: row-major B (sj == 1) or column-major B (sk == 1), per ISA. */
 typedef void (*RangeFn)(const Job *, long, long);
 void rows_rm_512(const Job *J, long j0, long j1);
-/** rows_rm_512 for one row (M = 1): wider strips. */
+/** rows_rm_512 for one row (M = 1): strips 256 or 128 columns wide. */
 void row1_rm_512(const Job *J, long j0, long j1);
+void row1_rm_512_128(const Job *J, long j0, long j1);
 void rows_rm_256(const Job *J, long j0, long j1);
 void rows_cm_512(const Job *J, long j0, long j1);
 void rows_cm_256(const Job *J, long j0, long j1);

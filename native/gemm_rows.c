@@ -74,28 +74,28 @@ void rows_rm_512(const Job *J, long j0, long j1) {
     }
 }
 
-// One row (a single sequence's decode step): strips of ROW1_W columns, ROW1_W/16 accumulators, so
-// each row of B is read ROW1_W floats at a time (1 KiB: whole cache lines in a row, fewer pages
-// touched per byte than 64-wide strips). The same FMA chain per element as rows_rm_512.
-#define ROW1_W 256
-__attribute__((target("avx512f")))
-void row1_rm_512(const Job *J, long j0, long j1) {
-  long j = j0;
-  for (; j + ROW1_W <= j1; j += ROW1_W) {
-    __m512 acc[ROW1_W / 16];
-    #pragma GCC unroll 16
-    for (int q = 0; q < ROW1_W / 16; q++) acc[q] = _mm512_setzero_ps();
-    const float *bk = J->b + j, *a0 = J->a;
-    for (long k = 0; k < J->K; k++, bk += J->sk) {
-      __m512 x = _mm512_set1_ps(a0[k]);
-      #pragma GCC unroll 16
-      for (int q = 0; q < ROW1_W / 16; q++) acc[q] = _mm512_fmadd_ps(x, _mm512_loadu_ps(bk + 16 * q), acc[q]);
-    }
-    #pragma GCC unroll 16
-    for (int q = 0; q < ROW1_W / 16; q++) _mm512_storeu_ps(J->c + j + 16 * q, acc[q]);
+// One row (a single sequence's decode step): strips of W columns, W/16 accumulators, so each row of
+// B is read W floats at a time (whole cache lines in a row, fewer pages touched per byte than the
+// 64-wide strips of several rows). The same FMA chain per element as rows_rm_512.
+#define ROW1(NAME, W)                                                                              \
+  __attribute__((target("avx512f")))                                                              \
+  void NAME(const Job *J, long j0, long j1) {                                                      \
+    long j = j0;                                                                                   \
+    for (; j + W <= j1; j += W) {                                                                  \
+      __m512 acc[W / 16];                                                                          \
+      _Pragma("GCC unroll 16") for (int q = 0; q < W / 16; q++) acc[q] = _mm512_setzero_ps();      \
+      const float *bk = J->b + j, *a0 = J->a;                                                      \
+      for (long k = 0; k < J->K; k++, bk += J->sk) {                                               \
+        __m512 x = _mm512_set1_ps(a0[k]);                                                          \
+        _Pragma("GCC unroll 16") for (int q = 0; q < W / 16; q++)                                  \
+          acc[q] = _mm512_fmadd_ps(x, _mm512_loadu_ps(bk + 16 * q), acc[q]);                       \
+      }                                                                                            \
+      _Pragma("GCC unroll 16") for (int q = 0; q < W / 16; q++) _mm512_storeu_ps(J->c + j + 16 * q, acc[q]); \
+    }                                                                                              \
+    if (j < j1) rows_rm_512(J, j, j1);                                                             \
   }
-  if (j < j1) rows_rm_512(J, j, j1);
-}
+ROW1(row1_rm_512, 256)
+ROW1(row1_rm_512_128, 128)
 
 __attribute__((target("avx2,fma")))
 void rows_rm_256(const Job *J, long j0, long j1) {
