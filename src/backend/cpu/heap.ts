@@ -9,6 +9,7 @@
 // its class cuts a larger one: loops whose shapes vary (seq2seq batches, generation) reuse the pool
 // instead of fragmenting it.
 
+import { namedKernels } from './kernel_env.js';
 import { nativeKernels } from './native.js';
 
 const PAGE = 65536;
@@ -43,9 +44,12 @@ export class WasmHeap {
     this.adviseHugePages();
   }
 
-  /** 2 MiB pages where the native addon can ask for them (fewer TLB misses streaming the weights). */
+  /**
+   * 2 MiB pages where the native addon can ask for them (fewer TLB misses streaming the weights);
+   * never loads the addon when TLM_CPU_KERNELS names the WebAssembly or TypeScript kernels.
+   */
   private adviseHugePages(): void {
-    nativeKernels()?.adviseHugePages(new Uint8Array(this.memory.buffer));
+    if ((namedKernels() ?? 'native') === 'native') nativeKernels()?.adviseHugePages(new Uint8Array(this.memory.buffer));
   }
 
   get buffer(): SharedArrayBuffer {
