@@ -103,7 +103,7 @@ export async function beamSearch(runner: StepRunner, prompts: readonly (readonly
   for (let len = 1; ; len++) {
     // len = generated length after this step's token.
     const inputIds = gen.map((_, r) => fullRow(r));
-    for (const row of logits) logSoftmaxInPlace(row);
+    if (!runner.logProbs) for (const row of logits) logSoftmaxInPlace(row); // (a runner may hand back log-probabilities already)
     processor.process(inputIds, logits);
 
     const nextRows: number[] = [], nextTokens: number[] = [], nextScores: number[] = [];

@@ -277,8 +277,8 @@ function criteria(model: GenerationModel, opts: GenerateOptions, plan: Omit<Plan
 }
 
 /** Seq2seq: prompts are the sources, each with rowsPerSource decoder rows (its beams); decoder-only: one row per start. */
-function makeRunner(model: GenerationModel, p: Plan, prompts: number[][], starts: number[][], rowsPerSource = 1): StepRunner {
-  const o = { useCache: p.useCache, padTokenId: p.pad };
+function makeRunner(model: GenerationModel, p: Plan, prompts: number[][], starts: number[][], rowsPerSource = 1, logProbs = false): StepRunner {
+  const o = { useCache: p.useCache, padTokenId: p.pad, logProbs };
   return p.seq2seq ? new EncoderDecoderRunner(model as Seq2SeqLM, prompts, starts[0]!, { ...o, rowsPerSource })
     : new DecoderOnlyRunner(model as CausalLM, starts, o);
 }
@@ -353,7 +353,8 @@ export async function generate(model: GenerationModel, inputIds: Tensor | number
     // Per-row state of the processors (prompt lengths) follows the expansion.
     const pb = criteria(model, opts, p, starts.map((s) => s.length));
     // Seq2seq: each source is encoded once and its beams share the memory.
-    const runner = p.seq2seq ? makeRunner(model, p, p.prompts, starts, numBeams) : makeRunner(model, p, prompts, starts);
+    // Beam search ranks log-probabilities: the runner hands them back, taken on the device.
+    const runner = p.seq2seq ? makeRunner(model, p, p.prompts, starts, numBeams, true) : makeRunner(model, p, prompts, starts, 1, true);
     let res;
     try {
       res = await withEvalMode(model, () => beamSearch(runner, p.starts, pb.processors, pb.stopping, {

@@ -8,6 +8,7 @@
 
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import { tensor } from '../tensor/ops/creation.js';
+import { logSoftmax } from '../tensor/ops/index.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import type { KeyValue } from '../nn/attention.js';
 import { KVCache } from './cache.js';
@@ -49,6 +50,8 @@ export function isSeq2Seq(model: unknown): model is Seq2SeqLM {
 
 export interface StepRunner {
   readonly batchSize: number;
+  /** step() returns log-probabilities (log_softmax of the logits, computed on the device), not logits. */
+  readonly logProbs?: boolean;
   /**
    * Runs the model on each row's newest token (on the first call: the prompts) and returns the
    * logits of each row's next token, one vocab-sized Float32Array per row.
@@ -65,13 +68,18 @@ function rowsOf(data: Float32Array, B: number): Float32Array[] {
   return Array.from({ length: B }, (_, r) => data.subarray(r * V, (r + 1) * V));
 }
 
-/** The logits of the last position, [B, V], read to the host (the [B, L, V] tensor is freed). */
-export async function lastLogits(run: () => { logits: Tensor; extra: unknown }): Promise<{ rows: Float32Array[]; extra: unknown }> {
+/**
+ * The logits of the last position, [B, V], read to the host (the [B, L, V] tensor is freed); with
+ * logProbs, their log_softmax, taken on the device (beam search: one kernel instead of an exp per
+ * vocabulary entry per beam in JavaScript).
+ */
+export async function lastLogits(run: () => { logits: Tensor; extra: unknown }, logProbs = false): Promise<{ rows: Float32Array[]; extra: unknown }> {
   const { last, extra } = noGrad(() => tidy(() => {
     const { logits, extra } = run();
     keepAll(extra); // the cache's new tensors outlive this scope, however deep the model nests them
     if (logits.ndim !== 3) throw new Error(`generate: the model returned logits of shape [${logits.shape.join(',')}], expected [B, T, V]`);
-    return { last: logits.select(1, logits.shape[1]! - 1).contiguous(), extra };
+    const last = logits.select(1, logits.shape[1]! - 1).contiguous();
+    return { last: logProbs ? logSoftmax(last, -1) : last, extra };
   }));
   const B = last.shape[0]!;
   const data = (await last.data()) as Float32Array;
@@ -116,7 +124,7 @@ export class DecoderOnlyRunner implements StepRunner {
   private readonly padded: number[][];
   private started = false;
 
-  constructor(readonly model: CausalLM, prompts: readonly (readonly number[])[], readonly opts: { useCache: boolean; padTokenId: number; device?: string }) {
+  constructor(readonly model: CausalLM, prompts: readonly (readonly number[])[], readonly opts: { useCache: boolean; padTokenId: number; device?: string; logProbs?: boolean }) {
     const { ids, mask } = leftPad(prompts, opts.padTokenId);
     this.padded = ids;
     // With the cache, steps append their keys/values in place (no copy of the whole cache per step).
@@ -125,6 +133,7 @@ export class DecoderOnlyRunner implements StepRunner {
   }
 
   get batchSize(): number { return this.padded.length; }
+  get logProbs(): boolean { return this.opts.logProbs === true; }
 
   async step(newTokens: readonly number[] | null): Promise<Float32Array[]> {
     if (this.started) {
@@ -150,7 +159,7 @@ export class DecoderOnlyRunner implements StepRunner {
         logitsToKeep: 1,
       });
       return { logits: out.logits, extra: useCache ? out.presentKeyValues ?? null : null };
-    });
+    }, this.logProbs);
     if (useCache) {
       if (extra === null) throw new Error('generate: the model returned no presentKeyValues although useCache was set');
       this.cache.update(extra as KeyValue[]);
@@ -183,7 +192,7 @@ export class EncoderDecoderRunner implements StepRunner {
 
   /** sources: the encoder inputs; decoderStart: the first decoder token(s) of every row. */
   constructor(readonly model: Seq2SeqLM, readonly sources: readonly (readonly number[])[], decoderStart: readonly number[],
-    readonly opts: { useCache: boolean; padTokenId: number; device?: string; rowsPerSource?: number }) {
+    readonly opts: { useCache: boolean; padTokenId: number; device?: string; rowsPerSource?: number; logProbs?: boolean }) {
     const k = opts.rowsPerSource ?? 1;
     if (!Number.isInteger(k) || k < 1) throw new Error(`EncoderDecoderRunner: rowsPerSource must be a positive integer, got ${k}`);
     if (sources.length === 0) throw new Error('EncoderDecoderRunner: no source to encode');
@@ -193,6 +202,7 @@ export class EncoderDecoderRunner implements StepRunner {
   }
 
   get batchSize(): number { return this.decoded.length; }
+  get logProbs(): boolean { return this.opts.logProbs === true; }
 
   /** Encodes every source once; memory rows are per source, or per decoder row for models that need that. */
   private encode(): void {
@@ -237,7 +247,7 @@ export class EncoderDecoderRunner implements StepRunner {
         useCache,
       });
       return { logits: out.logits, extra: useCache ? out.presentKeyValues ?? null : null };
-    });
+    }, this.logProbs);
     if (useCache) {
       if (extra === null) throw new Error('generate: the model returned no presentKeyValues although useCache was set');
       const layers = extra as DecoderLayerKV[];
