@@ -21,6 +21,14 @@ char *tlm_heap(napi_env env, napi_value v) {
 
 napi_value tlm_bool(napi_env env, int b) { napi_value r; napi_get_boolean(env, b, &r); return r; }
 
+napi_value tlm_plan_phases(napi_env env, PlanHead *plan, long pack, long phase, long items) {
+  napi_value out, x;
+  napi_create_array_with_length(env, 4, &out);
+  double vals[4] = { (double)(uintptr_t)plan, (double)pack, (double)phase, (double)items };
+  for (int i = 0; i < 4; i++) { napi_create_double(env, vals[i], &x); napi_set_element(env, out, i, x); }
+  return out;
+}
+
 void tlm_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);

@@ -242,11 +242,7 @@ static napi_value matmul_plan(napi_env env, napi_callback_info info) {
     g->groups = (g->panels + g->per_group - 1) / g->per_group;
     pack = g->b_batches * g->panels; phase = 1; items = g->batch * g->mb * g->groups;
   }
-  napi_value out, x;
-  napi_create_array_with_length(env, 4, &out);
-  double vals[4] = { (double)(uintptr_t)g, (double)pack, (double)phase, (double)items };
-  for (int i = 0; i < 4; i++) { napi_create_double(env, vals[i], &x); napi_set_element(env, out, i, x); }
-  return out;
+  return tlm_plan_phases(env, &g->head, pack, phase, items);
 }
 
 void tlm_register_gemm(napi_env env, napi_value exports) {

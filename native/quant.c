@@ -216,11 +216,7 @@ static napi_value quant_matmul_plan(napi_env env, napi_callback_info info) {
   }
   p->width = 32; // rows of W per item: 24 items for a 768-wide layer, enough for the pool to balance
   long items = (p->N + p->width - 1) / p->width;
-  napi_value out, e;
-  napi_create_array_with_length(env, 4, &out);
-  double vals[4] = { (double)(uintptr_t)p, 0, 1, (double)items };
-  for (int i = 0; i < 4; i++) { napi_create_double(env, vals[i], &e); napi_set_element(env, out, i, e); }
-  return out;
+  return tlm_plan_phases(env, &p->head, 0, 1, items);
 }
 
 // quantVnni(on): turns the 4-bit VNNI kernel on (where the CPU has it) or off; returns whether it

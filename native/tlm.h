@@ -22,6 +22,8 @@ double tlm_f64(napi_env env, napi_value v);
 /** The base address of a Float32Array's buffer (the WebAssembly heap), or NULL. */
 char *tlm_heap(napi_env env, napi_value v);
 napi_value tlm_bool(napi_env env, int b);
+/** A plan's answer to JavaScript: [plan address, items of phase 0, phase, items of it]. */
+napi_value tlm_plan_phases(napi_env env, PlanHead *plan, long pack, long phase, long items);
 void tlm_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
 void tlm_register_gemm(napi_env env, napi_value exports);
