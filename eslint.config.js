@@ -16,8 +16,14 @@ const LAYERS = [
   ['pipelines'],
   ['cli', 'serve', 'web', 'index.ts'],
 ];
-// Known exceptions, each with its reason: the backends register themselves with the engine.
-const ALLOWED = [['backend', 'tensor/engine.ts'], ['backend', 'tensor/dtype.ts']];
+// Known exceptions, each with its reason: the backends store tensors' dtypes (a leaf module).
+const ALLOWED = [['backend', 'tensor/dtype.ts']];
+
+// The platform boundary: the core runs in a browser tab, so only the Node applications (the CLI,
+// the server, the file pipelines) and the Node worker entry import Node's modules. The core reaches
+// files through src/io/files.ts and Node's built-ins through process.getBuiltinModule.
+const NODE_MODULES = ['node:*', 'fs', 'fs/*', 'path', 'os', 'url', 'crypto', 'child_process', 'worker_threads', 'module'];
+const NODE_ONLY = ['src/cli/**', 'src/serve/**', 'src/pipelines/**', 'src/backend/cpu/threads/worker.ts'];
 
 const src = resolve('src');
 const layerOf = (file) => {
@@ -59,5 +65,15 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     plugins: { tlm: { rules: { layering } } },
     rules: { 'tlm/layering': 'error' },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: NODE_ONLY,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: NODE_MODULES, allowTypeImports: true,
+        message: 'core modules run in browsers too: reach files through src/io/files.ts (see DESIGN.md, platform boundary)' }] }],
+      'no-restricted-syntax': ['error', { selector: "ImportExpression > Literal[value=/^node:/]",
+        message: 'core modules run in browsers too: no import() of a Node module' }],
+    },
   },
 );

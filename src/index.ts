@@ -1,6 +1,4 @@
 // tlm: Transformer language models in TypeScript.
-import './backend/cpu/index.js';
-import './backend/webgpu/index.js';
 export { setCpuKernels, getCpuKernels, cpuKernelsError, setCpuThreads, getCpuThreads, shutdownCpuThreads, setCpuNative, getCpuNative, cpuNativeError } from './backend/cpu/index.js';
 export * from './tensor/index.js';
 export * as functional from './functional.js';

@@ -260,7 +260,8 @@ function criteria(model: GenerationModel, opts: GenerateOptions, plan: Omit<Plan
   } else {
     // As HF: sampling settings without doSample are ignored, with a warning rather than silently.
     const unused = (['temperature', 'topK', 'topP'] as const).filter((k) => opts[k] !== undefined && opts[k] !== (k === 'topK' ? 0 : 1));
-    if (unused.length) process.emitWarning(`generate: ${unused.join(', ')} only apply when sampling; pass doSample: true to use them`, 'TlmGenerateWarning');
+    const msg = `generate: ${unused.join(', ')} only apply when sampling; pass doSample: true to use them`;
+    if (unused.length) { if (globalThis.process?.emitWarning) globalThis.process.emitWarning(msg, 'TlmGenerateWarning'); else console.warn(msg); }
   }
 
   const stopping = new StoppingCriteriaList([new MaxNewTokensCriteria(maxNew)]);

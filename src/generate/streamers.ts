@@ -75,7 +75,7 @@ export class TextStreamer implements Streamer {
   constructor(tokenizer: TokenDecoder, opts: TextStreamerOptions = {}) {
     this.detok = new IncrementalDetokenizer(tokenizer, opts.skipSpecialTokens ?? true);
     this.skipPrompt = opts.skipPrompt ?? true;
-    this.onText = opts.onText ?? ((text) => { if (text) process.stdout.write(text); });
+    this.onText = opts.onText ?? ((text) => { if (text) { if (globalThis.process?.stdout) globalThis.process.stdout.write(text); else console.log(text); } });
   }
 
   put(ids: readonly number[]): void {

@@ -1,8 +1,11 @@
 // Atomic file writes: readers see either the old file or the complete new one, never a torn write.
 
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { fileSystem, processId } from './files.js';
+import { basename, dirname, join } from './path.js';
+
+function randomHex(bytes: number): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * Write `data` (bytes, a string, or chunks written in order) to `path` through a temp file in the
@@ -13,7 +16,8 @@ export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const { open, rename, unlink } = fileSystem().promises;
+  const tmp = join(dirname(path), `.${basename(path)}.${processId()}.${randomHex(6)}.tmp`);
   const fh = await open(tmp, 'wx'); // 'wx': never clobber a file we did not create
   try {
     try {

@@ -9,7 +9,7 @@
 // every integer → int32 (an error if a value does not fit), BOOL → bool. Writing emits F32/I32/BOOL in
 // the canonical layout the Rust safetensors crate writes, so files round-trip byte for byte.
 
-import { open } from 'node:fs/promises';
+import { fileSystem } from './files.js';
 import { tensor, isTensor, type Tensor, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -291,7 +291,7 @@ export interface SafetensorsReader {
 }
 
 export async function openSafetensors(path: string): Promise<SafetensorsReader> {
-  const fh = await open(path, 'r');
+  const fh = await fileSystem().promises.open(path, 'r');
   try {
     const size = (await fh.stat()).size;
     const readAt = async (pos: number, len: number): Promise<Uint8Array> => {
@@ -378,7 +378,15 @@ export async function loadSafetensors(path: string): Promise<Record<string, Tens
 const WRITE_DTYPE: Record<DType, SafetensorsDType> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 // The Rust crate sorts by dtype, descending in its enum order (by alignment: F32 > I32 > BOOL), then by name.
 const WRITE_RANK: Record<DType, number> = { float32: 0, int32: 1, bool: 2 };
-const utf8Compare = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** Orders names by their UTF-8 bytes (as the Rust crate's BTreeMap does), which is code point order. */
+function utf8Compare(a: string, b: string): number {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return x.length - y.length < 0 ? -1 : x.length === y.length ? 0 : 1;
+}
 
 interface Plan { header: Uint8Array; order: [string, Tensor][]; dataSize: number }
 

@@ -1,8 +1,8 @@
 // What every model family shares: the forward inputs and outputs, the KV cache shape, and
 // PreTrainedModel, which reads and writes HF-layout directories (config.json + model.safetensors).
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileSystem } from '../io/files.js';
+import { join } from '../io/path.js';
 import { tensor, writeData_ } from '../tensor/ops/creation.js';
 import { noGrad } from '../tensor/engine.js';
 import { fmtShape, shapesEqual } from '../tensor/shape.js';
@@ -203,7 +203,7 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
 
   /** Writes config.json and model.safetensors (both atomically) that HF Transformers loads as they are. */
   async savePretrained(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
+    await fileSystem().promises.mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(sortKeys(this.configDict()), null, 2) + '\n');
     await saveSafetensors(join(dir, 'model.safetensors'), this.pretrainedStateDict(), { format: 'pt' });
     if (this.generationConfig) await writeFileAtomic(join(dir, GENERATION_CONFIG_NAME), JSON.stringify(sortKeys(this.generationConfig), null, 2) + '\n');
@@ -226,7 +226,7 @@ export async function readConfig(dir: string): Promise<BaseConfig> {
   const file = join(dir, 'config.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fileSystem().promises.readFile(file, 'utf8');
   } catch (err) {
     throw new Error(`fromPretrained: cannot read ${file}: ${(err as Error).message}`);
   }

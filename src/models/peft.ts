@@ -4,9 +4,8 @@
 // loadAdapter reads them (PeftModel.from_pretrained / load_adapter), so adapters move between
 // tlm and PEFT unchanged.
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileSystem } from '../io/files.js';
+import { join } from '../io/path.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
@@ -180,7 +179,7 @@ export async function saveAdapter(dir: string, lora: LoraModel | PromptLearningM
   if (cfg === undefined) throw new Error(`saveAdapter: no adapter '${name}' (adapters: ${lora.adapterNames.join(', ')})`);
   const weights = lora.adapterStateDict(name);
   const fanInFanOut = lora.loraLayers().some(([, l]) => l.fanInFanOut && l.lora_A.has(name));
-  await mkdir(dir, { recursive: true });
+  await fileSystem().promises.mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, ADAPTER_CONFIG_NAME), JSON.stringify(adapterConfigJson(cfg, fanInFanOut), null, 2) + '\n');
   await saveSafetensors(join(dir, ADAPTER_WEIGHTS_NAME), weights, { format: 'pt' });
 }
@@ -190,7 +189,7 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG_NAME);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fileSystem().promises.readFile(file, 'utf8');
   } catch {
     throw new Error(`loadAdapter: ${file} not found`);
   }
@@ -219,8 +218,8 @@ export async function loadAdapter<M extends Module>(target: M | LoraModel<M>, di
   const name = opts.adapterName ?? 'default';
   const cfg = await readAdapterConfig(dir);
   const file = join(dir, ADAPTER_WEIGHTS_NAME);
-  if (!existsSync(file)) {
-    const hint = existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin is there: save it with safe_serialization=True)' : '';
+  if (!fileSystem().existsSync(file)) {
+    const hint = fileSystem().existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin is there: save it with safe_serialization=True)' : '';
     throw new Error(`loadAdapter: ${file} not found${hint}`);
   }
   const weights: Record<string, Tensor> = await loadSafetensors(file);

@@ -3,9 +3,8 @@
 // name → shard file), and generation_config.json (generate()'s defaults: eos_token_id, …).
 // Loaders read the shards one at a time, so a big model never sits in memory twice.
 
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join, normalize, isAbsolute } from 'node:path';
+import { fileSystem } from '../io/files.js';
+import { join, normalize, isAbsolute } from '../io/path.js';
 
 export const WEIGHTS_NAME = 'model.safetensors';
 export const WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
@@ -20,7 +19,7 @@ export interface WeightFile {
 async function readJsonObject(file: string, what: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fileSystem().promises.readFile(file, 'utf8');
   } catch (err) {
     throw new Error(`fromPretrained: cannot read ${file}: ${(err as Error).message}`);
   }
@@ -40,9 +39,9 @@ async function readJsonObject(file: string, what: string): Promise<Record<string
  */
 export async function weightFiles(dir: string): Promise<WeightFile[]> {
   const single = join(dir, WEIGHTS_NAME), indexFile = join(dir, WEIGHTS_INDEX_NAME);
-  if (existsSync(single)) return [{ path: single, names: null }];
-  if (!existsSync(indexFile)) {
-    const hint = existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: convert it with safetensors first)' : '';
+  if (fileSystem().existsSync(single)) return [{ path: single, names: null }];
+  if (!fileSystem().existsSync(indexFile)) {
+    const hint = fileSystem().existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: convert it with safetensors first)' : '';
     throw new Error(`fromPretrained: ${single} not found (nor a sharded ${WEIGHTS_INDEX_NAME})${hint}`);
   }
   const index = await readJsonObject(indexFile, 'with a weight_map');
@@ -61,7 +60,7 @@ export async function weightFiles(dir: string): Promise<WeightFile[]> {
   const files: WeightFile[] = [];
   for (const [shard, names] of shards) {
     const path = join(dir, shard);
-    if (!existsSync(path)) throw new Error(`fromPretrained: shard ${path} not found (${WEIGHTS_INDEX_NAME} maps ${names.length} tensor(s) to it, e.g. '${names[0]}')`);
+    if (!fileSystem().existsSync(path)) throw new Error(`fromPretrained: shard ${path} not found (${WEIGHTS_INDEX_NAME} maps ${names.length} tensor(s) to it, e.g. '${names[0]}')`);
     files.push({ path, names });
   }
   return files;
@@ -83,7 +82,7 @@ const isTokenId = (v: unknown): boolean => Number.isInteger(v) && (v as number) 
  */
 export async function readGenerationConfig(dir: string): Promise<Record<string, unknown> | null> {
   const file = join(dir, GENERATION_CONFIG_NAME);
-  if (!existsSync(file)) return null;
+  if (!fileSystem().existsSync(file)) return null;
   const g = await readJsonObject(file, 'HF GenerationConfig fields');
   for (const key of ['bos_token_id', 'pad_token_id', 'decoder_start_token_id']) {
     const v = g[key];

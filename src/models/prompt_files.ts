@@ -3,9 +3,8 @@
 // base_model.<head>.* for a classifier trained alongside), as PeftModel.save_pretrained writes and
 // PeftModel.from_pretrained reads them. loadPeftAdapter reads any supported adapter directory.
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileSystem } from '../io/files.js';
+import { join } from '../io/path.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { PrefixEncoder, PromptEmbedding } from '../nn/prompt.js';
@@ -21,7 +20,7 @@ import { promptModelParts, promptModelShape } from './prompt_apply.js';
 export async function savePromptAdapter(dir: string, model: PromptLearningModel): Promise<void> {
   const { weights, computed } = model.adapterStateDict();
   try {
-    await mkdir(dir, { recursive: true });
+    await fileSystem().promises.mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, ADAPTER_CONFIG_NAME), JSON.stringify(promptConfigJson(model.peftConfig), null, 2) + '\n');
     await saveSafetensors(join(dir, ADAPTER_WEIGHTS_NAME), weights, { format: 'pt' });
   } finally {
@@ -34,7 +33,7 @@ async function readAdapterJson(dir: string, where: string): Promise<{ file: stri
   const file = join(dir, ADAPTER_CONFIG_NAME);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fileSystem().promises.readFile(file, 'utf8');
   } catch {
     throw new Error(`${where}: ${file} not found`);
   }
@@ -74,8 +73,8 @@ export async function loadPromptAdapter<M extends Module>(model: M, dir: string,
     throw new Error(`loadPromptAdapter: ${file}: prefix_projection is true and PEFT saves only the computed prefix, so the adapter can be loaded for inference only (isTrainable: false)`);
   }
   const wfile = join(dir, ADAPTER_WEIGHTS_NAME);
-  if (!existsSync(wfile)) {
-    const hint = existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin is there: save it with safe_serialization=True)' : '';
+  if (!fileSystem().existsSync(wfile)) {
+    const hint = fileSystem().existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin is there: save it with safe_serialization=True)' : '';
     throw new Error(`loadPromptAdapter: ${wfile} not found${hint}`);
   }
   const weights: Record<string, Tensor> = await loadSafetensors(wfile);

@@ -15,15 +15,22 @@
 //    loop should lean on. GPU memory is freed only by dispose()/tidy().
 
 import type { Backend, Storage } from '../backend/backend.js';
+import { createCpuBackend } from '../backend/cpu/index.js';
 import type { Tensor } from './tensor.js';
 
-interface BackendEntry { factory: () => Backend | Promise<Backend>; instance?: Backend; priority: number }
+interface BackendEntry { factory: () => Backend | Promise<Backend>; instance?: Backend }
 
-const backends = new Map<string, BackendEntry>();
+// The built-in backends, started on first use: cpu synchronously (it is the default), webgpu
+// loaded and started by `await setBackend('webgpu')`, so that importing the library never loads it.
+const backends = new Map<string, BackendEntry>([
+  ['cpu', { factory: createCpuBackend }],
+  ['webgpu', { factory: async () => (await import('../backend/webgpu/index.js')).createWebGPUBackend() }],
+]);
 let current: Backend | null = null;
 
-export function registerBackend(name: string, factory: () => Backend | Promise<Backend>, priority = 0): void {
-  backends.set(name, { factory, priority });
+/** Adds (or replaces) a backend: its factory runs on first use. */
+export function registerBackend(name: string, factory: () => Backend | Promise<Backend>): void {
+  backends.set(name, { factory });
 }
 
 export function registeredBackends(): string[] {

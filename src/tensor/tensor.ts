@@ -8,14 +8,10 @@ import { graphReadable, leaveScope, setTensorCheck, trackTensor, untrackTensor }
 import { formatTensor } from './format.js';
 import { isContiguous } from '../backend/backend.js';
 import { numel } from './shape.js';
-import type * as OpsModule from './ops/index.js';
-
-type Ops = typeof OpsModule;
-let ops: Ops;
-/** Called once by ops/index.ts: the ops import Tensor, so Tensor reaches them late to avoid a cycle. */
-export function bindOps(o: Ops): void {
-  ops = o;
-}
+// The ops import Tensor and Tensor's methods call the ops: an import cycle that ES modules resolve,
+// because neither side uses the other while the modules are being evaluated, only when called.
+// Importing either module loads both, so a Tensor's methods always work.
+import * as ops from './ops/index.js';
 
 let nextId = 0;
 

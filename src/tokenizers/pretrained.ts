@@ -2,8 +2,8 @@
 // tokenizer.json (HF tokenizers), vocab.json + merges.txt (GPT-2), or vocab.txt (BERT), plus
 // tokenizer_config.json (special tokens, chat template, lengths) when the directory has one.
 
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileSystem } from '../io/files.js';
+import { join } from '../io/path.js';
 import { fail, TokenizerConfigError } from './json.js';
 import { BPE, vocabFromJSON } from './models/bpe.js';
 import { WordPiece } from './models/wordpiece.js';
@@ -11,11 +11,11 @@ import { bertTokenizer, byteLevelTokenizer } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
 import { parseTokenizerConfig } from './tokenizer-config.js';
 
-const exists = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+const exists = (p: string): Promise<boolean> => fileSystem().promises.stat(p).then((s) => s.isFile(), () => false);
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(await fileSystem().promises.readFile(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
     throw new TokenizerConfigError(`${path}: cannot read as JSON (${(err as Error).message})`);
   }
@@ -74,7 +74,7 @@ async function loadFiles(dir: string, config: Record<string, unknown>): Promise<
 
   if (await exists(file('vocab.json')) && await exists(file('merges.txt'))) {
     const vocab = vocabFromJSON(await readJson(file('vocab.json')), `${file('vocab.json')}`);
-    const merges = parseMergesTxt(await readFile(file('merges.txt'), 'utf8'), file('merges.txt'));
+    const merges = parseMergesTxt(await fileSystem().promises.readFile(file('merges.txt'), 'utf8'), file('merges.txt'));
     const tok = byteLevelTokenizer(new BPE(vocab, merges, {}, file('merges.txt')), { addPrefixSpace: config.add_prefix_space === true });
     const specials = new Set(['<|endoftext|>']);
     for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) { const t = configToken(config[key]); if (t !== null) specials.add(t); }
@@ -83,7 +83,7 @@ async function loadFiles(dir: string, config: Record<string, unknown>): Promise<
   }
 
   if (await exists(file('vocab.txt'))) {
-    const vocab = parseVocabTxt(await readFile(file('vocab.txt'), 'utf8'));
+    const vocab = parseVocabTxt(await fileSystem().promises.readFile(file('vocab.txt'), 'utf8'));
     const unk = configToken(config.unk_token) ?? '[UNK]';
     if (!vocab.has(unk)) fail(file('vocab.txt'), `the unknown token '${unk}' is not in the vocabulary`);
     return bertTokenizer(new WordPiece(vocab, { unkToken: unk }, file('vocab.txt')), {

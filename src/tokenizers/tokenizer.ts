@@ -8,6 +8,8 @@
 // Byte-level BPE without a normalizer (GPT-2 and its kin) takes the fused path of
 // byte-level-path.ts, with output identical to the generic pipeline's.
 
+import { writeFileAtomic } from '../io/atomic.js';
+import { fileSystem } from '../io/files.js';
 import { AddedVocabulary, type AddedToken } from './added-tokens.js';
 import { AlignedText } from './aligned.js';
 import { toByteLevel } from './byte-level.js';
@@ -375,10 +377,9 @@ export class Tokenizer {
 
   /** Reads a tokenizer.json file. Errors name the file and the offending field. */
   static async fromFile(path: string): Promise<Tokenizer> {
-    const { readFile } = await import('node:fs/promises');
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await fileSystem().promises.readFile(path, 'utf8');
     } catch (err) {
       throw new TokenizerConfigError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
@@ -403,15 +404,7 @@ export class Tokenizer {
 
   /** Writes tokenizer.json atomically (a temporary file renamed over the target). */
   async save(path: string, pretty = true): Promise<void> {
-    const { writeFile, rename, unlink } = await import('node:fs/promises');
-    const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-    try {
-      await writeFile(tmp, this.toString(pretty));
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    await writeFileAtomic(path, this.toString(pretty));
   }
 
   /** Empties the model's word cache (benchmarks measure a cold start with it). */

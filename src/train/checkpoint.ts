@@ -2,8 +2,8 @@
 // place, and only then named in latest.json (itself replaced atomically). A crash at any point leaves
 // the previous checkpoint intact and findable.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileSystem, processId } from '../io/files.js';
+import { join } from '../io/path.js';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../io/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { InputError, describeFsError } from '../errors.js';
@@ -26,37 +26,37 @@ const stepDir = (step: number) => `step-${String(step).padStart(7, '0')}`;
 /** Writes model + optimizer tensors and state under root/NAME and points root/latest.json at it. */
 export async function saveCheckpoint(root: string, state: CheckpointState, model: Record<string, Tensor>,
                                      optimizer: Record<string, Tensor>, opts: { name?: string; keepLatest?: boolean; keep?: number } = {}): Promise<string> {
-  mkdirSync(root, { recursive: true });
+  fileSystem().mkdirSync(root, { recursive: true });
   const name = opts.name ?? stepDir(state.step);
   const final = join(root, name);
-  const tmp = join(root, `.${name}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
+  const tmp = join(root, `.${name}.tmp-${processId()}`);
+  fileSystem().rmSync(tmp, { recursive: true, force: true });
   try {
-    mkdirSync(tmp);
+    fileSystem().mkdirSync(tmp);
     await saveSafetensors(join(tmp, 'model.safetensors'), model);
     await saveSafetensors(join(tmp, 'optimizer.safetensors'), optimizer);
     await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
   } catch (err) {
     // A failed write (disk full) leaves no partial checkpoint behind; the previous one stays.
-    rmSync(tmp, { recursive: true, force: true });
+    fileSystem().rmSync(tmp, { recursive: true, force: true });
     throw describeFsError(err, 'write the checkpoint', final);
   }
   // Replace an older checkpoint of the same name (e.g. "best") only once the new one is complete.
-  if (existsSync(final)) {
-    const old = join(root, `.${name}.old-${process.pid}`);
-    renameSync(final, old);
-    renameSync(tmp, final);
-    rmSync(old, { recursive: true, force: true });
+  if (fileSystem().existsSync(final)) {
+    const old = join(root, `.${name}.old-${processId()}`);
+    fileSystem().renameSync(final, old);
+    fileSystem().renameSync(tmp, final);
+    fileSystem().rmSync(old, { recursive: true, force: true });
   } else {
-    renameSync(tmp, final);
+    fileSystem().renameSync(tmp, final);
   }
   if (opts.keepLatest !== false) {
     await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
     // Older step checkpoints are not needed for resuming: the newest `keep` stay (for averaging), the rest go.
-    const steps = readdirSync(root).filter((e) => /^step-\d+$/.test(e) && e !== name).sort().reverse();
-    for (const old of steps.slice(Math.max(0, (opts.keep ?? 1) - 1))) rmSync(join(root, old), { recursive: true, force: true });
-    for (const entry of readdirSync(root)) {
-      if (entry.startsWith('.') && entry.includes('.tmp-')) rmSync(join(root, entry), { recursive: true, force: true });
+    const steps = fileSystem().readdirSync(root).filter((e) => /^step-\d+$/.test(e) && e !== name).sort().reverse();
+    for (const old of steps.slice(Math.max(0, (opts.keep ?? 1) - 1))) fileSystem().rmSync(join(root, old), { recursive: true, force: true });
+    for (const entry of fileSystem().readdirSync(root)) {
+      if (entry.startsWith('.') && entry.includes('.tmp-')) fileSystem().rmSync(join(root, entry), { recursive: true, force: true });
     }
   }
   return final;
@@ -67,10 +67,10 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
   let dirName = name;
   if (dirName === undefined) {
     const latest = join(root, 'latest.json');
-    if (!existsSync(latest)) return null;
+    if (!fileSystem().existsSync(latest)) return null;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(latest, 'utf8'));
+      parsed = JSON.parse(fileSystem().readFileSync(latest, 'utf8'));
     } catch (err) {
       throw new InputError(`${latest} is corrupt (${(err as Error).message}); delete it to resume from no checkpoint, or restore it`);
     }
@@ -83,11 +83,11 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
   }
   const dir = join(root, dirName);
   for (const f of ['model.safetensors', 'optimizer.safetensors', 'state.json']) {
-    if (!existsSync(join(dir, f))) throw new Error(`checkpoint ${dir} is incomplete: ${f} is missing`);
+    if (!fileSystem().existsSync(join(dir, f))) throw new Error(`checkpoint ${dir} is incomplete: ${f} is missing`);
   }
   let state: CheckpointState;
   try {
-    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+    state = JSON.parse(fileSystem().readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
   } catch (err) {
     throw new InputError(`${join(dir, 'state.json')} is corrupt: ${(err as Error).message}`);
   }
@@ -100,7 +100,7 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
  */
 export async function averageCheckpoints(root: string, k: number): Promise<{ weights: Record<string, Tensor>; steps: number[] }> {
   if (!(Number.isInteger(k) && k >= 1)) throw new InputError(`averageCheckpoints: k must be a positive integer, got ${k}`);
-  const dirs = existsSync(root) ? readdirSync(root).filter((e) => /^step-\d+$/.test(e)).sort().slice(-k) : [];
+  const dirs = fileSystem().existsSync(root) ? fileSystem().readdirSync(root).filter((e) => /^step-\d+$/.test(e)).sort().slice(-k) : [];
   if (dirs.length < k) throw new InputError(`averageCheckpoints: ${root} holds ${dirs.length} step checkpoint(s), fewer than the ${k} to average`);
   let sum: Record<string, Tensor> | null = null;
   for (const d of dirs) {

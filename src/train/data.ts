@@ -2,7 +2,7 @@
 // than memory never sits in memory as a string; the token stream is either kept in a typed array or,
 // past `maxInMemoryTokens`, written to a binary file (nanoGPT's train.bin) that batches read from.
 
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync, unlinkSync } from 'node:fs';
+import { fileSystem } from '../io/files.js';
 import type { Generator } from '../tensor/random.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -28,33 +28,40 @@ export interface TextReadOptions {
  */
 export function forEachTextChunk(path: string, fn: (text: string, bytesDone: number, bytesTotal: number) => void,
                                  o: TextReadOptions = {}): void {
-  if (!existsSync(path)) throw new Error(`data file not found: ${path}`);
-  const total = statSync(path).size;
-  const fd = openSync(path, 'r');
+  if (!fileSystem().existsSync(path)) throw new Error(`data file not found: ${path}`);
+  const total = fileSystem().statSync(path).size;
+  const fd = fileSystem().openSync(path, 'r');
   let warned = false;
   const warn = (m: string) => { if (!warned) (o.warn ?? console.warn)(m); warned = true; };
   const decode = (bytes: Uint8Array, offset: number) => decodeText(bytes, { file: path, offset, lossy: o.lossyUtf8, warn });
   try {
-    const buf = Buffer.alloc(CHUNK_BYTES);
-    let carry = Buffer.alloc(0);
+    const buf = new Uint8Array(CHUNK_BYTES);
+    let carry = new Uint8Array(0);
     let pos = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
+      const n = fileSystem().readSync(fd, buf, 0, CHUNK_BYTES, pos);
       pos += n;
-      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      const data = carry.length ? concatBytes(carry, buf.subarray(0, n)) : buf.subarray(0, n);
       const start = pos - data.length; // file offset of data[0]
       if (n === 0) { if (data.length) fn(decode(data, start), pos, total); return; }
       let cut = -1;
       for (let i = data.length - 2; i >= 0; i--) {
         if (data[i] === 0x0a && data[i + 1] !== 0x20 && data[i + 1] !== 0x0a && data[i + 1] !== 0x09 && data[i + 1] !== 0x0d) { cut = i + 1; break; }
       }
-      if (cut <= 0) { carry = Buffer.from(data); continue; }
+      if (cut <= 0) { carry = data.slice(); continue; }
       fn(decode(data.subarray(0, cut), start), pos, total);
-      carry = Buffer.from(data.subarray(cut));
+      carry = data.slice(cut);
     }
   } finally {
-    closeSync(fd);
+    fileSystem().closeSync(fd);
   }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** A token stream held in memory or in a binary file, read by windows. */
@@ -76,22 +83,22 @@ export class TokenStream {
     if (files.length === 0) throw new Error('no data files given');
     const limit = opts.maxInMemoryTokens ?? 256 << 20;
     const totalBytes = files.reduce((n, f) => {
-      if (!existsSync(f)) throw new Error(`data file not found: ${f}`);
-      return n + statSync(f).size;
+      if (!fileSystem().existsSync(f)) throw new Error(`data file not found: ${f}`);
+      return n + fileSystem().statSync(f).size;
     }, 0);
     if (totalBytes === 0) throw new Error(`data file is empty: ${files.join(', ')}`);
     let mem = new Int32Array(1 << 16);
     let len = 0;
     let fd: number | null = null;
     let spilled = 0;
-    const write = (a: Int32Array) => writeSync(fd!, new Uint8Array(a.buffer, a.byteOffset, a.length * 4));
+    const write = (a: Int32Array) => fileSystem().writeSync(fd!, new Uint8Array(a.buffer, a.byteOffset, a.length * 4));
     for (const f of files) {
       forEachTextChunk(f, (text, done) => {
         const ids = Int32Array.from(tok.encode(text).ids);
         if (fd !== null || len + ids.length > limit) {
           // Past the limit: what is in memory and everything after goes to the file.
           if (!opts.binPath) throw new Error(`token stream exceeds ${limit} tokens in memory; pass binPath to spill to disk`);
-          if (fd === null) { fd = openSync(opts.binPath, 'w+'); write(mem.subarray(0, len)); spilled = len; len = 0; }
+          if (fd === null) { fd = fileSystem().openSync(opts.binPath, 'w+'); write(mem.subarray(0, len)); spilled = len; len = 0; }
           write(ids);
           spilled += ids.length;
         } else {
@@ -116,7 +123,7 @@ export class TokenStream {
     if (start < 0 || start + n > this.length) throw new Error(`TokenStream.read: [${start}, ${start + n}) outside 0..${this.length}`);
     if (this.mem !== null) { out.set(this.mem.subarray(start, start + n), outOffset); return; }
     const bytes = new Uint8Array(out.buffer, out.byteOffset + outOffset * 4, n * 4);
-    readSync(this.fd!, bytes, 0, n * 4, (this.base + start) * 4);
+    fileSystem().readSync(this.fd!, bytes, 0, n * 4, (this.base + start) * 4);
   }
 
   /** A sub-range view (shares memory or file). */
@@ -125,7 +132,7 @@ export class TokenStream {
   }
 
   close(): void {
-    if (this.fd !== null) { closeSync(this.fd); if (this.path && existsSync(this.path)) unlinkSync(this.path); }
+    if (this.fd !== null) { fileSystem().closeSync(this.fd); if (this.path && fileSystem().existsSync(this.path)) fileSystem().unlinkSync(this.path); }
   }
 }
 

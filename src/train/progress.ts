@@ -1,13 +1,21 @@
 // Progress reporting for long work: a redrawn bar on a TTY, plain log lines otherwise.
 
+/** What a progress bar writes to: a Node stream, or anything with write(). */
+export interface ProgressStream { write(text: string): unknown; isTTY?: boolean }
+
+function defaultStream(): ProgressStream {
+  return globalThis.process?.stderr ?? { write: (text: string) => { if (text.trim()) console.log(text.trimEnd()); } };
+}
+
 export class Progress {
   private readonly tty: boolean;
   private readonly start = Date.now();
   private lastLine = 0;
 
-  constructor(private readonly total: number, private readonly label = '', private readonly stream: NodeJS.WriteStream = process.stderr,
+  /** stream: where the bar goes (default: stderr in Node, the console elsewhere). */
+  constructor(private readonly total: number, private readonly label = '', private readonly stream: ProgressStream = defaultStream(),
               private readonly plainEveryMs = 10_000) {
-    this.tty = stream.isTTY === true && !process.env.CI;
+    this.tty = stream.isTTY === true && !globalThis.process?.env.CI;
   }
 
   /** done: units finished; info: extra fields shown after the bar. */

@@ -1,9 +1,9 @@
 // The training loop: batches → forward → loss → backward → clip → optimizer step, with periodic
 // evaluation, atomic checkpoints (resumable to the same losses), metrics.jsonl and a loss plot.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
-import { join } from 'node:path';
+import { fileSystem, processId } from '../io/files.js';
+import { join } from '../io/path.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { noGradAsync, tidy } from '../tensor/engine.js';
 import type { Module } from '../nn/module.js';
@@ -245,7 +245,7 @@ export class Trainer<M extends Module = Module> {
 
   /** Loads the weights of the best checkpoint (by the task's metric) into the model, if there is one. */
   async loadBest(): Promise<boolean> {
-    if (this.ckptDir === null || !existsSync(join(this.ckptDir, 'best'))) return false;
+    if (this.ckptDir === null || !fileSystem().existsSync(join(this.ckptDir, 'best'))) return false;
     const ck = await loadCheckpoint(this.ckptDir, 'best');
     if (ck === null) return false;
     this.model.loadStateDict(ck.model, { strict: true });
@@ -257,20 +257,20 @@ export class Trainer<M extends Module = Module> {
   private truncateMetrics(): void {
     if (this.outDir === null) return;
     const path = join(this.outDir, 'metrics.jsonl');
-    if (!existsSync(path)) return;
-    const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+    if (!fileSystem().existsSync(path)) return;
+    const kept = fileSystem().readFileSync(path, 'utf8').split('\n').filter((line) => {
       if (!line.trim()) return false;
       try { return (JSON.parse(line) as { step: number }).step < this.step; } catch { return false; }
     });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
-    renameSync(tmp, path);
+    const tmp = `${path}.${processId()}.tmp`;
+    fileSystem().writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
+    fileSystem().renameSync(tmp, path);
   }
 
   async run(opts: RunOptions = {}): Promise<TrainResult> {
     const cfg = this.cfg;
     const metricsPath = this.outDir === null ? null : join(this.outDir, 'metrics.jsonl');
-    if (this.outDir !== null) mkdirSync(this.outDir, { recursive: true });
+    if (this.outDir !== null) fileSystem().mkdirSync(this.outDir, { recursive: true });
     const progress = opts.quiet ? null : new Progress(cfg.maxIters, 'step ');
     const losses: { step: number; loss: number }[] = [];
     const points: MetricRecord[] = [];
@@ -352,7 +352,7 @@ export class Trainer<M extends Module = Module> {
     const { step, train_loss, val_loss, lr, tokens_per_s, ...metrics } = rec;
     // Language models keep the line's historical fields; other tasks add their evaluation metrics.
     const line = { step, train_loss, val_loss, ...metrics, lr, tokens_per_s: Math.round(tokens_per_s) };
-    appendFileSync(path, JSON.stringify(line) + '\n');
+    fileSystem().appendFileSync(path, JSON.stringify(line) + '\n');
   }
 }
 

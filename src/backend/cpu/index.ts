@@ -1,4 +1,4 @@
-// Registers the cpu backend and its kernels. Two sets exist: WebAssembly SIMD kernels run across
+// The cpu backend and its kernels (the engine starts it through createCpuBackend()). Two sets exist: WebAssembly SIMD kernels run across
 // worker threads (./wasm, ./threads) and the plain TypeScript ones (./ts), which are the reference
 // and the fallback. setCpuKernels('ts') (or TLM_CPU_KERNELS=ts) selects the plain path; the WASM
 // path also falls back to it by itself where the module cannot load (no SIMD, no shared memory, no
@@ -6,7 +6,6 @@
 // Over the WASM kernels, the optional native addon (./native.ts) takes the products it has unless
 // setCpuNative(false) or TLM_CPU_KERNELS=wasm|ts turns it off (./kernel_env.ts reads the variable).
 
-import { registerBackend } from '../../tensor/engine.js';
 import type { Backend } from '../backend.js';
 import { getKernel, registerKernel, type KernelMap, type KernelName } from '../registry.js';
 import { CpuBackend } from './backend.js';
@@ -24,7 +23,12 @@ import { getThreads, nativeInUse, runtimeFor, setNativeWanted, setThreads, shutd
 import { nativeKernels, nativeLoadError } from './native.js';
 import { kernelEnvError, namedKernels } from './kernel_env.js';
 
-registerBackend('cpu', () => { checkNamedKernels(); return new CpuBackend(); }, 1);
+/** Registers the cpu kernels (once) and starts a cpu backend: the engine's factory for 'cpu'. */
+export function createCpuBackend(): Backend {
+  registerCpuKernels();
+  checkNamedKernels();
+  return new CpuBackend();
+}
 
 /**
  * A TLM_CPU_KERNELS that names no set, or names one that cannot load, stops the cpu backend from
@@ -108,85 +112,91 @@ export async function cpuThreadsReady(b: Backend): Promise<void> {
   await runtimeFor(b as CpuBackend)?.ready();
 }
 
+let registered = false;
+
 // Registration. Kernels with a WASM version dispatch on each call (one comparison), so that
 // setCpuKernels takes effect at once.
-const plain = (name: KernelName, fn: unknown) => registerKernel(name, 'cpu', fn as KernelMap[typeof name]);
-plain('fill', ew.fill);
-plain('cast', ew.cast);
-plain('where', ew.where);
-plain('argReduce', red.argReduce);
-plain('indexSelect', nn.indexSelect);
-plain('indexAdd', nn.indexAdd);
-plain('gather', nn.gather);
-plain('scatterAdd', nn.scatterAdd);
+function registerCpuKernels(): void {
+  if (registered) return;
+  registered = true;
+  const plain = (name: KernelName, fn: unknown) => registerKernel(name, 'cpu', fn as KernelMap[typeof name]);
+  plain('fill', ew.fill);
+  plain('cast', ew.cast);
+  plain('where', ew.where);
+  plain('argReduce', red.argReduce);
+  plain('indexSelect', nn.indexSelect);
+  plain('indexAdd', nn.indexAdd);
+  plain('gather', nn.gather);
+  plain('scatterAdd', nn.scatterAdd);
 
-registerKernel('copy', 'cpu', (b, src, dst) => {
-  const r = wasm(b);
-  if (r === null || !W.copy(r, src, dst)) ew.copy(b, src, dst);
-});
-registerKernel('reduce', 'cpu', (b, op, x, outer, rr, inner, out) => {
-  const r = wasm(b);
-  if (r === null || !W.reduce(r, op, x, outer, rr, inner, out)) red.reduce(b, op, x, outer, rr, inner, out);
-});
-registerKernel('unary', 'cpu', (b, op, x, out) => {
-  const r = wasm(b);
-  if (r === null || !W.unary(r, op, x, out)) ew.unary(b, op, x, out);
-});
-registerKernel('binary', 'cpu', (b, op, a, c, out) => {
-  const r = wasm(b);
-  if (r === null || !W.binary(r, op, a, c, out)) ew.binary(b, op, a, c, out);
-});
-registerKernel('binaryScalar', 'cpu', (b, op, a, s, first, out) => {
-  const r = wasm(b);
-  if (r === null || !W.binaryScalar(r, op, a, s, first, out)) ew.binaryScalar(b, op, a, s, first, out);
-});
-registerKernel('matmul', 'cpu', (b, a, c, out) => {
-  const r = wasm(b);
-  if (r === null || a.dtype !== 'float32' || c.dtype !== 'float32') la.matmul(b, a, c, out);
-  else W.matmul(r, a, c, out);
-});
-registerKernel('matmulBias', 'cpu', (b, a, c, bias, out) => {
-  const r = wasm(b);
-  if (r !== null && a.dtype === 'float32' && c.dtype === 'float32' && W.matmul(r, a, c, out, bias)) return;
-  getKernel('matmul', 'cpu')(b, a, c, out);
-  // Unfused: the bias broadcast over out's rows (stride 0), added in place.
-  const rows = { storage: bias.storage, dtype: bias.dtype, offset: bias.offset, shape: out.shape, strides: out.shape.map((_, i) => (i === out.shape.length - 1 ? 1 : 0)) };
-  getKernel('binary', 'cpu')(b, 'add', out, rows, out);
-});
-registerKernel('softmax', 'cpu', (b, x, rows, n, log, out) => {
-  const r = wasm(b);
-  if (r === null) nn.softmax(b, x, rows, n, log, out); else W.softmax(r, x, rows, n, log, out);
-});
-registerKernel('softmaxBackward', 'cpu', (b, y, gy, rows, n, log, gx) => {
-  const r = wasm(b);
-  if (r === null) nn.softmaxBackward(b, y, gy, rows, n, log, gx); else W.softmaxBackward(r, y, gy, rows, n, log, gx);
-});
-registerKernel('rmsNorm', 'cpu', fused.rmsNorm);
-registerKernel('rotary', 'cpu', fused.rotary);
-registerKernel('layerNorm', 'cpu', (b, x, w, bias, rows, n, eps, out, mean, rstd) => {
-  const r = wasm(b);
-  if (r === null) nn.layerNorm(b, x, w, bias, rows, n, eps, out, mean, rstd); else W.layerNorm(r, x, w, bias, rows, n, eps, out, mean, rstd);
-});
-registerKernel('layerNormBackward', 'cpu', (b, x, w, mean, rstd, gy, rows, n, gx, gw, gb) => {
-  const r = wasm(b);
-  if (r === null) nn.layerNormBackward(b, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
-  else W.layerNormBackward(r, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
-});
-registerKernel('adamw', 'cpu', (b, param, grad, m, v, p) => {
-  const r = wasm(b);
-  if (r === null) nn.adamw(b, param, grad, m, v, p); else W.adamw(r, param, grad, m, v, p);
-});
-registerKernel('attention', 'cpu', (b, q, k, v, mask, p, out, lse) => {
-  const r = wasm(b);
-  if (r === null || !W.attention(r, q, k, v, mask, p, out, lse)) att.attention(b, q, k, v, mask, p, out, lse);
-});
-registerKernel('attentionBackward', 'cpu', (b, q, k, v, mask, p, out, lse, gout, gq, gk, gv) => {
-  const r = wasm(b);
-  if (r === null || !W.attentionBackward(r, q, k, v, mask, p, out, lse, gout, gq, gk, gv)) {
-    att.attentionBackward(b, q, k, v, mask, p, out, lse, gout, gq, gk, gv);
-  }
-});
-registerKernel('quantMatmul', 'cpu', (b, x, qweight, scales, bias, layout, out) => {
-  const r = wasm(b);
-  if (r === null) quant.quantMatmul(b, x, qweight, scales, bias, layout, out); else quantMatmul(r, x, qweight, scales, bias, layout, out);
-});
+  registerKernel('copy', 'cpu', (b, src, dst) => {
+    const r = wasm(b);
+    if (r === null || !W.copy(r, src, dst)) ew.copy(b, src, dst);
+  });
+  registerKernel('reduce', 'cpu', (b, op, x, outer, rr, inner, out) => {
+    const r = wasm(b);
+    if (r === null || !W.reduce(r, op, x, outer, rr, inner, out)) red.reduce(b, op, x, outer, rr, inner, out);
+  });
+  registerKernel('unary', 'cpu', (b, op, x, out) => {
+    const r = wasm(b);
+    if (r === null || !W.unary(r, op, x, out)) ew.unary(b, op, x, out);
+  });
+  registerKernel('binary', 'cpu', (b, op, a, c, out) => {
+    const r = wasm(b);
+    if (r === null || !W.binary(r, op, a, c, out)) ew.binary(b, op, a, c, out);
+  });
+  registerKernel('binaryScalar', 'cpu', (b, op, a, s, first, out) => {
+    const r = wasm(b);
+    if (r === null || !W.binaryScalar(r, op, a, s, first, out)) ew.binaryScalar(b, op, a, s, first, out);
+  });
+  registerKernel('matmul', 'cpu', (b, a, c, out) => {
+    const r = wasm(b);
+    if (r === null || a.dtype !== 'float32' || c.dtype !== 'float32') la.matmul(b, a, c, out);
+    else W.matmul(r, a, c, out);
+  });
+  registerKernel('matmulBias', 'cpu', (b, a, c, bias, out) => {
+    const r = wasm(b);
+    if (r !== null && a.dtype === 'float32' && c.dtype === 'float32' && W.matmul(r, a, c, out, bias)) return;
+    getKernel('matmul', 'cpu')(b, a, c, out);
+    // Unfused: the bias broadcast over out's rows (stride 0), added in place.
+    const rows = { storage: bias.storage, dtype: bias.dtype, offset: bias.offset, shape: out.shape, strides: out.shape.map((_, i) => (i === out.shape.length - 1 ? 1 : 0)) };
+    getKernel('binary', 'cpu')(b, 'add', out, rows, out);
+  });
+  registerKernel('softmax', 'cpu', (b, x, rows, n, log, out) => {
+    const r = wasm(b);
+    if (r === null) nn.softmax(b, x, rows, n, log, out); else W.softmax(r, x, rows, n, log, out);
+  });
+  registerKernel('softmaxBackward', 'cpu', (b, y, gy, rows, n, log, gx) => {
+    const r = wasm(b);
+    if (r === null) nn.softmaxBackward(b, y, gy, rows, n, log, gx); else W.softmaxBackward(r, y, gy, rows, n, log, gx);
+  });
+  registerKernel('rmsNorm', 'cpu', fused.rmsNorm);
+  registerKernel('rotary', 'cpu', fused.rotary);
+  registerKernel('layerNorm', 'cpu', (b, x, w, bias, rows, n, eps, out, mean, rstd) => {
+    const r = wasm(b);
+    if (r === null) nn.layerNorm(b, x, w, bias, rows, n, eps, out, mean, rstd); else W.layerNorm(r, x, w, bias, rows, n, eps, out, mean, rstd);
+  });
+  registerKernel('layerNormBackward', 'cpu', (b, x, w, mean, rstd, gy, rows, n, gx, gw, gb) => {
+    const r = wasm(b);
+    if (r === null) nn.layerNormBackward(b, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
+    else W.layerNormBackward(r, x, w, mean, rstd, gy, rows, n, gx, gw, gb);
+  });
+  registerKernel('adamw', 'cpu', (b, param, grad, m, v, p) => {
+    const r = wasm(b);
+    if (r === null) nn.adamw(b, param, grad, m, v, p); else W.adamw(r, param, grad, m, v, p);
+  });
+  registerKernel('attention', 'cpu', (b, q, k, v, mask, p, out, lse) => {
+    const r = wasm(b);
+    if (r === null || !W.attention(r, q, k, v, mask, p, out, lse)) att.attention(b, q, k, v, mask, p, out, lse);
+  });
+  registerKernel('attentionBackward', 'cpu', (b, q, k, v, mask, p, out, lse, gout, gq, gk, gv) => {
+    const r = wasm(b);
+    if (r === null || !W.attentionBackward(r, q, k, v, mask, p, out, lse, gout, gq, gk, gv)) {
+      att.attentionBackward(b, q, k, v, mask, p, out, lse, gout, gq, gk, gv);
+    }
+  });
+  registerKernel('quantMatmul', 'cpu', (b, x, qweight, scales, bias, layout, out) => {
+    const r = wasm(b);
+    if (r === null) quant.quantMatmul(b, x, qweight, scales, bias, layout, out); else quantMatmul(r, x, qweight, scales, bias, layout, out);
+  });
+}

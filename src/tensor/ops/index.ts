@@ -1,7 +1,4 @@
-// Every op, in one namespace. Tensor methods reach these through bindOps.
-
-import { bindOps } from '../tensor.js';
-import * as self from './index.js';
+// Every op, in one namespace (Tensor's methods call them through it).
 
 export * from './creation.js';
 export * from './view.js';
@@ -13,5 +10,3 @@ export * from './nn.js';
 export * from './fused.js';
 export * from './quantized.js';
 export { empty } from './core.js';
-
-bindOps(self);
