@@ -14,7 +14,7 @@ const LAYERS = [
   ['generate'],
   ['tasks'],
   ['pipelines'],
-  ['cli', 'serve', 'web', 'index.ts'],
+  ['cli', 'serve', 'web', 'index.ts', 'browser.ts'],
 ];
 // Known exceptions, each with its reason: the backends store tensors' dtypes (a leaf module).
 const ALLOWED = [['backend', 'tensor/dtype.ts']];

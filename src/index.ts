@@ -9,3 +9,5 @@ export * as tokenizers from './tokenizers/index.js';
 export * as optim from './train/optim.js';
 export * as generation from './generate/index.js';
 export * as tasks from './tasks/index.js';
+export * as train from './train/index.js';
+export { setFileSystem, fileSystem, type FileSystem } from './io/files.js';

@@ -110,7 +110,13 @@ export async function createServer(o: ServeOptions): Promise<TlmServer> {
   registerGenerationRoutes(app, ctx);
   registerTaskRoutes(app, ctx);
   const webRoot = o.webRoot ?? fileURLToPath(new URL('../../web/', import.meta.url));
-  if (existsSync(join(webRoot, 'index.html'))) await app.register(fastifyStatic, { root: webRoot, prefix: '/' });
+  // The pages are cross-origin isolated (COOP + COEP), so the training page's kernels get shared
+  // memory and threads; everything they load is same-origin.
+  const setHeaders = (res: { setHeader(name: string, value: string): void }) => {
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+  };
+  if (existsSync(join(webRoot, 'index.html'))) await app.register(fastifyStatic, { root: webRoot, prefix: '/', setHeaders });
 
   app.addHook('onClose', async () => { await host.close(); });
   app.decorate('shutdown', async () => {

@@ -104,6 +104,11 @@ export interface RunOptions {
  * losses), metrics.jsonl and plots. `data` is a TrainingTask, or train/val token streams for language
  * modeling (cfg then carries the LM options).
  */
+/** Lets a stop request (a signal handler, a page's message) run between steps: setImmediate in Node, a macrotask elsewhere. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => {
+  if (typeof setImmediate === 'function') setImmediate(resolve); else setTimeout(resolve, 0);
+});
+
 export class Trainer<M extends Module = Module> {
   readonly optimizer: AdamW;
   readonly task: TrainingTask<M>;
@@ -320,7 +325,7 @@ export class Trainer<M extends Module = Module> {
       }
       progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
       // A step is synchronous: let the event loop run between steps, so that a signal's handler (Ctrl-C) is heard now, not at the next evaluation.
-      if (opts.stop) await new Promise((resolve) => setImmediate(resolve));
+      if (opts.stop) await yieldToEventLoop();
       if (opts.stop?.requested) {
         interrupted = true;
         await this.saveCheckpoint();

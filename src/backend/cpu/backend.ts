@@ -11,9 +11,12 @@ export class CpuStorage implements Storage {
   constructor(readonly backend: CpuBackend, readonly dtype: DType, readonly size: number,
               readonly ptr: number, readonly blockBytes: number) {}
 
-  /** A typed-array view of the whole storage (no copy). */
+  /**
+   * A typed-array view of the whole storage (no copy). Remade if the memory grew under a view of
+   * unshared memory (growing detaches an ArrayBuffer: a browser page without cross-origin isolation).
+   */
   get array(): TypedArray {
-    if (this.cached === null) {
+    if (this.cached === null || (this.cached.length === 0 && this.size > 0)) {
       const Ctor = arrayType(this.dtype);
       this.cached = new Ctor(this.backend.heap.buffer as unknown as ArrayBuffer, this.ptr, this.size);
     }

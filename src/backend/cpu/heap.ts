@@ -25,6 +25,14 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/**
+ * Whether memory can be shared between threads here: always in Node; in a browser only on a
+ * cross-origin isolated page (COOP + COEP headers), elsewhere the heap and kernels are single-threaded.
+ */
+export function sharedMemoryAvailable(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   private top = HEAP_BASE;
@@ -40,7 +48,7 @@ export class WasmHeap {
 
   constructor(initialBytes = 32 << 20) {
     const initial = Math.ceil(Math.max(initialBytes, HEAP_BASE + PAGE) / PAGE);
-    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: sharedMemoryAvailable() });
     this.adviseHugePages();
   }
 

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 // The WebGPU backend: a thin runtime. It owns buffers (pooled by size), compiles WGSL into cached
 // pipelines, and records dispatches into one command encoder that it submits in batches.
 //

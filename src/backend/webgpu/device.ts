@@ -4,6 +4,7 @@
 /** The object Dawn's create() returns. Dawn aborts the process if it is collected while a device
  *  lives, so it stays referenced from module scope for the whole process. */
 let dawnRoot: GPU | null = null;
+const DAWN_PACKAGE = 'webgpu';
 
 export interface AcquiredDevice {
   device: GPUDevice;
@@ -17,13 +18,15 @@ async function gpuEntry(): Promise<GPU> {
   if (dawnRoot !== null) return dawnRoot;
   let mod: { create(options: string[]): GPU };
   try {
-    mod = await import('webgpu');
+    // A variable specifier: browser bundles must not pull in the Node package (browsers have navigator.gpu).
+    mod = await import(/* @vite-ignore */ DAWN_PACKAGE) as typeof mod;
   } catch (err) {
     throw new Error(`webgpu backend: the optional package 'webgpu' (Dawn for Node) could not be loaded ` +
       `(${err instanceof Error ? err.message.split('\n')[0] : String(err)}); install it with 'npm install webgpu'`);
   }
   // Dawn writes per-user runtime files; without XDG_RUNTIME_DIR its Vulkan path fails on some systems.
-  if (typeof process !== 'undefined' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
+  const env = globalThis.process?.env;
+  if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
   dawnRoot = mod.create([]);
   return dawnRoot;
 }
@@ -44,7 +47,7 @@ export async function acquireDevice(): Promise<AcquiredDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredLimits });
-  const info = adapter.info;
+  const info = (adapter as unknown as { info: { vendor: string; architecture: string; device: string; description: string } }).info;
   const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unknown adapter';
   return { device, adapter: adapterName };
 }

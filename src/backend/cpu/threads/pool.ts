@@ -3,9 +3,15 @@
 // moment and then sleep in Atomics.wait, so a kernel call costs a few atomics, not a message.
 //
 // Workers start asynchronously: until they are up the calling thread simply does all the items.
-// They are unref'd, so they never keep the process alive, and shutdown() stops them.
+// They are unref'd, so they never keep the process alive, and shutdown() stops them. In a browser
+// they are module Web Workers (./worker_web.ts) over the same shared memory.
 
 import type { Worker as NodeWorker } from 'node:worker_threads';
+
+/** The Node worker's file beside this one (a variable: bundlers must not take it for the browser's). */
+const NODE_WORKER = './worker.js';
+/** A browser's main thread may not block in Atomics.wait; it spins instead (workers may wait). */
+const CAN_BLOCK = typeof (globalThis as { document?: unknown }).document === 'undefined';
 import { ACTIVE, ARGS_OFFSET, CHUNK, CONTROL_BYTES, DONE, ERROR, FN, GEN, JOBS, LOCKED, MAX_ARGS, N, NEXT, SLEEPERS, STOP,
   WORKER_ITEMS, work, type JobFn, type JobName } from './protocol.js';
 
@@ -30,7 +36,7 @@ export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   private readonly fns: JobFn[];
-  private workers: NodeWorker[] = [];
+  private workers: { terminate(): Promise<number> }[] = [];
   private dead = 0;
   private lastError = '';
   private stopped = false;
@@ -44,19 +50,31 @@ export class ThreadPool {
     this.args = new Float64Array(control, ARGS_OFFSET, MAX_ARGS);
     this.fns = JOBS.map((name) => exports[name]!);
     const wt = (globalThis.process?.getBuiltinModule?.('node:worker_threads') ?? null) as { Worker: WorkerCtor } | null;
-    if (wt === null || size <= 1) { this.ready = Promise.resolve(); return; }
-    const url = new URL('./worker.js', import.meta.url);
-    const execArgv = workerExecArgv(globalThis.process?.execArgv ?? []);
     const started: Promise<void>[] = [];
-    for (let tid = 1; tid < size; tid++) {
-      const w = new wt.Worker(url, { workerData: { module, memory, control, tid }, execArgv });
-      w.unref();
-      started.push(new Promise<void>((resolve) => {
-        w.once('message', () => resolve());
-        w.once('error', (err) => { this.lastError = err instanceof Error ? err.message : String(err); resolve(); });
-        w.once('exit', (code) => { this.dead++; this.lastError ||= `exit code ${code}`; resolve(); });
-      }));
-      this.workers.push(w);
+    if (size > 1 && wt !== null) {
+      const url = new URL(NODE_WORKER, import.meta.url);
+      const execArgv = workerExecArgv(globalThis.process?.execArgv ?? []);
+      for (let tid = 1; tid < size; tid++) {
+        const w = new wt.Worker(url, { workerData: { module, memory, control, tid }, execArgv });
+        w.unref();
+        started.push(new Promise<void>((resolve) => {
+          w.once('message', () => resolve());
+          w.once('error', (err) => { this.lastError = err instanceof Error ? err.message : String(err); resolve(); });
+          w.once('exit', (code) => { this.dead++; this.lastError ||= `exit code ${code}`; resolve(); });
+        }));
+        this.workers.push({ terminate: () => w.terminate() });
+      }
+    } else if (size > 1 && typeof Worker !== 'undefined') {
+      // A browser: module Web Workers (the literal URL lets a bundler find and build the worker).
+      for (let tid = 1; tid < size; tid++) {
+        const w = new Worker(new URL('./worker_web.js', import.meta.url), { type: 'module', name: `tlm-kernels-${tid}` });
+        started.push(new Promise<void>((resolve) => {
+          w.addEventListener('message', () => resolve(), { once: true });
+          w.addEventListener('error', (ev) => { this.dead++; this.lastError ||= ev.message || 'worker failed to start'; resolve(); }, { once: true });
+        }));
+        w.postMessage({ module, memory, control, tid });
+        this.workers.push({ terminate: () => { w.terminate(); return Promise.resolve(0); } });
+      }
     }
     this.ready = Promise.all(started).then(() => undefined);
   }
@@ -90,7 +108,7 @@ export class ThreadPool {
     for (let i = 0; Atomics.load(ctl, DONE) < n; i++) {
       if (i > 4096) {
         const done = Atomics.load(ctl, DONE);
-        if (done < n) Atomics.wait(ctl, DONE, done, 50);
+        if (done < n && CAN_BLOCK) Atomics.wait(ctl, DONE, done, 50);
         if (this.dead > 0) throw new Error(`cpu thread pool: a worker exited during a kernel (${this.lastError})`);
       }
     }

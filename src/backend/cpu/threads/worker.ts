@@ -1,44 +1,6 @@
-// A kernel worker: instantiates the WASM kernels on the cpu backend's shared memory and runs jobs
-// posted in the control block (see protocol.ts) until told to stop.
+// A kernel worker thread in Node (worker_threads); the loop itself is in ./worker_loop.ts.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { nativeJob } from '../native.js';
-import { ACTIVE, ARGS_OFFSET, GEN, JOBS, LOCKED, MAX_ARGS, SLEEPERS, SPIN_MS, STOP, work, type JobFn } from './protocol.js';
+import { runKernelWorker, type WorkerInit } from './worker_loop.js';
 
-interface Init { module: WebAssembly.Module; memory: WebAssembly.Memory; control: SharedArrayBuffer; tid: number }
-
-const { module, memory, control, tid } = workerData as Init;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-const exports = instance.exports as unknown as Record<string, JobFn>;
-const fns = JOBS.map((name) => name === 'native' ? nativeJob : exports[name]!);
-const ctl = new Int32Array(control, 0, ARGS_OFFSET / 4);
-const args = new Float64Array(control, ARGS_OFFSET, MAX_ARGS);
-
-parentPort!.postMessage('ready');
-
-let seen = Atomics.load(ctl, GEN);
-for (;;) {
-  // Poll briefly (the next kernel of a forward pass usually follows within microseconds), then sleep.
-  let gen = Atomics.load(ctl, GEN);
-  if (gen === seen) {
-    const until = performance.now() + SPIN_MS;
-    for (let i = 0; gen === seen; i++) {
-      gen = Atomics.load(ctl, GEN);
-      if ((i & 255) === 255 && performance.now() > until) break;
-    }
-  }
-  if (gen === seen) {
-    Atomics.add(ctl, SLEEPERS, 1);
-    Atomics.wait(ctl, GEN, seen);
-    Atomics.sub(ctl, SLEEPERS, 1);
-    continue;
-  }
-  if (Atomics.load(ctl, STOP)) break;
-  if (Atomics.add(ctl, ACTIVE, 1) >= LOCKED) { Atomics.sub(ctl, ACTIVE, 1); continue; } // a job is being posted
-  gen = Atomics.load(ctl, GEN);
-  if (gen !== seen) {
-    seen = gen;
-    work(ctl, args, fns, tid);
-  }
-  Atomics.sub(ctl, ACTIVE, 1);
-}
+runKernelWorker(workerData as WorkerInit, () => parentPort!.postMessage('ready'));

@@ -15,13 +15,19 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../../..');
 const out = join(root, 'dist/wasm/kernels.wasm');
+const single = join(root, 'dist/wasm/kernels-single.wasm');
 const sources = [join(here, 'build.mjs'), ...readdirSync(join(here, 'assembly')).map((f) => join(here, 'assembly', f))];
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
-if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes('--force')) process.exit(0);
+const fresh = (f) => existsSync(f) && statSync(f).mtimeMs >= newest;
+if (fresh(out) && fresh(single) && !process.argv.includes('--force')) process.exit(0);
 
 mkdirSync(dirname(out), { recursive: true });
 const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
-execFileSync(process.execPath, [asc, join(here, 'assembly/index.ts'), '-o', out,
-  '--enable', 'simd,threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536',
-  '--runtime', 'stub', '--use', 'abort=', '--noAssert', '-O3', '--noExportMemory'], { cwd: root, stdio: 'inherit' });
-console.error(`wasm: wrote ${out}`);
+// The same kernels twice: on shared memory (threads) and on ordinary memory, for a browser page
+// that is not cross-origin isolated and so has no shared memory (src/backend/cpu/wasm/loader.ts).
+for (const [file, shared] of [[out, ['--sharedMemory']], [single, []]]) {
+  execFileSync(process.execPath, [asc, join(here, 'assembly/index.ts'), '-o', file,
+    '--enable', 'simd,threads', '--importMemory', ...shared, '--maximumMemory', '65536',
+    '--runtime', 'stub', '--use', 'abort=', '--noAssert', '-O3', '--noExportMemory'], { cwd: root, stdio: 'inherit' });
+  console.error(`wasm: wrote ${file}`);
+}

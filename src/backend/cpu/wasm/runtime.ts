@@ -8,6 +8,7 @@ import type { JobFn, JobName } from '../threads/protocol.js';
 import { kernelModule } from './loader.js';
 import { nativeJob, nativeKernels, nativeKernelsOrNotice, type NativeKernels } from '../native.js';
 import { namedKernels } from '../kernel_env.js';
+import { sharedMemoryAvailable } from '../heap.js';
 
 /** The module's exports (see assembly/index.ts); parallel ones take (start, end, tid, ...args). */
 export type Exports = Record<JobName, JobFn> & {
@@ -23,7 +24,10 @@ function defaultThreads(): number {
   const env = Number(globalThis.process?.env?.TLM_NUM_THREADS);
   if (Number.isInteger(env) && env >= 1) return Math.min(env, MAX_THREADS);
   const os = globalThis.process?.getBuiltinModule?.('node:os') as typeof import('node:os') | undefined;
-  return Math.min(os?.availableParallelism?.() ?? 1, MAX_THREADS);
+  if (os) return Math.min(os.availableParallelism?.() ?? 1, MAX_THREADS);
+  // A browser: one thread unless the page is cross-origin isolated (no shared memory otherwise).
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return sharedMemoryAvailable() ? Math.min(Math.max(cores, 1), MAX_THREADS) : 1;
 }
 
 let numThreads = defaultThreads();
@@ -122,14 +126,15 @@ export function ptr(t: TensorInfo): number {
   return s.ptr + t.offset * (t.dtype === 'bool' ? 1 : 4);
 }
 
-const byBackend = new WeakMap<CpuBackend, WasmRuntime | null>();
+const byBackend = new WeakMap<CpuBackend, WasmRuntime>();
 
-/** The runtime of this backend, or null where the module cannot load. */
+/** The runtime of this backend, or null while the module is not loaded (in a browser it may arrive later). */
 export function runtimeFor(b: CpuBackend): WasmRuntime | null {
   let r = byBackend.get(b);
   if (r === undefined) {
     const module = kernelModule();
-    r = module === null ? null : new WasmRuntime(b, module);
+    if (module === null) return null;
+    r = new WasmRuntime(b, module);
     byBackend.set(b, r);
   }
   return r;
