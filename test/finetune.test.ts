@@ -167,9 +167,9 @@ test('classification training resumes to the same losses, and keeps live tensors
     // Live tensors: the count after 100 more steps equals the count after the first 10.
     const d = await make();
     const t = new Trainer(d.m, d.task, cfg(1000), null);
-    for (let i = 0; i < 10; i++) t.trainStep();
+    for (let i = 0; i < 10; i++) await t.trainStep();
     const live = memory().numTensors;
-    for (let i = 0; i < 100; i++) t.trainStep();
+    for (let i = 0; i < 100; i++) await t.trainStep();
     assert.equal(memory().numTensors, live);
   } finally {
     s.done();

@@ -29,7 +29,7 @@ test('Marian learns to reverse a sequence; beam search decodes held-out ones exa
       l.backward();
       return l.item();
     });
-    clipGradNorm(model.parameters(), 1);
+    clipGradNorm(model.parameters(), 1).dispose();
     opt.step();
     model.zeroGrad();
   }

@@ -43,7 +43,9 @@ test('clipGradNorm scales to the max norm and returns the norm before', () => {
   const b = tensor(new Float32Array(4), { shape: [4], requiresGrad: true });
   w.grad = tensor(fx.grads[0]!.w, { shape: [3, 4] });
   b.grad = tensor(fx.grads[0]!.b, { shape: [4] });
-  const norm = clipGradNorm([w, b], fx.clip.max_norm);
+  const normTensor = clipGradNorm([w, b], fx.clip.max_norm);
+  assert.deepEqual(normTensor.shape, [], 'the norm is a scalar tensor');
+  const norm = normTensor.item();
   assert.ok(Math.abs(norm - fx.clip.norm) < 1e-4);
   assertClose(w.grad.dataSync(), fx.clip.w, 1e-5, 'clipped w');
   assertClose(b.grad.dataSync(), fx.clip.b, 1e-5, 'clipped b');

@@ -157,10 +157,10 @@ async function run({ quick }: { quick: boolean }): Promise<BenchRow[]> {
       weightDecay: OPTIM.weightDecay, beta1: OPTIM.beta1, beta2: OPTIM.beta2, gradClip: OPTIM.gradClip, gradAccum: 1, evalInterval: 0, logInterval: 0, seed: 1337,
     };
     const trainer = new Trainer(model, new ReplayTask(batches, task), args);
-    for (let i = 0; i < warmSteps; i++) trainer.trainStep();
+    for (let i = 0; i < warmSteps; i++) await trainer.trainStep();
     await idle();
     const t1 = performance.now();
-    for (let i = 0; i < steps; i++) trainer.trainStep();
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
     const tlmTokens = batches.slice(warmSteps).reduce((n, b) => n + b.tokens, 0) / ((performance.now() - t1) / 1000);
     trainer.optimizer.dispose();
 

@@ -35,9 +35,9 @@ const section: BenchSection = {
       n_head: dims.nHead, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null }));
     const trainer = new Trainer(model as never, data, { ...defaultTrainerConfig, batchSize: dims.batch, blockSize: dims.block,
       maxIters: 2 * steps + 10, evalInterval: 0 });
-    for (let i = 0; i < 5; i++) trainer.trainStep(); // warm-up: JIT, pools, worker start
+    for (let i = 0; i < 5; i++) await trainer.trainStep(); // warm-up: JIT, pools, worker start
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) trainer.trainStep();
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
     const seconds = (performance.now() - t0) / 1000;
     const tlmRate = steps * dims.batch * dims.block / seconds;
     // The same steps on the WebAssembly kernels alone, where the native addon is in use.
@@ -45,9 +45,9 @@ const section: BenchSection = {
     if (getCpuNative() !== null) {
       setCpuNative(false);
       try {
-        for (let i = 0; i < 2; i++) trainer.trainStep();
+        for (let i = 0; i < 2; i++) await trainer.trainStep();
         const w0 = performance.now();
-        for (let i = 0; i < steps; i++) trainer.trainStep();
+        for (let i = 0; i < steps; i++) await trainer.trainStep();
         wasmRate = steps * dims.batch * dims.block / ((performance.now() - w0) / 1000);
       } finally {
         setCpuNative(true);

@@ -12,6 +12,7 @@ import type { Seq2SeqLMModel } from '../models/tasks.js';
 import type { ModelOutput } from '../models/modeling.js';
 import type { TrainingTask } from '../train/task.js';
 import { EpochBatcher } from '../train/batching.js';
+import { readScalarsAndDispose } from '../train/readback.js';
 import { InputError } from '../errors.js';
 import { bleu } from './metrics/bleu.js';
 import { chrf } from './metrics/chrf.js';
@@ -128,13 +129,15 @@ export class Seq2SeqTask implements TrainingTask<Seq2SeqForward, Batch> {
 
   async evaluate(model: Seq2SeqForward): Promise<Record<string, number>> {
     // Loss without smoothing (comparable across runs), token-weighted over the validation set.
-    let nll = 0, tokens = 0;
+    // The chunks' mean losses stay on the device and are read back together.
+    const chunkLosses: Tensor[] = [], chunkTokens: number[] = [];
     for (let i = 0; i < this.val.length; i += 64) {
       const part = this.val.slice(i, i + 64);
-      const n = part.reduce((k, p) => k + p.tgt.length, 0);
-      nll += noGrad(() => tidy(() => this.loss(model, collate(part, this.o.padId, this.o.decoderStartId), 0).item())) * n;
-      tokens += n;
+      chunkTokens.push(part.reduce((k, p) => k + p.tgt.length, 0));
+      chunkLosses.push(noGrad(() => tidy(() => this.loss(model, collate(part, this.o.padId, this.o.decoderStartId), 0))));
     }
+    let nll = 0, tokens = 0;
+    (await readScalarsAndDispose(chunkLosses)).forEach((loss, c) => { nll += loss * chunkTokens[c]!; tokens += chunkTokens[c]!; });
     const count = Math.min(this.o.metricExamples ?? this.val.length, this.val.length);
     const hyps = (await this.o.decode(model, this.val.slice(0, count).map((p) => p.src))).map((ids) => this.o.detokenize(ids));
     const refs = this.o.references.slice(0, count);

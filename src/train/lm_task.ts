@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { causalBatch, mlmBatch, type MlmOptions, type TokenStream } from './data.js';
 import type { TrainingTask } from './task.js';
+import { readScalarsAndDispose } from './readback.js';
 
 export interface LmOptions {
   objective: 'clm' | 'mlm';
@@ -59,13 +60,15 @@ export class LanguageModelingTask implements TrainingTask<LanguageModel, LmBatch
     return crossEntropy(logits.reshape(-1, V), inputs.y.reshape(-1), { ignoreIndex: -100 });
   }
 
-  /** Mean loss over evalIters batches of each split. */
-  evaluate(model: LanguageModel, step: number): Record<string, number> {
+  /** Mean loss over evalIters batches of each split (the batch losses read back together, once per split). */
+  async evaluate(model: LanguageModel, step: number): Promise<Record<string, number>> {
     const gen = new Generator(this.seed * 7919 + step);
     const out: Record<string, number> = {};
     for (const split of ['train', 'val'] as const) {
+      const batchLosses: Tensor[] = [];
+      for (let i = 0; i < this.o.evalIters; i++) batchLosses.push(tidy(() => this.loss(model, this.batch(split, gen))));
       let total = 0;
-      for (let i = 0; i < this.o.evalIters; i++) total += tidy(() => this.loss(model, this.batch(split, gen)).item());
+      for (const v of await readScalarsAndDispose(batchLosses)) total += v;
       out[`${split}_loss`] = total / this.o.evalIters;
     }
     return out;

@@ -5,7 +5,9 @@
 import { getKernel } from '../backend/registry.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { zerosLike } from '../tensor/ops/creation.js';
+import { zeros, zerosLike } from '../tensor/ops/creation.js';
+import { div } from '../tensor/ops/elementwise.js';
+import { stack } from '../tensor/ops/indexing.js';
 
 export interface ParamGroup {
   params: Tensor[];
@@ -172,25 +174,21 @@ export class AdamW extends AdamBase {
   constructor(params: ParamsArg, opts: AdamOptions = {}) { super(params, opts, 1e-2, true); }
 }
 
-/** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipGradNorm(params: Tensor[], maxNorm: number): number {
+/**
+ * Scales gradients in place so their global L2 norm is at most maxNorm, as torch.nn.utils.clip_grad_norm_:
+ * the norm and the clip coefficient min(1, maxNorm / (norm + 1e-6)) stay tensors on the gradients'
+ * device, so clipping reads nothing back (a GPU training step never waits on it). Returns the norm
+ * before clipping as a scalar tensor, which the caller owns (read it with `await norm.data()`, then
+ * dispose it, or call inside tidy).
+ */
+export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
   return noGrad(() => tidy(() => {
-    let total = 0;
-    const withGrad = params.filter((p) => p.grad !== null);
-    for (const p of withGrad) {
-      const s = p.grad!.square().sum();
-      total += s.item();
-      s.dispose();
-    }
-    const norm = Math.sqrt(total);
-    const coef = maxNorm / (norm + 1e-6);
-    if (coef < 1) {
-      for (const p of withGrad) {
-        const scaled = p.grad!.mul(coef);
-        p.grad!.copy_(scaled);
-        scaled.dispose();
-      }
-    }
+    const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+    if (grads.length === 0) return zeros([]);
+    const norm = stack(grads.map((g) => g.square().sum())).sum().sqrt();
+    // A coefficient of exactly 1 leaves the gradients unchanged, so unclipped steps are bit-identical.
+    const coef = div(maxNorm, norm.add(1e-6)).clamp(null, 1);
+    for (const g of grads) g.copy_(g.mul(coef));
     return norm;
   }));
 }

@@ -15,6 +15,8 @@ import type { TrainingTask } from './task.js';
 import { makeSchedule } from './schedule.js';
 import { averageCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
+import { readScalarsAndDispose } from './readback.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { lossCurveSvg, type LossPoint } from './plot.js';
 
 export { type LanguageModel, type LmOptions } from './lm_task.js';
@@ -123,6 +125,8 @@ export class Trainer<M extends Module = Module> {
   bestMetric: number;
   /** Evaluations since the best metric last improved (for early stopping). */
   private staleEvals = 0;
+  /** Micro-batch losses of the steps not read back yet (on the model's device). */
+  private unreadLosses: { step: number; micro: Tensor[] }[] = [];
 
   constructor(readonly model: M, data: { train: TokenStream; val: TokenStream } | TrainingTask<M>,
               readonly cfg: TrainingArguments & Partial<LmOptions>, readonly outDir: string | null = null,
@@ -158,30 +162,56 @@ export class Trainer<M extends Module = Module> {
     }
   }
 
-  /** One optimizer step (with gradient accumulation); returns the mean loss and the tokens seen. */
-  trainStep(): number {
-    return this.trainStepTokens().loss;
+  /**
+   * One optimizer step (with gradient accumulation); resolves to its mean loss. Reading the loss waits
+   * for the device: run() does not call this, it reads losses only when it logs them.
+   */
+  async trainStep(): Promise<number> {
+    this.stepOnDevice();
+    const read = await this.readLosses();
+    return read[read.length - 1]!.loss;
   }
 
-  private trainStepTokens(): { loss: number; tokens: number } {
+  /**
+   * The losses of the steps run since the last read (each step's mean over its micro-batches), read
+   * back in one transfer, in step order.
+   */
+  async readLosses(): Promise<{ step: number; loss: number }[]> {
+    const pending = this.unreadLosses;
+    this.unreadLosses = [];
+    const values = await readScalarsAndDispose(pending.flatMap((p) => p.micro));
+    let at = 0;
+    return pending.map(({ step, micro }) => {
+      let sum = 0;
+      for (let i = 0; i < micro.length; i++) sum += values[at++]!;
+      return { step, loss: sum / micro.length };
+    });
+  }
+
+  /**
+   * One optimizer step that reads nothing back ("no readback inside a training step"): the loss of
+   * each micro-batch stays on the device, in unreadLosses, until readLosses(). Returns the tokens seen.
+   */
+  private stepOnDevice(): number {
     const lr = this.schedule(this.step);
     for (const g of this.optimizer.paramGroups) g.lr = lr;
-    let loss = 0, tokens = 0;
-    for (let micro = 0; micro < this.cfg.gradAccum; micro++) {
-      loss += tidy(() => {
+    const micro: Tensor[] = [];
+    let tokens = 0;
+    for (let m = 0; m < this.cfg.gradAccum; m++) {
+      micro.push(tidy(() => {
         const batch = this.task.trainBatch(this.dataGen);
         tokens += batch.tokens;
         const l = this.task.loss(this.model, batch.inputs);
-        const v = l.item();
         (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
-        return v;
-      });
+        return l.detach();
+      }));
     }
-    if (this.cfg.gradClip > 0) clipGradNorm(this.model.parameters().filter((p) => p.requiresGrad), this.cfg.gradClip);
+    if (this.cfg.gradClip > 0) clipGradNorm(this.model.parameters().filter((p) => p.requiresGrad), this.cfg.gradClip).dispose();
     this.optimizer.step();
     this.optimizer.zeroGrad();
+    this.unreadLosses.push({ step: this.step, micro });
     this.step++;
-    return { loss: loss / this.cfg.gradAccum, tokens };
+    return tokens;
   }
 
   private get ckptDir(): string | null {
@@ -286,11 +316,20 @@ export class Trainer<M extends Module = Module> {
     let windowStart = Date.now(), windowTokens = 0;
     this.model.train();
     let outOfTime = false, interrupted = false, earlyStopped = false;
+    // Reads the losses waiting on the device into losses / lastTrain; a non-finite one ends the run.
+    const readLosses = async () => {
+      for (const r of await this.readLosses()) {
+        if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${r.step}: loss is ${r.loss}; try a lower --lr or --grad-clip`);
+        losses.push(r);
+        lastTrain = r.loss;
+      }
+    };
     while (this.step <= cfg.maxIters) {
       const last = this.step === cfg.maxIters || outOfTime || earlyStopped;
       const evalNow = last || this.step % cfg.evalInterval === 0;
       let evalMetrics: Record<string, number> | null = null;
       if (evalNow) {
+        await readLosses();
         evalMetrics = lastMetrics = await this.evaluate();
         const value = evalMetrics[metricName];
         if (value === undefined) throw new Error(`Trainer: the evaluation gave no '${metricName}' (it gave ${Object.keys(evalMetrics).join(', ')})`);
@@ -311,23 +350,25 @@ export class Trainer<M extends Module = Module> {
         break;
       }
       const step = this.step;
-      const { loss, tokens } = this.trainStepTokens();
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss is ${loss}; try a lower --lr or --grad-clip`);
-      losses.push({ step, loss });
-      lastTrain = loss;
+      const tokens = this.stepOnDevice();
       tokensDone += tokens;
       windowTokens += tokens;
       const now = Date.now();
       if (now - windowStart > 2000) { tokPerS = windowTokens / ((now - windowStart) / 1000); windowStart = now; windowTokens = 0; }
       else if (tokPerS === 0) tokPerS = tokensDone / Math.max((now - t0) / 1000, 1e-3);
-      if (step % cfg.logInterval === 0 || evalMetrics !== null) {
-        this.writeMetric(metricsPath, points, { step, train_loss: loss, val_loss: null, ...(evalMetrics ?? {}), lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
+      // The loss is read back only when it is logged (or when many are waiting): a GPU never idles
+      // waiting for the host between steps. The progress bar shows the latest loss read.
+      const logNow = step % cfg.logInterval === 0 || evalMetrics !== null;
+      if (logNow || this.unreadLosses.length >= MAX_UNREAD_STEPS) await readLosses();
+      if (logNow) {
+        this.writeMetric(metricsPath, points, { step, train_loss: lastTrain, val_loss: null, ...(evalMetrics ?? {}), lr: this.schedule(step), tokens_per_s: tokPerS }, opts.onLog);
       }
-      progress?.update(this.step, `loss ${loss.toFixed(4)} | ${formatRate(tokPerS)} tok/s`);
+      progress?.update(this.step, `${Number.isNaN(lastTrain) ? '' : `loss ${lastTrain.toFixed(4)} | `}${formatRate(tokPerS)} tok/s`);
       // A step is synchronous: let the event loop run between steps, so that a signal's handler (Ctrl-C) is heard now, not at the next evaluation.
       if (opts.stop) await yieldToEventLoop();
       if (opts.stop?.requested) {
         interrupted = true;
+        await readLosses();
         await this.saveCheckpoint();
         progress?.log(`stopped at step ${this.step}: checkpoint saved`);
         break;
@@ -337,6 +378,7 @@ export class Trainer<M extends Module = Module> {
         progress?.log(`time limit of ${cfg.maxSeconds}s reached at step ${this.step}`);
       }
     }
+    await readLosses();
     progress?.done();
     const seconds = (Date.now() - t0) / 1000;
     if (this.outDir !== null && points.length > 0) {
@@ -373,6 +415,9 @@ function describeDiff(saved: unknown, now: unknown, prefix = ''): string {
   }
   return JSON.stringify(saved) === JSON.stringify(now) ? '' : `${prefix} ${JSON.stringify(saved)} in the checkpoint vs ${JSON.stringify(now)} now`;
 }
+
+/** Steps whose losses may wait on the device unread (a long --log-interval still reads every so often). */
+const MAX_UNREAD_STEPS = 64;
 
 function formatRate(v: number): string {
   return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0);

@@ -10,6 +10,7 @@ import { loadModelDir } from '../../pipelines/model_dir.js';
 import { ChatSession } from '../../pipelines/chat.js';
 import { InputError } from '../../errors.js';
 import type { GenerationModel } from '../../generate/index.js';
+import { deviceFlag, useDevice } from '../device.js';
 
 const spec: CommandSpec = {
   name: 'chat',
@@ -25,6 +26,7 @@ const spec: CommandSpec = {
     temperature: { type: 'number', help: 'sampling temperature (0: greedy; default: generation_config.json, else greedy)', min: 0 },
     'top-p': { type: 'number', help: 'nucleus sampling: the smallest set of tokens with probability mass >= p', gt: 0, max: 1 },
     seed: { type: 'number', help: 'random seed for sampling (same seed and messages, same replies)', integer: true, min: 0 },
+    device: deviceFlag,
   },
 };
 
@@ -35,6 +37,7 @@ export default {
   async run(f: FlagValues): Promise<void> {
     if (f.model === undefined) throw new CliError('tlm chat: --model DIR is required');
     const dir = f.model as string;
+    await useDevice(f, 'tlm chat');
     const { model, tokenizer, blockSize } = await loadModelDir(dir, 'tlm chat');
     const lm = asTask(model, 'causal-lm', `tlm chat: ${dir}`) as unknown as GenerationModel;
     let session: ChatSession;

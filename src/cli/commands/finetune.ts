@@ -6,6 +6,7 @@ import type { CommandSpec, FlagValues } from '../args.js';
 import { finetune, type FinetuneOptions } from '../../pipelines/finetune.js';
 import { finetuneSeq2Seq, type Seq2SeqFinetuneOptions } from '../../pipelines/finetune_seq2seq.js';
 import { onInterrupt } from '../../pipelines/interrupt.js';
+import { deviceFlag, useDevice } from '../device.js';
 
 const spec: CommandSpec = {
   name: 'finetune',
@@ -80,6 +81,7 @@ const spec: CommandSpec = {
     overwrite: { type: 'boolean', help: 'replace what --out holds' },
     'lossy-utf8': { type: 'boolean', help: 'accept data that is not valid UTF-8' },
     quiet: { type: 'boolean', help: 'no progress bar' },
+    device: deviceFlag,
   },
   check: (f) => {
     if (!f.task) return '--task classify|qa|translate|summarize is required';
@@ -151,6 +153,7 @@ export function seq2seqOptions(f: FlagValues): Seq2SeqFinetuneOptions {
 export default {
   spec,
   async run(f: FlagValues): Promise<void> {
+    await useDevice(f, 'tlm finetune');
     const log = (s: string) => console.error(s);
     const interrupt = onInterrupt(log, 'finishing the step, then saving a checkpoint and the model');
     try {

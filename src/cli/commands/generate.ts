@@ -10,6 +10,7 @@ import { loadModelDir } from '../../pipelines/model_dir.js';
 import { findStopString } from '../../generate/stopping.js';
 import type { GenerateOptions, GenerationModel } from '../../generate/generate.js';
 import { generateInWindows } from '../../generate/window.js';
+import { deviceFlag, useDevice } from '../device.js';
 
 const spec: CommandSpec = {
   name: 'generate',
@@ -30,6 +31,7 @@ const spec: CommandSpec = {
     seed: { type: 'number', help: 'random seed for sampling (same seed, same text)', integer: true, min: 0 },
     stop: { type: 'strings', help: 'stop before this text (repeatable; \\n and \\t are understood)' },
     'no-prompt': { type: 'boolean', help: 'print only the generated text, not the prompt before it' },
+    device: deviceFlag,
   },
 };
 
@@ -60,6 +62,7 @@ export default {
     const doSample = temperature !== 0 && (f['do-sample'] === true || temperature !== undefined || topK !== undefined || topP !== undefined);
     if (doSample && numBeams > 1) throw new CliError('tlm generate: --num-beams > 1 is beam search; it does not combine with sampling flags');
 
+    await useDevice(f, 'tlm generate');
     const { model, tok } = await loadModel(f.model as string);
     const prompt = f.prompt as string;
     const ids = Array.from(tok.encode(prompt, { addSpecialTokens: false }).ids);

@@ -6,6 +6,7 @@ import type { CommandSpec, FlagValues } from '../args.js';
 import type { TrainerConfig } from '../../train/trainer.js';
 import { pretrain, type PretrainResult } from '../../pipelines/pretrain.js';
 import { onInterrupt } from '../../pipelines/interrupt.js';
+import { deviceFlag, useDevice } from '../device.js';
 
 export const trainFlags: CommandSpec['flags'] = {
   data: { type: 'strings', help: 'training text file (repeat for several)' },
@@ -45,6 +46,7 @@ export const trainFlags: CommandSpec['flags'] = {
   overwrite: { type: 'boolean', help: 'replace the model, checkpoints and metrics already in --out' },
   'lossy-utf8': { type: 'boolean', help: 'accept data that is not valid UTF-8 (invalid bytes become U+FFFD) instead of refusing it' },
   quiet: { type: 'boolean', help: 'no progress bar' },
+  device: deviceFlag,
 };
 
 const spec: CommandSpec = {
@@ -80,6 +82,7 @@ spec.check = checkTrainFlags;
 
 /** tlm train's flags → the pretraining pipeline, with Ctrl-C / SIGTERM saving before exit. */
 export async function runTraining(f: FlagValues, command = 'tlm train'): Promise<PretrainResult> {
+  await useDevice(f, command);
   const log = (s: string) => console.error(s);
   const interrupt = onInterrupt(log, 'finishing the step, then saving a checkpoint and the model');
   try {
