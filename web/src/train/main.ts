@@ -73,6 +73,11 @@ function finish(): void {
   worker = null;
 }
 
+function intParam(name: string, fallback: number): number {
+  const v = Number(params.get(name) ?? fallback);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
 function start(): void {
   points = [];
   sample.textContent = '';
@@ -87,6 +92,8 @@ function start(): void {
     type: 'start', steps: Number($<HTMLInputElement>('steps').value), seconds: Number($<HTMLInputElement>('seconds').value),
     device: $<HTMLSelectElement>('device').value as 'cpu' | 'webgpu',
     corpusUrl: new URL(corpusUrl, location.href).href,
+    // URL parameters change the model (?layers=2&width=64...); the defaults are tlm demo's baby GPT.
+    model: { layers: intParam('layers', 4), heads: intParam('heads', 4), width: intParam('width', 128), context: intParam('context', 64), batch: intParam('batch', 12) },
     kernels: { shared: new URL(sharedKernels, location.href).href, single: new URL(singleKernels, location.href).href },
   };
   status.textContent = 'Starting…';

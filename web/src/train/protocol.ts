@@ -6,6 +6,8 @@ export interface StartMessage {
   seconds: number;
   device: 'cpu' | 'webgpu';
   corpusUrl: string;
+  /** The model and batch; the page's defaults are the baby GPT of `tlm demo`. */
+  model: { layers: number; heads: number; width: number; context: number; batch: number };
   kernels: { shared: string; single: string };
 }
 

@@ -16,13 +16,13 @@ async function train(m: StartMessage): Promise<void> {
   const tok = tlm.tokenizers.trainCharLevel([text]);
   const ids = tok.encode(text).ids;
   const split = tlm.train.trainValSplit(tlm.train.TokenStream.fromArray(ids));
-  const blockSize = 64;
+  const { layers, heads, width, context: blockSize, batch } = m.model;
   const model = new tlm.models.GPT2LMHeadModel(tlm.models.gpt2Config({ vocab_size: tok.vocabSize, n_positions: blockSize,
-    n_embd: 128, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null }));
+    n_embd: width, n_layer: layers, n_head: heads, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null }));
   post({ type: 'ready', kernels: tlm.getCpuKernels(), threads: tlm.getCpuThreads(), isolated: globalThis.crossOriginIsolated === true,
     device: tlm.getBackend(), params: model.numParameters(), vocab: tok.vocabSize });
   const evalInterval = Math.max(10, Math.floor(m.steps / 5));
-  const trainer = new tlm.train.Trainer(model, split, { ...tlm.train.defaultTrainerConfig, blockSize, batchSize: 12, maxIters: m.steps,
+  const trainer = new tlm.train.Trainer(model, split, { ...tlm.train.defaultTrainerConfig, blockSize, batchSize: batch, maxIters: m.steps,
     lrDecayIters: m.steps, warmupIters: Math.min(100, Math.floor(m.steps / 10)), maxSeconds: m.seconds, evalInterval, evalIters: 4, logInterval: 1 });
   const res = await trainer.run({ quiet: true, stop, onLog: (r) => {
     if (r.train_loss !== null) post({ type: 'loss', step: r.step, loss: r.train_loss, valLoss: r.val_loss ?? null, tokensPerSecond: r.tokens_per_s });
