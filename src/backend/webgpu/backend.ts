@@ -7,8 +7,8 @@
 // race between threads). upload/download convert bools between Uint8Array and u32.
 //
 // Ordering: kernels only record work; everything reaches the GPU in program order because
-//  - dispatches go into one encoder, submitted by flush() (when the uniform arena fills, at the end
-//    of the current JS task via a microtask, and before any upload or download);
+//  - dispatches go into one encoder, submitted by flush() (at the end of the current JS task via a
+//    microtask, and before any upload or download);
 //  - upload() flushes first, so queue.writeBuffer cannot overtake a recorded dispatch that reads a
 //    pooled buffer's previous contents;
 //  - a buffer released to the pool while a recorded dispatch still uses it is safe to hand out
@@ -64,10 +64,18 @@ export class WebGPUBackend implements Backend {
   private pass: GPUComputePassEncoder | null = null;
   private arena = new Uint8Array(ARENA_BYTES);
   private arenaUsed = 0;
-  private uniforms: GPUBuffer;
+  /**
+   * Uniform buffers of the encoder being recorded: when one arena's worth fills, its bytes go to
+   * the current buffer and recording goes on into the next, so a whole training step stays one
+   * command buffer (one submit) however many dispatches it has.
+   */
+  private uniformBuffers: GPUBuffer[] = [];
+  private uniformIndex = 0;
   private flushQueued = false;
   /** Dispatches recorded since creation (for tests and benchmarks). */
   dispatches = 0;
+  /** Command buffers submitted since creation (for tests: one per step where nothing is read back). */
+  submits = 0;
   /** The first error the device reported; thrown by the next download or sync. */
   private deviceError: string | null = null;
 
@@ -82,7 +90,6 @@ export class WebGPUBackend implements Backend {
   private nextIndexContext = 0;
 
   private constructor(readonly device: GPUDevice, readonly adapter: string) {
-    this.uniforms = device.createBuffer({ size: ARENA_BYTES, usage: USAGE_UNIFORM | USAGE_COPY_DST });
     this.indexErrors = device.createBuffer({ size: INDEX_ERROR_BYTES, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     device.onuncapturederror = (ev) => { this.deviceError ??= ev.error.message; };
     void device.lost.then((info) => { this.deviceError ??= `device lost: ${info.message}`; });
@@ -238,11 +245,11 @@ export class WebGPUBackend implements Backend {
     const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
     if (meta !== null) {
       const size = metaVec4s(meta.length) * 16;
-      if (this.arenaUsed + size > ARENA_BYTES) this.flush();
+      if (this.arenaUsed + size > ARENA_BYTES) this.nextUniforms();
       const at = this.arenaUsed;
       new Uint32Array(this.arena.buffer, at, meta.length).set(meta);
       this.arenaUsed = Math.ceil((at + size) / 256) * 256;
-      entries.push({ binding: buffers.length, resource: { buffer: this.uniforms, offset: at, size } });
+      entries.push({ binding: buffers.length, resource: { buffer: this.uniforms(), offset: at, size } });
     }
     const group = this.device.createBindGroup({ layout: k.layout, entries });
     this.encoder ??= this.device.createCommandEncoder();
@@ -258,6 +265,23 @@ export class WebGPUBackend implements Backend {
     }
   }
 
+  /** The uniform buffer the arena is written to at the end of this encoder's recording. */
+  private uniforms(): GPUBuffer {
+    let b = this.uniformBuffers[this.uniformIndex];
+    if (b === undefined) {
+      b = this.device.createBuffer({ size: ARENA_BYTES, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+      this.uniformBuffers.push(b);
+    }
+    return b;
+  }
+
+  /** The arena is full: its bytes go to the current uniform buffer (queued before the submit that reads them). */
+  private nextUniforms(): void {
+    this.device.queue.writeBuffer(this.uniforms(), 0, this.arena.buffer, 0, this.arenaUsed);
+    this.uniformIndex++;
+    this.arenaUsed = 0;
+  }
+
   private endPass(): void {
     if (this.pass !== null) { this.pass.end(); this.pass = null; }
   }
@@ -267,10 +291,13 @@ export class WebGPUBackend implements Backend {
     this.flushQueued = false;
     if (this.encoder === null) return;
     this.endPass();
-    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniforms, 0, this.arena.buffer, 0, this.arenaUsed);
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniforms(), 0, this.arena.buffer, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
     this.encoder = null;
     this.arenaUsed = 0;
+    // The queue runs later writes after this submit's reads, so the buffers serve the next encoder.
+    this.uniformIndex = 0;
   }
 }
 
