@@ -262,3 +262,24 @@ test('--device webgpu where WebGPU has no adapter: a one-line error with the bac
   oneLineError(tlm(['generate', '--model', join(fixtures, 'hf', 'gpt2-tiny'), '--prompt', 'x', '--device', 'webgpu'], env),
     /^tlm generate: --device webgpu: WebGPU has no adapter here/);
 });
+
+test('createServer({ device: \'webgpu\' }) (tlm serve --device webgpu): completions equal the cpu server\'s', opts, async () => {
+  const { createServer } = await import('../src/serve/server.js');
+  const dir = join(fixtures, 'hf', 'gpt2-tiny');
+  const ask = async (device: 'cpu' | 'webgpu') => {
+    const app = await createServer({ models: [{ name: 'gpt2', dir }], device });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt2', prompt: ['Hello world', 'The'], max_tokens: 12, temperature: 0, logprobs: 1 }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      const body = await res.json() as { choices: { text: string; logprobs: { token_logprobs: number[] } }[] };
+      return body.choices;
+    } finally {
+      await app.close();
+    }
+  };
+  const cpu = await ask('cpu'), gpu = await ask('webgpu');
+  assert.deepEqual(gpu.map((c) => c.text), cpu.map((c) => c.text));
+  gpu.forEach((c, i) => assertClose(c.logprobs.token_logprobs, cpu[i]!.logprobs.token_logprobs, 1e-4, `choice ${i} logprobs`));
+});

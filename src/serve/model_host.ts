@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EngineRequest, SequenceResult, TokenEvent } from '../generate/batch_engine.js';
 import { ApiError, queueFull, unsupported } from './errors.js';
-import type { EngineStats, ErrorKind, FromWorker, ModelInfo, ModelSpec, ToWorker, WorkerOp } from './protocol.js';
+import type { EngineStats, ErrorKind, FromWorker, ModelInfo, ModelSpec, ToWorker, WorkerInit, WorkerOp } from './protocol.js';
 
 /** One sequence in the worker's engine: its tokens as they come, then its result. */
 export interface GenerationStream {
@@ -48,8 +48,9 @@ export class ModelHost {
   private constructor(private readonly worker: Worker, readonly models: ModelInfo[]) {}
 
   /** Starts the worker and resolves once every model is loaded (rejects with the load error). */
-  static async start(models: ModelSpec[], o: { maxBatch: number; maxQueue: number }): Promise<ModelHost> {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { models, maxBatch: o.maxBatch, maxQueue: o.maxQueue } });
+  static async start(models: ModelSpec[], o: { maxBatch: number; maxQueue: number; device?: 'cpu' | 'webgpu' }): Promise<ModelHost> {
+    const init: WorkerInit = { models, maxBatch: o.maxBatch, maxQueue: o.maxQueue, device: o.device ?? 'cpu' };
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     const infos = await new Promise<ModelInfo[]>((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
         if (m.type === 'ready') { worker.off('message', onMessage); resolve(m.models); }

@@ -28,7 +28,7 @@ export interface EngineStats { running: number; queued: number; batchSize: numbe
 
 export type WorkerOp = 'embed' | 'classify' | 'answer' | 'translate' | 'summarize' | 'attention';
 
-export interface WorkerInit { models: ModelSpec[]; maxBatch: number; maxQueue: number }
+export interface WorkerInit { models: ModelSpec[]; maxBatch: number; maxQueue: number; device: 'cpu' | 'webgpu' }
 
 export type ToWorker =
   | { type: 'generate'; id: number; model: string; req: EngineRequest }

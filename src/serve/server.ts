@@ -31,6 +31,8 @@ export interface ServeOptions {
   /** Running sequences per model (default 16), then waiting ones (default 64), then 429. */
   maxBatch?: number;
   maxQueue?: number;
+  /** Where the models live and run: 'cpu' (default) or 'webgpu'. */
+  device?: 'cpu' | 'webgpu';
   /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
   bodyLimit?: number;
   limits?: Partial<Limits>;
@@ -55,7 +57,7 @@ export async function createServer(o: ServeOptions): Promise<TlmServer> {
   if (dup !== undefined) throw new InputError(`tlm serve: two models are named '${dup}' (name them: --model NAME=DIR)`);
   let host: ModelHost;
   try {
-    host = await ModelHost.start(o.models, { maxBatch: o.maxBatch ?? 16, maxQueue: o.maxQueue ?? 64 });
+    host = await ModelHost.start(o.models, { maxBatch: o.maxBatch ?? 16, maxQueue: o.maxQueue ?? 64, device: o.device });
   } catch (err) {
     throw new InputError((err as Error).message);
   }

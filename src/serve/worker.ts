@@ -2,13 +2,13 @@
 // LM and runs all tensor work, so that the main thread's event loop (HTTP, /health, /metrics, SSE)
 // never waits behind a forward pass. It speaks protocol.ts's messages over parentPort.
 
-import '../index.js'; // registers the backends in this thread
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchEngine, QueueFullError, type EngineRequest, type SequenceHandle } from '../generate/batch_engine.js';
 import type { CausalLM } from '../generate/runner.js';
 import { loadModelDir } from '../pipelines/model_dir.js';
 import { eosTokenIds } from '../pipelines/eos.js';
 import { InputError } from '../errors.js';
+import { lastBackendError, setBackend } from '../tensor/engine.js';
 import { runOp, UnsupportedError, type LoadedEntry } from './worker_ops.js';
 import type { EngineStats, ErrorKind, FromWorker, ModelInfo, ToWorker, WorkerInit } from './protocol.js';
 
@@ -22,6 +22,8 @@ const post = (m: FromWorker) => port.postMessage(m);
 const ids = (v: unknown): number[] => (v === null || v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(Number).filter(Number.isInteger));
 
 async function load(): Promise<ModelInfo[]> {
+  // The models' tensors and every forward pass live on this thread's backend.
+  if (init.device !== 'cpu' && !(await setBackend(init.device))) throw new Error(`--device ${init.device} could not start: ${lastBackendError.split('\n')[0]}`);
   const infos: ModelInfo[] = [];
   for (const spec of init.models) {
     const { model, tokenizer, blockSize, tasks } = await loadModelDir(spec.dir, 'tlm serve');

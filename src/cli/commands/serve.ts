@@ -4,6 +4,7 @@
 
 import { basename, resolve } from 'node:path';
 import { CliError, type CommandSpec, type FlagValues } from '../args.js';
+import { deviceFlag } from '../device.js';
 import { createServer } from '../../serve/server.js';
 import { DEFAULT_LIMITS } from '../../serve/schemas.js';
 import type { ModelSpec } from '../../serve/protocol.js';
@@ -23,6 +24,7 @@ const spec: CommandSpec = {
     'max-n': { type: 'number', help: 'the most choices (n × prompts) per request', default: DEFAULT_LIMITS.maxN, integer: true, min: 1 },
     'body-limit': { type: 'number', help: 'largest request body in bytes (larger: 413)', default: 1 << 20, integer: true, min: 1024 },
     'log-requests': { type: 'boolean', help: 'log each request as JSON on stderr' },
+    device: deviceFlag,
   },
 };
 
@@ -42,7 +44,7 @@ export default {
     const apiKey = (f['api-key'] as string | undefined) ?? process.env.TLM_API_KEY;
     if (apiKey !== undefined && apiKey.trim() === '') throw new CliError('tlm serve: --api-key (or TLM_API_KEY) must not be empty');
     const app = await createServer({
-      models: specs, apiKey, maxBatch: f['max-batch'] as number, maxQueue: f['max-queue'] as number,
+      models: specs, apiKey, maxBatch: f['max-batch'] as number, maxQueue: f['max-queue'] as number, device: f.device as 'cpu' | 'webgpu',
       bodyLimit: f['body-limit'] as number, logger: f['log-requests'] === true,
       limits: { maxTokens: f['max-tokens'] as number, maxN: f['max-n'] as number },
     });
