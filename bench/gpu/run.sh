@@ -29,7 +29,7 @@ if [ "$QUICK" = 1 ]; then
   # llvmpipe compiles each WGSL pipeline slowly: the first training step takes minutes there.
   : "${T_MATMUL:=60}" "${T_TRAIN:=400}" "${T_DECODE:=200}" "${T_TORCH:=120}"
 else
-  : "${T_MATMUL:=40}" "${T_TRAIN:=120}" "${T_DECODE:=60}" "${T_TORCH:=100}"
+  : "${T_MATMUL:=40}" "${T_TRAIN:=120}" "${T_DECODE:=75}" "${T_TORCH:=90}"
 fi
 if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
