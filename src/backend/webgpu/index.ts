@@ -16,6 +16,7 @@ import { rotary } from './rotary.js';
 import * as idx from './indexing.js';
 import { attention } from './attention.js';
 import { attentionBackward } from './attention_backward.js';
+import { quantMatmul } from './quant.js';
 
 /** Registers the WGSL kernels (once) and starts a webgpu backend: the engine's factory for 'webgpu'. */
 export async function createWebGPUBackend(): Promise<WebGPUBackend> {
@@ -52,6 +53,7 @@ export function registerWebGPUKernels(): void {
   registerKernel('rotary', 'webgpu', rotary);
   registerKernel('attention', 'webgpu', attention);
   registerKernel('attentionBackward', 'webgpu', attentionBackward);
+  registerKernel('quantMatmul', 'webgpu', quantMatmul);
 }
 
 export { WebGPUBackend };

@@ -27,7 +27,7 @@ export function quantizedLinear(x: Tensor, qweight: Tensor, scales: Tensor, bias
   const b = deviceOf('quantizedLinear', x, qweight, scales, ...(bias ? [bias] : []));
   if (!hasKernel('quantMatmul', b.name)) {
     // The registry's wording, so that the op suite counts it as not yet there.
-    throw new Error(`quantizedLinear (quantized models run on the cpu backend; load the float32 model on ${b.name}): kernel 'quantMatmul' is not implemented on backend '${b.name}'`);
+    throw new Error(`quantizedLinear (load the float32 model on ${b.name}): kernel 'quantMatmul' is not implemented on backend '${b.name}'`);
   }
   return noGrad(() => tidy(() => {
     const xc = contiguous(x);
