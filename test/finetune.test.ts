@@ -4,6 +4,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/assert.js';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,9 @@ test('an HF BERT checkpoint fine-tunes to an HF-layout classifier that reloads w
     const model = await models.fromPretrained(out) as models.BertForSequenceClassification;
     const tok = await tokenizers.Tokenizer.fromPretrained(out);
     const direct = noGrad(() => model.forward({ inputIds: [tok.encode('the film was great').ids] }).logits.softmax(-1).dataSync());
-    assert.deepEqual(Array.from(direct), a[0]);
+    // One sentence alone against the same one in a padded batch of three: other matmul shapes, so
+    // float32 rounding may differ in the last bits (the reloads above agree exactly).
+    assertClose(Array.from(direct), a[0]!, 1e-6, 'the model called directly vs the pipeline');
     assert.deepEqual(a.map((p) => (p[1]! > p[0]! ? 'pos' : 'neg')), ['pos', 'neg', 'neg']);
   } finally {
     s.done();

@@ -79,6 +79,12 @@ export interface KernelMap {
    * scales float32), computed on the quantized values (inference). All contiguous; M = x.numel / K.
    */
   quantMatmul(b: Backend, x: TensorInfo, qweight: TensorInfo, scales: TensorInfo, bias: TensorInfo | null, layout: QuantLayout, out: TensorInfo): void;
+  /**
+   * Inverted-dropout mask into contiguous float32 out: element i is 0 with probability p, else
+   * 1/(1-p), decided by a counter-based generator (random_hash.ts) keyed by (key0, key1) at counter i,
+   * so every backend draws the same mask for the same keys.
+   */
+  dropoutMask(b: Backend, out: TensorInfo, p: number, key0: number, key1: number): void;
 }
 
 export type KernelName = keyof KernelMap;

@@ -31,7 +31,7 @@ const KERNELS: Record<KernelName, true> = {
   copy: true, fill: true, cast: true, unary: true, binary: true, binaryScalar: true, where: true, reduce: true,
   argReduce: true, matmul: true, matmulBias: true, softmax: true, softmaxBackward: true, layerNorm: true, layerNormBackward: true,
   indexSelect: true, indexAdd: true, gather: true, scatterAdd: true, adamw: true, attention: true, attentionBackward: true,
-  rmsNorm: true, rotary: true, quantMatmul: true,
+  rmsNorm: true, rotary: true, quantMatmul: true, dropoutMask: true,
 };
 export const ALL_KERNELS = Object.keys(KERNELS) as KernelName[];
 

@@ -16,6 +16,7 @@ import * as nn from './ts/nn.js';
 import * as att from './ts/attention.js';
 import * as fused from './ts/fused.js';
 import * as quant from './ts/quant.js';
+import { dropoutMask } from './ts/dropout.js';
 import * as W from './wasm/kernels.js';
 import { quantMatmul } from './wasm/quant.js';
 import { kernelModule, loadError } from './wasm/loader.js';
@@ -128,6 +129,7 @@ function registerCpuKernels(): void {
   plain('indexAdd', nn.indexAdd);
   plain('gather', nn.gather);
   plain('scatterAdd', nn.scatterAdd);
+  plain('dropoutMask', dropoutMask);
 
   registerKernel('copy', 'cpu', (b, src, dst) => {
     const r = wasm(b);

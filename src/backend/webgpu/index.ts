@@ -17,6 +17,7 @@ import * as idx from './indexing.js';
 import { attention } from './attention.js';
 import { attentionBackward } from './attention_backward.js';
 import { quantMatmul } from './quant.js';
+import { dropoutMask } from './dropout.js';
 
 /** Registers the WGSL kernels (once) and starts a webgpu backend: the engine's factory for 'webgpu'. */
 export async function createWebGPUBackend(): Promise<WebGPUBackend> {
@@ -54,6 +55,7 @@ export function registerWebGPUKernels(): void {
   registerKernel('attention', 'webgpu', attention);
   registerKernel('attentionBackward', 'webgpu', attentionBackward);
   registerKernel('quantMatmul', 'webgpu', quantMatmul);
+  registerKernel('dropoutMask', 'webgpu', dropoutMask);
 }
 
 export { WebGPUBackend };

@@ -8,7 +8,7 @@ import { fmtShape, shapesEqual } from '../shape.js';
 import { noGrad } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { deviceOf, empty, kernel, requireFloat } from './core.js';
-import { full, tensor } from './creation.js';
+import { full } from './creation.js';
 import { where } from './elementwise.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './reduce.js';
@@ -89,16 +89,23 @@ export function embedding(ids: Tensor, weight: Tensor, opts?: { paddingIdx?: num
   return reshape(rows, [...ids.shape, weight.shape[1]!]);
 }
 
-/** Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). */
+/**
+ * Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). The mask is
+ * drawn on the tensor's device by a counter-based generator keyed by two numbers from `generator`
+ * (so a seed gives the same mask on every backend, and a GPU uploads nothing).
+ */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const scale = 1 / (1 - p);
-  const m = new Float32Array(x.numel);
-  for (let i = 0; i < m.length; i++) m[i] = generator.uniform() < p ? 0 : scale;
-  const mask = tensor(m, { shape: x.shape, device: x.device });
-  return x.mul(mask);
+  const b = deviceOf('dropout', x);
+  const mask = empty(x.shape, 'float32', b);
+  kernel('dropoutMask', b)(b, mask, p, generator.nextUint32(), generator.nextUint32());
+  try {
+    return x.mul(mask);
+  } finally {
+    mask.dispose();
+  }
 }
 
 export interface CrossEntropyOptions {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, arange, functional as F, Generator } from '../../../src/index.js';
 import type { Case } from '../suite.js';
+import { counterUniform } from '../../../src/backend/random_hash.js';
 import { expectTensor, vals } from './util.js';
 
 interface ToStringCase { name: string; shape: number[]; dtype: 'float32' | 'int32' | 'bool'; data: (number | string)[] | null; arangeDiv?: number; str: string }
@@ -37,6 +38,16 @@ export const nnCases: Case[] = [
     assert.equal(F.dropout(x, 0.3, false), x);
     assert.equal(F.dropout(x, 0), x);
     assert.ok((await vals(F.dropout(x, 1))).every((v) => v === 0));
+  } },
+  { name: 'dropout: the mask is the counter-based stream of two keys from the generator (the same on every backend)', run: async () => {
+    const x = tensor(new Float32Array(4099).fill(2), { shape: [4099] });
+    const g = new Generator(11), keys = new Generator(11);
+    const y = await vals(F.dropout(x, 0.25, true, g));
+    const k0 = keys.nextUint32(), k1 = keys.nextUint32();
+    const scale = Math.fround(2 * Math.fround(1 / 0.75));
+    y.forEach((v, i) => assert.equal(v, counterUniform(i, k0, k1) < 0.25 ? 0 : scale, `element ${i}`));
+    assert.deepEqual(g.getState(), keys.getState(), 'the generator advanced by the two keys only');
+    assert.notDeepEqual(await vals(F.dropout(x, 0.25, true, g)), y, 'the next call draws new keys');
   } },
   { name: 'crossEntropy by hand: uniform logits, ignore index, label smoothing', run: async () => {
     const logits = tensor([[0, 0, 0], [0, 0, 0]]);
