@@ -2,7 +2,7 @@
 // adapter Dawn finds (Mesa's llvmpipe on CPU-only machines); skips, printing why, where none exists.
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, memory, models, optim, randn, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
+import { empty, Generator, memory, models, optim, randn, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
 import { findBackend } from '../src/tensor/engine.js';
 import type { WebGPUBackend } from '../src/backend/webgpu/index.js';
 import { assertClose } from './helpers/assert.js';
@@ -126,6 +126,15 @@ test('webgpu: reads are asynchronous only', opts, () => {
   const g = tensor([1, 2, 3]);
   assert.equal(g.device, 'webgpu');
   assert.throws(() => g.dataSync(), /dataSync: not available on backend 'webgpu'; use await t.data\(\)/);
+});
+
+test('webgpu: a tensor larger than a binding is a clear error naming the adapter limit, and the device lives on', opts, async () => {
+  const gpu = findBackend('webgpu') as WebGPUBackend;
+  const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const name = gpu.limits.maxStorageBufferBindingSize <= gpu.limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const n = Math.floor(limit / 4) + 1;
+  assert.throws(() => empty([n]), new RegExp(`a float32 tensor of ${n} elements \\(${n * 4} bytes\\) exceeds this adapter's ${name} of ${limit} bytes`));
+  assert.deepEqual(Array.from(await tensor([1, 2]).add(1).data()), [2, 3], 'later work runs');
 });
 
 test('webgpu: matmul, add, sum backward match cpu', opts, async () => {

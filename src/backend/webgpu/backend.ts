@@ -105,11 +105,15 @@ export class WebGPUBackend implements Backend {
   // ---- memory ----
 
   alloc(dtype: DType, size: number): GpuStorage {
-    const bytes = bucketBytes(size * 4);
-    if (size * 4 > this.device.limits.maxStorageBufferBindingSize) {
-      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${size * 4} bytes) exceeds this adapter's ` +
-        `maxStorageBufferBindingSize of ${this.device.limits.maxStorageBufferBindingSize} bytes`);
+    // A kernel binds a whole tensor, so each must fit one binding and one buffer: say which limit,
+    // rather than let the device fail. The pool's rounding never crosses maxBufferSize.
+    const { maxStorageBufferBindingSize: maxBinding, maxBufferSize } = this.device.limits;
+    for (const [name, limit] of [['maxStorageBufferBindingSize', maxBinding], ['maxBufferSize', maxBufferSize]] as const) {
+      if (size * 4 > limit) {
+        throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${size * 4} bytes) exceeds this adapter's ${name} of ${limit} bytes`);
+      }
     }
+    const bytes = Math.min(bucketBytes(size * 4), maxBufferSize);
     let buffer = this.pool.get(bytes)?.pop();
     if (buffer !== undefined) this.poolBytes -= bytes;
     else buffer = this.device.createBuffer({ size: bytes, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
