@@ -20,6 +20,13 @@ const enc = { encodeSource: words, encodeTarget: words, eosId: 2, maxSourceLengt
 test('encodePairs: EOS appended; empty and over-long lines are one-line errors naming the line, or truncated when asked', () => {
   assert.deepEqual(encodePairs([{ source: 'a b', target: 'c', line: 1 }], enc), [{ src: [3, 4, 2], tgt: [5, 2] }]);
   assert.throws(() => encodePairs([{ source: 'a', target: ' ', line: 7 }], { ...enc, source: 'f.tsv' }), /^InputError: f\.tsv: line 7: the target is empty$/);
+  // With skipEmpty, such pairs are left out, said once with the count and the first line.
+  const said: string[] = [];
+  const kept = encodePairs([{ source: 'a', target: 'b', line: 1 }, { source: '', target: 'x', line: 2 }, { source: 'c', target: '\t', line: 3 }],
+    { ...enc, source: 'g.jsonl', skipEmpty: true, warn: (m) => said.push(m) });
+  assert.equal(kept.length, 1);
+  assert.deepEqual(said, ['g.jsonl: 2 pair(s) with an empty source or target left out (the first at line 2)']);
+  assert.throws(() => encodePairs([{ source: '', target: 'x', line: 4 }], { ...enc, skipEmpty: false }), /line 4: the source is empty \(remove the line, or pass --skip-empty\)$/);
   const long = 'a b c d e f g h i';
   assert.throws(() => encodePairs([{ source: long, target: 'a', line: 3 }], enc), /line 3: the source has 10 tokens \(with EOS\), more than --max-source-length 8; raise it, or pass --truncate/);
   const warned: string[] = [];

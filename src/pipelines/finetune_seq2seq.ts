@@ -36,6 +36,8 @@ export interface Seq2SeqFinetuneOptions extends RunSettings {
   maxSourceLength: number;
   maxTargetLength: number;
   truncate?: boolean;
+  /** Leave out pairs with an empty source or target (with a warning) instead of refusing them. */
+  skipEmpty?: boolean;
   /** Tokens per batch (rows × longest side), fairseq's --max-tokens. */
   maxTokens: number;
   labelSmoothing: number;
@@ -84,7 +86,7 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     const cfg = model.config as { pad_token_id?: number; eos_token_id?: number; decoder_start_token_id?: number };
     const padId = cfg.pad_token_id ?? 0, eosId = cfg.eos_token_id ?? 1;
     const ids = (text: string) => tok.encode(text, { addSpecialTokens: false }).ids;
-    const common = { encodeSource: ids, encodeTarget: ids, eosId, maxSourceLength: o.maxSourceLength, maxTargetLength: o.maxTargetLength, truncate: o.truncate, warn: log };
+    const common = { encodeSource: ids, encodeTarget: ids, eosId, maxSourceLength: o.maxSourceLength, maxTargetLength: o.maxTargetLength, truncate: o.truncate, skipEmpty: o.skipEmpty ?? false, warn: log };
     const trainPairs = encodePairs(train.pairs, { ...common, source: train.name });
     const valPairs = encodePairs(val.pairs, { ...common, source: val.name });
     const metric: Seq2SeqMetric = o.task === 'translate' ? 'bleu' : 'rouge';

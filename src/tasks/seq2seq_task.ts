@@ -28,16 +28,30 @@ export interface PairEncodeOptions {
   maxTargetLength: number;
   /** Cut longer inputs to the limits (said once, with a count); default: an error naming the line. */
   truncate?: boolean;
+  /** Leave out pairs with an empty side (said once, with a count and the first line); default: an error naming the line. */
+  skipEmpty?: boolean;
   source?: string;
   warn?: (m: string) => void;
 }
 
-/** Pairs of texts → ids ending with EOS; an empty side or an over-long one is an error naming its line (unless truncate). */
+/**
+ * Pairs of texts → ids ending with EOS; an empty side or an over-long one is an error naming its
+ * line (unless skipEmpty, or truncate).
+ */
 export function encodePairs(pairs: readonly { source: string; target: string; line: number }[], o: PairEncodeOptions): EncodedPair[] {
   let cut = 0;
   const where = (line: number) => `${o.source ?? 'data'}: line ${line}`;
+  const isEmpty = (p: { source: string; target: string }) => p.source.trim() === '' || p.target.trim() === '';
+  const empty = pairs.filter(isEmpty);
+  if (empty.length > 0 && o.skipEmpty) {
+    o.warn?.(`${o.source ?? 'data'}: ${empty.length} pair(s) with an empty source or target left out (the first at line ${empty[0]!.line})`);
+    pairs = pairs.filter((p) => !isEmpty(p));
+  }
   const out = pairs.map((p) => {
-    if (p.source.trim() === '' || p.target.trim() === '') throw new InputError(`${where(p.line)}: the ${p.source.trim() === '' ? 'source' : 'target'} is empty`);
+    if (isEmpty(p)) {
+      // skipEmpty false (not undefined): the caller is a command that has the flag.
+      throw new InputError(`${where(p.line)}: the ${p.source.trim() === '' ? 'source' : 'target'} is empty${o.skipEmpty === false ? ' (remove the line, or pass --skip-empty)' : ''}`);
+    }
     let src = o.encodeSource(p.source), tgt = o.encodeTarget(p.target);
     for (const [side, ids, max] of [['source', src, o.maxSourceLength], ['target', tgt, o.maxTargetLength]] as const) {
       if (ids.length + 1 > max && !o.truncate) {
