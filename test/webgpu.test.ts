@@ -41,6 +41,8 @@ test('webgpu: matmul against cpu (tile edges, batches, broadcast, transposed vie
     [[1, 1], [1, 1]], [[3, 5], [5, 7]], [[64, 64], [64, 64]], [[65, 17], [17, 130]], [[128, 200], [200, 96]],
     [[1, 300], [300, 1]], [[300], [300, 5]], [[7], [7]],
     [[4, 33, 20], [4, 20, 45]], [[3, 1, 10, 12], [5, 12, 7]], [[2, 3, 8, 9], [9, 4]], [[6, 16, 16], [16, 70]],
+    // The 128×128 tiling (both sides ≥ 256), with overhanging tiles and a K that is no multiple of its step.
+    [[300, 261], [261, 270]], [[2, 256, 8], [2, 8, 256]], [[257, 3], [3, 513]],
   ];
   for (const [sa, sb] of cases) {
     const [a, ga] = pair(sa), [b, gb] = pair(sb);
@@ -53,6 +55,10 @@ test('webgpu: matmul against cpu (tile edges, batches, broadcast, transposed vie
   await same(ga.mT.matmul(gc), a.mT.matmul(c), 'aᵀ @ c', 1e-5, 1);
   await same(gb.matmul(ga.mT).mT, b.matmul(a.mT).mT, '(b @ aᵀ)ᵀ', 1e-5, 1);
   await same(ga.narrow(0, 3, 20).matmul(gb.narrow(0, 10, 70).mT), a.narrow(0, 3, 20).matmul(b.narrow(0, 10, 70).mT), 'sliced views', 1e-5, 1);
+  // Both through strides on the 128×128 tiling: a @ bᵀ and aᵀ @ c.
+  const [big, gbig] = pair([300, 70]), [big2, gbig2] = pair([260, 70]), [big3, gbig3] = pair([70, 290]);
+  await same(gbig.matmul(gbig2.mT), big.matmul(big2.mT), 'a @ bᵀ, 128×128 tiles', 1e-5, 1);
+  await same(gbig3.mT.matmul(gbig3), big3.mT.matmul(big3), 'aᵀ @ a, 128×128 tiles', 1e-5, 1);
   const [w, gw] = pair([70, 9]);
   await same(ga.unsqueeze(0).expand(3, 40, 70).matmul(gw), a.unsqueeze(0).expand(3, 40, 70).matmul(w), 'expanded batch', 1e-5, 1);
   // An empty inner dimension gives zeros.

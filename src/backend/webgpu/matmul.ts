@@ -1,24 +1,33 @@
 // Batched matmul out[b] = a[b] @ c[b] for strided a [B,M,K], c [B,K,N] (batch stride 0 broadcasts)
 // into a contiguous out [B,M,N]; matmulBias adds a bias [N] to each row as the tile is stored.
 //
-// Each workgroup of 16×16 threads computes a 64×64 output tile. Per step of BK=16 along K it stages
-// a 64×16 tile of a (stored k-major) and a 16×64 tile of c in workgroup memory (8 KiB), then each
-// thread accumulates a 4×4 register tile. A thread owns rows ty + 16·i and columns tx + 16·j, so
-// neighbouring threads read neighbouring words of workgroup memory and write neighbouring columns.
-// Loads go through the strides, so transposed views (x.mT) are multiplied without a copy; tiles
-// that overhang M, N or K are padded with zeros.
+// Each workgroup of 16×16 threads computes a BM×BN output tile. Per step of BK along K it stages a
+// BM×BK tile of a (stored k-major) and a BK×BN tile of c in workgroup memory, then each thread
+// accumulates a (BM/16)×(BN/16) register tile. A thread owns rows ty + 16·i and columns tx + 16·j,
+// so neighbouring threads read neighbouring words of workgroup memory and write neighbouring
+// columns. Two tilings: 64×64 tiles of 4×4 per thread (BK 16) for small products, and 128×128
+// tiles of 8×8 per thread (BK 8) for large ones, where each value staged in workgroup memory feeds
+// twice the arithmetic (the usual register blocking of SGEMM). Loads go through the strides, so
+// transposed views (x.mT) are multiplied without a copy; tiles that overhang M, N or K are padded
+// with zeros.
 
 import type { Backend, TensorInfo } from '../backend.js';
 import { metaWgsl, type GpuStorage, type WebGPUBackend } from './backend.js';
 
-const BM = 64, BN = 64, BK = 16, T = 16; // T×T threads, each (BM/T)×(BN/T) outputs
-const TM = BM / T, TN = BN / T;
+interface Tiling { name: string; BM: number; BN: number; BK: number }
+const T = 16; // T×T threads
 const THREADS = T * T;
+const SMALL: Tiling = { name: '64', BM: 64, BN: 64, BK: 16 };
+const LARGE: Tiling = { name: '128', BM: 128, BN: 128, BK: 8 };
+/** The large tiling once both output sides span two of its tiles (enough workgroups to fill a GPU at 4096²). */
+const tilingFor = (M: number, N: number): Tiling => (M >= 2 * LARGE.BM && N >= 2 * LARGE.BN ? LARGE : SMALL);
 
 const META_WORDS = 14;
 
 /** The shader; with `bias`, a bias [N] (binding 3) is added to each row as the tile is stored (matmulBias). */
-const matmulWgsl = (bias: boolean) => `@group(0) @binding(0) var<storage, read> A: array<f32>;
+const matmulWgsl = (bias: boolean, { BM, BN, BK }: Tiling) => {
+  const TM = BM / T, TN = BN / T;
+  return `@group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> O: array<f32>;
 ${bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;\n' : ''}${metaWgsl(bias ? 4 : 3, META_WORDS)}
@@ -74,6 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 `;
+};
 
 export function matmul(b: Backend, a: TensorInfo, c: TensorInfo, out: TensorInfo): void {
   run(b, a, c, null, out);
@@ -88,6 +98,7 @@ function run(b: Backend, a: TensorInfo, c: TensorInfo, bias: TensorInfo | null, 
   const gb = b as WebGPUBackend;
   const [B, M, K] = a.shape as [number, number, number];
   const N = c.shape[2]!;
+  const tiling = tilingFor(M, N);
   const [asb, asm, ask] = a.strides as [number, number, number];
   const [csb, csk, csn] = c.strides as [number, number, number];
   const buffers = [a, c, out, ...(bias ? [bias] : [])].map((t) => (t.storage as GpuStorage).buffer);
@@ -96,6 +107,7 @@ function run(b: Backend, a: TensorInfo, c: TensorInfo, bias: TensorInfo | null, 
   for (let b0 = 0; b0 < B; b0 += maxZ) {
     const nb = Math.min(maxZ, B - b0);
     const meta = Uint32Array.of(M, N, K, a.offset, asb, asm, ask, c.offset, csb, csk, csn, out.offset, b0, bias?.offset ?? 0);
-    gb.dispatch(bias ? 'matmulBias' : 'matmul', () => matmulWgsl(!!bias), buffers, meta, [Math.ceil(N / BN), Math.ceil(M / BM), nb]);
+    gb.dispatch(`${bias ? 'matmulBias' : 'matmul'}${tiling.name}`, () => matmulWgsl(!!bias, tiling), buffers, meta,
+      [Math.ceil(N / tiling.BN), Math.ceil(M / tiling.BM), nb]);
   }
 }
