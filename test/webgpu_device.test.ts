@@ -249,6 +249,7 @@ test('--device: an unknown value is a one-line error naming the flag and the all
   oneLineError(tlm(['finetune', '--task', 'classify', '--device', 'gpu']), /^tlm finetune: --device must be one of cpu, webgpu, got 'gpu'$/);
   oneLineError(tlm(['generate', '--model', 'm', '--prompt', 'x', '--device', 'metal']), /^tlm generate: --device must be one of cpu, webgpu, got 'metal'$/);
   oneLineError(tlm(['chat', '--model', 'm', '--device', 'tpu']), /^tlm chat: --device must be one of cpu, webgpu, got 'tpu'$/);
+  oneLineError(tlm(['eval', '--model', 'm', '--data', 'x', '--device', 'npu']), /^tlm eval: --device must be one of cpu, webgpu, got 'npu'$/);
   assert.match(tlm(['train', '--help']).stdout, /--device VALUE\s+where tensors live.*one of: cpu, webgpu; default: cpu/);
 });
 
@@ -282,4 +283,19 @@ test('createServer({ device: \'webgpu\' }) (tlm serve --device webgpu): completi
   const cpu = await ask('cpu'), gpu = await ask('webgpu');
   assert.deepEqual(gpu.map((c) => c.text), cpu.map((c) => c.text));
   gpu.forEach((c, i) => assertClose(c.logprobs.token_logprobs, cpu[i]!.logprobs.token_logprobs, 1e-4, `choice ${i} logprobs`));
+});
+
+test('tlm eval --task lm --device webgpu: the loss and perplexity of the cpu run', opts, () => {
+  const data = join(dir, 'eval.txt');
+  writeFileSync(data, 'The quick brown fox jumps over the lazy dog. '.repeat(30));
+  const run = (device: string) => {
+    const r = tlm(['eval', '--task', 'lm', '--model', join(fixtures, 'hf', 'gpt2-tiny'), '--data', data, '--split', 'all',
+      '--ngram-order', '0', '--block-size', '32', '--device', device]);
+    assert.equal(r.status, 0, `${device}: ${r.stderr}`);
+    const m = /model\s+loss (\S+)\s+perplexity (\S+)/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return Number(m[1]);
+  };
+  const cpu = run('cpu'), gpu = run('webgpu');
+  assert.ok(Number.isFinite(cpu) && Math.abs(gpu - cpu) <= 1e-4, `webgpu loss ${gpu} vs cpu ${cpu}`);
 });

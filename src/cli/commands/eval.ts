@@ -7,7 +7,8 @@ import { TokenStream, trainValSplit } from '../../train/data.js';
 import { KneserNeyLM } from '../../train/ngram.js';
 import { crossEntropy } from '../../tensor/ops/nn.js';
 import { tensor } from '../../tensor/ops/creation.js';
-import { noGrad, tidy } from '../../tensor/engine.js';
+import { noGradAsync, tidy } from '../../tensor/engine.js';
+import { deviceFlag, useDevice } from '../device.js';
 import { Progress } from '../../train/progress.js';
 import { getHeapStatistics } from 'node:v8';
 import { checkDataFiles } from '../../pipelines/pretrain.js';
@@ -65,6 +66,7 @@ const spec: CommandSpec = {
     'ngram-order': { type: 'number', help: 'n of the Kneser–Ney baseline (0: skip it)', default: 3, integer: true, min: 0, max: MAX_NGRAM_ORDER },
     'lossy-utf8': { type: 'boolean', help: 'accept data that is not valid UTF-8 (invalid bytes become U+FFFD)' },
     'ngram-train': { type: 'strings', help: 'text to train the n-gram on with --split all (default: the --data file\'s first 90%)' },
+    device: deviceFlag,
   },
 };
 
@@ -73,6 +75,7 @@ export default {
   async run(f: FlagValues): Promise<void> {
     if (f.baseline !== undefined) { await evalBaseline(f); return; }
     if (!f.model) throw new CliError('tlm eval: --model DIR is required');
+    await useDevice(f, 'tlm eval');
     if (f.task === 'lm' && !f.data) throw new CliError('tlm eval: --data FILE is required');
     if (f.task === 'translate' || f.task === 'summarize') { await evalSeq2Seq(f); return; }
     if (f.task !== 'lm') { await evalTask(f); return; }
@@ -98,7 +101,7 @@ export default {
     if (windows < 1) throw new CliError(`tlm eval: ${n} tokens are fewer than one window of ${T + 1}`);
     let nll = 0, count = 0;
     const bar = new Progress(windows, 'eval ');
-    noGrad(() => {
+    await noGradAsync(async () => {
       for (let w = 0; w < windows; w += B) {
         const nb = Math.min(B, windows - w);
         const x = new Int32Array(nb * T), y = new Int32Array(nb * T);
@@ -106,10 +109,12 @@ export default {
           x.set(ids.subarray((w + b) * T, (w + b) * T + T), b * T);
           y.set(ids.subarray((w + b) * T + 1, (w + b) * T + T + 1), b * T);
         }
-        nll += tidy(() => {
+        const loss = tidy(() => {
           const logits = model.forward({ inputIds: tensor(x, { shape: [nb, T] }) }).logits!;
-          return crossEntropy(logits.reshape(-1, logits.shape[2]!), tensor(y, { shape: [nb * T] }), { reduction: 'sum' }).item();
+          return crossEntropy(logits.reshape(-1, logits.shape[2]!), tensor(y, { shape: [nb * T] }), { reduction: 'sum' });
         });
+        nll += (await loss.data())[0]!; // an asynchronous read: every backend has one
+        loss.dispose();
         count += nb * T;
         bar.update(Math.min(w + B, windows));
       }
