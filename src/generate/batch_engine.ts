@@ -18,6 +18,7 @@ import { LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLog
 import { argmax, generatorFor, sampleFromScores } from './sampling.js';
 import { Channel } from './channel.js';
 import { logSumExp, topLogprobs, type TokenLogprob } from './logprobs.js';
+import { yieldToEventLoop } from '../train/event_loop.js';
 
 export interface EngineRequest {
   /** The prompt, tokenized; not empty. */
@@ -154,10 +155,6 @@ class Sequence implements SequenceHandle {
     this.reject(err);
   }
 }
-
-const yieldToEventLoop: () => Promise<void> = typeof setImmediate === 'function'
-  ? () => new Promise((r) => setImmediate(r))
-  : () => new Promise((r) => setTimeout(r, 0));
 
 export class BatchEngine {
   readonly maxBatch: number;

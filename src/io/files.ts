@@ -15,6 +15,8 @@ export type FileSystem = Pick<typeof NodeFs,
 };
 
 let injected: FileSystem | null = null;
+/** node:fs, once looked up (fileSystem() is called for every file operation). */
+let nodeFs: FileSystem | undefined;
 
 /** Replaces the file system the library reads and writes through (null: back to the platform's own). */
 export function setFileSystem(fs: FileSystem | null): void {
@@ -24,7 +26,7 @@ export function setFileSystem(fs: FileSystem | null): void {
 /** The file system in use; a clear error where there is none (a browser without setFileSystem()). */
 export function fileSystem(): FileSystem {
   if (injected !== null) return injected;
-  const fs = globalThis.process?.getBuiltinModule?.('node:fs') as FileSystem | undefined;
+  const fs = nodeFs ??= globalThis.process?.getBuiltinModule?.('node:fs') as FileSystem | undefined;
   if (fs === undefined) {
     throw new Error('no file system here (this is not Node): load models and tokenizers from bytes, or call setFileSystem() first');
   }

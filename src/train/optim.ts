@@ -186,7 +186,13 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
     const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
     if (grads.length === 0) return zeros([]);
     const norm = stack(grads.map((g) => g.square().sum())).sum().sqrt();
-    // A coefficient of exactly 1 leaves the gradients unchanged, so unclipped steps are bit-identical.
+    if (norm.device === 'cpu') {
+      // Reading is free here: a step that needs no clipping (most) skips the pass over every gradient.
+      const c = maxNorm / (norm.item() + 1e-6);
+      if (c < 1) for (const g of grads) g.copy_(g.mul(c));
+      return norm;
+    }
+    // Elsewhere the coefficient stays on the device: exactly 1 leaves the gradients unchanged.
     const coef = div(maxNorm, norm.add(1e-6)).clamp(null, 1);
     for (const g of grads) g.copy_(g.mul(coef));
     return norm;

@@ -16,6 +16,7 @@ import { makeSchedule } from './schedule.js';
 import { averageCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
 import { readScalarsAndDispose } from './readback.js';
+import { yieldToEventLoop } from './event_loop.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { lossCurveSvg, type LossPoint } from './plot.js';
 
@@ -106,11 +107,6 @@ export interface RunOptions {
  * losses), metrics.jsonl and plots. `data` is a TrainingTask, or train/val token streams for language
  * modeling (cfg then carries the LM options).
  */
-/** Lets a stop request (a signal handler, a page's message) run between steps: setImmediate in Node, a macrotask elsewhere. */
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => {
-  if (typeof setImmediate === 'function') setImmediate(resolve); else setTimeout(resolve, 0);
-});
-
 export class Trainer<M extends Module = Module> {
   readonly optimizer: AdamW;
   readonly task: TrainingTask<M>;

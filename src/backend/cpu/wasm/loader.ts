@@ -34,13 +34,14 @@ export function setKernelModule(module: WebAssembly.Module): void {
 /** The compiled kernels, or null (see loadError()). */
 export function kernelModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
+  const fs = builtin<Fs>('node:fs');
+  // No files to read (a browser): not decided yet, setKernelModule() may still supply the module.
+  if (fs === null) { reason = 'not loaded: in a browser, call await loadCpuKernels() first'; return null; }
   compiled = null;
   if (typeof WebAssembly === 'undefined') {
     reason = 'WebAssembly is missing';
     return null;
   }
-  const fs = builtin<Fs>('node:fs');
-  if (fs === null) { reason = 'not loaded: in a browser, call await loadCpuKernels() first'; compiled = undefined; return null; }
   const file = wasmPath();
   if (file === null) { reason = `dist/wasm/${kernelFileName()} not found (run \`npm run build\`)`; return null; }
   try {
