@@ -238,3 +238,26 @@ test('bad input: a context with no window, malformed examples and logits', () =>
   assert.throws(() => postprocessQaPredictions(EXAMPLES.slice(0, 1), features, rows, rows), /features\[\d+\].exampleIndex must index examples \(0..0\), got 1/);
   assert.throws(() => postprocessQaPredictions(EXAMPLES.slice(0, 2), features, rows, rows, { maxAnswerLength: 0 }), /maxAnswerLength must be an integer >= 1, got 0/);
 });
+
+test('question match: context tokens that occur in the question get their own token type, nothing else changes', () => {
+  const ex = example('rollo', 'Who was the leader of the Norse?', NORMANS, ['Rollo']);
+  const plain = prepareQaFeatures(bert, [ex], { maxLength: 48, docStride: 16 });
+  const matched = prepareQaFeatures(bert, [ex], { maxLength: 48, docStride: 16, questionMatchTypeId: 2 });
+  assert.equal(matched.length, plain.length);
+  let hits = 0;
+  matched.forEach((f, k) => {
+    const p = plain[k]!;
+    assert.deepEqual(f.inputIds, p.inputIds);
+    assert.deepEqual([f.startPosition, f.endPosition], [p.startPosition, p.endPosition]);
+    const question = new Set(p.inputIds.filter((_, t) => p.tokenTypeIds[t] === 0 && p.offsets[t] === null));
+    f.tokenTypeIds.forEach((type, t) => {
+      const isContext = p.offsets[t] !== null;
+      const expected = isContext && question.has(p.inputIds[t]!) ? 2 : p.tokenTypeIds[t];
+      assert.equal(type, expected, `token ${t} (${bert.idToToken(p.inputIds[t]!)})`);
+      if (type === 2) hits++;
+    });
+  });
+  // "leader", "the", "of" and "norse" occur in the context: every window has some.
+  assert.ok(hits >= matched.length, `only ${hits} matched tokens in ${matched.length} windows`);
+  assert.throws(() => prepareQaFeatures(bert, [ex], { questionMatchTypeId: -1 }), /questionMatchTypeId/);
+});

@@ -9,14 +9,12 @@ TLM=(node "$ROOT/dist/src/cli/bin.js")
 [ -d "$DATA/sst2" ] || { echo "recipe: data not found in $DATA (set TLM_DATA)" >&2; exit 2; }
 [ -f "$ROOT/dist/src/cli/bin.js" ] || (cd "$ROOT" && npm run build >/dev/null)
 
-# The masked-LM pretrained BERTs the transfer recipes share (each built once, then reused): 4 layers,
-# 192 wide, WordPiece 8000, pretrained on label-free text held offline (SST-2's training sentences
-# without their labels, Multi30k's English side, SQuAD's contexts). SST-2 uses a context of 64
-# tokens; SQuAD, whose windows hold a question and a passage, 128.
-PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/sst2-mlm}"
-pretrain_sst2_mlm() { pretrain_mlm "$PRETRAINED" 64 64; }
-pretrain_squad_mlm() { pretrain_mlm "$PRETRAINED_SQUAD" 128 32; }
-PRETRAINED_SQUAD="${TLM_PRETRAINED_SQUAD:-$ROOT/out/recipes/squad-mlm}"
+# The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
+# wide, pre-norm, WordPiece 8000, pretrained on label-free text held offline (SST-2's training
+# sentences without their labels, Multi30k's English side, SQuAD's contexts) in 128-token windows
+# framed as [CLS] … [SEP], the shape fine-tuning gives it.
+PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
+pretrain_shared_mlm() { pretrain_mlm "$PRETRAINED" 128 32; }
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
 pretrain_mlm() {
   local dir="$1" block="$2" batch="$3"
@@ -32,8 +30,8 @@ pretrain_mlm() {
   local t0=$SECONDS
   "${TLM[@]}" train --objective mlm --tokenizer bpe --vocab-size 8000 \
     --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" \
-    --n-layer 4 --n-head 4 --n-embd 192 --block-size "$block" --batch-size "$batch" --dropout 0.1 \
-    --max-iters "${PRETRAIN_ITERS:-3000}" --max-seconds "${PRETRAIN_SECONDS:-2700}" --lr 1e-3 --min-lr 1e-4 --warmup-iters 200 \
+    --n-layer 4 --n-head 4 --n-embd 192 --norm-first --block-size "$block" --batch-size "$batch" --dropout 0.1 \
+    --max-iters "${PRETRAIN_ITERS:-3600}" --max-seconds "${PRETRAIN_SECONDS:-2700}" --lr "${PRETRAIN_LR:-3e-3}" --min-lr 1e-4 --warmup-iters 200 \
     --eval-interval 250 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" ${PRETRAIN_FLAGS:-} --quiet --overwrite
   echo "recipe: pretraining took $((SECONDS - t0)) s" >&2
 }

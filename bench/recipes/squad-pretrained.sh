@@ -5,9 +5,9 @@
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/squad-pretrained.sh OUT_DIR}"
 SQUAD="$DATA/squad/dev-v1.1.json"
-pretrain_squad_mlm
+pretrain_shared_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task qa --model "$PRETRAINED_SQUAD" --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: \
+"${TLM[@]}" finetune --task qa --model "$PRETRAINED" --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: \
   --max-length 128 --doc-stride 48 --batch-size 32 --epochs "${EPOCHS:-6}" --lr "${LR:-3e-4}" --warmup-iters 200 \
   --early-stopping-patience 3 --out "$OUT" --overwrite --quiet
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2

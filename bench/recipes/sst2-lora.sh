@@ -4,7 +4,7 @@
 # 2% of the parameters: bench/recipes/sst2-lora.sh OUT_DIR. Writes a PEFT adapter; prints dev metrics.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-lora.sh OUT_DIR}"
-pretrain_sst2_mlm
+pretrain_shared_mlm
 t0=$SECONDS
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --method lora --lora-r 8 --lora-alpha 16 --lora-dropout 0.1 \
   --modules-to-save pooler --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence \

@@ -3,7 +3,7 @@
 # fully fine-tuned: bench/recipes/sst2-pretrained.sh OUT_DIR. Prints the dev-set metrics.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-pretrained.sh OUT_DIR}"
-pretrain_sst2_mlm
+pretrain_shared_mlm
 t0=$SECONDS
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
   --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-3}" --lr "${LR:-1e-4}" --warmup-iters 200 \

@@ -4,7 +4,7 @@
 # Writes a PEFT adapter; prints the dev metrics.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-prompt.sh OUT_DIR}"
-pretrain_sst2_mlm
+pretrain_shared_mlm
 t0=$SECONDS
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --method prompt --num-virtual-tokens 16 --modules-to-save pooler \
   --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence --max-length 48 --batch-size 32 \

@@ -12,7 +12,7 @@ import {
 } from '../models/index.js';
 import { argmax, classificationMetrics, classifyEncoded, encodeRows } from '../tasks/classify_task.js';
 import { answerQuestions } from '../tasks/qa_task.js';
-import { prepareQaFeatures } from '../tasks/qa_features.js';
+import { prepareQaFeatures, questionMatchTypeOf } from '../tasks/qa_features.js';
 import { QaFeatureError, type QaExample, type QaPrediction } from '../tasks/qa.js';
 import { squad } from '../tasks/metrics/squad.js';
 import { loadModelDir } from './model_dir.js';
@@ -111,7 +111,7 @@ export async function answer(p: TaskPipeline<'question-answering'>, examples: Qa
   let features;
   try {
     features = prepareQaFeatures(p.tokenizer, examples.map((e) => ({ id: e.id, question: e.question, context: e.context })),
-      { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)) });
+      { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)), questionMatchTypeId: questionMatchTypeOf(p.model.config) });
   } catch (err) {
     if (err instanceof QaFeatureError) throw new InputError(err.message);
     throw err;

@@ -20,7 +20,7 @@ import type { TrainingTask } from '../train/task.js';
 import { labelsFrom } from '../tasks/table.js';
 import { encodeRows, SequenceClassificationTask } from '../tasks/classify_task.js';
 import { QuestionAnsweringTask } from '../tasks/qa_task.js';
-import { prepareQaFeatures } from '../tasks/qa_features.js';
+import { prepareQaFeatures, questionMatchTypeOf } from '../tasks/qa_features.js';
 import { QaFeatureError } from '../tasks/qa_types.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
 import { ADAPTER_LABELS } from './apply.js';
@@ -55,6 +55,8 @@ export interface FinetuneOptions extends RunSettings {
   /** Tokens per input, special tokens included (default: 128, or 384 for QA, within the model's positions). */
   maxLength?: number;
   docStride?: number;
+  /** QA: give context tokens that occur in the question a token type of their own (a BERT extension; see prepareQaFeatures). */
+  questionMatch?: boolean;
   method: FinetuneMethod;
   lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[] };
   /** Save a LoRA run as a merged full model instead of an adapter. */
@@ -199,12 +201,17 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
   const tok = o.model ? await loadTokenizer(o.model, command)
     : scratchTokenizer([...new Set(trainEx.map((e) => e.context))].concat(trainEx.map((e) => e.question)), o.fromScratch!, log);
   const model = o.model ? await fromPretrainedForTask(o.model, 'question-answering', { warn: log }) : scratchModel(o, tok, null);
+  if (o.questionMatch) {
+    if (!(model instanceof BertForQuestionAnswering)) throw new InputError(`${command}: --question-match needs a BERT model, not ${model.architecture}`);
+    model.enableQuestionMatch();
+  }
+  const questionMatchTypeId = questionMatchTypeOf(model.config);
   const maxLength = resolveMaxLength(o, model, command);
   const adapters = applyMethod(model, o);
   const padId = padIdOf(tok, model);
   const feats = (ex: typeof trainEx, file: string) => {
     try {
-      return prepareQaFeatures(tok, ex, { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)) });
+      return prepareQaFeatures(tok, ex, { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 3)), questionMatchTypeId });
     } catch (err) {
       if (err instanceof QaFeatureError) throw new InputError(`${file}: ${err.message}`);
       throw err;

@@ -68,7 +68,8 @@ export function mlmOptionsFor(tok: PreparedTokenizer): MlmOptions {
   if (maskId === undefined) throw new InputError('masked LM training needs a [MASK] token in the tokenizer');
   const specialIds = new Set<number>();
   for (const t of BERT_SPECIAL_TOKENS) { const id = tok.tokenToId(t); if (id !== undefined) specialIds.add(id); }
-  return { maskId, vocabSize: tok.vocabSize, specialIds };
+  const clsId = tok.tokenToId('[CLS]'), sepId = tok.tokenToId('[SEP]');
+  return { maskId, vocabSize: tok.vocabSize, specialIds, ...(clsId !== undefined && sepId !== undefined ? { clsId, sepId } : {}) };
 }
 
 export interface ModelDims {
@@ -79,6 +80,8 @@ export interface ModelDims {
   initStd?: number;
   /** Causal LMs: GPT-2 (default) or Llama. */
   arch?: 'gpt2' | 'llama';
+  /** Masked LMs: pre-norm layers and a final LayerNorm (a tlm extension of BERT, which HF's BertModel cannot load). */
+  normFirst?: boolean;
 }
 export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
 
@@ -100,6 +103,7 @@ export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: Lan
   const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
     num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
     hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0,
+    ...(d.normFirst ? { norm_first: true } : {}),
     ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
   return { model, architecture: { type: model.architecture, objective, dims: d } };
 }

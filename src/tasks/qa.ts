@@ -8,5 +8,5 @@
 //   preds[0].text, preds[0].start, preds[0].end, preds[0].score
 
 export { QaFeatureError, type QaAnswer, type QaExample, type QaFeature } from './qa_types.js';
-export { prepareQaFeatures, type QaFeatureOptions } from './qa_features.js';
+export { prepareQaFeatures, questionMatchTypeOf, type QaFeatureOptions } from './qa_features.js';
 export { postprocessQaPredictions, type QaCandidate, type QaPostprocessOptions, type QaPrediction } from './qa_postprocess.js';

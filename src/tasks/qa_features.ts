@@ -14,6 +14,19 @@ export interface QaFeatureOptions {
   docStride?: number;
   /** Pad every feature to maxLength (attention 0, offsets null). Default false: a collator pads each batch. */
   padToMaxLength?: boolean;
+  /**
+   * Token type for context tokens that also occur in the question (default: none, HF's 0/1 segments).
+   * An exact-match signal, as DrQA's feature: it shows a small model trained on a few thousand
+   * questions where the question's words are, which it would otherwise have to learn to find. Models
+   * trained with it record it in their config (question_match_type_id).
+   */
+  questionMatchTypeId?: number;
+}
+
+/** The question-match token type a model was trained with (its config's question_match_type_id), if any. */
+export function questionMatchTypeOf(config: object): number | undefined {
+  const id = (config as { question_match_type_id?: unknown }).question_match_type_id;
+  return typeof id === 'number' ? id : undefined;
 }
 
 /**
@@ -28,6 +41,7 @@ export function prepareQaFeatures(tokenizer: Tokenizer, examples: QaExample[], o
   if (!Array.isArray(examples)) throw new TypeError(`${fn}: examples must be an array of { id, question, context, answers? }`);
   const maxLength = checkInt(opts.maxLength ?? 384, 'maxLength', fn, 1);
   const docStride = checkInt(opts.docStride ?? 128, 'docStride', fn, 0);
+  const matchId = opts.questionMatchTypeId === undefined ? undefined : checkInt(opts.questionMatchTypeId, 'questionMatchTypeId', fn, 0);
   const features: QaFeature[] = [];
   examples.forEach((ex, i) => {
     const name = checkExample(ex, i, fn);
@@ -46,7 +60,7 @@ export function prepareQaFeatures(tokenizer: Tokenizer, examples: QaExample[], o
     }
     for (const window of [enc, ...enc.overflowing]) {
       if (!window.sequenceIds.includes(1)) throw new QaFeatureError(`${name}: the context has no tokens (context ${JSON.stringify(ex.context.slice(0, 30))})`);
-      features.push(featureOf(window, i, ex));
+      features.push(featureOf(window, i, ex, matchId));
     }
   });
   return features;
@@ -63,9 +77,9 @@ function noRoom(tokenizer: Tokenizer, question: string, maxLength: number, docSt
     : `no window holds the context: ${budget} leaves ${room} context tokens a window, which docStride ${docStride} must be smaller than`;
 }
 
-function featureOf(w: Encoding, exampleIndex: number, ex: QaExample): QaFeature {
+function featureOf(w: Encoding, exampleIndex: number, ex: QaExample, matchId: number | undefined): QaFeature {
   const feature: QaFeature = {
-    exampleIndex, exampleId: ex.id, inputIds: w.ids, tokenTypeIds: w.typeIds, attentionMask: w.attentionMask,
+    exampleIndex, exampleId: ex.id, inputIds: w.ids, tokenTypeIds: matchId === undefined ? w.typeIds : matchTypes(w, matchId), attentionMask: w.attentionMask,
     offsets: w.offsets.map((o, t) => w.sequenceIds[t] === 1 ? [o[0], o[1]] : null),
   };
   if (ex.answers !== undefined) {
@@ -74,6 +88,13 @@ function featureOf(w: Encoding, exampleIndex: number, ex: QaExample): QaFeature 
     feature.endPosition = end;
   }
   return feature;
+}
+
+/** The window's token types with matchId on each context token whose id also occurs in the question. */
+function matchTypes(w: Encoding, matchId: number): number[] {
+  const question = new Set<number>();
+  w.sequenceIds.forEach((s, t) => { if (s === 0) question.add(w.ids[t]!); });
+  return w.typeIds.map((type, t) => w.sequenceIds[t] === 1 && question.has(w.ids[t]!) ? matchId : type);
 }
 
 /** Token indices of the answer's first and last token in this window, or [0, 0] if it is not wholly inside. */

@@ -165,6 +165,9 @@ export interface MlmOptions {
   specialIds?: ReadonlySet<number>;
   /** Fraction of tokens selected for prediction (BERT: 0.15). */
   prob?: number;
+  /** When both are set, each window is framed as [CLS] … [SEP], the shape fine-tuning feeds the model. */
+  clsId?: number;
+  sepId?: number;
 }
 
 /**
@@ -191,10 +194,16 @@ export function mlmBatch(stream: TokenStream, batchSize: number, blockSize: numb
   if (stream.length < blockSize) {
     throw new Error(`block size ${blockSize} is larger than the data split (${stream.length} tokens); use a smaller --block-size or more data`);
   }
+  // Framing the windows as fine-tuning frames its inputs puts [CLS] (whose vector the classifiers read)
+  // and position 0 in distribution during pretraining; unframed windows never show the model a [CLS].
+  const framed = o.clsId !== undefined && o.sepId !== undefined && blockSize > 2;
+  const span = framed ? blockSize - 2 : blockSize;
   const ids = new Int32Array(batchSize * blockSize);
   for (let b = 0; b < batchSize; b++) {
-    const start = Math.floor(gen.uniform() * (stream.length - blockSize + 1));
-    stream.read(start, blockSize, ids, b * blockSize);
+    const start = Math.floor(gen.uniform() * (stream.length - span + 1));
+    const row = b * blockSize;
+    stream.read(start, span, ids, framed ? row + 1 : row);
+    if (framed) { ids[row] = o.clsId!; ids[row + blockSize - 1] = o.sepId!; }
   }
   const { input, labels } = maskTokens(ids, o, gen);
   const positions: number[] = [];

@@ -1,7 +1,8 @@
 // BERT's config.json, with HF's field names; defaults are bert-base-uncased. tlm's extra options,
 // written only when they differ from BERT: position_embedding_type beyond HF's 'absolute'
 // ('sinusoidal' | 'sinusoidal_concat' | 'relative' | 'rope' | 'alibi' | 'none'), norm_first (pre-norm
-// layers plus a final LayerNorm), max_relative_position, rope_theta, position_embedding_dim.
+// layers plus a final LayerNorm), max_relative_position, rope_theta, position_embedding_dim,
+// question_match_type_id (QA: the token type of context tokens that occur in the question).
 
 import type { BaseConfig } from '../modeling.js';
 import { checkPositionType } from '../../nn/positional.js';
@@ -31,9 +32,11 @@ export interface BertConfig extends BaseConfig {
   max_relative_position: number;
   rope_theta: number;
   position_embedding_dim: number | null;
+  /** Extractive QA: the token type given to context tokens that also occur in the question (null: HF's two segments only). */
+  question_match_type_id: number | null;
 }
 
-const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null } as const;
+const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, question_match_type_id: null } as const;
 
 export const BERT_BASE = {
   model_type: 'bert' as const,
@@ -55,6 +58,10 @@ export function bertConfig(partial: Partial<BertConfig> & Record<string, unknown
     throw new Error(`BERT config: HF's position_embedding_type '${c.position_embedding_type}' is not supported; tlm offers 'relative' (Shaw et al., clipped)`);
   }
   checkPositionType(c.position_embedding_type);
+  const match = c.question_match_type_id;
+  if (match !== null && !(Number.isInteger(match) && match >= 0 && match < c.type_vocab_size)) {
+    throw new Error(`BERT config: question_match_type_id ${String(match)} must be a token type below type_vocab_size ${c.type_vocab_size}`);
+  }
   if (num_labels !== undefined) {
     c.id2label = Object.fromEntries(Array.from({ length: num_labels }, (_, i) => [String(i), `LABEL_${i}`]));
     c.label2id = Object.fromEntries(Array.from({ length: num_labels }, (_, i) => [`LABEL_${i}`, i]));

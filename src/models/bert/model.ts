@@ -5,12 +5,13 @@
 import { crossEntropy } from '../../tensor/ops/nn.js';
 import { arange, zeros } from '../../tensor/ops/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Module } from '../../nn/module.js';
+import { Module, replaceModule } from '../../nn/module.js';
 import { Embedding } from '../../nn/embedding.js';
 import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/normalization.js';
 import { Dropout } from '../../nn/dropout.js';
 import { ModuleList } from '../../nn/container.js';
+import { noGrad } from '../../tensor/engine.js';
 import { cat } from '../../tensor/ops/indexing.js';
 import { attend, type KeyValue } from '../../nn/attention.js';
 import { getActivation, type Activation } from '../../nn/activation.js';
@@ -377,6 +378,27 @@ export class BertForQuestionAnswering extends BertHeadModel {
   }
   static readonly tasks: readonly TaskName[] = ['question-answering'];
   get architecture(): string { return 'BertForQuestionAnswering'; }
+
+  /**
+   * Gives context tokens that occur in the question a token type of their own (config
+   * question_match_type_id), adding it when the checkpoint has only HF's two: the new row starts as
+   * the context segment's, so the model's outputs are unchanged until fine-tuning moves it.
+   */
+  enableQuestionMatch(): number {
+    const c = this.config;
+    if (c.question_match_type_id !== null) return c.question_match_type_id;
+    const old = this.bert.embeddings.token_type_embeddings;
+    const grown = new Embedding(c.type_vocab_size + 1, old.embeddingDim);
+    noGrad(() => {
+      grown.weight.narrow(0, 0, c.type_vocab_size).copy_(old.weight);
+      grown.weight.narrow(0, c.type_vocab_size, 1).copy_(old.weight.narrow(0, Math.min(1, c.type_vocab_size - 1), 1));
+    });
+    replaceModule(this, 'bert.embeddings.token_type_embeddings', old, grown);
+    old.weight.dispose();
+    c.question_match_type_id = c.type_vocab_size;
+    c.type_vocab_size += 1;
+    return c.question_match_type_id;
+  }
   /** startLogits and endLogits [B, T]; loss with startPositions/endPositions [B]: the mean of both cross-entropies. */
   forward(inputs: ModelInputs & { startPositions?: Ids | null; endPositions?: Ids | null }): ModelOutput & { startLogits: Tensor; endLogits: Tensor } {
     const out = this.bert.forward(inputs);
