@@ -38,6 +38,10 @@ export interface ScratchModel {
   nEmbd: number;
   vocabSize: number;
   dropout: number;
+  /** Pre-norm layers and a final LayerNorm (a tlm extension of BERT). */
+  normFirst?: boolean;
+  /** Position scheme (default: BERT's learned absolute positions); see BertConfig.position_embedding_type. */
+  position?: string;
 }
 
 export interface FinetuneOptions extends RunSettings {
@@ -258,7 +262,8 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
   const s = o.fromScratch!;
   const cfg = bertConfig({ vocab_size: tok.vocabSize, hidden_size: s.nEmbd, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
     intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength ?? (o.task === 'qa' ? 384 : 128), 64), hidden_dropout_prob: s.dropout,
-    attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}) });
+    attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}),
+    ...(s.normFirst ? { norm_first: true } : {}), ...(s.position && s.position !== 'learned' ? { position_embedding_type: s.position } : {}) });
   return o.task === 'classify' ? new BertForSequenceClassification(cfg) : new BertForQuestionAnswering(cfg);
 }
 

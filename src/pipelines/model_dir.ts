@@ -8,6 +8,7 @@ import { forEachTextChunk, type MlmOptions, type TextReadOptions } from '../trai
 import { Tokenizer, trainByteLevelBpe, trainCharLevel, trainWordPiece, BERT_SPECIAL_TOKENS } from '../tokenizers/index.js';
 import { fromPretrained, GPT2LMHeadModel, gpt2Config, BertForMaskedLM, bertConfig, LlamaForCausalLM, tasksOf, type PreTrainedModel, type TaskName } from '../models/index.js';
 import type { LanguageModel } from '../train/trainer.js';
+import type { PositionType } from '../nn/positional.js';
 
 export interface PreparedTokenizer {
   tokenizer: Tokenizer;
@@ -82,6 +83,8 @@ export interface ModelDims {
   arch?: 'gpt2' | 'llama';
   /** Masked LMs: pre-norm layers and a final LayerNorm (a tlm extension of BERT, which HF's BertModel cannot load). */
   normFirst?: boolean;
+  /** GPT-2 and BERT: the position scheme (default learned: GPT-2's wpe, BERT's absolute). */
+  position?: string;
 }
 export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
 
@@ -96,14 +99,14 @@ export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: Lan
   if (objective === 'clm') {
     const model = new GPT2LMHeadModel(gpt2Config({ vocab_size: d.vocabSize, n_positions: d.blockSize, n_embd: d.nEmbd, n_layer: d.nLayer,
       n_head: d.nHead, resid_pdrop: d.dropout, embd_pdrop: d.dropout, attn_pdrop: d.dropout, bos_token_id: null, eos_token_id: null,
-      bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new', ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
+      bias: d.bias ?? true, activation_function: d.activation ?? 'gelu_new', ...(d.position ? { position_embedding_type: d.position as PositionType } : {}), ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
     return { model, architecture: { type: model.architecture, objective, dims: d } };
   }
   if (d.bias === false || d.activation !== undefined) throw new InputError('--no-bias and --activation apply to the GPT (causal LM) only');
   const model = new BertForMaskedLM(bertConfig({ vocab_size: d.vocabSize, hidden_size: d.nEmbd, num_hidden_layers: d.nLayer,
     num_attention_heads: d.nHead, intermediate_size: 4 * d.nEmbd, max_position_embeddings: d.blockSize,
     hidden_dropout_prob: d.dropout, attention_probs_dropout_prob: d.dropout, pad_token_id: d.padTokenId ?? 0,
-    ...(d.normFirst ? { norm_first: true } : {}),
+    ...(d.normFirst ? { norm_first: true } : {}), ...(d.position ? { position_embedding_type: d.position } : {}),
     ...(d.initStd !== undefined ? { initializer_range: d.initStd } : {}) }));
   return { model, architecture: { type: model.architecture, objective, dims: d } };
 }

@@ -59,6 +59,9 @@ const spec: CommandSpec = {
     'n-embd': { type: 'number', help: 'from scratch: width', default: 256, integer: true, min: 1 },
     'vocab-size': { type: 'number', help: 'from scratch: WordPiece vocabulary size', default: 8000, integer: true, min: 100 },
     dropout: { type: 'number', help: 'from scratch: dropout', default: 0.1, min: 0, lt: 1 },
+    position: { type: 'string', help: 'from scratch (classify, qa): positions, as tlm train --position (alibi: a locality bias from the first step)', default: 'learned',
+      choices: ['learned', 'sinusoidal', 'relative', 'rope', 'alibi', 'none'] },
+    'norm-first': { type: 'boolean', help: 'from scratch (classify, qa): pre-norm BERT layers plus a final LayerNorm' },
     'batch-size': { type: 'number', help: 'examples per step', default: 32, integer: true, min: 1 },
     epochs: { type: 'number', help: 'passes over the training data (default 3; --max-iters wins)', gt: 0 },
     'max-iters': { type: 'number', help: 'optimizer steps (instead of --epochs)', integer: true, min: 1 },
@@ -102,6 +105,7 @@ const spec: CommandSpec = {
     if (metric && !seq2seq && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
     if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
     if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
+    if ((f.position !== 'learned' || f['norm-first']) && (!f['from-scratch'] || seq2seq)) return '--position and --norm-first shape a model trained --from-scratch for classify or qa';
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
@@ -114,7 +118,8 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
   const task = f.task as 'classify' | 'qa';
   return {
     task, model: f.model as string | undefined, train: f.train as string, eval: f.eval as string, format: f.format as string | undefined,
-    fromScratch: f['from-scratch'] ? { arch: 'bert', nLayer: num('n-layer'), nHead: num('n-head'), nEmbd: num('n-embd'), vocabSize: num('vocab-size'), dropout: num('dropout') } : undefined,
+    fromScratch: f['from-scratch'] ? { arch: 'bert', nLayer: num('n-layer'), nHead: num('n-head'), nEmbd: num('n-embd'), vocabSize: num('vocab-size'), dropout: num('dropout'),
+      normFirst: f['norm-first'] === true, position: f.position as string } : undefined,
     columns: { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined, labelColumn: f['label-column'] as string },
     trainArticles: f['train-articles'] as string | undefined, evalArticles: f['eval-articles'] as string | undefined,
     maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined,

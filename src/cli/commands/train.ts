@@ -34,6 +34,8 @@ export const trainFlags: CommandSpec['flags'] = {
   'grad-clip': { type: 'number', help: 'clip gradients to this global norm (0: off)', default: 1.0, min: 0 },
   dropout: { type: 'number', help: 'dropout probability', default: 0, min: 0, lt: 1 },
   'init-std': { type: 'number', help: 'standard deviation of the initial weights (HF initializer_range; default 0.02)', gt: 0 },
+  position: { type: 'string', help: 'positions: learned (GPT-2\'s wpe, BERT\'s absolute), sinusoidal, relative (Shaw et al.), rope, alibi (a locality bias from the first step), none; all but learned are tlm extensions HF cannot load',
+    default: 'learned', choices: ['learned', 'sinusoidal', 'relative', 'rope', 'alibi', 'none'] },
   'norm-first': { type: 'boolean', help: 'masked LM: pre-norm BERT layers plus a final LayerNorm; trains faster and more stably than BERT\'s post-norm, but HF\'s BertModel cannot load it' },
   'no-bias': { type: 'boolean', help: 'no biases in linear layers and LayerNorms (nanoGPT\'s default; GPT causal LM only)' },
   activation: { type: 'string', help: 'MLP activation of the GPT (gelu_new is GPT-2\'s tanh form)', default: 'gelu_new', choices: ['gelu_new', 'gelu', 'relu'] },
@@ -76,6 +78,7 @@ export function checkTrainFlags(f: FlagValues): string | undefined {
   if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
   if (f.objective === 'mlm' && (f['no-bias'] || f.activation !== 'gelu_new')) return '--no-bias and --activation apply to the GPT (causal LM) only';
   if (f['norm-first'] && f.objective !== 'mlm') return '--norm-first applies to --objective mlm (the GPT causal LM is already pre-norm)';
+  if (f.arch === 'llama' && f.position !== 'learned') return '--position applies to --arch gpt2 and to --objective mlm (llama uses RoPE)';
   if (f.arch === 'llama' && f.objective === 'mlm') return '--arch llama is a causal LM: use it with --objective clm';
   if (f.arch === 'llama' && (f['no-bias'] || f.activation !== 'gelu_new')) return '--no-bias and --activation apply to --arch gpt2 only (llama has no biases and a SwiGLU MLP)';
   return undefined;
@@ -92,7 +95,7 @@ export async function runTraining(f: FlagValues, command = 'tlm train'): Promise
       data: f.data as string[], tokenizer: f.tokenizer as string, vocabSize: f['vocab-size'] as number,
       model: {
         nLayer: f['n-layer'] as number, nHead: f['n-head'] as number, nEmbd: f['n-embd'] as number, dropout: f.dropout as number,
-        ...(f.arch === 'llama' ? { arch: 'llama' as const } : {}), ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f['norm-first'] ? { normFirst: true } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
+        ...(f.arch === 'llama' ? { arch: 'llama' as const } : {}), ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f['norm-first'] ? { normFirst: true } : {}), ...(f.position !== 'learned' ? { position: f.position as string } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
       },
       trainer: trainerConfigFrom(f), out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true,
       lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true, stop: interrupt.stop, command, log,
