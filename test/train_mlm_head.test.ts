@@ -25,3 +25,44 @@ test('maskedLmLoss equals forward()\'s MLM loss, value and gradients', () => {
     gradsFull[i]!.forEach((v, j) => assert.ok(Math.abs(v - g[j]!) <= 1e-6 + 1e-5 * Math.abs(v), `${p.name}[${j}]: ${v} vs ${g[j]}`));
   });
 });
+
+test('MLM windows are framed as [CLS] … [SEP] when the tokenizer has them: contiguous text between, specials never masked', () => {
+  const stream = TokenStream.fromArray(Array.from({ length: 400 }, (_, i) => 5 + i % 45));
+  const o = { maskId: 4, vocabSize: 50, specialIds: new Set([0, 1, 2, 3, 4]), clsId: 2, sepId: 3, prob: 0 };
+  const batch = mlmBatch(stream, 3, 12, o, new Generator(9));
+  const x = Array.from(batch.x.dataSync());
+  for (let b = 0; b < 3; b++) {
+    const row = x.slice(b * 12, (b + 1) * 12);
+    assert.equal(row[0], 2);
+    assert.equal(row[11], 3);
+    // The 10 tokens between are a window of the stream: consecutive ids (mod 45).
+    for (let t = 2; t < 11; t++) assert.equal((row[t]! - 5) % 45, (row[t - 1]! - 5 + 1) % 45, `row ${b}: ${row.join(' ')}`);
+  }
+  const masked = mlmBatch(stream, 8, 12, { ...o, prob: 0.5 }, new Generator(9));
+  const y = masked.y.dataSync();
+  for (let b = 0; b < 8; b++) assert.deepEqual([y[b * 12], y[b * 12 + 11]], [-100, -100], 'the frame is never a prediction target');
+});
+
+test('tlm train --objective mlm --position alibi --norm-first writes a pre-norm ALiBi BERT that reloads', { timeout: 120_000 }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-mlm-'));
+  const tlm = (args: string[]) => spawnSync(process.execPath, [join(process.cwd(), 'dist', 'src', 'cli', 'bin.js'), ...args], { encoding: 'utf8' });
+  try {
+    const data = ['--data', join(process.cwd(), 'data', 'tinyshakespeare.txt'), '--tokenizer', 'bpe', '--vocab-size', '300', '--n-layer', '1', '--n-head', '2',
+      '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--eval-iters', '1', '--quiet'];
+    const r = tlm(['train', '--objective', 'mlm', ...data, '--position', 'alibi', '--norm-first', '--max-iters', '2', '--eval-interval', '2', '--out', join(dir, 'm')]);
+    assert.equal(r.status, 0, r.stderr);
+    const config = JSON.parse(readFileSync(join(dir, 'm', 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([config.position_embedding_type, config.norm_first], ['alibi', true]);
+    const model = await models.fromPretrained(join(dir, 'm'));
+    assert.ok(!model.namedParameters().some(([n]) => n.includes('position_embeddings')), 'ALiBi has no position table');
+    const clm = tlm(['train', '--objective', 'clm', ...data, '--norm-first', '--out', join(dir, 'c')]);
+    assert.equal(clm.status, 2);
+    assert.match(clm.stderr, /--norm-first applies to --objective mlm/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
