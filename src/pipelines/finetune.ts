@@ -231,8 +231,10 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
  * tokens take positions before the text's (HF's past length), so they count against the model's.
  */
 function resolveMaxLength(o: FinetuneOptions, model: PreTrainedModel, command: string): number {
-  const c = model.config as { max_position_embeddings?: number; n_positions?: number };
-  const positions = c.max_position_embeddings ?? c.n_positions ?? Infinity;
+  const c = model.config as { max_position_embeddings?: number; n_positions?: number; position_embedding_type?: string };
+  // Positions without a table (ALiBi, RoPE, clipped relative, none) take inputs longer than pretraining's.
+  const tableless = ['alibi', 'rope', 'relative', 'none'].includes(c.position_embedding_type ?? '');
+  const positions = tableless ? Infinity : c.max_position_embeddings ?? c.n_positions ?? Infinity;
   const prompt = o.method === 'prompt' || o.method === 'prefix' ? o.prompt?.numVirtualTokens ?? 20 : 0;
   const room = positions - prompt;
   if (o.maxLength === undefined) return Math.min(o.task === 'qa' ? 384 : 128, room);
