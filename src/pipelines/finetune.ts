@@ -59,6 +59,8 @@ export interface FinetuneOptions extends RunSettings {
   /** Tokens per input, special tokens included (default: 128, or 384 for QA, within the model's positions). */
   maxLength?: number;
   docStride?: number;
+  /** Classification with BERT: what the pooler reads, the [CLS] state or the mean of the tokens' (default: the checkpoint's, else cls). */
+  pooling?: 'cls' | 'mean';
   /** QA: give context tokens that occur in the question a token type of their own (a BERT extension; see prepareQaFeatures). */
   questionMatch?: boolean;
   method: FinetuneMethod;
@@ -191,7 +193,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
     if (labels.length < 2) throw new InputError(`${command}: the training file ${o.train} has only one label (${labels[0]}); classification needs two or more`);
     const tok = o.model ? await loadTokenizer(o.model, command)
       : scratchTokenizer(trainRows.flatMap((r) => r.textPair !== undefined ? [r.text, r.textPair] : [r.text]), o.fromScratch!, log);
-    const model = o.model ? await classifierFrom(o.model, labels, command, log) : scratchModel(o, tok, labelMaps(labels));
+    const model = o.model ? await classifierFrom(o.model, labels, command, log, o.pooling) : scratchModel(o, tok, labelMaps(labels));
     const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
     const maxLength = resolveMaxLength(o, model, command);
     const adapters = applyMethod(model, o);
@@ -265,7 +267,7 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
   const cfg = bertConfig({ vocab_size: tok.vocabSize, hidden_size: s.nEmbd, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
     intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength ?? (o.task === 'qa' ? 384 : 128), 64), hidden_dropout_prob: s.dropout,
     attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}),
-    ...(s.normFirst ? { norm_first: true } : {}), ...(s.position && s.position !== 'learned' ? { position_embedding_type: s.position } : {}) });
+    ...(s.normFirst ? { norm_first: true } : {}), ...(o.pooling ? { classifier_pooling: o.pooling } : {}), ...(s.position && s.position !== 'learned' ? { position_embedding_type: s.position } : {}) });
   return o.task === 'classify' ? new BertForSequenceClassification(cfg) : new BertForQuestionAnswering(cfg);
 }
 
@@ -274,7 +276,7 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
  * labels; a classifier keeps its head when its labels are the data's (by name, or HF's default
  * LABEL_i names with the same count), and is refused when the counts differ.
  */
-async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void): Promise<SequenceClassificationModel & PreTrainedModel> {
+async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void, pooling?: 'cls' | 'mean'): Promise<SequenceClassificationModel & PreTrainedModel> {
   const { readConfig } = await import('../models/modeling.js');
   const cfg = await readConfig(dir);
   const maps = labelMaps(labels);
@@ -289,6 +291,10 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
     }
   }
   const overrides: Record<string, unknown> = { ...maps };
+  if (pooling) {
+    if (cfg.model_type !== 'bert') throw new InputError(`${command}: --pooling applies to BERT classifiers, not ${String(cfg.model_type)} (GPT-2 reads its last token)`);
+    overrides.classifier_pooling = pooling;
+  }
   if (cfg.model_type === 'gpt2' && (cfg.pad_token_id === undefined || cfg.pad_token_id === null)) {
     // GPT-2 has no padding token: as HF users do, pad with EOS (the last real token is found by the mask rule).
     overrides.pad_token_id = cfg.eos_token_id ?? 0;

@@ -2,7 +2,8 @@
 // written only when they differ from BERT: position_embedding_type beyond HF's 'absolute'
 // ('sinusoidal' | 'sinusoidal_concat' | 'relative' | 'rope' | 'alibi' | 'none'), norm_first (pre-norm
 // layers plus a final LayerNorm), max_relative_position, rope_theta, position_embedding_dim,
-// question_match_type_id (QA: the token type of context tokens that occur in the question).
+// question_match_type_id (QA: the token type of context tokens that occur in the question),
+// classifier_pooling ('cls' | 'mean', as ModernBERT's config: what the pooler reads).
 
 import type { BaseConfig } from '../modeling.js';
 import { checkPositionType } from '../../nn/positional.js';
@@ -34,9 +35,11 @@ export interface BertConfig extends BaseConfig {
   position_embedding_dim: number | null;
   /** Extractive QA: the token type given to context tokens that also occur in the question (null: HF's two segments only). */
   question_match_type_id: number | null;
+  /** What the pooler reads: the [CLS] state (BERT) or the mean of the unpadded states (ModernBERT's 'mean'). */
+  classifier_pooling: 'cls' | 'mean';
 }
 
-const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, question_match_type_id: null } as const;
+const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, question_match_type_id: null, classifier_pooling: 'cls' } as const;
 
 export const BERT_BASE = {
   model_type: 'bert' as const,
@@ -58,6 +61,7 @@ export function bertConfig(partial: Partial<BertConfig> & Record<string, unknown
     throw new Error(`BERT config: HF's position_embedding_type '${c.position_embedding_type}' is not supported; tlm offers 'relative' (Shaw et al., clipped)`);
   }
   checkPositionType(c.position_embedding_type);
+  if (c.classifier_pooling !== 'cls' && c.classifier_pooling !== 'mean') throw new Error(`BERT config: classifier_pooling must be 'cls' or 'mean', got ${JSON.stringify(c.classifier_pooling)}`);
   const match = c.question_match_type_id;
   if (match !== null && !(Number.isInteger(match) && match >= 0 && match < c.type_vocab_size)) {
     throw new Error(`BERT config: question_match_type_id ${String(match)} must be a token type below type_vocab_size ${c.type_vocab_size}`);

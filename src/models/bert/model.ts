@@ -166,14 +166,32 @@ class BertEncoder extends Module {
   }
 }
 
+/** The mask of the T tokens themselves ([B, T]), from one that may cover a prefix's too ([B, P + T]). */
+function tokenMask(attentionMask: Tensor | null, T: number): Tensor | null {
+  if (attentionMask === null) return null;
+  const S = attentionMask.shape[1]!;
+  return S === T ? attentionMask : attentionMask.narrow(1, S - T, T);
+}
+
 class BertPooler extends Module {
   readonly dense: Linear;
+  readonly pooling: 'cls' | 'mean';
   constructor(c: BertConfig) {
     super();
     this.dense = this.registerModule('dense', new Linear(c.hidden_size, c.hidden_size));
+    this.pooling = c.classifier_pooling;
   }
-  /** tanh(W h_[CLS] + b): the first token's state summarises the sequence. */
-  forward(h: Tensor): Tensor { return this.dense.forward(h.select(1, 0)).tanh(); }
+  /**
+   * tanh(W h + b) of the [CLS] state (BERT: its next-sentence pretraining trained that state to
+   * summarise the input), or of the mean of the unpadded states (classifier_pooling 'mean', as
+   * ModernBERT's: for a model pretrained by masked LM alone, whose [CLS] state learned nothing).
+   */
+  forward(h: Tensor, attentionMask: Tensor | null): Tensor {
+    if (this.pooling === 'cls') return this.dense.forward(h.select(1, 0)).tanh();
+    if (attentionMask === null) return this.dense.forward(h.mean(1)).tanh();
+    const m = attentionMask.float().unsqueeze(-1);
+    return this.dense.forward(h.mul(m).sum(1).div(m.sum(1).clamp(1))).tanh();
+  }
 }
 
 /** HF's _init_weights for BERT: N(0, initializer_range) for Linear, Embedding (and relative positions), zero biases and padding row. */
@@ -233,7 +251,7 @@ export class BertModel extends PreTrainedModel<BertConfig> {
     if (this.encoder.final_layer_norm) { x = this.encoder.final_layer_norm.forward(x); hiddenStates[hiddenStates.length - 1] = x; }
     return {
       lastHiddenState: x,
-      ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}),
+      ...(this.pooler ? { poolerOutput: this.pooler.forward(x, tokenMask(optionalIds(inputs.attentionMask, 'attentionMask'), T)) } : {}),
       ...(inputs.outputHiddenStates ? { hiddenStates } : {}),
       ...(inputs.outputAttentions ? { attentions } : {}),
     };
