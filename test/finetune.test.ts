@@ -140,6 +140,23 @@ test('LoRA fine-tuning: under 2% of parameters train, the base stays bit-identic
   }
 });
 
+test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoRA adapter reloads with that pooling', { timeout: 120_000 }, async () => {
+  const s = setup();
+  try {
+    const out = join(s.dir, 'lora-mean');
+    await finetune(base(s, { model: s.bert, out, method: 'lora', pooling: 'mean', lora: { r: 4, alpha: 8, dropout: 0, modulesToSave: ['pooler'] }, args: args({ maxIters: 4 }) }));
+    assert.equal(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classifier_pooling, 'mean');
+    const p = await loadTaskModel(s.bert, 'sequence-classification', { adapter: out });
+    assert.equal((p.model.config as { classifier_pooling?: string }).classifier_pooling, 'mean');
+    const full = join(s.dir, 'full-mean');
+    await finetune(base(s, { model: s.bert, out: full, pooling: 'mean', args: args({ maxIters: 2 }) }));
+    assert.equal(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).classifier_pooling, 'mean');
+    await assert.rejects(finetune(base(s, { model: s.gpt2, out: join(s.dir, 'g'), pooling: 'mean', args: args({ maxIters: 1 }) })), /--pooling applies to BERT classifiers, not gpt2/);
+  } finally {
+    s.done();
+  }
+});
+
 test('classification training resumes to the same losses, and keeps live tensors flat over 100 steps', { timeout: 120_000 }, async () => {
   const s = setup();
   try {

@@ -38,7 +38,7 @@ export async function loadTaskModel<T extends TaskName>(dir: string, task: T, o:
     if (!existsSync(join(o.adapter, 'adapter_config.json'))) throw new InputError(`${command}: no adapter in ${o.adapter}: adapter_config.json is missing`);
     const loaded = await loadModelDir(dir, command);
     tokenizer = existsSync(join(o.adapter, 'tokenizer.json')) ? await Tokenizer.fromFile(join(o.adapter, 'tokenizer.json')) : loaded.tokenizer;
-    // The base as the task's head (a masked-LM base becomes a classifier), labels from the adapter's labels.json.
+    // The base as the task's head (a masked-LM base becomes a classifier), labels (and pooling) from the adapter's labels.json.
     const labelsFile = join(o.adapter, ADAPTER_LABELS);
     const overrides = existsSync(labelsFile) ? JSON.parse(readFileSync(labelsFile, 'utf8')) as Record<string, unknown> : {};
     if (!(loaded.tasks as string[]).includes(task)) {

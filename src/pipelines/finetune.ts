@@ -336,8 +336,10 @@ async function saveOutput(dir: string, model: PreTrainedModel, tok: Tokenizer, a
     const handle = adapters.lora ?? adapters.prompt;
     if (handle) {
       await saveAdapter(dir, handle);
-      const { id2label, label2id } = model.config as { id2label?: unknown; label2id?: unknown };
-      if (id2label) await writeFileAtomic(join(dir, ADAPTER_LABELS), JSON.stringify({ id2label, label2id }, null, 2) + '\n');
+      // The head's config beside the adapter: its labels, and the pooling when it is not the base's default.
+      const { id2label, label2id, classifier_pooling: pooling } = model.config as { id2label?: unknown; label2id?: unknown; classifier_pooling?: string };
+      const head = { id2label, label2id, ...(pooling === 'mean' ? { classifier_pooling: pooling } : {}) };
+      if (id2label) await writeFileAtomic(join(dir, ADAPTER_LABELS), JSON.stringify(head, null, 2) + '\n');
     }
     else await model.savePretrained(dir);
     await tok.save(join(dir, 'tokenizer.json'));
