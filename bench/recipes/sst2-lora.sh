@@ -6,7 +6,7 @@ source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-lora.sh OUT_DIR}"
 pretrain_shared_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --method lora --lora-r 8 --lora-alpha 16 --lora-dropout 0.1 \
+"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --method lora --lora-r 8 --lora-alpha 16 --lora-dropout 0.1 \
   --modules-to-save pooler --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence \
   --max-length 64 --batch-size 32 --epochs "${EPOCHS:-3}" --lr "${LR:-1e-3}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --overwrite --quiet
 echo "recipe: LoRA training took $((SECONDS - t0)) s" >&2
