@@ -53,7 +53,7 @@ test('tlm train --objective mlm --position alibi --norm-first writes a pre-norm 
   try {
     const data = ['--data', join(process.cwd(), 'data', 'tinyshakespeare.txt'), '--tokenizer', 'bpe', '--vocab-size', '300', '--n-layer', '1', '--n-head', '2',
       '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--eval-iters', '1', '--quiet'];
-    const r = tlm(['train', '--objective', 'mlm', ...data, '--position', 'alibi', '--norm-first', '--max-iters', '2', '--eval-interval', '2', '--out', join(dir, 'm')]);
+    const r = tlm(['train', '--objective', 'mlm', ...data, '--position', 'alibi', '--norm-first', '--max-iters', '40', '--eval-interval', '40', '--lr', '1e-2', '--out', join(dir, 'm')]);
     assert.equal(r.status, 0, r.stderr);
     const config = JSON.parse(readFileSync(join(dir, 'm', 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual([config.position_embedding_type, config.norm_first], ['alibi', true]);
@@ -62,6 +62,25 @@ test('tlm train --objective mlm --position alibi --norm-first writes a pre-norm 
     const clm = tlm(['train', '--objective', 'clm', ...data, '--norm-first', '--out', join(dir, 'c')]);
     assert.equal(clm.status, 2);
     assert.match(clm.stderr, /--norm-first applies to --objective mlm/);
+    // Continued pretraining from that model: same architecture and tokenizer, weights moved on from its own.
+    const shakespeare = ['--data', join(process.cwd(), 'data', 'tinyshakespeare.txt'), '--block-size', '16', '--batch-size', '4', '--eval-iters', '50',
+      '--max-iters', '2', '--eval-interval', '2', '--lr', '1e-4', '--quiet'];
+    const cont = tlm(['train', '--objective', 'mlm', '--init-from', join(dir, 'm'), ...shakespeare, '--out', join(dir, 'm2')]);
+    assert.equal(cont.status, 0, cont.stderr);
+    assert.deepEqual(readFileSync(join(dir, 'm2', 'tokenizer.json'), 'utf8'), readFileSync(join(dir, 'm', 'tokenizer.json'), 'utf8'));
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'm2', 'config.json'), 'utf8')), config);
+    // It starts where the first run ended, not from a fresh init: its first validation loss is well below a fresh model's.
+    const fresh = tlm(['train', '--objective', 'mlm', '--tokenizer', join(dir, 'm'), '--position', 'alibi', '--norm-first', '--n-layer', '1', '--n-head', '2',
+      '--n-embd', '32', ...shakespeare, '--out', join(dir, 'm3')]);
+    assert.equal(fresh.status, 0, fresh.stderr);
+    const firstVal = (d: string) => (JSON.parse(readFileSync(join(dir, d, 'metrics.jsonl'), 'utf8').split('\n')[0]!) as { val_loss: number }).val_loss;
+    assert.ok(firstVal('m2') < firstVal('m3') - 0.15, `continued ${firstVal('m2')} vs fresh ${firstVal('m3')}`);
+    const wrong = tlm(['train', '--objective', 'mlm', '--init-from', join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny'), ...data.slice(0, 2), '--out', join(dir, 'w')]);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /--init-from .*gpt2-tiny holds a GPT2LMHeadModel, which is not a masked LM/);
+    const mixed = tlm(['train', '--objective', 'mlm', '--init-from', join(dir, 'm'), ...data.slice(0, 2), '--norm-first', '--out', join(dir, 'x')]);
+    assert.match(mixed.stderr, /--init-from takes the model's own architecture/);
+
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

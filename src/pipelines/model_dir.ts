@@ -86,7 +86,7 @@ export interface ModelDims {
   /** GPT-2 and BERT: the position scheme (default learned: GPT-2's wpe, BERT's absolute). */
   position?: string;
 }
-export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims }
+export interface Architecture { type: string; objective: 'clm' | 'mlm'; dims?: ModelDims; initFrom?: string }
 
 export function buildModel(objective: 'clm' | 'mlm', d: ModelDims): { model: LanguageModel & PreTrainedModel; architecture: Architecture } {
   if (objective === 'clm' && d.arch === 'llama') {

@@ -11,7 +11,9 @@ import { InputError } from '../errors.js';
 import { TokenStream, trainValSplit } from '../train/data.js';
 import { Trainer, type TrainerConfig, type TrainingArguments } from '../train/trainer.js';
 import { manualSeed } from '../tensor/random.js';
-import { buildModel, prepareTokenizer, saveModelDir, mlmOptionsFor, type ModelDims } from './model_dir.js';
+import { buildModel, loadModelDir, prepareTokenizer, saveModelDir, mlmOptionsFor, type Architecture, type ModelDims } from './model_dir.js';
+import type { LanguageModel } from '../train/trainer.js';
+import type { PreTrainedModel } from '../models/index.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
 
 export interface PretrainOptions extends RunSettings {
@@ -22,6 +24,12 @@ export interface PretrainOptions extends RunSettings {
   vocabSize: number;
   model: Omit<ModelDims, 'vocabSize' | 'blockSize' | 'padTokenId'>;
   trainer: TrainerConfig;
+  /**
+   * Continued pretraining: start from this model directory's weights and tokenizer (HF run_mlm's
+   * --model_name_or_path), e.g. on the task's own text (task-adaptive pretraining). `model` and
+   * `tokenizer` are then the directory's.
+   */
+  initFrom?: string;
 }
 
 export interface PretrainResult {
@@ -65,6 +73,24 @@ export function checkTrainerConfig(c: TrainerConfig, command = 'train'): void {
   }
 }
 
+/** The model of `dir` as the objective's LM, to train on from its weights. */
+async function initialModel(dir: string, cfg: TrainerConfig, command: string): Promise<{ model: LanguageModel & PreTrainedModel; architecture: Architecture }> {
+  const task = cfg.objective === 'mlm' ? 'masked-lm' : 'causal-lm';
+  const loaded = await loadModelDir(dir, command);
+  if (!(loaded.tasks as string[]).includes(task)) {
+    loaded.model.dispose();
+    throw new InputError(`${command}: --init-from ${dir} holds a ${loaded.model.architecture}, which is not a ${task === 'masked-lm' ? 'masked LM (--objective mlm)' : 'causal LM (--objective clm)'}`);
+  }
+  const c = loaded.model.config as { n_positions?: number; max_position_embeddings?: number; position_embedding_type?: string };
+  const table = !['alibi', 'rope', 'relative', 'none'].includes(c.position_embedding_type ?? '');
+  if (table && cfg.blockSize > loaded.blockSize) {
+    loaded.model.dispose();
+    throw new InputError(`${command}: --block-size ${cfg.blockSize} exceeds the ${loaded.blockSize} positions of ${dir}`);
+  }
+  loaded.model.train();
+  return { model: loaded.model as LanguageModel & PreTrainedModel, architecture: { type: loaded.model.architecture, objective: cfg.objective, initFrom: dir } };
+}
+
 export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const command = o.command ?? 'tlm train';
   const log = o.log ?? ((s: string) => console.error(s));
@@ -76,7 +102,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   try {
     manualSeed(cfg.seed);
     const text = { lossyUtf8: o.lossyUtf8, warn: log };
-    const tok = await prepareTokenizer(o.tokenizer, files, { vocabSize: o.vocabSize, objective: cfg.objective,
+    // The model to continue first: a directory of the wrong kind is the error to report, not its tokenizer.
+    const init = o.initFrom ? await initialModel(o.initFrom, cfg, command) : null;
+    const tok = await prepareTokenizer(o.initFrom ?? o.tokenizer, files, { vocabSize: o.vocabSize, objective: cfg.objective,
       resumeDir: o.resume ? outDir : undefined, log, text });
     const stream = TokenStream.fromFiles(files, tok, { binPath: join(outDir, 'tokens.bin'), ...text });
     try {
@@ -87,7 +115,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
         throw new InputError(`${command}: --block-size ${cfg.blockSize} is larger than the data allows (validation split: ${split.val.length} tokens); use a smaller --block-size or more data`);
       }
       if (cfg.objective === 'mlm') cfg.mlm = mlmOptionsFor(tok);
-      const { model, architecture } = buildModel(cfg.objective, { ...o.model, vocabSize: tok.vocabSize, blockSize: cfg.blockSize, padTokenId: tok.padId });
+      const { model, architecture } = init ?? buildModel(cfg.objective, { ...o.model, vocabSize: tok.vocabSize, blockSize: cfg.blockSize, padTokenId: tok.padId });
       log(`model: ${architecture.type}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; data: ${stream.length.toLocaleString()} tokens (vocab ${tok.vocabSize})`);
       const trainer = new Trainer(model, split, cfg, outDir, { architecture });
       if (o.resume) {

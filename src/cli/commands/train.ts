@@ -11,6 +11,7 @@ import { deviceFlag, useDevice } from '../device.js';
 export const trainFlags: CommandSpec['flags'] = {
   data: { type: 'strings', help: 'training text file (repeat for several)' },
   tokenizer: { type: 'string', help: 'char, bpe (trained on the data), or a tokenizer.json / model dir', default: 'char' },
+  'init-from': { type: 'string', help: 'continue pretraining this model directory (its weights and tokenizer), e.g. on a task\'s own text' },
   'vocab-size': { type: 'number', help: 'vocabulary size when training a bpe tokenizer', default: 8192, integer: true, min: 2 },
   objective: { type: 'string', help: 'causal LM (GPT) or masked LM (BERT)', default: 'clm', choices: ['clm', 'mlm'] },
   arch: { type: 'string', help: 'causal LM architecture: gpt2, or llama (RMSNorm, SwiGLU MLP, RoPE; HF LlamaForCausalLM)', default: 'gpt2', choices: ['gpt2', 'llama'] },
@@ -77,6 +78,9 @@ export function checkTrainFlags(f: FlagValues): string | undefined {
   if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
   if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
   if (f.objective === 'mlm' && (f['no-bias'] || f.activation !== 'gelu_new')) return '--no-bias and --activation apply to the GPT (causal LM) only';
+  if (f['init-from'] && (f['norm-first'] || f.position !== 'learned' || f['no-bias'] || f.activation !== 'gelu_new' || f['init-std'] !== undefined || f.arch !== 'gpt2')) {
+    return '--init-from takes the model\'s own architecture: drop --arch, --norm-first, --position, --no-bias, --activation and --init-std';
+  }
   if (f['norm-first'] && f.objective !== 'mlm') return '--norm-first applies to --objective mlm (the GPT causal LM is already pre-norm)';
   if (f.arch === 'llama' && f.position !== 'learned') return '--position applies to --arch gpt2 and to --objective mlm (llama uses RoPE)';
   if (f.arch === 'llama' && f.objective === 'mlm') return '--arch llama is a causal LM: use it with --objective clm';
@@ -97,7 +101,7 @@ export async function runTraining(f: FlagValues, command = 'tlm train'): Promise
         nLayer: f['n-layer'] as number, nHead: f['n-head'] as number, nEmbd: f['n-embd'] as number, dropout: f.dropout as number,
         ...(f.arch === 'llama' ? { arch: 'llama' as const } : {}), ...(f['no-bias'] ? { bias: false } : {}), ...(f['init-std'] !== undefined ? { initStd: f['init-std'] as number } : {}), ...(f['norm-first'] ? { normFirst: true } : {}), ...(f.position !== 'learned' ? { position: f.position as string } : {}), ...(f.activation !== 'gelu_new' ? { activation: f.activation as string } : {}),
       },
-      trainer: trainerConfigFrom(f), out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true,
+      trainer: trainerConfigFrom(f), out: f.out as string, ...(f['init-from'] ? { initFrom: f['init-from'] as string } : {}), resume: f.resume === true, overwrite: f.overwrite === true,
       lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true, stop: interrupt.stop, command, log,
     });
   } finally {
