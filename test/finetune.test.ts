@@ -144,10 +144,23 @@ test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoR
   const s = setup();
   try {
     const out = join(s.dir, 'lora-mean');
-    await finetune(base(s, { model: s.bert, out, method: 'lora', pooling: 'mean', lora: { r: 4, alpha: 8, dropout: 0, modulesToSave: ['pooler'] }, args: args({ maxIters: 4 }) }));
+    const logged: string[] = [];
+    // The MLM checkpoint has no pooler: the adapter must carry the one it trained with, or a reload
+    // (which initialises a new random pooler) would give other outputs. 'dense' would also adapt it.
+    await finetune(base(s, { model: s.bert, out, method: 'lora', pooling: 'mean', lora: { r: 4, alpha: 8, dropout: 0, targets: ['query', 'dense'] },
+      args: args({ maxIters: 4 }), log: (m) => logged.push(m) }));
+    assert.ok(logged.some((m) => /bert\.pooler\.dense is not in the checkpoint .*saved with the adapter/.test(m)), logged.join('\n'));
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).modules_to_save, ['bert.pooler.dense', 'classifier']);
     assert.equal(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classifier_pooling, 'mean');
     const p = await loadTaskModel(s.bert, 'sequence-classification', { adapter: out });
     assert.equal((p.model.config as { classifier_pooling?: string }).classifier_pooling, 'mean');
+    const texts = ['the film was great', 'it felt awful and dull'];
+    const again = await loadTaskModel(s.bert, 'sequence-classification', { adapter: out });
+    assert.deepEqual((await classifyTexts(again, texts)).results, (await classifyTexts(p, texts)).results, 'two loads of the adapter give the same outputs');
+    // Saving the pooler in full already (--modules-to-save pooler) covers it: no second copy.
+    const out2 = join(s.dir, 'lora-pooler');
+    await finetune(base(s, { model: s.bert, out: out2, method: 'lora', lora: { r: 4, alpha: 8, dropout: 0, modulesToSave: ['pooler'] }, args: args({ maxIters: 1 }) }));
+    assert.deepEqual(JSON.parse(readFileSync(join(out2, 'adapter_config.json'), 'utf8')).modules_to_save, ['pooler', 'classifier']);
     const full = join(s.dir, 'full-mean');
     await finetune(base(s, { model: s.bert, out: full, pooling: 'mean', args: args({ maxIters: 2 }) }));
     assert.equal(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).classifier_pooling, 'mean');

@@ -132,6 +132,8 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   readonly config: C;
   /** generation_config.json's fields (generate()'s defaults, over config.json's), when the directory had one. */
   generationConfig?: Record<string, unknown>;
+  /** State-dict keys the checkpoint lacked, initialised fresh when loading (a new head; BERT's pooler after MLM-only pretraining). */
+  newlyInitialised: readonly string[] = [];
   constructor(config: C) {
     super();
     this.config = config;
@@ -319,6 +321,7 @@ export async function loadWeightsInto(model: PreTrainedModel, dir: string, opts:
     }
   }
   if (missing.length) initMissing(model, missing);
+  model.newlyInitialised = missing;
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   if (missing.length) warn(`${model.architecture}: newly initialised (not in the checkpoint): ${missing.join(', ')}`);
   if (unexpected.length) warn(`${model.architecture}: checkpoint keys not used: ${unexpected.join(', ')}`);
