@@ -157,6 +157,13 @@ test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoR
     const texts = ['the film was great', 'it felt awful and dull'];
     const again = await loadTaskModel(s.bert, 'sequence-classification', { adapter: out });
     assert.deepEqual((await classifyTexts(again, texts)).results, (await classifyTexts(p, texts)).results, 'two loads of the adapter give the same outputs');
+    // Prefix tuning carries it the same way.
+    const prefix = join(s.dir, 'prefix-mean');
+    await finetune(base(s, { model: s.bert, out: prefix, method: 'prefix', pooling: 'mean', prompt: { numVirtualTokens: 4 }, args: args({ maxIters: 2 }) }));
+    assert.ok(JSON.parse(readFileSync(join(prefix, 'adapter_config.json'), 'utf8')).modules_to_save.includes('bert.pooler.dense'));
+    const p1 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: prefix });
+    const p2 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: prefix });
+    assert.deepEqual((await classifyTexts(p1, texts)).results, (await classifyTexts(p2, texts)).results, 'two loads of the prefix give the same outputs');
     // Saving the pooler in full already (--modules-to-save pooler) covers it: no second copy.
     const out2 = join(s.dir, 'lora-pooler');
     await finetune(base(s, { model: s.bert, out: out2, method: 'lora', lora: { r: 4, alpha: 8, dropout: 0, modulesToSave: ['pooler'] }, args: args({ maxIters: 1 }) }));
