@@ -100,3 +100,12 @@ export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: n
   if (causal) allowed = allowed.logicalAnd(causalAllowed(L, S, attentionMask.device, window));
   return { mask: where(allowed, 0, MASK_MIN), isCausal: false };
 }
+
+/**
+ * Whether a config's positions come from a table of max_position_embeddings / n_positions rows (learned,
+ * sinusoidal): those bound the input length. ALiBi, RoPE, clipped relative and none take any length.
+ */
+export function hasPositionTable(config: object): boolean {
+  const type = (config as { position_embedding_type?: unknown }).position_embedding_type;
+  return !['alibi', 'rope', 'relative', 'none'].includes(String(type ?? ''));
+}

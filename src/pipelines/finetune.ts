@@ -21,6 +21,7 @@ import { labelsFrom } from '../tasks/table.js';
 import { encodeRows, SequenceClassificationTask } from '../tasks/classify_task.js';
 import { QuestionAnsweringTask } from '../tasks/qa_task.js';
 import { prepareQaFeatures, questionMatchTypeOf } from '../tasks/qa_features.js';
+import { hasPositionTable } from '../models/positions.js';
 import { QaFeatureError } from '../tasks/qa_types.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
 import { ADAPTER_LABELS } from './apply.js';
@@ -233,10 +234,9 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
  * tokens take positions before the text's (HF's past length), so they count against the model's.
  */
 function resolveMaxLength(o: FinetuneOptions, model: PreTrainedModel, command: string): number {
-  const c = model.config as { max_position_embeddings?: number; n_positions?: number; position_embedding_type?: string };
+  const c = model.config as { max_position_embeddings?: number; n_positions?: number };
   // Positions without a table (ALiBi, RoPE, clipped relative, none) take inputs longer than pretraining's.
-  const tableless = ['alibi', 'rope', 'relative', 'none'].includes(c.position_embedding_type ?? '');
-  const positions = tableless ? Infinity : c.max_position_embeddings ?? c.n_positions ?? Infinity;
+  const positions = hasPositionTable(model.config) ? c.max_position_embeddings ?? c.n_positions ?? Infinity : Infinity;
   const prompt = o.method === 'prompt' || o.method === 'prefix' ? o.prompt?.numVirtualTokens ?? 20 : 0;
   const room = positions - prompt;
   if (o.maxLength === undefined) return Math.min(o.task === 'qa' ? 384 : 128, room);

@@ -14,6 +14,7 @@ import { manualSeed } from '../tensor/random.js';
 import { buildModel, loadModelDir, prepareTokenizer, saveModelDir, mlmOptionsFor, type Architecture, type ModelDims } from './model_dir.js';
 import type { LanguageModel } from '../train/trainer.js';
 import type { PreTrainedModel } from '../models/index.js';
+import { hasPositionTable } from '../models/positions.js';
 import { openRunDir, type RunSettings } from './run_dir.js';
 
 export interface PretrainOptions extends RunSettings {
@@ -81,9 +82,7 @@ async function initialModel(dir: string, cfg: TrainerConfig, command: string): P
     loaded.model.dispose();
     throw new InputError(`${command}: --init-from ${dir} holds a ${loaded.model.architecture}, which is not a ${task === 'masked-lm' ? 'masked LM (--objective mlm)' : 'causal LM (--objective clm)'}`);
   }
-  const c = loaded.model.config as { n_positions?: number; max_position_embeddings?: number; position_embedding_type?: string };
-  const table = !['alibi', 'rope', 'relative', 'none'].includes(c.position_embedding_type ?? '');
-  if (table && cfg.blockSize > loaded.blockSize) {
+  if (hasPositionTable(loaded.model.config) && cfg.blockSize > loaded.blockSize) {
     loaded.model.dispose();
     throw new InputError(`${command}: --block-size ${cfg.blockSize} exceeds the ${loaded.blockSize} positions of ${dir}`);
   }
