@@ -4,7 +4,7 @@
 import { readConfig, loadWeightsInto, type LoadOptions, type PreTrainedModel, type PretrainedModelClass } from './modeling.js';
 import { GPT2LMHeadModel } from './gpt2/model.js';
 import { GPT2ForSequenceClassification } from './gpt2/classification.js';
-import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification } from './bert/model.js';
+import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification } from './bert/index.js';
 import { Seq2SeqTransformer } from './seq2seq/model.js';
 import { MarianMTModel } from './marian/model.js';
 import { LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM } from './llama/model.js';
