@@ -5,9 +5,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { memory, noGrad, tensor, tidy } from '../src/index.js';
+import { noGrad, tensor, tidy } from '../src/index.js';
 import { fromPretrained, type PreTrainedModel } from '../src/models/index.js';
 import { BatchEngine, EngineClosedError, GrowingKVCache, KVCache, QueueFullError, generate, leftPad, logSumExp, topLogprobs, type CausalLM, type TokenEvent } from '../src/generate/index.js';
+import { liveTensors } from './helpers/live.js';
 
 const dir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 let cached: PreTrainedModel | null = null;
@@ -139,17 +140,17 @@ test('seeded sampling gives the same tokens alone and in a batch; memory is flat
   const together = await Promise.all([req, { ...req, seed: 12 }, { ...req, promptIds: prompt(1, 3) }].map(async (r) => (await collect(engine.submit(r).events)).map((e) => e.token)));
   assert.deepEqual(together[0], alone);
   assert.notDeepEqual(together[1], alone);
-  const before = memory().numTensors;
+  const before = liveTensors();
   for (let round = 0; round < 3; round++) {
     await Promise.all(Array.from({ length: 10 }, (_, i) => collect(engine.submit({ promptIds: prompt(i + round, 1 + i), maxNewTokens: 1 + i % 4 }).events)));
   }
-  assert.equal(memory().numTensors, before, 'no tensor outlives its sequences');
+  assert.equal(liveTensors(), before, 'no tensor outlives its sequences');
   engine.dispose();
 });
 
 test('GrowingKVCache: steps appended in place (past its capacity, through merges and reorders) give the logits of a full forward', async () => {
   const m = await model();
-  const before = memory().numTensors;
+  const before = liveTensors();
   const cache = new GrowingKVCache(0, 1); // headroom 1: every other step outgrows the buffers
   const seqs = [prompt(1, 4), prompt(2, 2)];
   const join = (rows: number[][]) => {
@@ -195,12 +196,12 @@ test('GrowingKVCache: steps appended in place (past its capacity, through merges
     });
   }
   cache.dispose();
-  assert.equal(memory().numTensors, before, 'the cache frees its buffers and views');
+  assert.equal(liveTensors(), before, 'the cache frees its buffers and views');
 });
 
 test('GrowingKVCache without a recorded mask (as an encoder-decoder runner uses it): layers grow as they append, results equal a full forward', async () => {
   const m = await model();
-  const before = memory().numTensors;
+  const before = liveTensors();
   const cache = new GrowingKVCache(1, 1);
   const seq = prompt(6, 3);
   const step = (ids: number[]) => noGrad(() => tidy(() => {
@@ -225,5 +226,5 @@ test('GrowingKVCache without a recorded mask (as an encoder-decoder runner uses 
     assert.equal(cache.self![0]!.key.shape[2], seq.length);
   }
   cache.dispose();
-  assert.equal(memory().numTensors, before, 'grown buffers are freed');
+  assert.equal(liveTensors(), before, 'grown buffers are freed');
 });

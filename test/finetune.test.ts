@@ -9,12 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed, memory, models, noGrad, tokenizers } from '../src/index.js';
+import { manualSeed, models, noGrad, tokenizers } from '../src/index.js';
 import { finetune, type FinetuneOptions } from '../src/pipelines/finetune.js';
 import { loadTaskModel, classifyTexts } from '../src/pipelines/apply.js';
 import { encodeRows, SequenceClassificationTask } from '../src/tasks/classify_task.js';
 import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
 import { loadSafetensors } from '../src/io/index.js';
+import { liveTensors } from './helpers/live.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures');
 const bin = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
@@ -208,9 +209,9 @@ test('classification training resumes to the same losses, and keeps live tensors
     const d = await make();
     const t = new Trainer(d.m, d.task, cfg(1000), null);
     for (let i = 0; i < 10; i++) await t.trainStep();
-    const live = memory().numTensors;
+    const live = liveTensors();
     for (let i = 0; i < 100; i++) await t.trainStep();
-    assert.equal(memory().numTensors, live);
+    assert.equal(liveTensors(), live);
   } finally {
     s.done();
   }

@@ -5,9 +5,10 @@
 // a per-source maximum length), with and without the cache; greedy with and without the cache agree.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, memory, noGrad, type Tensor } from '../src/index.js';
+import { manualSeed, noGrad, type Tensor } from '../src/index.js';
 import { models } from '../src/index.js';
 import { EncoderDecoderRunner, type GenerateOptions, type Seq2SeqLM } from '../src/generate/index.js';
+import { liveTensors } from './helpers/live.js';
 
 const EOS = 0, PAD = 29;
 manualSeed(11);
@@ -164,10 +165,10 @@ test('greedy: with and without the cache, the same tokens and logits; batched eq
 
 test('beam search frees its memory and cache; the runner keeps beams with their source', async () => {
   await model.generate(sources, { numBeams: 2, maxNewTokens: 3 });
-  const before = memory().numTensors;
+  const before = liveTensors();
   await model.generate(sources, { numBeams: 4, maxNewTokens: 6 });
   await model.generate(sources, { numBeams: 3, maxNewTokens: 5, useCache: false });
-  assert.equal(memory().numTensors, before);
+  assert.equal(liveTensors(), before);
   const runner = new EncoderDecoderRunner(model as unknown as Seq2SeqLM, [[1, 2], [3]], [PAD], { useCache: true, padTokenId: PAD, rowsPerSource: 2 });
   try {
     assert.equal(runner.batchSize, 4);

@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { byteLevelDecoderFrom } from './helpers/byte_decoder.js';
-import { memory, noGrad, tidy, tensor } from '../src/index.js';
+import { noGrad, tidy, tensor } from '../src/index.js';
 import { fromPretrained, type PreTrainedModel } from '../src/models/index.js';
 import { Tokenizer } from '../src/tokenizers/index.js';
 import {
   IncrementalDetokenizer, beamSearch, DecoderOnlyRunner, generate, generateStream, LogitsProcessorList, MaxNewTokensCriteria, StoppingCriteriaList,
   type CausalLM,
 } from '../src/generate/index.js';
+import { liveTensors } from './helpers/live.js';
 
 const dir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 
@@ -205,11 +206,11 @@ test('generateStream yields the decoded text of generate(), never splitting a ch
 test('generation frees its cache: the live tensor count returns to where it was', async () => {
   const m = await model();
   await m.generate([expected.greedy_prompt], { maxNewTokens: 3 }); // warm up lazy state
-  const before = memory().numTensors;
+  const before = liveTensors();
   await m.generate([expected.greedy_prompt, [5, 6]], { maxNewTokens: 10 });
   await m.generate([expected.greedy_prompt], { maxNewTokens: 5, numBeams: 3 });
   for await (const _ of m.generateStream([expected.greedy_prompt], { maxNewTokens: 20 }, byteLevelDecoder())) break; // early exit
-  assert.equal(memory().numTensors, before);
+  assert.equal(liveTensors(), before);
 });
 
 test('bad options are clear errors', async () => {

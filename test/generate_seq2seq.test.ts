@@ -4,11 +4,12 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, memory, noGrad, tidy } from '../src/index.js';
+import { manualSeed, noGrad, tidy } from '../src/index.js';
 import { Seq2SeqTransformer } from '../src/models/index.js';
 import {
   beamSearch, EncoderDecoderRunner, LogitsProcessorList, MaxNewTokensCriteria, StoppingCriteriaList, type Seq2SeqLM,
 } from '../src/generate/index.js';
+import { liveTensors } from './helpers/live.js';
 
 manualSeed(0);
 const model = new Seq2SeqTransformer({ vocab_size: 40, d_model: 32, nhead: 4, num_encoder_layers: 2, num_decoder_layers: 2,
@@ -78,8 +79,8 @@ test('seq2seq beam search: scores are sum log-probs / length^lengthPenalty; a ba
 
 test('seq2seq generation frees the memory and its cache', async () => {
   await model.generate([sources[0]!], { maxNewTokens: 2 });
-  const before = memory().numTensors;
+  const before = liveTensors();
   await model.generate(sources, { maxNewTokens: 6 });
   await model.generate(sources, { maxNewTokens: 6, numBeams: 2 });
-  assert.equal(memory().numTensors, before);
+  assert.equal(liveTensors(), before);
 });

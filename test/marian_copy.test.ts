@@ -3,8 +3,9 @@
 // sequences exactly: training, the loss, the cache and batched beam search working together.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, manualSeed, memory, models, noGrad, tidy } from '../src/index.js';
+import { Generator, manualSeed, models, noGrad, tidy } from '../src/index.js';
 import { AdamW, clipGradNorm } from '../src/train/optim.js';
+import { liveTensors } from './helpers/live.js';
 
 const EOS = 0, PAD = 11, LEN = 5;
 const content = (g: Generator) => Array.from({ length: LEN }, () => g.int(1, 11));
@@ -38,9 +39,9 @@ test('Marian learns to reverse a sequence; beam search decodes held-out ones exa
   model.eval();
   const held = new Generator(99);
   const tests = Array.from({ length: 8 }, () => content(held));
-  const before = memory().numTensors;
+  const before = liveTensors();
   const out = await model.generate(tests.map((s) => [...s, EOS]), { numBeams: 3, maxNewTokensOverSource: 2 });
-  assert.equal(memory().numTensors, before, 'generation frees what it allocates');
+  assert.equal(liveTensors(), before, 'generation frees what it allocates');
   out.forEach((seq, i) => assert.deepEqual(seq, [PAD, ...[...tests[i]!].reverse(), EOS], `source ${tests[i]!.join(' ')}`));
   // The teacher-forced loss on the held-out set is near zero too.
   const heldLoss = noGrad(() => tidy(() => model.forward({ inputIds: tests.map((s) => [...s, EOS]), labels: tests.map((s) => [...s].reverse().concat(EOS)) }).loss!.item()));

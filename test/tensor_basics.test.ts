@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, arange, memory, tidy, randn, functional as F } from '../src/index.js';
+import { tensor, arange, tidy, randn, functional as F } from '../src/index.js';
+import { liveTensors } from './helpers/live.js';
 
 test('matmul, relu, sum and backward give the analytic gradient', () => {
   const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
@@ -25,12 +26,12 @@ test('views share storage and contiguous copies', () => {
 });
 
 test('tidy disposes intermediates and keeps the result', () => {
-  const before = memory().numTensors;
+  const before = liveTensors();
   const out = tidy(() => {
     const a = randn([4, 4]);
     return F.softmax(a.mul(2).add(1), -1);
   });
-  assert.equal(memory().numTensors, before + 1);
+  assert.equal(liveTensors(), before + 1);
   out.dispose();
-  assert.equal(memory().numTensors, before);
+  assert.equal(liveTensors(), before);
 });
