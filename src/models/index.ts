@@ -27,7 +27,7 @@ export { asTask, supportsTask, tasksOf, type TaskName, type TaskModel, type Task
 export { TASK_CLASSES, taskClass, fromPretrainedForTask } from './auto.js';
 export { labelMaps, labelNames, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
 export {
-  applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout,
+  applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout, freshModules, adapterModulesToSave,
   ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME,
   type ApplyLoraOptions, type SaveAdapterOptions, type LoadAdapterOptions, type TaskType,
 } from './peft.js';

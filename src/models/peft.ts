@@ -70,13 +70,29 @@ export function applyLora<M extends Module>(model: M, config: ApplyLoraOptions):
 /** taskType filled in, and the task's heads (those the model has) added to modulesToSave. */
 function withTaskDefaults(model: Module, c: LoraConfig): LoraConfig {
   const taskType = c.taskType === undefined ? inferTaskType(model) : c.taskType;
-  const heads = taskType ? TASK_HEADS[taskType] ?? [] : [];
+  return { ...c, taskType, modulesToSave: adapterModulesToSave(model, c.modulesToSave ?? [], taskType ? TASK_HEADS[taskType] ?? [] : []) };
+}
+
+/** The modules holding weights that loading initialised because the checkpoint lacked them (none for a model not loaded). */
+export function freshModules(model: Module): string[] {
+  const keys = model instanceof PreTrainedModel ? model.newlyInitialised : [];
+  return [...new Set(keys.map((key) => key.slice(0, key.lastIndexOf('.'))).filter((m) => m !== ''))];
+}
+
+/**
+ * What an adapter trains in full and saves beside itself (PEFT's modules_to_save): the modules asked
+ * for, the task's heads that this model has (PEFT lists 'classifier' and 'score'; absent ones are
+ * dropped), and every module whose weights the checkpoint lacked, such as BERT's pooler after masked-LM
+ * pretraining: loading draws those at random, so a reloaded adapter could not rebuild them otherwise.
+ * A module inside one already listed is covered by it.
+ */
+export function adapterModulesToSave(model: Module, given: readonly string[], heads: readonly string[]): string[] | null {
   const names = [...model.namedModules()].map(([k]) => k);
   const has = (h: string) => names.some((k) => k === h || k.endsWith(`.${h}`));
-  // Heads named by the task but absent from this model (PEFT lists 'classifier' and 'score') are dropped.
-  const given = (c.modulesToSave ?? []).filter((m) => !heads.includes(m) || has(m));
-  const toSave = [...new Set([...given, ...heads.filter(has)])];
-  return { ...c, taskType, modulesToSave: toSave.length ? toSave : null };
+  const listed = [...new Set([...given.filter((m) => !heads.includes(m) || has(m)), ...heads.filter(has)])];
+  const covered = (m: string) => listed.some((g) => m === g || m.endsWith(`.${g}`) || m.startsWith(`${g}.`) || m.includes(`.${g}.`));
+  const toSave = [...listed, ...freshModules(model).filter((m) => !covered(m))];
+  return toSave.length ? toSave : null;
 }
 
 // ---------------------------------------------------------------- adapter_config.json

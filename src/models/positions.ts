@@ -6,7 +6,7 @@ import { where } from '../tensor/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { causalAllowed } from '../nn/attention.js';
 import {
-  ALiBi, LearnedPositionalEmbedding, RelativePositionBias, RotaryEmbedding, SinusoidalPositionalEncoding, checkPositionType,
+  ALiBi, LearnedPositionalEmbedding, RelativePositionBias, RotaryEmbedding, SinusoidalPositionalEncoding, checkPositionType, isEmbeddingPosition,
   type PositionType, type ScoreBias,
 } from '../nn/positional.js';
 import type { RopeScaling } from '../nn/rope_scaling.js';
@@ -102,10 +102,11 @@ export function modelAttentionMask(attentionMask: Tensor | null, L: number, S: n
 }
 
 /**
- * Whether a config's positions come from a table of max_position_embeddings / n_positions rows (learned,
- * sinusoidal): those bound the input length. ALiBi, RoPE, clipped relative and none take any length.
+ * Whether a config's positions come from a table of max_position_embeddings / n_positions rows
+ * (learned, sinusoidal), which bounds the input length; positions inside attention (ALiBi, RoPE,
+ * clipped relative) or none take any length. A config without the field has its family's table.
  */
 export function hasPositionTable(config: object): boolean {
   const type = (config as { position_embedding_type?: unknown }).position_embedding_type;
-  return !['alibi', 'rope', 'relative', 'none'].includes(String(type ?? ''));
+  return typeof type !== 'string' || isEmbeddingPosition(checkPositionType(type));
 }

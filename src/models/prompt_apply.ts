@@ -14,7 +14,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Module } from '../nn/module.js';
 import { PrefixEncoder, PromptEmbedding } from '../nn/prompt.js';
-import { inferTaskType, type TaskType } from './peft.js';
+import { adapterModulesToSave, inferTaskType, type TaskType } from './peft.js';
 import { supportsTask, tasksOf } from './tasks.js';
 import type { PromptLearningConfig } from './prompt_config.js';
 import { PromptLearningModel, type PromptModelParts } from './prompt_model.js';
@@ -101,12 +101,10 @@ function baseConfig(model: Module, opts: PromptLearningOptions, peftType: Prompt
   if (!Number.isInteger(P) || P <= 0) throw new Error(`${where}: numVirtualTokens must be a positive integer, got ${JSON.stringify(P)}`);
   const shape = promptModelShape(model, where, peftType);
   const taskType = opts.taskType === undefined ? inferTaskType(model) : opts.taskType;
-  const names = [...model.namedModules()].map(([k]) => k);
-  const heads = (TASK_HEADS[taskType ?? ''] ?? []).filter((h) => names.some((k) => k === h || k.endsWith(`.${h}`)));
-  const toSave = [...new Set([...(opts.modulesToSave ?? []), ...heads])];
+  const toSave = adapterModulesToSave(model, opts.modulesToSave ?? [], TASK_HEADS[taskType ?? ''] ?? []);
   return {
     peftType, taskType, numVirtualTokens: P, tokenDim: shape.tokenDim, numTransformerSubmodules: 1,
-    numAttentionHeads: shape.numAttentionHeads, numLayers: shape.numLayers, modulesToSave: toSave.length ? toSave : null,
+    numAttentionHeads: shape.numAttentionHeads, numLayers: shape.numLayers, modulesToSave: toSave,
     inferenceMode: opts.inferenceMode ?? false, baseModelNameOrPath: opts.baseModelNameOrPath ?? null, revision: null,
     promptTuningInit: 'RANDOM', promptTuningInitText: null, tokenizerNameOrPath: null,
     prefixProjection: false, encoderHiddenSize: null, initWeights: null,

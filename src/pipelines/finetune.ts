@@ -11,7 +11,7 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { trainWordPiece } from '../tokenizers/presets.js';
 import {
   BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames,
-  applyLora, applyPromptTuning, applyPrefixTuning, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
+  applyLora, freshModules, applyPromptTuning, applyPrefixTuning, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
 } from '../models/index.js';
 import type { LoraModel } from '../nn/lora_model.js';
 import type { PromptLearningModel } from '../models/prompt_model.js';
@@ -305,41 +305,24 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
 /** Applies the method: LoRA adapters or a prompt (base frozen), head only, or freezing by role for full fine-tuning. */
 function applyMethod(model: PreTrainedModel, o: FinetuneOptions, log: (s: string) => void): Adapters {
   if (o.method === 'head') { freezeAllButHead(model); return { lora: null, prompt: null }; }
-  const fresh = o.method === 'full' ? [] : freshModules(model);
-  for (const m of fresh) log(`${m} is not in the checkpoint (newly initialised): it trains in full and is saved with the adapter, which could not rebuild it otherwise`);
-  // A fresh module inside one the user already saves in full is covered by it.
-  const inside = (m: string, g: string) => m === g || m.endsWith(`.${g}`) || m.startsWith(`${g}.`) || m.includes(`.${g}.`);
-  const toSave = (given: string[] = []) => [...new Set([...given, ...fresh.filter((m) => !given.some((g) => inside(m, g)))])];
+  for (const m of o.method === 'full' ? [] : freshModules(model)) log(`${m} is not in the checkpoint (newly initialised): the adapter trains it in full and saves it`);
   if (o.method === 'lora') {
     const l = o.lora ?? { r: 8, alpha: 16, dropout: 0.1 };
     const type = String(model.config.model_type);
-    const save = toSave(l.modulesToSave);
     const lora = applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
-      ...(save.length ? { modulesToSave: save } : {}), baseModelNameOrPath: o.model ?? null });
+      ...(l.modulesToSave ? { modulesToSave: l.modulesToSave } : {}), baseModelNameOrPath: o.model ?? null });
     return { lora, prompt: null };
   }
   if (o.method === 'prompt' || o.method === 'prefix') {
     const p = o.prompt ?? { numVirtualTokens: 20 };
-    const save = toSave(p.modulesToSave);
     const common = { numVirtualTokens: p.numVirtualTokens, baseModelNameOrPath: o.model ?? null,
-      ...(save.length ? { modulesToSave: [...taskHeads(model), ...save] } : {}) };
+      ...(p.modulesToSave ? { modulesToSave: [...taskHeads(model), ...p.modulesToSave] } : {}) };
     const prompt = o.method === 'prompt' ? applyPromptTuning(model, { ...common, init: 'sample-vocab' })
       : applyPrefixTuning(model, { ...common, prefixProjection: p.prefixProjection ?? false });
     return { lora: null, prompt };
   }
   if (o.freezeEmbeddings || o.freezeLayers) freeze(model, { embeddings: o.freezeEmbeddings, layers: o.freezeLayers });
   return { lora: null, prompt: null };
-}
-
-/**
- * Modules outside the task head whose weights the checkpoint lacked (BERT's pooler, after masked-LM
- * pretraining): random at load, so an adapter must carry them, as it carries the head.
- */
-function freshModules(model: PreTrainedModel): string[] {
-  const heads = taskHeads(model);
-  const owners = model.newlyInitialised.map((key) => key.slice(0, key.lastIndexOf('.')))
-    .filter((m) => m !== '' && !heads.some((h) => m === h || m.startsWith(`${h}.`)));
-  return [...new Set(owners)];
 }
 
 /** The task head's module name in a model (trained in full beside a prompt, as PEFT's modules_to_save). */

@@ -7,6 +7,7 @@ import { finetune, type FinetuneOptions } from '../../pipelines/finetune.js';
 import { finetuneSeq2Seq, type Seq2SeqFinetuneOptions } from '../../pipelines/finetune_seq2seq.js';
 import { onInterrupt } from '../../pipelines/interrupt.js';
 import { deviceFlag, useDevice } from '../device.js';
+import { POSITION_CHOICES } from './train.js';
 
 const spec: CommandSpec = {
   name: 'finetune',
@@ -62,7 +63,7 @@ const spec: CommandSpec = {
     'vocab-size': { type: 'number', help: 'from scratch: WordPiece vocabulary size', default: 8000, integer: true, min: 100 },
     dropout: { type: 'number', help: 'from scratch: dropout', default: 0.1, min: 0, lt: 1 },
     position: { type: 'string', help: 'from scratch (classify, qa): positions, as tlm train --position (alibi: a locality bias from the first step)', default: 'learned',
-      choices: ['learned', 'sinusoidal', 'relative', 'rope', 'alibi', 'none'] },
+      choices: POSITION_CHOICES },
     'norm-first': { type: 'boolean', help: 'from scratch (classify, qa): pre-norm BERT layers plus a final LayerNorm' },
     'batch-size': { type: 'number', help: 'examples per step', default: 32, integer: true, min: 1 },
     epochs: { type: 'number', help: 'passes over the training data (default 3; --max-iters wins)', gt: 0 },

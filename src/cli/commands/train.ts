@@ -8,6 +8,9 @@ import { pretrain, type PretrainResult } from '../../pipelines/pretrain.js';
 import { onInterrupt } from '../../pipelines/interrupt.js';
 import { deviceFlag, useDevice } from '../device.js';
 
+/** --position's choices (tlm train, and finetune --from-scratch): the position types a BERT or GPT-2 takes from the CLI. */
+export const POSITION_CHOICES = ['learned', 'sinusoidal', 'relative', 'rope', 'alibi', 'none'];
+
 export const trainFlags: CommandSpec['flags'] = {
   data: { type: 'strings', help: 'training text file (repeat for several)' },
   tokenizer: { type: 'string', help: 'char, bpe (trained on the data), or a tokenizer.json / model dir', default: 'char' },
@@ -36,7 +39,7 @@ export const trainFlags: CommandSpec['flags'] = {
   dropout: { type: 'number', help: 'dropout probability', default: 0, min: 0, lt: 1 },
   'init-std': { type: 'number', help: 'standard deviation of the initial weights (HF initializer_range; default 0.02)', gt: 0 },
   position: { type: 'string', help: 'positions: learned (GPT-2\'s wpe, BERT\'s absolute), sinusoidal, relative (Shaw et al.), rope, alibi (a locality bias from the first step), none; all but learned are tlm extensions HF cannot load',
-    default: 'learned', choices: ['learned', 'sinusoidal', 'relative', 'rope', 'alibi', 'none'] },
+    default: 'learned', choices: POSITION_CHOICES },
   'norm-first': { type: 'boolean', help: 'masked LM: pre-norm BERT layers plus a final LayerNorm; trains faster and more stably than BERT\'s post-norm, but HF\'s BertModel cannot load it' },
   'no-bias': { type: 'boolean', help: 'no biases in linear layers and LayerNorms (nanoGPT\'s default; GPT causal LM only)' },
   activation: { type: 'string', help: 'MLP activation of the GPT (gelu_new is GPT-2\'s tanh form)', default: 'gelu_new', choices: ['gelu_new', 'gelu', 'relu'] },

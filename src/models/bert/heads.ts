@@ -108,7 +108,7 @@ export class BertForMaskedLM extends BertHeadModel {
   }
 }
 
-/** BERT + dropout + linear on the pooled [CLS] state (HF's BertForSequenceClassification). */
+/** BERT + dropout + linear on the pooled state, [CLS]'s or the tokens' mean (HF's BertForSequenceClassification). */
 export class BertForSequenceClassification extends BertHeadModel {
   readonly dropout: Dropout;
   readonly classifier: Linear;

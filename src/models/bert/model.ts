@@ -185,8 +185,10 @@ class BertPooler extends Module {
   forward(h: Tensor, attentionMask: Tensor | null): Tensor {
     if (this.pooling === 'cls') return this.dense.forward(h.select(1, 0)).tanh();
     if (attentionMask === null) return this.dense.forward(h.mean(1)).tanh();
-    const m = attentionMask.float().unsqueeze(-1);
-    return this.dense.forward(h.mul(m).sum(1).div(m.sum(1).clamp(1))).tanh();
+    // The masked sum as one batched product [B,1,T]·[B,T,D], with no masked copy of the states.
+    const m = attentionMask.float();
+    const sum = m.unsqueeze(1).matmul(h).squeeze(1);
+    return this.dense.forward(sum.div(m.sum(1, true).clamp(1))).tanh();
   }
 }
 
