@@ -178,6 +178,16 @@ test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoR
     await finetune(base(s, { model: s.bert, out: full, pooling: 'mean', args: args({ maxIters: 2 }) }));
     assert.equal(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).classifier_pooling, 'mean');
     await assert.rejects(finetune(base(s, { model: s.gpt2, out: join(s.dir, 'g'), pooling: 'mean', args: args({ maxIters: 1 }) })), /--pooling applies to BERT classifiers, not gpt2/);
+    await assert.rejects(finetune(base(s, { model: s.gpt2, out: join(s.dir, 'g'), pooler: 'none', args: args({ maxIters: 1 }) })), /--pooler applies to BERT classifiers, not gpt2/);
+    // --pooler none: no pooler to carry; the adapter holds the classifier alone and reloads as trained.
+    const bare = join(s.dir, 'lora-bare');
+    await finetune(base(s, { model: s.bert, out: bare, method: 'lora', pooling: 'mean', pooler: 'none', lora: { r: 4, alpha: 8, dropout: 0, targets: ['query', 'dense'] }, args: args({ maxIters: 4 }) }));
+    assert.deepEqual(JSON.parse(readFileSync(join(bare, 'adapter_config.json'), 'utf8')).modules_to_save, ['classifier']);
+    assert.equal(JSON.parse(readFileSync(join(bare, 'labels.json'), 'utf8')).pooler_dense, false);
+    const b1 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: bare });
+    assert.ok(!b1.model.namedParameters().some(([name]) => name.includes('pooler')), 'the reloaded classifier has no pooler');
+    const b2 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: bare });
+    assert.deepEqual((await classifyTexts(b1, texts)).results, (await classifyTexts(b2, texts)).results, 'two loads of the pooler-less adapter give the same outputs');
   } finally {
     s.done();
   }
@@ -250,6 +260,8 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
       /has a head for 2 labels \(neg, pos\), but the training data has 3 \(x, y, z\)/);
     one(tlm(['finetune', '--task', 'classify', '--train', s.train, '--eval', s.evalFile, '--out', join(s.dir, 'n')]), /--model DIR or --from-scratch is required/);
     one(ft('--method', 'lora', '--lora-r', '0'), /--lora-r must be a positive integer, got 0/);
+    one(tlm(['finetune', '--task', 'qa', '--model', s.bert, '--train', s.train, '--eval', s.evalFile, '--pooler', 'none', '--out', join(s.dir, 'p')]), /--pooler applies to --task classify/);
+    one(ft('--pooler', 'max'), /--pooler/);
     one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);
     one(ft('--method', 'prefix', '--num-virtual-tokens', '8', '--max-length', '128'), /--max-length 128 plus --num-virtual-tokens 8 exceeds the model's 128 positions; use --max-length 120 or fewer/);
     // QA: a question that leaves no room for the context in a window.

@@ -15,7 +15,7 @@ TLM=(node "$ROOT/dist/src/cli/bin.js")
 # sentences without their labels, Multi30k's English side, SQuAD's contexts) in 128-token windows
 # framed as [CLS] … [SEP], the shape fine-tuning gives it.
 PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
-pretrain_shared_mlm() { pretrain_mlm "$PRETRAINED" 128 32; }
+pretrain_shared_mlm() { pretrain_mlm "$PRETRAINED.base" 128 32; continue_mlm "$PRETRAINED.base" "$PRETRAINED"; }
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
 pretrain_mlm() {
   local dir="$1" block="$2" batch="$3"
@@ -35,4 +35,24 @@ pretrain_mlm() {
     --max-iters "${PRETRAIN_ITERS:-3600}" --max-seconds "${PRETRAIN_SECONDS:-2700}" --lr "${PRETRAIN_LR:-3e-3}" --min-lr 1e-4 --warmup-iters 200 \
     --eval-interval 250 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" ${PRETRAIN_FLAGS:-} --quiet --overwrite
   echo "recipe: pretraining took $((SECONDS - t0)) s" >&2
+}
+
+# continue_mlm BASE_DIR DIR: a second pretraining stage from BASE_DIR's weights and tokenizer, on the
+# same text plus SAMSum's dialogues (read from the data folder, never copied into the repository):
+# informal, opinionated language the captions and encyclopaedia paragraphs lack.
+continue_mlm() {
+  local base="$1" dir="$2"
+  if [ -f "$dir/model.safetensors" ] && [ ! -f "$dir/.tlm.lock" ]; then
+    echo "recipe: reusing the pretrained model in $dir" >&2; return
+  fi
+  local corpus="$base.corpus"
+  node -e 'for(const l of require("fs").readFileSync(process.argv[1],"utf8").split("\n"))if(l.trim())process.stdout.write(JSON.parse(l).source.replace(/\r/g,"")+"\n\n")' \
+    "$DATA/samsum/train.jsonl" > "$corpus/samsum-dialogues.txt"
+  local t0=$SECONDS
+  "${TLM[@]}" train --objective mlm --init-from "$base" \
+    --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" --data "$corpus/samsum-dialogues.txt" \
+    --block-size 128 --batch-size 32 --dropout 0.1 \
+    --max-iters "${CONTINUE_ITERS:-6000}" --max-seconds "${CONTINUE_SECONDS:-4200}" --lr "${CONTINUE_LR:-1.5e-3}" --min-lr 5e-5 --warmup-iters 200 \
+    --eval-interval 500 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" --quiet --overwrite
+  echo "recipe: continued pretraining took $((SECONDS - t0)) s" >&2
 }

@@ -62,6 +62,8 @@ export interface FinetuneOptions extends RunSettings {
   docStride?: number;
   /** Classification with BERT: what the pooler reads, the [CLS] state or the mean of the tokens' (default: the checkpoint's, else cls). */
   pooling?: 'cls' | 'mean';
+  /** Classification with BERT: 'none' hands the pooled state to the classifier without the pooler's dense + tanh (default: the checkpoint's, else dense). */
+  pooler?: 'dense' | 'none';
   /** QA: give context tokens that occur in the question a token type of their own (a BERT extension; see prepareQaFeatures). */
   questionMatch?: boolean;
   method: FinetuneMethod;
@@ -194,7 +196,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
     if (labels.length < 2) throw new InputError(`${command}: the training file ${o.train} has only one label (${labels[0]}); classification needs two or more`);
     const tok = o.model ? await loadTokenizer(o.model, command)
       : scratchTokenizer(trainRows.flatMap((r) => r.textPair !== undefined ? [r.text, r.textPair] : [r.text]), o.fromScratch!, log);
-    const model = o.model ? await classifierFrom(o.model, labels, command, log, o.pooling) : scratchModel(o, tok, labelMaps(labels));
+    const model = o.model ? await classifierFrom(o.model, labels, command, log, o.pooling, o.pooler) : scratchModel(o, tok, labelMaps(labels));
     const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
     const maxLength = resolveMaxLength(o, model, command);
     const adapters = applyMethod(model, o, log);
@@ -267,7 +269,7 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
   const cfg = bertConfig({ vocab_size: tok.vocabSize, hidden_size: s.nEmbd, num_hidden_layers: s.nLayer, num_attention_heads: s.nHead,
     intermediate_size: 4 * s.nEmbd, max_position_embeddings: Math.max(o.maxLength ?? (o.task === 'qa' ? 384 : 128), 64), hidden_dropout_prob: s.dropout,
     attention_probs_dropout_prob: s.dropout, pad_token_id: tok.tokenToId('[PAD]') ?? 0, ...(labels ?? {}),
-    ...(s.normFirst ? { norm_first: true } : {}), ...(o.pooling ? { classifier_pooling: o.pooling } : {}), ...(s.position && s.position !== 'learned' ? { position_embedding_type: s.position } : {}) });
+    ...(s.normFirst ? { norm_first: true } : {}), ...(o.pooling ? { classifier_pooling: o.pooling } : {}), ...(o.pooler ? { pooler_dense: o.pooler === 'dense' } : {}), ...(s.position && s.position !== 'learned' ? { position_embedding_type: s.position } : {}) });
   return o.task === 'classify' ? new BertForSequenceClassification(cfg) : new BertForQuestionAnswering(cfg);
 }
 
@@ -276,7 +278,7 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
  * labels; a classifier keeps its head when its labels are the data's (by name, or HF's default
  * LABEL_i names with the same count), and is refused when the counts differ.
  */
-async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void, pooling?: 'cls' | 'mean'): Promise<SequenceClassificationModel & PreTrainedModel> {
+async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void, pooling?: 'cls' | 'mean', pooler?: 'dense' | 'none'): Promise<SequenceClassificationModel & PreTrainedModel> {
   const { readConfig } = await import('../models/modeling.js');
   const cfg = await readConfig(dir);
   const maps = labelMaps(labels);
@@ -291,10 +293,11 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
     }
   }
   const overrides: Record<string, unknown> = { ...maps };
-  if (pooling) {
-    if (cfg.model_type !== 'bert') throw new InputError(`${command}: --pooling applies to BERT classifiers, not ${String(cfg.model_type)} (GPT-2 reads its last token)`);
-    overrides.classifier_pooling = pooling;
+  if ((pooling || pooler) && cfg.model_type !== 'bert') {
+    throw new InputError(`${command}: --${pooling ? 'pooling' : 'pooler'} applies to BERT classifiers, not ${String(cfg.model_type)} (GPT-2 reads its last token)`);
   }
+  if (pooling) overrides.classifier_pooling = pooling;
+  if (pooler) overrides.pooler_dense = pooler === 'dense';
   if (cfg.model_type === 'gpt2' && (cfg.pad_token_id === undefined || cfg.pad_token_id === null)) {
     // GPT-2 has no padding token: as HF users do, pad with EOS (the last real token is found by the mask rule).
     overrides.pad_token_id = cfg.eos_token_id ?? 0;
@@ -337,9 +340,9 @@ async function saveOutput(dir: string, model: PreTrainedModel, tok: Tokenizer, a
     const handle = adapters.lora ?? adapters.prompt;
     if (handle) {
       await saveAdapter(dir, handle);
-      // The head's config beside the adapter: its labels, and the pooling when it is not the base's default.
-      const { id2label, label2id, classifier_pooling: pooling } = model.config as { id2label?: unknown; label2id?: unknown; classifier_pooling?: string };
-      const head = { id2label, label2id, ...(pooling === 'mean' ? { classifier_pooling: pooling } : {}) };
+      // The head's config beside the adapter: its labels, and the pooler's when it is not the base's default.
+      const { id2label, label2id, classifier_pooling: pooling, pooler_dense: dense } = model.config as { id2label?: unknown; label2id?: unknown; classifier_pooling?: string; pooler_dense?: boolean };
+      const head = { id2label, label2id, ...(pooling === 'mean' ? { classifier_pooling: pooling } : {}), ...(dense === false ? { pooler_dense: false } : {}) };
       if (id2label) await writeFileAtomic(join(dir, ADAPTER_LABELS), JSON.stringify(head, null, 2) + '\n');
     }
     else await model.savePretrained(dir);

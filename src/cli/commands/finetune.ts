@@ -44,6 +44,8 @@ const spec: CommandSpec = {
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows (default min(128, max-length / 3))', integer: true, min: 0 },
     pooling: { type: 'string', help: 'classify, BERT: what the pooler reads: the [CLS] state (BERT\'s) or the mean of the tokens\' states (for models pretrained by masked LM alone; default: the checkpoint\'s, else cls)',
       choices: ['cls', 'mean'] },
+    pooler: { type: 'string', help: 'classify, BERT: pass the pooled state through the pooler\'s dense + tanh layer (BERT\'s), or hand it to the classifier as it is (none: no untrained layer between a masked-LM encoder and the classifier, and none for an adapter to carry; default: the checkpoint\'s, else dense)',
+      choices: ['dense', 'none'] },
     'question-match': { type: 'boolean', help: 'qa, BERT: context tokens that occur in the question get a token type of their own (an exact-match feature, as DrQA\'s; recorded in config.json and used by tlm answer/eval)' },
     method: { type: 'string', help: 'what trains: everything, LoRA adapters, a soft prompt (prompt tuning), per-layer key/value prefixes (prefix tuning, deep prompts), or only the task head (a linear probe)',
       default: 'full', choices: ['full', 'lora', 'prompt', 'prefix', 'head'] },
@@ -110,6 +112,7 @@ const spec: CommandSpec = {
     if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
     if ((f.position !== 'learned' || f['norm-first']) && (!f['from-scratch'] || seq2seq)) return '--position and --norm-first shape a model trained --from-scratch for classify or qa';
     if (f.pooling && f.task !== 'classify') return '--pooling applies to --task classify';
+    if (f.pooler && f.task !== 'classify') return '--pooler applies to --task classify';
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
@@ -127,7 +130,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     columns: { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined, labelColumn: f['label-column'] as string },
     trainArticles: f['train-articles'] as string | undefined, evalArticles: f['eval-articles'] as string | undefined,
     maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined,
-    questionMatch: f['question-match'] === true, pooling: f.pooling as 'cls' | 'mean' | undefined,
+    questionMatch: f['question-match'] === true, pooling: f.pooling as 'cls' | 'mean' | undefined, pooler: f.pooler as 'dense' | 'none' | undefined,
     method: f.method as FinetuneOptions['method'],
     lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
       modulesToSave: f['modules-to-save'] as string[] | undefined },

@@ -37,9 +37,15 @@ export interface BertConfig extends BaseConfig {
   question_match_type_id: number | null;
   /** What the pooler reads: the [CLS] state (BERT) or the mean of the unpadded states (ModernBERT's 'mean'). */
   classifier_pooling: 'cls' | 'mean';
+  /**
+   * Whether the pooler passes that state through its dense + tanh layer (BERT's, trained by next-sentence
+   * prediction) or hands it to the classifier as it is (false: nothing untrained sits between a
+   * masked-LM encoder and the classifier, and an adapter need not carry a pooler).
+   */
+  pooler_dense: boolean;
 }
 
-const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, question_match_type_id: null, classifier_pooling: 'cls' } as const;
+const TLM_DEFAULTS = { norm_first: false, max_relative_position: 16, rope_theta: 10000, position_embedding_dim: null, question_match_type_id: null, classifier_pooling: 'cls', pooler_dense: true } as const;
 
 export const BERT_BASE = {
   model_type: 'bert' as const,
@@ -62,6 +68,7 @@ export function bertConfig(partial: Partial<BertConfig> & Record<string, unknown
   }
   checkPositionType(c.position_embedding_type);
   if (c.classifier_pooling !== 'cls' && c.classifier_pooling !== 'mean') throw new Error(`BERT config: classifier_pooling must be 'cls' or 'mean', got ${JSON.stringify(c.classifier_pooling)}`);
+  if (typeof c.pooler_dense !== 'boolean') throw new Error(`BERT config: pooler_dense must be true or false, got ${JSON.stringify(c.pooler_dense)}`);
   const match = c.question_match_type_id;
   if (match !== null && !(Number.isInteger(match) && match >= 0 && match < c.type_vocab_size)) {
     throw new Error(`BERT config: question_match_type_id ${String(match)} must be a token type below type_vocab_size ${c.type_vocab_size}`);

@@ -170,11 +170,11 @@ function tokenMask(attentionMask: Tensor | null, T: number): Tensor | null {
 }
 
 class BertPooler extends Module {
-  readonly dense: Linear;
+  readonly dense: Linear | null;
   readonly pooling: 'cls' | 'mean';
   constructor(c: BertConfig) {
     super();
-    this.dense = this.registerModule('dense', new Linear(c.hidden_size, c.hidden_size));
+    this.dense = c.pooler_dense ? this.registerModule('dense', new Linear(c.hidden_size, c.hidden_size)) : null;
     this.pooling = c.classifier_pooling;
   }
   /**
@@ -183,12 +183,16 @@ class BertPooler extends Module {
    * ModernBERT's: for a model pretrained by masked LM alone, whose [CLS] state learned nothing).
    */
   forward(h: Tensor, attentionMask: Tensor | null): Tensor {
-    if (this.pooling === 'cls') return this.dense.forward(h.select(1, 0)).tanh();
-    if (attentionMask === null) return this.dense.forward(h.mean(1)).tanh();
+    const pooled = this.pool(h, attentionMask);
+    return this.dense ? this.dense.forward(pooled).tanh() : pooled;
+  }
+  private pool(h: Tensor, attentionMask: Tensor | null): Tensor {
+    if (this.pooling === 'cls') return h.select(1, 0);
+    if (attentionMask === null) return h.mean(1);
     // The masked sum as one batched product [B,1,T]·[B,T,D], with no masked copy of the states.
     const m = attentionMask.float();
     const sum = m.unsqueeze(1).matmul(h).squeeze(1);
-    return this.dense.forward(sum.div(m.sum(1, true).clamp(1))).tanh();
+    return sum.div(m.sum(1, true).clamp(1));
   }
 }
 
