@@ -52,7 +52,7 @@ continue_mlm() {
   "${TLM[@]}" train --objective mlm --init-from "$base" \
     --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" --data "$corpus/samsum-dialogues.txt" \
     --block-size 128 --batch-size 32 --dropout 0.1 \
-    --max-iters "${CONTINUE_ITERS:-6000}" --max-seconds "${CONTINUE_SECONDS:-4200}" --lr "${CONTINUE_LR:-1.5e-3}" --min-lr 5e-5 --warmup-iters 200 \
+    --max-iters "${CONTINUE_ITERS:-4500}" --max-seconds "${CONTINUE_SECONDS:-5400}" --lr "${CONTINUE_LR:-1.5e-3}" --min-lr 5e-5 --warmup-iters 200 \
     --eval-interval 500 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" --quiet --overwrite
   echo "recipe: continued pretraining took $((SECONDS - t0)) s" >&2
 }
