@@ -13,7 +13,8 @@ TLM=(node "$ROOT/dist/src/cli/bin.js")
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram
 # plateau in hundreds of steps where learned positions take thousands), WordPiece 8000, pretrained on label-free text held offline (SST-2's training
 # sentences without their labels, Multi30k's English side, SQuAD's contexts) in 128-token windows
-# framed as [CLS] … [SEP], the shape fine-tuning gives it.
+# framed as [CLS] … [SEP], the shape fine-tuning gives it. A second stage (continue_mlm) goes on from
+# that model with SAMSum's dialogues added; the recipes use its result, $PRETRAINED.
 PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
 pretrain_shared_mlm() { pretrain_mlm "$PRETRAINED.base" 128 32; continue_mlm "$PRETRAINED.base" "$PRETRAINED"; }
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
