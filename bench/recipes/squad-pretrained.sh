@@ -9,7 +9,7 @@ SQUAD="$DATA/squad/dev-v1.1.json"
 pretrain_shared_mlm
 t0=$SECONDS
 "${TLM[@]}" finetune --task qa --model "$PRETRAINED" --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: \
-  --max-length 192 --doc-stride 64 --question-match --batch-size 32 --epochs "${EPOCHS:-3}" --lr "${LR:-5e-4}" --warmup-iters 200 \
+  --max-length 192 --doc-stride 64 --question-match --batch-size 32 --epochs "${EPOCHS:-4}" --lr "${LR:-5e-4}" --warmup-iters 200 \
   --early-stopping-patience 3 --out "$OUT" --overwrite --quiet
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2
 "${TLM[@]}" eval --task qa --model "$OUT" --data "$SQUAD" --articles 38: --max-length 192 --doc-stride 64

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SST-2 from a BERT that tlm pretrained itself (masked LM on label-free text, see common.sh), then
-# fully fine-tuned: bench/recipes/sst2-pretrained.sh OUT_DIR. Prints the dev-set metrics. The pooler reads
-# the mean of the token states: masked-LM pretraining trains no [CLS] summary (BERT's came from NSP).
+# fully fine-tuned: bench/recipes/sst2-pretrained.sh OUT_DIR. Prints the dev-set metrics. The classifier
+# reads the mean of the token states, with no pooler layer between: masked-LM pretraining trains no
+# [CLS] summary and no pooler (BERT's came from next-sentence prediction).
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-pretrained.sh OUT_DIR}"
 pretrain_shared_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
+"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler "${POOLER:-none}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
   --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-3}" --lr "${LR:-1e-4}" --warmup-iters 200 \
   --eval-interval 500 --out "$OUT" --overwrite --quiet
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2
