@@ -7,7 +7,7 @@ OUT="${1:?usage: bench/recipes/sst2-prefix.sh OUT_DIR}"
 pretrain_shared_mlm
 t0=$SECONDS
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --method prefix --num-virtual-tokens 16 --modules-to-save pooler \
-  --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence --max-length 48 --batch-size 32 \
+  --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64 --batch-size 32 \
   --epochs "${EPOCHS:-3}" --lr "${LR:-5e-3}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --overwrite --quiet
 echo "recipe: training took $((SECONDS - t0)) s" >&2
-"${TLM[@]}" eval --task classify --model "$PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 48
+"${TLM[@]}" eval --task classify --model "$PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64
