@@ -262,6 +262,7 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     one(ft('--method', 'lora', '--lora-r', '0'), /--lora-r must be a positive integer, got 0/);
     one(tlm(['finetune', '--task', 'qa', '--model', s.bert, '--train', s.train, '--eval', s.evalFile, '--pooler', 'none', '--out', join(s.dir, 'p')]), /--pooler applies to --task classify/);
     one(ft('--pooler', 'max'), /--pooler/);
+    one(ft('--cased'), /--cased shapes the vocabulary of a model trained --from-scratch/);
     one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);
     one(ft('--method', 'prefix', '--num-virtual-tokens', '8', '--max-length', '128'), /--max-length 128 plus --num-virtual-tokens 8 exceeds the model's 128 positions; use --max-length 120 or fewer/);
     // QA: a question that leaves no room for the context in a window.

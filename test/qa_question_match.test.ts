@@ -72,3 +72,26 @@ test('fine-tuning with --question-match saves it in config.json, and answering u
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('from scratch, cased: the WordPiece vocabulary trained on the texts keeps case, and the run answers with it', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-cased-'));
+  try {
+    const squad = join(dir, 'squad.json');
+    writeFileSync(squad, JSON.stringify({ data: [{ title: 'Normans', paragraphs: [{ context: CONTEXT, qas: EXAMPLES.map((e) => ({
+      id: e.id, question: e.question, answers: e.answers!.map((a) => ({ text: a.text, answer_start: a.answerStart })) })) }] }] }));
+    const args = { lr: 1e-3, minLr: 0, warmupIters: 0, schedule: 'linear' as const, weightDecay: 0, beta1: 0.9, beta2: 0.999, gradClip: 1, gradAccum: 1, logInterval: 1, seed: 1, maxIters: 1 };
+    const run = async (name: string, cased: boolean) => {
+      const out = join(dir, name);
+      await finetune({ task: 'qa', fromScratch: { arch: 'bert', nLayer: 1, nHead: 2, nEmbd: 16, vocabSize: 200, dropout: 0, cased }, train: squad, eval: squad,
+        maxLength: 48, method: 'full', batchSize: 2, args, out, quiet: true, log: () => {} });
+      return Tokenizer.fromFile(join(out, 'tokenizer.json'));
+    };
+    const cased = await run('cased', true);
+    const uncased = await run('uncased', false);
+    assert.notDeepEqual(cased.encodeIds('Normandy', { addSpecialTokens: false }), cased.encodeIds('normandy', { addSpecialTokens: false }));
+    assert.deepEqual(uncased.encodeIds('Normandy', { addSpecialTokens: false }), uncased.encodeIds('normandy', { addSpecialTokens: false }));
+    assert.equal((await answer(await loadTaskModel(join(dir, 'cased'), 'question-answering'), EXAMPLES, { maxLength: 48 })).length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

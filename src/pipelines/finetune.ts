@@ -43,6 +43,8 @@ export interface ScratchModel {
   normFirst?: boolean;
   /** Position scheme (default: BERT's learned absolute positions); see BertConfig.position_embedding_type. */
   position?: string;
+  /** Keep case and accents in the WordPiece vocabulary trained on the training texts (default: uncased, as BERT's). */
+  cased?: boolean;
 }
 
 export interface FinetuneOptions extends RunSettings {
@@ -258,8 +260,8 @@ async function loadTokenizer(dir: string, command: string): Promise<Tokenizer> {
 
 function scratchTokenizer(texts: string[], s: ScratchModel, log: (s: string) => void): Tokenizer {
   const t0 = Date.now();
-  const tok = trainWordPiece(texts, { vocabSize: s.vocabSize });
-  log(`tokenizer: WordPiece, ${tok.vocabSize} tokens trained on the training texts in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  const tok = trainWordPiece(texts, { vocabSize: s.vocabSize, lowercase: s.cased !== true });
+  log(`tokenizer: WordPiece${s.cased ? ' (cased)' : ''}, ${tok.vocabSize} tokens trained on the training texts in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return tok;
 }
 

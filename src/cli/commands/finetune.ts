@@ -67,6 +67,7 @@ const spec: CommandSpec = {
     position: { type: 'string', help: 'from scratch (classify, qa): positions, as tlm train --position (alibi: a locality bias from the first step)', default: 'learned',
       choices: POSITION_CHOICES },
     'norm-first': { type: 'boolean', help: 'from scratch (classify, qa): pre-norm BERT layers plus a final LayerNorm' },
+    cased: { type: 'boolean', help: 'from scratch (classify, qa): keep case and accents in the WordPiece vocabulary trained on the training texts (default: uncased)' },
     'batch-size': { type: 'number', help: 'examples per step', default: 32, integer: true, min: 1 },
     epochs: { type: 'number', help: 'passes over the training data (default 3; --max-iters wins)', gt: 0 },
     'max-iters': { type: 'number', help: 'optimizer steps (instead of --epochs)', integer: true, min: 1 },
@@ -111,6 +112,7 @@ const spec: CommandSpec = {
     if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
     if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
     if ((f.position !== 'learned' || f['norm-first']) && (!f['from-scratch'] || seq2seq)) return '--position and --norm-first shape a model trained --from-scratch for classify or qa';
+    if (f.cased && (!f['from-scratch'] || seq2seq)) return '--cased shapes the vocabulary of a model trained --from-scratch for classify or qa';
     if (f.pooling && f.task !== 'classify') return '--pooling applies to --task classify';
     if (f.pooler && f.task !== 'classify') return '--pooler applies to --task classify';
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
@@ -126,7 +128,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
   return {
     task, model: f.model as string | undefined, train: f.train as string, eval: f.eval as string, format: f.format as string | undefined,
     fromScratch: f['from-scratch'] ? { arch: 'bert', nLayer: num('n-layer'), nHead: num('n-head'), nEmbd: num('n-embd'), vocabSize: num('vocab-size'), dropout: num('dropout'),
-      normFirst: f['norm-first'] === true, position: f.position as string } : undefined,
+      normFirst: f['norm-first'] === true, position: f.position as string, cased: f.cased === true } : undefined,
     columns: { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined, labelColumn: f['label-column'] as string },
     trainArticles: f['train-articles'] as string | undefined, evalArticles: f['eval-articles'] as string | undefined,
     maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined,
