@@ -302,7 +302,7 @@ test('applyLora: regex and all-linear targets, exclusions, patterns, tied and un
   const gm = gpt2();
   assert.throws(() => models.applyLora(gm, { targetModules: ['lm_head'] }), /target 'lm_head' shares its weight with transformer\.wte\.weight \(tied\)/);
   assert.ok(gm.parameters().every((p) => p.requiresGrad), 'a refused config leaves the model as it was');
-  assert.throws(() => models.applyLora(bert(), { targetModules: ['LayerNorm'] }), /target 'bert\.embeddings\.LayerNorm' is a LayerNorm; LoRA wraps Linear and Conv1D layers/);
+  assert.throws(() => models.applyLora(bert(), { targetModules: ['LayerNorm'] }), /target 'bert\.embeddings\.LayerNorm' is a LayerNorm; LoRA wraps Linear, Conv1D and Embedding layers/);
   assert.throws(() => models.applyLora(bert(), { targetModules: [] }), /targetModules is required/);
   assert.throws(() => models.applyLora(bert(), { targetModules: ['query'], modulesToSave: ['head'] }), /modulesToSave 'head' matches no module/);
   assert.throws(() => models.applyLora(bert(), { targetModules: ['query'], r: 1.5 }), /r must be a positive integer, got 1\.5/);

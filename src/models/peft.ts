@@ -194,7 +194,7 @@ export async function saveAdapter(dir: string, lora: LoraModel | PromptLearningM
   const cfg = lora.peftConfig[name];
   if (cfg === undefined) throw new Error(`saveAdapter: no adapter '${name}' (adapters: ${lora.adapterNames.join(', ')})`);
   const weights = lora.adapterStateDict(name);
-  const fanInFanOut = lora.loraLayers().some(([, l]) => l.fanInFanOut && l.lora_A.has(name));
+  const fanInFanOut = lora.loraLayers().some(([, l]) => l.fanInFanOut && l.hasAdapter(name));
   await fileSystem().promises.mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, ADAPTER_CONFIG_NAME), JSON.stringify(adapterConfigJson(cfg, fanInFanOut), null, 2) + '\n');
   await saveSafetensors(join(dir, ADAPTER_WEIGHTS_NAME), weights, { format: 'pt' });

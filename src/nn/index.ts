@@ -24,6 +24,7 @@ export {
   type PositionType, type ScoreBias,
 } from './positional.js';
 export { LoraLinear, ModulesToSaveWrapper, ModuleDict, loraScaling, type LinearLike, type LoraAdapterOptions } from './lora.js';
+export { LoraEmbedding, ParameterDict } from './lora_embedding.js';
 export { LoraModel, PEFT_PREFIX, type LoraModelOptions } from './lora_model.js';
 export { resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';
 export { PromptEmbedding, PrefixEncoder, Tanh, type PromptEmbeddingOptions, type PrefixEncoderOptions } from './prompt.js';

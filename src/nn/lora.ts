@@ -67,7 +67,7 @@ export function loraScaling(r: number, alpha: number, useRslora = false): number
   return useRslora ? alpha / Math.sqrt(r) : alpha / r;
 }
 
-function checkAdapterOptions(where: string, o: LoraAdapterOptions): void {
+export function checkAdapterOptions(where: string, o: LoraAdapterOptions): void {
   if (!Number.isInteger(o.r) || o.r <= 0) throw new Error(`${where}: r must be a positive integer, got ${o.r}`);
   const alpha = o.loraAlpha ?? 8;
   if (!Number.isFinite(alpha)) throw new Error(`${where}: loraAlpha must be a finite number, got ${alpha}`);
@@ -126,6 +126,11 @@ export class LoraLinear extends Module {
   get bias(): Tensor | null { return this.base_layer.bias; }
   get merged(): boolean { return this.mergedAdapters.length > 0; }
   get adapterNames(): string[] { return this.lora_A.keys(); }
+  hasAdapter(name: string): boolean { return this.lora_A.has(name); }
+  /** Adapter `name`'s A and B under the names PEFT's checkpoints give them after the layer's own. */
+  adapterWeights(name: string): [string, Tensor][] {
+    return [['lora_A.weight', this.lora_A.get(name)!.weight], ['lora_B.weight', this.lora_B.get(name)!.weight]];
+  }
 
   /** Adds (or replaces) adapter `name`: A [r, in], B [out, r]. It is not made active. */
   updateLayer(name: string, opts: LoraAdapterOptions): void {

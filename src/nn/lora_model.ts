@@ -1,14 +1,16 @@
 // LoraModel: LoRA adapters injected into any Module, as HF PEFT's get_peft_model / LoraModel.
 // Target layers are found by name (suffix or whole-name pattern) and replaced in place by
-// LoraLinear wrappers; every base parameter is frozen; modules_to_save get a trainable copy per
+// LoraLinear (or, for an embedding table, LoraEmbedding) wrappers; every base parameter is frozen; modules_to_save get a trainable copy per
 // adapter. Adapters are named: add, switch, disable, merge, unload. adapterStateDict() and
 // loadAdapterStateDict() use PEFT's checkpoint keys (models/peft.ts reads and writes the files).
 
 import { noGrad } from '../tensor/engine.js';
 import { fmtShape, shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { Embedding } from './embedding.js';
 import { Linear } from './linear.js';
 import { LoraLinear, ModulesToSaveWrapper, type LinearLike, type LoraAdapterOptions } from './lora.js';
+import { LoraEmbedding } from './lora_embedding.js';
 import { describeTargets, nameMatches, patternValue, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora_config.js';
 import { replaceModule, type Module } from './module.js';
 
@@ -28,6 +30,10 @@ export const PEFT_PREFIX = 'base_model.model.';
 
 const defaultLayout = (m: Module): boolean | undefined => (m instanceof Linear ? false : undefined);
 
+/** A layer with LoRA adapters: a linear layer's or an embedding table's. */
+export type LoraLayer = LoraLinear | LoraEmbedding;
+const isLoraLayer = (m: Module): m is LoraLayer => m instanceof LoraLinear || m instanceof LoraEmbedding;
+
 type ForwardOf<M> = M extends { forward: infer F } ? F : never;
 
 /** A model with LoRA adapters (PEFT's PeftModel + LoraModel). The model is changed in place. */
@@ -45,7 +51,7 @@ export class LoraModel<M extends Module = Module> {
 
   constructor(model: M, config: LoraConfig, opts: LoraModelOptions = {}) {
     for (const [key, m] of model.namedModules()) {
-      if (m instanceof LoraLinear || m instanceof ModulesToSaveWrapper) throw new Error(`LoraModel: the model already has LoRA adapters (at '${key}'); add more with addAdapter on the LoraModel that put them there`);
+      if (isLoraLayer(m) || m instanceof ModulesToSaveWrapper) throw new Error(`LoraModel: the model already has LoRA adapters (at '${key}'); add more with addAdapter on the LoraModel that put them there`);
     }
     this.model = model;
     this.layout = opts.layout ?? defaultLayout;
@@ -74,8 +80,8 @@ export class LoraModel<M extends Module = Module> {
   }
 
   /** Every LoRA layer with its dotted name. */
-  loraLayers(): [string, LoraLinear][] {
-    return [...this.model.namedModules()].filter((e): e is [string, LoraLinear] => e[1] instanceof LoraLinear);
+  loraLayers(): [string, LoraLayer][] {
+    return [...this.model.namedModules()].filter((e): e is [string, LoraLayer] => isLoraLayer(e[1]));
   }
 
   modulesToSaveWrappers(): [string, ModulesToSaveWrapper][] {
@@ -105,7 +111,7 @@ export class LoraModel<M extends Module = Module> {
     const wrapped: string[] = [];
     for (const [key, m] of this.model.namedModules()) {
       if (key === '' || wrapped.some((w) => key.startsWith(`${w}.`))) continue;
-      if (m instanceof LoraLinear || m instanceof ModulesToSaveWrapper) wrapped.push(key);
+      if (isLoraLayer(m) || m instanceof ModulesToSaveWrapper) wrapped.push(key);
       yield [key, m];
     }
   }
@@ -127,7 +133,7 @@ export class LoraModel<M extends Module = Module> {
     const targets: [string, Module][] = [], saves: [string, Module][] = [];
     for (const [key, m] of this.modelModules()) {
       if (toSave.some((s) => key === s || key.endsWith(`.${s}`))) {
-        if (m instanceof LoraLinear) throw new Error(`LoraModel: modulesToSave '${key}' already has LoRA adapters; a layer is either adapted or trained in full`);
+        if (isLoraLayer(m)) throw new Error(`LoraModel: modulesToSave '${key}' already has LoRA adapters; a layer is either adapted or trained in full`);
         saves.push([key, m]);
         continue;
       }
@@ -144,10 +150,10 @@ export class LoraModel<M extends Module = Module> {
     }
     // Check everything before changing the model, so that a bad config leaves it as it was.
     const plans = targets.map(([key, m]) => {
-      if (m instanceof LoraLinear) return { key, m, fanInFanOut: m.fanInFanOut };
-      const fanInFanOut = this.layout(m);
-      if (fanInFanOut === undefined) throw new Error(`LoraModel: target '${key}' is a ${m.constructor.name}; LoRA wraps Linear and Conv1D layers (name a more specific targetModules suffix)`);
-      const w = (m as LinearLike).weight;
+      if (isLoraLayer(m)) return { key, m, fanInFanOut: m.fanInFanOut };
+      const fanInFanOut = m instanceof Embedding ? false : this.layout(m);
+      if (fanInFanOut === undefined) throw new Error(`LoraModel: target '${key}' is a ${m.constructor.name}; LoRA wraps Linear, Conv1D and Embedding layers (name a more specific targetModules suffix)`);
+      const w = (m as LinearLike | Embedding).weight;
       const names = uses.get(w) ?? [];
       if (names.length > 1) throw new Error(`LoraModel: target '${key}' shares its weight with ${names.filter((n) => n !== `${key}.weight`).join(', ')} (tied); leave it out of targetModules`);
       return { key, m, fanInFanOut };
@@ -158,7 +164,7 @@ export class LoraModel<M extends Module = Module> {
         r, loraAlpha: patternValue(cfg.alphaPattern, key, cfg.loraAlpha), loraDropout: cfg.loraDropout,
         useRslora: cfg.useRslora, initLoraWeights: cfg.initLoraWeights, ...(cfg.generator ? { generator: cfg.generator } : {}),
       };
-      const layer = m instanceof LoraLinear ? m : new LoraLinear(m as LinearLike, { fanInFanOut });
+      const layer = isLoraLayer(m) ? m : m instanceof Embedding ? new LoraEmbedding(m) : new LoraLinear(m as LinearLike, { fanInFanOut });
       layer.updateLayer(name, opts);
       if (layer !== m) replaceModule(this.model, key, m, layer);
     }
@@ -203,7 +209,7 @@ export class LoraModel<M extends Module = Module> {
     if (!(name in this.peftConfig)) throw new Error(`LoraModel: no adapter '${name}'`);
     const rest = this.active.filter((n) => n !== name);
     if (rest.length === 0 && this.adapterNames.length === 1) throw new Error(`LoraModel: '${name}' is the only adapter; use unload() to remove LoRA from the model`);
-    for (const [, layer] of this.loraLayers()) if (layer.lora_A.has(name)) layer.deleteAdapter(name);
+    for (const [, layer] of this.loraLayers()) if (layer.hasAdapter(name)) layer.deleteAdapter(name);
     for (const [, w] of this.modulesToSaveWrappers()) w.deleteAdapter(name);
     delete this.peftConfig[name];
     this.active = rest.length > 0 ? rest : [this.adapterNames[0]!];
@@ -242,7 +248,7 @@ export class LoraModel<M extends Module = Module> {
   merge(adapterNames: string[] = this.active): void {
     this.check();
     for (const n of adapterNames) if (!(n in this.peftConfig)) throw new Error(`LoraModel: no adapter '${n}'`);
-    for (const [, layer] of this.loraLayers()) layer.merge(adapterNames.filter((n) => layer.lora_A.has(n)));
+    for (const [, layer] of this.loraLayers()) layer.merge(adapterNames.filter((n) => layer.hasAdapter(n)));
   }
 
   /** Takes merged adapters out of the base weights again. */
@@ -271,7 +277,7 @@ export class LoraModel<M extends Module = Module> {
     // What LoRA created (A, B, unused copies) is freed; the base model's own modules are left alone.
     for (const [key, layer] of this.loraLayers()) {
       replaceModule(this.model, key, layer, layer.base_layer);
-      for (const n of layer.adapterNames) { layer.lora_A.get(n)!.dispose(); layer.lora_B.get(n)!.dispose(); }
+      for (const n of layer.adapterNames) for (const [, t] of layer.adapterWeights(n)) t.dispose();
     }
     for (const [key, w] of this.modulesToSaveWrappers()) {
       const chosen = keepTrained ? w.current() : w.original_module;
@@ -316,16 +322,16 @@ export class LoraModel<M extends Module = Module> {
 
   /**
    * Adapter `name`'s weights under PEFT's checkpoint keys (get_peft_model_state_dict):
-   * base_model.model.<layer>.lora_A.weight / .lora_B.weight and base_model.model.<module to save>.<param>.
+   * base_model.model.<layer>.lora_A.weight / .lora_B.weight (an embedding's: .lora_embedding_A / .lora_embedding_B)
+   * and base_model.model.<module to save>.<param>.
    */
   adapterStateDict(name: string = this.activeAdapter): Record<string, Tensor> {
     this.check();
     if (!(name in this.peftConfig)) throw new Error(`LoraModel: no adapter '${name}'`);
     const out: Record<string, Tensor> = {};
     for (const [key, layer] of this.loraLayers()) {
-      if (!layer.lora_A.has(name)) continue;
-      out[`${PEFT_PREFIX}${key}.lora_A.weight`] = layer.lora_A.get(name)!.weight;
-      out[`${PEFT_PREFIX}${key}.lora_B.weight`] = layer.lora_B.get(name)!.weight;
+      if (!layer.hasAdapter(name)) continue;
+      for (const [suffix, t] of layer.adapterWeights(name)) out[`${PEFT_PREFIX}${key}.${suffix}`] = t;
     }
     for (const [key, w] of this.modulesToSaveWrappers()) {
       const copy = w.modules_to_save.get(name);
