@@ -188,6 +188,17 @@ test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoR
     assert.ok(!b1.model.namedParameters().some(([name]) => name.includes('pooler')), 'the reloaded classifier has no pooler');
     const b2 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: bare });
     assert.deepEqual((await classifyTexts(b1, texts)).results, (await classifyTexts(b2, texts)).results, 'two loads of the pooler-less adapter give the same outputs');
+    // The word embeddings adapted too, at their own rank and alpha (PEFT's rank_pattern / alpha_pattern).
+    const emb = join(s.dir, 'lora-emb');
+    await finetune(base(s, { model: s.bert, out: emb, method: 'lora', pooling: 'mean', pooler: 'none', args: args({ maxIters: 3 }),
+      lora: { r: 4, alpha: 8, dropout: 0, targets: ['query', 'word_embeddings'], rankPattern: { word_embeddings: 1 }, alphaPattern: { word_embeddings: 0.5 } } }));
+    const embCfg = JSON.parse(readFileSync(join(emb, 'adapter_config.json'), 'utf8'));
+    assert.deepEqual([embCfg.rank_pattern, embCfg.alpha_pattern], [{ word_embeddings: 1 }, { word_embeddings: 0.5 }]);
+    const embSaved = await loadSafetensors(join(emb, 'adapter_model.safetensors'));
+    assert.equal(embSaved['base_model.model.bert.embeddings.word_embeddings.lora_embedding_A']!.shape[0], 1);
+    const e1 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: emb });
+    const e2 = await loadTaskModel(s.bert, 'sequence-classification', { adapter: emb });
+    assert.deepEqual((await classifyTexts(e1, texts)).results, (await classifyTexts(e2, texts)).results, 'the embedding adapter reloads');
   } finally {
     s.done();
   }
@@ -263,6 +274,8 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     one(tlm(['finetune', '--task', 'qa', '--model', s.bert, '--train', s.train, '--eval', s.evalFile, '--pooler', 'none', '--out', join(s.dir, 'p')]), /--pooler applies to --task classify/);
     one(ft('--pooler', 'max'), /--pooler/);
     one(ft('--cased'), /--cased shapes the vocabulary of a model trained --from-scratch/);
+    one(ft('--method', 'lora', '--lora-rank-pattern', 'word_embeddings'), /--lora-rank-pattern takes NAME=NUMBER, got "word_embeddings"/);
+    one(ft('--lora-alpha-pattern', 'query=2'), /the LoRA patterns apply to --method lora/);
     one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);
     one(ft('--method', 'prefix', '--num-virtual-tokens', '8', '--max-length', '128'), /--max-length 128 plus --num-virtual-tokens 8 exceeds the model's 128 positions; use --max-length 120 or fewer/);
     // QA: a question that leaves no room for the context in a window.

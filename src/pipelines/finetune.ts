@@ -69,7 +69,7 @@ export interface FinetuneOptions extends RunSettings {
   /** QA: give context tokens that occur in the question a token type of their own (a BERT extension; see prepareQaFeatures). */
   questionMatch?: boolean;
   method: FinetuneMethod;
-  lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[] };
+  lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[]; rankPattern?: Record<string, number>; alphaPattern?: Record<string, number> };
   /** Save a LoRA run as a merged full model instead of an adapter. */
   merge?: boolean;
   /** Prompt and prefix tuning: virtual tokens, the prefix's MLP reparameterization, heads trained beside the prompt. */
@@ -315,7 +315,8 @@ function applyMethod(model: PreTrainedModel, o: FinetuneOptions, log: (s: string
     const l = o.lora ?? { r: 8, alpha: 16, dropout: 0.1 };
     const type = String(model.config.model_type);
     const lora = applyLora(model, { r: l.r, loraAlpha: l.alpha, loraDropout: l.dropout, targetModules: l.targets ?? DEFAULT_LORA_TARGETS[type] ?? ['query', 'value'],
-      ...(l.modulesToSave ? { modulesToSave: l.modulesToSave } : {}), baseModelNameOrPath: o.model ?? null });
+      ...(l.modulesToSave ? { modulesToSave: l.modulesToSave } : {}), ...(l.rankPattern ? { rankPattern: l.rankPattern } : {}),
+      ...(l.alphaPattern ? { alphaPattern: l.alphaPattern } : {}), baseModelNameOrPath: o.model ?? null });
     return { lora, prompt: null };
   }
   if (o.method === 'prompt' || o.method === 'prefix') {

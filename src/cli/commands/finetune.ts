@@ -54,7 +54,9 @@ const spec: CommandSpec = {
     'lora-r': { type: 'number', help: 'LoRA rank', default: 8, integer: true, min: 1 },
     'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0 },
     'lora-dropout': { type: 'number', help: 'dropout on the LoRA input', default: 0.1, min: 0, lt: 1 },
-    'lora-targets': { type: 'strings', help: 'module names to adapt (default: query, value for BERT; c_attn for GPT-2)' },
+    'lora-targets': { type: 'strings', help: 'module names to adapt (default: query, value for BERT; c_attn for GPT-2); word_embeddings adapts the embedding table' },
+    'lora-rank-pattern': { type: 'strings', help: 'NAME=R: another rank for the layers NAME matches (PEFT\'s rank_pattern), e.g. word_embeddings=1' },
+    'lora-alpha-pattern': { type: 'strings', help: 'NAME=ALPHA: another alpha for the layers NAME matches (PEFT\'s alpha_pattern), e.g. word_embeddings=0.25' },
     'modules-to-save': { type: 'strings', help: 'lora/prompt/prefix: modules trained in full beside the adapter (the task head always is; e.g. pooler when the checkpoint has none)' },
     merge: { type: 'boolean', help: 'LoRA: also save the base model with the adapter merged into its weights' },
     'freeze-embeddings': { type: 'boolean', help: 'full: keep the embeddings fixed' },
@@ -109,7 +111,10 @@ const spec: CommandSpec = {
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
     const metric = f['metric-for-best'] as string | undefined;
     if (metric && !seq2seq && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
-    if (f.method !== 'lora' && (f.merge || f['lora-targets'])) return '--merge and --lora-targets apply to --method lora';
+    if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-rank-pattern'] || f['lora-alpha-pattern'])) return '--merge, --lora-targets and the LoRA patterns apply to --method lora';
+    for (const flag of ['lora-rank-pattern', 'lora-alpha-pattern']) {
+      for (const item of (f[flag] as string[] | undefined) ?? []) if (!/^[^=]+=[^=]+$/.test(item) || !Number.isFinite(Number(item.split('=')[1]))) return `--${flag} takes NAME=NUMBER, got ${JSON.stringify(item)}`;
+    }
     if (f['modules-to-save'] && !['lora', 'prompt', 'prefix'].includes(f.method as string)) return '--modules-to-save applies to --method lora, prompt or prefix';
     if ((f.position !== 'learned' || f['norm-first']) && (!f['from-scratch'] || seq2seq)) return '--position and --norm-first shape a model trained --from-scratch for classify or qa';
     if (f.cased && (!f['from-scratch'] || seq2seq)) return '--cased shapes the vocabulary of a model trained --from-scratch for classify or qa';
@@ -121,6 +126,12 @@ const spec: CommandSpec = {
     return undefined;
   },
 };
+
+/** NAME=NUMBER items (checked by the spec) as PEFT's rank_pattern / alpha_pattern. */
+function patternFlag(items: unknown): Record<string, number> | undefined {
+  if (!Array.isArray(items) || items.length === 0) return undefined;
+  return Object.fromEntries(items.map((item: string) => { const [name, v] = item.split('='); return [name!, Number(v)]; }));
+}
 
 export function finetuneOptions(f: FlagValues): FinetuneOptions {
   const num = (k: string) => f[k] as number;
@@ -135,6 +146,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     questionMatch: f['question-match'] === true, pooling: f.pooling as 'cls' | 'mean' | undefined, pooler: f.pooler as 'dense' | 'none' | undefined,
     method: f.method as FinetuneOptions['method'],
     lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
+      rankPattern: patternFlag(f['lora-rank-pattern']), alphaPattern: patternFlag(f['lora-alpha-pattern']),
       modulesToSave: f['modules-to-save'] as string[] | undefined },
     prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined },
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
