@@ -78,18 +78,11 @@ export function checkAdapterOptions(where: string, o: LoraAdapterOptions): void 
 }
 
 /**
- * A Linear (or Conv1D) layer with LoRA adapters. The base layer's parameters are untouched by
- * training (freeze them with requiresGrad_(false), as applyLora does); only lora_A and lora_B learn.
+ * What every LoRA layer shares (LoraLinear, LoraEmbedding): the adapters' ranks and scales, which are
+ * active, and folding them into the base weight and out again. A subclass supplies the base weight
+ * and each adapter's delta in that weight's layout.
  */
-export class LoraLinear extends Module {
-  readonly base_layer: LinearLike;
-  /** The base weight is [in, out] (Conv1D) rather than [out, in] (Linear). */
-  readonly fanInFanOut: boolean;
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-  readonly lora_A: ModuleDict<Linear>;
-  readonly lora_B: ModuleDict<Linear>;
-  readonly lora_dropout: ModuleDict<Dropout | Identity>;
+export abstract class LoraLayerBase extends Module {
   readonly r: Record<string, number> = {};
   readonly loraAlpha: Record<string, number> = {};
   readonly scaling: Record<string, number> = {};
@@ -99,6 +92,80 @@ export class LoraLinear extends Module {
   mergedAdapters: string[] = [];
   /** When true, forward() is the base layer alone (PEFT's disable_adapters). */
   disableAdapters = false;
+
+  protected abstract get baseWeight(): Tensor;
+  abstract get adapterNames(): string[];
+  abstract hasAdapter(name: string): boolean;
+  /** B A · scaling in the base weight's layout. */
+  abstract deltaWeight(name: string): Tensor;
+  /** Drops adapter `name`'s own weights (the bookkeeping is deleteAdapter's). */
+  protected abstract dropWeights(name: string): void;
+
+  get merged(): boolean { return this.mergedAdapters.length > 0; }
+
+  protected noAdapter(name: string): Error {
+    return new Error(`${this.constructor.name}: no adapter '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
+  }
+
+  /** Records adapter `name`'s rank and scale (after its weights are made). */
+  protected setScale(name: string, opts: LoraAdapterOptions): void {
+    const alpha = opts.loraAlpha ?? 8;
+    this.r[name] = opts.r;
+    this.loraAlpha[name] = alpha;
+    this.scaling[name] = loraScaling(opts.r, alpha, opts.useRslora ?? false);
+  }
+
+  /** Removes adapter `name` (unmerging it first if it was merged). */
+  deleteAdapter(name: string): void {
+    if (!this.hasAdapter(name)) throw this.noAdapter(name);
+    if (this.mergedAdapters.includes(name)) this.unmerge();
+    this.dropWeights(name);
+    delete this.r[name]; delete this.loraAlpha[name]; delete this.scaling[name];
+    this.activeAdapters = this.activeAdapters.filter((a) => a !== name);
+  }
+
+  /** Folds the adapters (default: the active ones) into the base weight: W += delta. */
+  merge(names: string[] = this.activeAdapters): void {
+    for (const name of names) {
+      if (this.mergedAdapters.includes(name)) continue;
+      if (!this.hasAdapter(name)) throw this.noAdapter(name);
+      this.addToWeight(name, 1);
+      this.mergedAdapters.push(name);
+    }
+  }
+
+  /** Takes every merged adapter out of the base weight again (in reverse order, as PEFT). */
+  unmerge(): void {
+    while (this.mergedAdapters.length > 0) this.addToWeight(this.mergedAdapters.pop()!, -1);
+  }
+
+  private addToWeight(name: string, sign: 1 | -1): void {
+    const w = this.baseWeight;
+    const delta = this.deltaWeight(name);
+    noGrad(() => tidy(() => { w.copy_(w.add(delta, sign)); }));
+    delta.dispose();
+  }
+
+  /** Whether forward() is the base layer's output alone: adapters disabled (then unmerged) or merged. */
+  protected baseOnly(): boolean {
+    if (this.disableAdapters && this.merged) this.unmerge();
+    return this.disableAdapters || this.merged;
+  }
+}
+
+/**
+ * A Linear (or Conv1D) layer with LoRA adapters. The base layer's parameters are untouched by
+ * training (freeze them with requiresGrad_(false), as applyLora does); only lora_A and lora_B learn.
+ */
+export class LoraLinear extends LoraLayerBase {
+  readonly base_layer: LinearLike;
+  /** The base weight is [in, out] (Conv1D) rather than [out, in] (Linear). */
+  readonly fanInFanOut: boolean;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly lora_A: ModuleDict<Linear>;
+  readonly lora_B: ModuleDict<Linear>;
+  readonly lora_dropout: ModuleDict<Dropout | Identity>;
 
   /**
    * base: the layer to adapt. For nn.Linear the layout is known; any other layer must say it with
@@ -124,7 +191,7 @@ export class LoraLinear extends Module {
   /** The base layer's weight and bias, so that code reading layer.weight keeps working. */
   get weight(): Tensor { return this.base_layer.weight; }
   get bias(): Tensor | null { return this.base_layer.bias; }
-  get merged(): boolean { return this.mergedAdapters.length > 0; }
+  protected get baseWeight(): Tensor { return this.base_layer.weight; }
   get adapterNames(): string[] { return this.lora_A.keys(); }
   hasAdapter(name: string): boolean { return this.lora_A.has(name); }
   /** Adapter `name`'s A and B under the names PEFT's checkpoints give them after the layer's own. */
@@ -136,7 +203,7 @@ export class LoraLinear extends Module {
   updateLayer(name: string, opts: LoraAdapterOptions): void {
     checkAdapterOptions(`LoraLinear adapter '${name}'`, opts);
     if (this.mergedAdapters.includes(name)) throw new Error(`LoraLinear: adapter '${name}' is merged; unmerge() before replacing it`);
-    const { r } = opts, alpha = opts.loraAlpha ?? 8, p = opts.loraDropout ?? 0;
+    const { r } = opts, p = opts.loraDropout ?? 0;
     // Built without Linear's own init (noInit), then initialised as PEFT's reset_lora_parameters.
     const A = noInit(() => new Linear(this.inFeatures, r, { bias: false }));
     const B = noInit(() => new Linear(r, this.outFeatures, { bias: false }));
@@ -150,18 +217,11 @@ export class LoraLinear extends Module {
     const drop = p > 0 ? new Dropout(p) : new Identity();
     drop.training = this.training;
     this.lora_dropout.set(name, drop);
-    this.r[name] = r;
-    this.loraAlpha[name] = alpha;
-    this.scaling[name] = loraScaling(r, alpha, opts.useRslora ?? false);
+    this.setScale(name, opts);
   }
 
-  /** Removes adapter `name` (unmerging it first if it was merged). */
-  deleteAdapter(name: string): void {
-    if (!this.lora_A.has(name)) throw new Error(`LoraLinear: no adapter '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
-    if (this.mergedAdapters.includes(name)) this.unmerge();
+  protected dropWeights(name: string): void {
     for (const d of [this.lora_A, this.lora_B, this.lora_dropout]) d.delete(name);
-    delete this.r[name]; delete this.loraAlpha[name]; delete this.scaling[name];
-    this.activeAdapters = this.activeAdapters.filter((a) => a !== name);
   }
 
   /**
@@ -182,42 +242,16 @@ export class LoraLinear extends Module {
   /** B A · scaling in the base weight's layout ([out, in], or [in, out] with fanInFanOut). */
   deltaWeight(name: string): Tensor {
     const A = this.lora_A.get(name), B = this.lora_B.get(name);
-    if (!A || !B) throw new Error(`LoraLinear: no adapter '${name}'`);
+    if (!A || !B) throw this.noAdapter(name);
     return noGrad(() => tidy(() => {
       const d = B.weight.matmul(A.weight).mul(this.scaling[name]!);
       return this.fanInFanOut ? d.mT.contiguous() : d;
     }));
   }
 
-  /** Folds the adapters (default: the active ones) into the base weight: W += B A · scaling. */
-  merge(names: string[] = this.activeAdapters): void {
-    for (const name of names) {
-      if (this.mergedAdapters.includes(name)) continue;
-      if (!this.lora_A.has(name)) throw new Error(`LoraLinear: no adapter '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
-      this.addToWeight(name, 1);
-      this.mergedAdapters.push(name);
-    }
-  }
-
-  /** Takes every merged adapter out of the base weight again (in reverse order, as PEFT). */
-  unmerge(): void {
-    while (this.mergedAdapters.length > 0) this.addToWeight(this.mergedAdapters.pop()!, -1);
-  }
-
-  private addToWeight(name: string, sign: 1 | -1): void {
-    const w = this.base_layer.weight;
-    const delta = this.deltaWeight(name);
-    noGrad(() => tidy(() => { w.copy_(w.add(delta, sign)); }));
-    delta.dispose();
-  }
-
   forward(x: Tensor): Tensor {
-    if (this.disableAdapters) {
-      if (this.merged) this.unmerge();
-      return this.base_layer.forward(x);
-    }
+    if (this.baseOnly()) return this.base_layer.forward(x);
     let y = this.base_layer.forward(x);
-    if (this.merged) return y;
     for (const name of this.activeAdapters) {
       const A = this.lora_A.get(name)!, B = this.lora_B.get(name)!;
       const h = this.lora_dropout.get(name)!.forward(x);

@@ -12,7 +12,7 @@ import { embedding } from '../tensor/ops/nn.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Embedding } from './embedding.js';
 import { kaimingUniform_, normal_, zeros_ } from './init.js';
-import { checkAdapterOptions, loraScaling, type LoraAdapterOptions } from './lora.js';
+import { checkAdapterOptions, LoraLayerBase, type LoraAdapterOptions } from './lora.js';
 import { Module } from './module.js';
 
 /** A name → parameter map (torch.nn.ParameterDict): PEFT keys embedding adapters' A and B by adapter name. */
@@ -24,18 +24,12 @@ export class ParameterDict extends Module {
   keys(): string[] { return [...this._parameters.keys()]; }
 }
 
-export class LoraEmbedding extends Module {
+export class LoraEmbedding extends LoraLayerBase {
   readonly base_layer: Embedding;
   /** Embedding tables are [numEmbeddings, dim] whatever the model: never transposed. */
   readonly fanInFanOut = false;
   readonly lora_embedding_A: ParameterDict;
   readonly lora_embedding_B: ParameterDict;
-  readonly r: Record<string, number> = {};
-  readonly loraAlpha: Record<string, number> = {};
-  readonly scaling: Record<string, number> = {};
-  activeAdapters: string[] = [];
-  mergedAdapters: string[] = [];
-  disableAdapters = false;
 
   constructor(base: Embedding) {
     super();
@@ -46,7 +40,7 @@ export class LoraEmbedding extends Module {
   }
 
   get weight(): Tensor { return this.base_layer.weight; }
-  get merged(): boolean { return this.mergedAdapters.length > 0; }
+  protected get baseWeight(): Tensor { return this.base_layer.weight; }
   get adapterNames(): string[] { return this.lora_embedding_A.keys(); }
   hasAdapter(name: string): boolean { return this.lora_embedding_A.has(name); }
   adapterWeights(name: string): [string, Tensor][] {
@@ -57,25 +51,19 @@ export class LoraEmbedding extends Module {
   updateLayer(name: string, opts: LoraAdapterOptions): void {
     checkAdapterOptions(`LoraEmbedding adapter '${name}'`, opts);
     if (this.mergedAdapters.includes(name)) throw new Error(`LoraEmbedding: adapter '${name}' is merged; unmerge() before replacing it`);
-    const { r } = opts, alpha = opts.loraAlpha ?? 8, generator = opts.generator;
+    const { r } = opts, generator = opts.generator;
     const A = empty([r, this.base_layer.numEmbeddings]), B = empty([this.base_layer.embeddingDim, r]);
-    const init = opts.initLoraWeights ?? true;
-    if (init === false) { kaimingUniform_(A, { a: Math.sqrt(5), generator }); normal_(B, 0, 1, generator); }
-    else { zeros_(A); normal_(B, 0, 1, generator); }
+    if (opts.initLoraWeights === false) kaimingUniform_(A, { a: Math.sqrt(5), generator });
+    else zeros_(A);
+    normal_(B, 0, 1, generator);
     this.lora_embedding_A.set(name, A);
     this.lora_embedding_B.set(name, B);
-    this.r[name] = r;
-    this.loraAlpha[name] = alpha;
-    this.scaling[name] = loraScaling(r, alpha, opts.useRslora ?? false);
+    this.setScale(name, opts);
   }
 
-  deleteAdapter(name: string): void {
-    if (!this.hasAdapter(name)) throw new Error(`LoraEmbedding: no adapter '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
-    if (this.mergedAdapters.includes(name)) this.unmerge();
+  protected dropWeights(name: string): void {
     this.lora_embedding_A.delete(name);
     this.lora_embedding_B.delete(name);
-    delete this.r[name]; delete this.loraAlpha[name]; delete this.scaling[name];
-    this.activeAdapters = this.activeAdapters.filter((a) => a !== name);
   }
 
   setAdapter(names: string | string[], trainable: boolean | string[] = true): void {
@@ -92,37 +80,13 @@ export class LoraEmbedding extends Module {
   /** (B A)ᵀ · scaling: [numEmbeddings, dim], the table's layout. */
   deltaWeight(name: string): Tensor {
     const A = this.lora_embedding_A.get(name), B = this.lora_embedding_B.get(name);
-    if (!A || !B) throw new Error(`LoraEmbedding: no adapter '${name}'`);
+    if (!A || !B) throw this.noAdapter(name);
     return noGrad(() => tidy(() => B.matmul(A).mT.contiguous().mul(this.scaling[name]!)));
   }
 
-  merge(names: string[] = this.activeAdapters): void {
-    for (const name of names) {
-      if (this.mergedAdapters.includes(name)) continue;
-      if (!this.hasAdapter(name)) throw new Error(`LoraEmbedding: no adapter '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
-      this.addToWeight(name, 1);
-      this.mergedAdapters.push(name);
-    }
-  }
-
-  unmerge(): void {
-    while (this.mergedAdapters.length > 0) this.addToWeight(this.mergedAdapters.pop()!, -1);
-  }
-
-  private addToWeight(name: string, sign: 1 | -1): void {
-    const w = this.base_layer.weight;
-    const delta = this.deltaWeight(name);
-    noGrad(() => tidy(() => { w.copy_(w.add(delta, sign)); }));
-    delta.dispose();
-  }
-
   forward(ids: Tensor): Tensor {
-    if (this.disableAdapters) {
-      if (this.merged) this.unmerge();
-      return this.base_layer.forward(ids);
-    }
+    if (this.baseOnly()) return this.base_layer.forward(ids);
     let y = this.base_layer.forward(ids);
-    if (this.merged) return y;
     for (const name of this.activeAdapters) {
       const A = this.lora_embedding_A.get(name)!, B = this.lora_embedding_B.get(name)!;
       // Rows of Aᵀ for the ids ([..., r]), then up to the model width; the scale on the rank-r rows.
