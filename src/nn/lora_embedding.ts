@@ -81,7 +81,7 @@ export class LoraEmbedding extends LoraLayerBase {
   deltaWeight(name: string): Tensor {
     const A = this.lora_embedding_A.get(name), B = this.lora_embedding_B.get(name);
     if (!A || !B) throw this.noAdapter(name);
-    return noGrad(() => tidy(() => B.matmul(A).mT.contiguous().mul(this.scaling[name]!)));
+    return noGrad(() => tidy(() => A.mT.matmul(B.mT).mul(this.scaling[name]!)));
   }
 
   forward(ids: Tensor): Tensor {
@@ -90,7 +90,8 @@ export class LoraEmbedding extends LoraLayerBase {
     for (const name of this.activeAdapters) {
       const A = this.lora_embedding_A.get(name)!, B = this.lora_embedding_B.get(name)!;
       // Rows of Aᵀ for the ids ([..., r]), then up to the model width; the scale on the rank-r rows.
-      const rows = embedding(ids, A.mT.contiguous(), { paddingIdx: this.base_layer.paddingIdx });
+      // (The lookup reads the transposed view as it is: no copy of Aᵀ enters the graph.)
+      const rows = embedding(ids, A.mT, { paddingIdx: this.base_layer.paddingIdx });
       y = y.add(rows.mul(this.scaling[name]!).matmul(B.mT));
     }
     return y;
