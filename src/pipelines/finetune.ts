@@ -16,6 +16,7 @@ import {
 import type { LoraModel } from '../nn/lora_model.js';
 import type { PromptLearningModel } from '../models/prompt_model.js';
 import { Trainer, type TrainingArguments } from '../train/trainer.js';
+import { parameterDepth } from '../train/param_groups.js';
 import type { TrainingTask } from '../train/task.js';
 import { labelsFrom } from '../tasks/table.js';
 import { encodeRows, SequenceClassificationTask } from '../tasks/classify_task.js';
@@ -103,9 +104,8 @@ function padIdOf(tok: Tokenizer, model: PreTrainedModel): number {
 /** Freezes parameters by role in the model: embeddings, and the first n transformer layers. */
 function freeze(model: PreTrainedModel, o: { embeddings?: boolean; layers?: number }): void {
   for (const [name, p] of model.namedParameters()) {
-    const emb = /(^|\.)(embeddings|wte|wpe|embed_tokens)\./.test(name);
-    const m = /(?:encoder\.layer|\.h|^model\.layers)\.(\d+)\./.exec(name);
-    if ((o.embeddings && emb) || (o.layers && m && Number(m[1]) < o.layers) || (o.layers && emb)) p.requiresGrad_(false);
+    const depth = parameterDepth(name);
+    if (depth === 'embeddings' ? o.embeddings || o.layers : depth !== null && depth < (o.layers ?? 0)) p.requiresGrad_(false);
   }
 }
 

@@ -47,6 +47,11 @@ export interface TrainingArguments {
    * 'matrices+embeddings' (nanoGPT's rule: every ≥2-D tensor), or 'all'.
    */
   decay?: DecayRule;
+  /**
+   * Layer-wise learning-rate decay (ELECTRA's): block i of L learns at layerLrDecay^(L − i) of the
+   * rate, the embeddings at layerLrDecay^(L + 1), the head at the full rate. Default 1: off.
+   */
+  layerLrDecay?: number;
   /** Stop when the best metric has not improved for this many evaluations (0 or unset: never). */
   earlyStoppingPatience?: number;
   /** Step checkpoints kept (the newest; default 1, the one resuming needs): more allow averaging the last k. */
@@ -133,7 +138,7 @@ export class Trainer<M extends Module = Module> {
     this.metricName = cfg.metricForBest ?? this.task.metricForBest;
     this.higherIsBetter = cfg.greaterIsBetter ?? (cfg.metricForBest === undefined ? this.task.greaterIsBetter : undefined) ?? !/loss/.test(this.metricName);
     this.bestMetric = this.higherIsBetter ? -Infinity : Infinity;
-    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay), {
+    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, cfg.layerLrDecay ?? 1), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
     this.dataGen = new Generator(cfg.seed);
@@ -190,7 +195,7 @@ export class Trainer<M extends Module = Module> {
    */
   private stepOnDevice(): number {
     const lr = this.schedule(this.step);
-    for (const g of this.optimizer.paramGroups) g.lr = lr;
+    for (const g of this.optimizer.paramGroups) g.lr = lr * ((g.lrScale as number | undefined) ?? 1);
     const micro: Tensor[] = [];
     let tokens = 0;
     for (let m = 0; m < this.cfg.gradAccum; m++) {
