@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { cat, Generator, memory, nn, noGrad, ones, optim, tidy } from '../src/index.js';
 import * as models from '../src/models/index.js';
 import { assertUnchanged, bertClassifier, gpt2, ids, labels, run, snapshot, train } from './prompt_util.js';
+import { BertModel, bertConfig } from '../src/models/bert/index.js';
+import { randn } from '../src/index.js';
 
 const mask = [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]];
 
@@ -43,6 +45,30 @@ test('prefix tuning (BERT classifier): the model gets the prefix as pastKeyValue
     'positions 0.. given = the default (they start at P either way)');
   const att = noGrad(() => pf.forward({ inputIds: ids, outputAttentions: true }).attentions![1]!);
   assert.deepEqual(att.shape, [4, 2, 6, P + 6]);
+});
+
+test('a prefix is positionless: under ALiBi its keys get no distance penalty, the real keys get -slope·|i - j|', () => {
+  const H = 2, Dh = 4, T = 5, P = 3;
+  const model = new BertModel(bertConfig({ vocab_size: 20, hidden_size: H * Dh, num_hidden_layers: 1, num_attention_heads: H, intermediate_size: 16,
+    max_position_embeddings: 16, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, position_embedding_type: 'alibi' })).eval();
+  const input = models.asIds([[3, 7, 1, 9, 4]]);
+  noGrad(() => {
+    const prefix = { key: randn([1, H, P, Dh]), value: randn([1, H, P, Dh]) };
+    const got = model.forward({ inputIds: input, pastKeyValues: [prefix], outputAttentions: true }).attentions![0]!.dataSync();
+    // By hand (post-norm: the layer reads the embeddings' output).
+    const self = model.encoder.layer.at(0).attention.self;
+    const x = model.embeddings.forward(input, null, null);
+    const q = self.query.forward(x).dataSync(), k = self.key.forward(x).dataSync(), pk = prefix.key.dataSync();
+    const slopes = nn.alibiSlopes(H);
+    for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) {
+      const scores: number[] = [];
+      const dot = (key: (d: number) => number) => Array.from({ length: Dh }, (_, d) => q[i * H * Dh + h * Dh + d]! * key(d)).reduce((a, b) => a + b) / Math.sqrt(Dh);
+      for (let j = 0; j < P; j++) scores.push(dot((d) => pk[(h * P + j) * Dh + d]!));
+      for (let j = 0; j < T; j++) scores.push(dot((d) => k[j * H * Dh + h * Dh + d]!) - slopes[h]! * Math.abs(i - j));
+      const m = Math.max(...scores), e = scores.map((s) => Math.exp(s - m)), z = e.reduce((a, b) => a + b);
+      e.forEach((v, j) => assert.ok(Math.abs(got[(h * T + i) * (P + T) + j]! - v / z) < 1e-5, `head ${h}, query ${i}, key ${j}`));
+    }
+  });
 });
 
 test('prefix tuning training (BERT classifier, flat and with the MLP): the loss falls, the base stays bit-identical; PEFT\'s parameter counts', () => {
