@@ -14,9 +14,14 @@ TLM=(node "$ROOT/dist/src/cli/bin.js")
 # plateau in hundreds of steps where learned positions take thousands), WordPiece 8000, pretrained on label-free text held offline (SST-2's training
 # sentences without their labels, Multi30k's English side, SQuAD's contexts) in 128-token windows
 # framed as [CLS] … [SEP], the shape fine-tuning gives it. A second stage (continue_mlm) goes on from
-# that model with SAMSum's dialogues added; the recipes use its result, $PRETRAINED.
+# that model with SAMSum's dialogues added; a third goes on again with the two tasks' own text (SST-2's
+# sentences, SQuAD's contexts) read twice as often. The recipes use its result, $PRETRAINED.
 PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
-pretrain_shared_mlm() { pretrain_mlm "$PRETRAINED.base" 128 32; continue_mlm "$PRETRAINED.base" "$PRETRAINED"; }
+pretrain_shared_mlm() {
+  pretrain_mlm "$PRETRAINED.base" 128 32
+  continue_mlm "$PRETRAINED.base" "$PRETRAINED.stage2" "${CONTINUE_ITERS:-4500}" "${CONTINUE_LR:-1.5e-3}"
+  continue_mlm "$PRETRAINED.stage2" "$PRETRAINED" "${STAGE3_ITERS:-4500}" "${STAGE3_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
+}
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
 pretrain_mlm() {
   local dir="$1" block="$2" batch="$3"
@@ -38,22 +43,25 @@ pretrain_mlm() {
   echo "recipe: pretraining took $((SECONDS - t0)) s" >&2
 }
 
-# continue_mlm BASE_DIR DIR: a second pretraining stage from BASE_DIR's weights and tokenizer, on the
-# same text plus SAMSum's dialogues (read from the data folder, never copied into the repository):
-# informal, opinionated language the captions and encyclopaedia paragraphs lack.
+# continue_mlm BASE_DIR DIR ITERS LR [EXTRA_FILE...]: a further pretraining stage from BASE_DIR's
+# weights and tokenizer, on stage 1's text plus SAMSum's dialogues (read from the data folder, never
+# copied into the repository): informal, opinionated language the captions and encyclopaedia
+# paragraphs lack. Each EXTRA_FILE of stage 1's corpus is read once more per epoch. SAMSum stays last,
+# so the validation split (the corpus tail) is SAMSum's in every stage.
 continue_mlm() {
-  local base="$1" dir="$2"
+  local base="$1" dir="$2" iters="$3" lr="$4"; shift 4
   if [ -f "$dir/model.safetensors" ] && [ ! -f "$dir/.tlm.lock" ]; then
     echo "recipe: reusing the pretrained model in $dir" >&2; return
   fi
-  local corpus="$base.corpus"
+  local corpus="$PRETRAINED.base.corpus" extra=() f
+  for f in "$@"; do extra+=(--data "$corpus/$f"); done
   node -e 'for(const l of require("fs").readFileSync(process.argv[1],"utf8").split("\n"))if(l.trim())process.stdout.write(JSON.parse(l).source.replace(/\r/g,"")+"\n\n")' \
     "$DATA/samsum/train.jsonl" > "$corpus/samsum-dialogues.txt"
   local t0=$SECONDS
   "${TLM[@]}" train --objective mlm --init-from "$base" \
-    --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" --data "$corpus/samsum-dialogues.txt" \
-    --block-size 128 --batch-size 32 --dropout 0.1 \
-    --max-iters "${CONTINUE_ITERS:-4500}" --max-seconds "${CONTINUE_SECONDS:-5400}" --lr "${CONTINUE_LR:-1.5e-3}" --min-lr 5e-5 --warmup-iters 200 \
+    --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" "${extra[@]}" \
+    --data "$corpus/samsum-dialogues.txt" --block-size 128 --batch-size 32 --dropout 0.1 \
+    --max-iters "$iters" --max-seconds "${CONTINUE_SECONDS:-5400}" --lr "$lr" --min-lr 5e-5 --warmup-iters 200 \
     --eval-interval 500 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" --quiet --overwrite
   echo "recipe: continued pretraining took $((SECONDS - t0)) s" >&2
 }
