@@ -274,6 +274,7 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     one(tlm(['finetune', '--task', 'qa', '--model', s.bert, '--train', s.train, '--eval', s.evalFile, '--pooler', 'none', '--out', join(s.dir, 'p')]), /--pooler applies to --task classify/);
     one(ft('--pooler', 'max'), /--pooler/);
     one(ft('--cased'), /--cased shapes the vocabulary of a model trained --from-scratch/);
+    one(ft('--partial-words'), /--partial-words applies to --task qa/);
     one(ft('--method', 'lora', '--lora-rank-pattern', 'word_embeddings'), /--lora-rank-pattern takes NAME=NUMBER, got "word_embeddings"/);
     one(ft('--lora-alpha-pattern', 'query=2'), /the LoRA patterns apply to --method lora/);
     one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);

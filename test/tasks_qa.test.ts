@@ -213,6 +213,29 @@ test('postprocessing pairs only the nBest top positions of each window (as HF), 
   assert.deepEqual([two!.start, two!.end], [features[0]!.offsets[ctx[0]!]![0], features[0]!.offsets[ctx[0]!]![1]]);
 });
 
+test('wholeWords: a span that starts or ends inside a word is passed over for the best whole-word span', () => {
+  const ex = example('w', 'Who ruled?', 'Rollo swore fealty to Charlemagne.', ['Charlemagne']);
+  const [f] = prepareQaFeatures(bert, [ex], { maxLength: 64, docStride: 16 });
+  const ctx = contextTokens(f!);
+  // A word bert-tiny's vocabulary splits into pieces: its last piece starts inside the word.
+  const pieces = ctx.filter((t) => { const [a] = f!.offsets[t]!; return a > ex.context.indexOf('Charlemagne') && a < ex.context.indexOf('.'); });
+  assert.ok(pieces.length >= 1, 'Charlemagne is split into pieces');
+  const word = ctx.filter((t) => f!.offsets[t]![0] === ex.context.indexOf('Charlemagne'))[0]!;
+  const last = ctx.filter((t) => f!.offsets[t]![1] === ex.context.indexOf('.'))[0]!;
+  const sl = [noise(f!.inputIds.length, 5)], el = [noise(f!.inputIds.length, 6)];
+  sl[0]![pieces[0]!] = 9; el[0]![last] = 9; // the best pair: a piece of the word
+  sl[0]![word] = 8; // the second-best start: the word's first piece
+  const [hf] = postprocessQaPredictions([ex], [f!], sl, el);
+  assert.notEqual(hf!.text, 'Charlemagne');
+  assert.ok('Charlemagne'.endsWith(hf!.text), `HF's postprocessing returns a piece: ${hf!.text}`);
+  const [whole] = postprocessQaPredictions([ex], [f!], sl, el, { wholeWords: true });
+  assert.equal(whole!.text, 'Charlemagne');
+  for (const c of whole!.nBest) {
+    assert.ok(!/[\p{L}\p{N}]/u.test(ex.context[c.start - 1] ?? ' ') || !/[\p{L}\p{N}]/u.test(ex.context[c.start]!), `${c.text} starts inside a word`);
+    assert.ok(!/[\p{L}\p{N}]/u.test(ex.context[c.end] ?? ' ') || !/[\p{L}\p{N}]/u.test(ex.context[c.end - 1]!), `${c.text} ends inside a word`);
+  }
+});
+
 test('bad input: a context with no window, malformed examples and logits', () => {
   const long = 'Who was the leader of the Norse raiders who agreed to swear fealty to the king of West Francia?';
   assert.throws(() => prepareQaFeatures(bert, [example('q', long, NORMANS, ['Rollo'])], { maxLength: 16, docStride: 4 }),

@@ -5,7 +5,9 @@
 # tokens that occur in the question a token type of their own (DrQA's exact-match feature); ALiBi's
 # locality bias and pre-norm layers let a model with no pretraining learn from 8.6k questions. A small
 # model (128 wide, 1.05M parameters) with a small WordPiece vocabulary (2000: each piece is seen often
-# enough to learn) overfits them later than a 192-wide one with 8000 (F1 28.8 against 23.7).
+# enough to learn) overfits them later than a 192-wide one with 8000 (F1 28.8 against 23.7). Answers
+# are whole words (tlm's default; --partial-words gives HF's postprocessing): with 2000 pieces, one
+# answer in five HF's way started or ended inside a word.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/squad-scratch.sh OUT_DIR}"
 SQUAD="$DATA/squad/dev-v1.1.json"

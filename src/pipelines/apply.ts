@@ -104,9 +104,17 @@ function maxPositions(model: PreTrainedModel): number {
   return Math.min(c.max_position_embeddings ?? c.n_positions ?? 512, 512) - prompt;
 }
 
+export interface QaAnswerOptions {
+  maxLength?: number;
+  docStride?: number;
+  maxAnswerLength?: number;
+  /** Answers of whole words only (default true; false: HF's postprocessing, which may cut a word). */
+  wholeWords?: boolean;
+}
+
 /** Answers to questions about contexts (any length: read in overlapping windows). */
 export async function answer(p: TaskPipeline<'question-answering'>, examples: QaExample[],
-                             o: { maxLength?: number; docStride?: number; maxAnswerLength?: number } = {}): Promise<QaPrediction[]> {
+                             o: QaAnswerOptions = {}): Promise<QaPrediction[]> {
   const maxLength = o.maxLength ?? Math.min(384, maxPositions(p.model));
   let features;
   try {
@@ -116,11 +124,11 @@ export async function answer(p: TaskPipeline<'question-answering'>, examples: Qa
     if (err instanceof QaFeatureError) throw new InputError(err.message);
     throw err;
   }
-  return answerQuestions(p.model as QuestionAnsweringModel, examples, features, p.padId, { maxAnswerLength: o.maxAnswerLength });
+  return answerQuestions(p.model as QuestionAnsweringModel, examples, features, p.padId, { maxAnswerLength: o.maxAnswerLength, wholeWords: o.wholeWords ?? true });
 }
 
 /** SQuAD v1.1 exact match and F1 of the model on examples with gold answers. */
-export async function evaluateQa(p: TaskPipeline<'question-answering'>, examples: QaExample[], o: { maxLength?: number; docStride?: number } = {}): Promise<Record<string, number>> {
+export async function evaluateQa(p: TaskPipeline<'question-answering'>, examples: QaExample[], o: QaAnswerOptions = {}): Promise<Record<string, number>> {
   const preds = await answer(p, examples, o);
   const s = squad(preds.map((x) => x.text), examples.map((e) => (e.answers ?? []).map((a) => a.text)));
   return { exact_match: s.exactMatch, f1: s.f1, examples: examples.length };

@@ -69,6 +69,8 @@ export interface FinetuneOptions extends RunSettings {
   pooler?: 'dense' | 'none';
   /** QA: give context tokens that occur in the question a token type of their own (a BERT extension; see prepareQaFeatures). */
   questionMatch?: boolean;
+  /** QA: evaluation answers of whole words only (default true; false: HF's postprocessing, which may cut a word). */
+  wholeWords?: boolean;
   method: FinetuneMethod;
   lora?: { r: number; alpha: number; dropout: number; targets?: string[]; modulesToSave?: string[]; rankPattern?: Record<string, number>; alphaPattern?: Record<string, number> };
   /** Save a LoRA run as a merged full model instead of an adapter. */
@@ -228,7 +230,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
       throw err;
     }
   };
-  const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId });
+  const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId, wholeWords: o.wholeWords ?? true });
   log(`data: ${trainEx.length} training questions (${task.trainFeatures.length} windows), ${evalEx.length} evaluation questions`);
   return { model, task: task as unknown as Setup['task'], tok, ...adapters, maxLength };
 }

@@ -11,6 +11,13 @@ export interface QaPostprocessOptions {
   nBest?: number;
   /** Longest answer, in tokens. Default 30. */
   maxAnswerLength?: number;
+  /**
+   * Only spans that start and end at word boundaries (no letter or digit on both sides of either
+   * end): the answer is whole words, as SQuAD's are. A subword vocabulary splits words into pieces,
+   * and a span that starts or ends inside a word is a piece of a word no gold answer holds.
+   * Default false (HF's postprocessing, which returns such pieces).
+   */
+  wholeWords?: boolean;
 }
 
 export interface QaCandidate {
@@ -65,13 +72,14 @@ export function postprocessQaPredictions(
     const sl = checkRow(startLogits[k]!, offsets.length, `startLogits[${k}]`, fn);
     const el = checkRow(endLogits[k]!, offsets.length, `endLogits[${k}]`, fn);
     const found = candidates[f.exampleIndex]!;
+    const cuts = opts.wholeWords ? (at: number) => insideWord(example.context, at) : () => false;
     for (const s of topIndices(sl, nBest)) {
       for (const e of topIndices(el, nBest)) {
         // Rows longer than the feature are batch padding; non-context tokens have no offsets.
         const so = offsets[s];
         const eo = offsets[e];
         if (so === undefined || so === null || eo === undefined || eo === null) continue;
-        if (e < s || e - s + 1 > maxAnswerLength) continue;
+        if (e < s || e - s + 1 > maxAnswerLength || cuts(so[0]) || cuts(eo[1])) continue;
         found.push({ start: so[0], end: eo[1], score: sl[s]! + el[e]! });
       }
     }
@@ -96,6 +104,12 @@ function checkRow(row: Logits, minLength: number, name: string, fn: string): Log
     if (typeof row[t] !== 'number' || Number.isNaN(row[t])) throw new RangeError(`${fn}: ${name}[${t}] is ${row[t]}, not a number`);
   }
   return row;
+}
+
+const wordChar = /[\p{L}\p{N}]/u;
+/** Whether a boundary at character `at` of `text` falls between two letters or digits. */
+function insideWord(text: string, at: number): boolean {
+  return at > 0 && at < text.length && wordChar.test(text[at - 1]!) && wordChar.test(text[at]!);
 }
 
 /** Positions of the n largest values, largest first (ties: the lower position first). */

@@ -60,6 +60,8 @@ export interface QaTaskOptions {
   evalBatchSize?: number;
   nBest?: number;
   maxAnswerLength?: number;
+  /** Evaluation answers of whole words only (default true; see postprocessQaPredictions). */
+  wholeWords?: boolean;
 }
 
 export class QuestionAnsweringTask implements TrainingTask<QuestionAnsweringModel, Batch> {
@@ -89,7 +91,7 @@ export class QuestionAnsweringTask implements TrainingTask<QuestionAnsweringMode
   /** SQuAD v1.1 exact match and F1 (0–100) of the answers to the evaluation questions. */
   async evaluate(model: QuestionAnsweringModel): Promise<Record<string, number>> {
     const preds = await answerQuestions(model, this.evalExamples, this.evalFeatures, this.o.padId,
-      { batchSize: this.o.evalBatchSize ?? 32, nBest: this.o.nBest, maxAnswerLength: this.o.maxAnswerLength });
+      { batchSize: this.o.evalBatchSize ?? 32, nBest: this.o.nBest, maxAnswerLength: this.o.maxAnswerLength, wholeWords: this.o.wholeWords ?? true });
     const s = squad(preds.map((p) => p.text), this.evalExamples.map((e) => (e.answers ?? []).map((a) => a.text)));
     return { exact_match: s.exactMatch, f1: s.f1 };
   }

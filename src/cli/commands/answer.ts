@@ -17,6 +17,7 @@ const spec: CommandSpec = {
     json: { type: 'boolean', help: 'one JSON object per question: {"answer", "score", "start", "end"}' },
     'max-length': { type: 'number', help: 'tokens per window (default: min(384, the model\'s))', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'context tokens shared by consecutive windows', integer: true, min: 0 },
+    'partial-words': { type: 'boolean', help: 'answers may start or end inside a word, as HF\'s postprocessing allows (default: whole words only)' },
     'max-answer-length': { type: 'number', help: 'longest answer in tokens', default: 30, integer: true, min: 1 },
   },
 };
@@ -31,7 +32,8 @@ export default {
     const context = readTextFile(f.context as string, 'tlm answer: context file');
     const p = await loadTaskModel(f.model as string, 'question-answering', { adapter: f.adapter as string | undefined, command: 'tlm answer' });
     const preds = await answer(p, questions.map((question, i) => ({ id: String(i), question, context })), {
-      maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined, maxAnswerLength: f['max-answer-length'] as number });
+      maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined, maxAnswerLength: f['max-answer-length'] as number,
+      wholeWords: f['partial-words'] !== true });
     for (const r of preds) {
       if (f.json) console.log(JSON.stringify({ answer: r.text, score: Math.round(r.score * 1e4) / 1e4, start: r.start, end: r.end }));
       else console.log(`${r.text}\t(score ${r.score.toFixed(3)}, characters ${r.start}-${r.end})`);

@@ -57,6 +57,7 @@ const spec: CommandSpec = {
     baseline: { type: 'string', help: 'score a baseline instead of a model (no --model): qa: the SQuAD paper\'s sliding window; summarize: Lead-3', choices: ['sliding-window', 'lead-3'] },
     'max-length': { type: 'number', help: 'classify/qa: tokens per input or window', integer: true, min: 8 },
     'doc-stride': { type: 'number', help: 'qa: context tokens shared by consecutive windows', integer: true, min: 0 },
+    'partial-words': { type: 'boolean', help: 'qa: answers may start or end inside a word, as HF\'s postprocessing allows (default: whole words only)' },
     model: { type: 'string', help: 'model directory (config.json, model.safetensors, tokenizer.json)' },
     data: { type: 'strings', help: 'text file to score' },
     split: { type: 'string', help: 'score the last 10% (val) or the whole file (all)', default: 'val', choices: ['val', 'all'] },
@@ -164,7 +165,7 @@ async function evalTask(f: FlagValues): Promise<void> {
   } else {
     const examples = readSquadFile(file, parseRange(f.articles as string | undefined, '--articles'), { what: 'tlm eval: data file', lossyUtf8 });
     const p = await loadTaskModel(f.model as string, 'question-answering', { adapter: f.adapter as string | undefined, command: 'tlm eval' });
-    metrics = await evaluateQa(p, examples, { maxLength, docStride: f['doc-stride'] as number | undefined });
+    metrics = await evaluateQa(p, examples, { maxLength, docStride: f['doc-stride'] as number | undefined, wholeWords: f['partial-words'] !== true });
   }
   console.log(JSON.stringify(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]))));
 }

@@ -46,6 +46,7 @@ const spec: CommandSpec = {
       choices: ['cls', 'mean'] },
     pooler: { type: 'string', help: 'classify, BERT: pass the pooled state through the pooler\'s dense + tanh layer (BERT\'s), or hand it to the classifier as it is (none: no untrained layer between a masked-LM encoder and the classifier, and none for an adapter to carry; default: the checkpoint\'s, else dense)',
       choices: ['dense', 'none'] },
+    'partial-words': { type: 'boolean', help: 'qa: answers may start or end inside a word, as HF\'s postprocessing allows (default: whole words only)' },
     'question-match': { type: 'boolean', help: 'qa, BERT: context tokens that occur in the question get a token type of their own (an exact-match feature, as DrQA\'s; recorded in config.json and used by tlm answer/eval)' },
     method: { type: 'string', help: 'what trains: everything, LoRA adapters, a soft prompt (prompt tuning), per-layer key/value prefixes (prefix tuning, deep prompts), or only the task head (a linear probe)',
       default: 'full', choices: ['full', 'lora', 'prompt', 'prefix', 'head'] },
@@ -122,6 +123,7 @@ const spec: CommandSpec = {
     if (f.pooling && f.task !== 'classify') return '--pooling applies to --task classify';
     if (f.pooler && f.task !== 'classify') return '--pooler applies to --task classify';
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
+    if (f['partial-words'] && f.task !== 'qa') return '--partial-words applies to --task qa';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
     return undefined;
@@ -144,7 +146,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     columns: { textColumn: f['text-column'] as string, textPairColumn: f['text-pair-column'] as string | undefined, labelColumn: f['label-column'] as string },
     trainArticles: f['train-articles'] as string | undefined, evalArticles: f['eval-articles'] as string | undefined,
     maxLength: f['max-length'] as number | undefined, docStride: f['doc-stride'] as number | undefined,
-    questionMatch: f['question-match'] === true, pooling: f.pooling as 'cls' | 'mean' | undefined, pooler: f.pooler as 'dense' | 'none' | undefined,
+    questionMatch: f['question-match'] === true, wholeWords: f['partial-words'] !== true, pooling: f.pooling as 'cls' | 'mean' | undefined, pooler: f.pooler as 'dense' | 'none' | undefined,
     method: f.method as FinetuneOptions['method'],
     lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
       rankPattern: patternFlag(f['lora-rank-pattern']), alphaPattern: patternFlag(f['lora-alpha-pattern']),
