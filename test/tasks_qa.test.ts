@@ -236,6 +236,30 @@ test('wholeWords: a span that starts or ends inside a word is passed over for th
   }
 });
 
+test('wholeWords: scripts without spaces between words keep every span; an example with no whole-word span keeps its best', () => {
+  // Han characters have no word boundaries to respect: the answer is the best span, as without wholeWords.
+  const zh = example('z', '首都?', '巴黎是法国的首都。', ['巴黎']);
+  const [fz] = prepareQaFeatures(bert, [zh], { maxLength: 32, docStride: 8 });
+  const cz = contextTokens(fz!);
+  const sl = [noise(fz!.inputIds.length, 7)], el = [noise(fz!.inputIds.length, 8)];
+  sl[0]![cz[0]!] = 9; el[0]![cz[1]!] = 9;
+  const [plain] = postprocessQaPredictions([zh], [fz!], sl, el);
+  const [whole] = postprocessQaPredictions([zh], [fz!], sl, el, { wholeWords: true });
+  assert.equal(whole!.text, plain!.text);
+  assert.equal(whole!.text, '巴黎');
+  // One word split into pieces, and nothing else in the context: every span but the whole word cuts it;
+  // with nBest 1 only a cut span is found, and it is kept rather than no answer at all.
+  const one = example('o', 'Who?', 'Charlemagne', ['Charlemagne']);
+  const [fo] = prepareQaFeatures(bert, [one], { maxLength: 32, docStride: 8 });
+  const co = contextTokens(fo!);
+  assert.ok(co.length >= 2, 'Charlemagne is split into pieces');
+  const s1 = [noise(fo!.inputIds.length, 9)], e1 = [noise(fo!.inputIds.length, 10)];
+  s1[0]![co[1]!] = 9; e1[0]![co[co.length - 1]!] = 9;
+  const [kept] = postprocessQaPredictions([one], [fo!], s1, e1, { nBest: 1, wholeWords: true });
+  assert.equal(kept!.text, postprocessQaPredictions([one], [fo!], s1, e1, { nBest: 1 })[0]!.text);
+  assert.ok(kept!.text.length > 0 && kept!.text !== 'Charlemagne');
+});
+
 test('bad input: a context with no window, malformed examples and logits', () => {
   const long = 'Who was the leader of the Norse raiders who agreed to swear fealty to the king of West Francia?';
   assert.throws(() => prepareQaFeatures(bert, [example('q', long, NORMANS, ['Rollo'])], { maxLength: 16, docStride: 4 }),

@@ -12,10 +12,11 @@ export interface QaPostprocessOptions {
   /** Longest answer, in tokens. Default 30. */
   maxAnswerLength?: number;
   /**
-   * Only spans that start and end at word boundaries (no letter or digit on both sides of either
+   * Prefer spans that start and end at word boundaries (no letter or digit on both sides of either
    * end): the answer is whole words, as SQuAD's are. A subword vocabulary splits words into pieces,
-   * and a span that starts or ends inside a word is a piece of a word no gold answer holds.
-   * Default false (HF's postprocessing, which returns such pieces).
+   * and a span that starts or ends inside a word is a piece of a word no gold answer holds. Scripts
+   * written without spaces (Han, kana, Thai, ...) have no boundaries to keep; an example with no
+   * whole-word span keeps its best span. Default false (HF's postprocessing, which returns pieces).
    */
   wholeWords?: boolean;
 }
@@ -59,7 +60,8 @@ export function postprocessQaPredictions(
   }
   examples.forEach((ex, i) => checkExample(ex, i, fn));
 
-  const candidates: Omit<QaCandidate, 'probability' | 'text'>[][] = examples.map(() => []);
+  // Each candidate notes whether it cuts a word (only looked at under wholeWords).
+  const candidates: (Omit<QaCandidate, 'probability' | 'text'> & { cutsWord: boolean })[][] = examples.map(() => []);
   features.forEach((f, k) => {
     if (typeof f !== 'object' || f === null || !Number.isInteger(f.exampleIndex) || f.exampleIndex < 0 || f.exampleIndex >= examples.length) {
       throw new RangeError(`${fn}: features[${k}].exampleIndex must index examples (0..${examples.length - 1}), got ${f?.exampleIndex}`);
@@ -72,22 +74,25 @@ export function postprocessQaPredictions(
     const sl = checkRow(startLogits[k]!, offsets.length, `startLogits[${k}]`, fn);
     const el = checkRow(endLogits[k]!, offsets.length, `endLogits[${k}]`, fn);
     const found = candidates[f.exampleIndex]!;
-    const cuts = opts.wholeWords ? (at: number) => insideWord(example.context, at) : () => false;
     for (const s of topIndices(sl, nBest)) {
       for (const e of topIndices(el, nBest)) {
         // Rows longer than the feature are batch padding; non-context tokens have no offsets.
         const so = offsets[s];
         const eo = offsets[e];
         if (so === undefined || so === null || eo === undefined || eo === null) continue;
-        if (e < s || e - s + 1 > maxAnswerLength || cuts(so[0]) || cuts(eo[1])) continue;
-        found.push({ start: so[0], end: eo[1], score: sl[s]! + el[e]! });
+        if (e < s || e - s + 1 > maxAnswerLength) continue;
+        const cutsWord = opts.wholeWords === true && (insideWord(example.context, so[0]) || insideWord(example.context, eo[1]));
+        found.push({ start: so[0], end: eo[1], score: sl[s]! + el[e]!, cutsWord });
       }
     }
   });
 
   return examples.map((ex, i) => {
     // A stable sort: among equal scores, the earlier window and position win (as Python's sorted).
-    const kept = candidates[i]!.sort((a, b) => descending(a.score, b.score)).slice(0, nBest);
+    const all = candidates[i]!;
+    const whole = all.filter((c) => !c.cutsWord);
+    const kept = (whole.length > 0 ? whole : all).sort((a, b) => descending(a.score, b.score)).slice(0, nBest)
+      .map(({ start, end, score }) => ({ start, end, score }));
     if (kept.length === 0) kept.push({ start: 0, end: 0, score: 0 });
     const top = kept[0]!.score;
     const weights = kept.map((c) => Math.exp(c.score - top));
@@ -106,8 +111,9 @@ function checkRow(row: Logits, minLength: number, name: string, fn: string): Log
   return row;
 }
 
-const wordChar = /[\p{L}\p{N}]/u;
-/** Whether a boundary at character `at` of `text` falls between two letters or digits. */
+// Letters and digits of scripts that put spaces between words (not Han, kana, Thai, Lao, Khmer, Myanmar).
+const wordChar = /(?![\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}])[\p{L}\p{N}]/u;
+/** Whether a boundary at character `at` of `text` falls between two letters or digits of one word. */
 function insideWord(text: string, at: number): boolean {
   return at > 0 && at < text.length && wordChar.test(text[at - 1]!) && wordChar.test(text[at]!);
 }
