@@ -204,6 +204,32 @@ test('--pooling mean: an MLM base becomes a mean-pooling classifier, and its LoR
   }
 });
 
+test('--average-last: the last N step checkpoints are averaged at the end and kept only if they beat the best', { timeout: 120_000 }, async () => {
+  const s = setup();
+  try {
+    const out = join(s.dir, 'avg');
+    const logs: string[] = [];
+    const res = await finetune(base(s, { model: s.bert, out, epochs: undefined, averageLast: 3, args: args({ maxIters: 24, evalInterval: 4 }), log: (l) => logs.push(l) }));
+    const line = logs.find((l) => l.startsWith('averaged the checkpoints of steps'));
+    assert.ok(line, logs.join('\n'));
+    assert.match(line, /steps 16, 20, 24: accuracy \S+ against the best's \S+; keeping the (averaged|best)/);
+    const kept = /keeping the (\w+)/.exec(line)![1];
+    const saved = await loadSafetensors(join(out, 'model.safetensors'));
+    const name = 'classifier.weight';
+    if (kept === 'averaged') {
+      const steps = await Promise.all([16, 20, 24].map((n) => loadSafetensors(join(out, 'checkpoints', `step-${String(n).padStart(7, '0')}`, 'model.safetensors'))));
+      const mean = steps[0]![name]!.dataSync().map((_, i) => steps.reduce((acc, w) => acc + w[name]!.dataSync()[i]!, 0) / 3);
+      assertClose(saved[name]!.dataSync(), mean, 1e-6, 'the saved model is the average');
+    } else {
+      const best = await loadSafetensors(join(out, 'checkpoints', 'best', 'model.safetensors'));
+      assert.deepEqual(saved[name]!.dataSync(), best[name]!.dataSync(), 'the saved model is the best checkpoint');
+    }
+    assert.ok(res.bestMetric >= 0.5);
+  } finally {
+    s.done();
+  }
+});
+
 test('classification training resumes to the same losses, and keeps live tensors flat over 100 steps', { timeout: 120_000 }, async () => {
   const s = setup();
   try {

@@ -82,6 +82,8 @@ export interface FinetuneOptions extends RunSettings {
   batchSize: number;
   /** Passes over the training data; maxIters wins when given. */
   epochs?: number;
+  /** Average the last N step checkpoints at the end (fairseq's), kept if it beats the best checkpoint. */
+  averageLast?: number;
   args: Omit<TrainingArguments, 'maxIters' | 'lrDecayIters' | 'evalInterval'> & { maxIters?: number; evalInterval?: number };
 }
 
@@ -144,6 +146,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const cfg: TrainingArguments = {
       ...o.args, maxIters, lrDecayIters: maxIters,
       evalInterval: o.args.evalInterval ?? Math.max(1, Math.ceil(stepsPerEpoch / accum)),
+      ...(o.averageLast && o.averageLast > 1 ? { keepCheckpoints: o.averageLast } : {}),
     };
     checkTrainingArguments(cfg, command);
     log(`data: ${stepsPerEpoch} batches of ${o.batchSize} per epoch; ${maxIters} steps (${(maxIters * accum / stepsPerEpoch).toFixed(2)} epochs), evaluating every ${cfg.evalInterval}`);
@@ -156,8 +159,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
     }
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save });
+    let best = res.bestMetric;
     if (!res.interrupted) {
-      await trainer.loadBest();
+      if (o.averageLast && o.averageLast > 1) {
+        const a = await trainer.averageLast(o.averageLast);
+        if (a.kept === 'averaged') best = a.averaged;
+        log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(4)} against the best's ${a.best.toFixed(4)}; keeping the ${a.kept}`);
+      } else await trainer.loadBest();
       await save();
       if (lora && o.merge) {
         // The adapter stays; beside it, the base model with the adapter folded into its weights.
@@ -168,8 +176,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`
-      : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${res.bestMetric.toFixed(4)}; saved to ${o.out}`);
-    return { outDir: o.out, metrics: res.lastMetrics, bestMetric: res.bestMetric, metricName: name, steps: res.step, seconds: res.seconds,
+      : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${best.toFixed(4)}; saved to ${o.out}`);
+    return { outDir: o.out, metrics: res.lastMetrics, bestMetric: best, metricName: name, steps: res.step, seconds: res.seconds,
       trainableParameters: trainable, totalParameters: all, interrupted: res.interrupted };
   } finally {
     run.release();

@@ -32,7 +32,7 @@ const spec: CommandSpec = {
     'max-tokens': { type: 'number', help: 'translate/summarize: tokens per batch (rows × longest side), as fairseq', default: 4096, integer: true, min: 8 },
     'label-smoothing': { type: 'number', help: 'translate/summarize: label smoothing of the cross-entropy', default: 0.1, min: 0, lt: 1 },
     'ffn-dim': { type: 'number', help: 'translate/summarize from scratch: feed-forward width', default: 1024, integer: true, min: 1 },
-    'average-last': { type: 'number', help: 'translate/summarize: average the last N checkpoints at the end (kept if better on validation)', integer: true, min: 2 },
+    'average-last': { type: 'number', help: 'average the last N step checkpoints (one per evaluation) at the end, as fairseq does; kept if better on the evaluation data', integer: true, min: 2 },
     'eval-examples': { type: 'number', help: 'translate/summarize: validation pairs decoded for BLEU / ROUGE at each evaluation', default: 500, integer: true, min: 1 },
     format: { type: 'string', help: 'data format (default: from the extension)', choices: ['csv', 'tsv', 'jsonl', 'squad'] },
     'text-column': { type: 'string', help: 'column with the text', default: 'text' },
@@ -153,7 +153,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
       modulesToSave: f['modules-to-save'] as string[] | undefined },
     prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined },
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
-    batchSize: num('batch-size'), epochs: f.epochs as number | undefined,
+    batchSize: num('batch-size'), epochs: f.epochs as number | undefined, averageLast: f['average-last'] as number | undefined,
     args: {
       maxIters: f['max-iters'] as number | undefined, lr: num('lr'), minLr: num('min-lr'), warmupIters: num('warmup-iters'),
       schedule: f.schedule as 'linear', weightDecay: num('weight-decay'), beta1: num('beta1'), beta2: num('beta2'), gradClip: num('grad-clip'),
