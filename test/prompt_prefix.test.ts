@@ -71,6 +71,22 @@ test('a prefix is positionless: under ALiBi its keys get no distance penalty, th
   });
 });
 
+test('ScoreBias with positionless keys: 0 on them, and the real keys\' bias as without them (ALiBi, relative)', () => {
+  const H = 2, Dh = 4, L = 3, P = 2;
+  const q = randn([1, H, L, Dh]);
+  for (const bias of [new nn.ALiBi({ numHeads: H }), new nn.RelativePositionBias({ headDim: Dh, maxRelativePosition: 2 })]) {
+    noGrad(() => {
+      const alone = bias.scoreBias(q, 0, L).dataSync();
+      const withPrefix = bias.scoreBias(q, 0, P + L, P).dataSync();
+      const rows = alone.length / L;
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < P; j++) assert.equal(withPrefix[r * (P + L) + j], 0, `${bias.constructor.name}: prefix column ${j}`);
+        for (let j = 0; j < L; j++) assert.equal(withPrefix[r * (P + L) + P + j], alone[r * L + j], `${bias.constructor.name}: key ${j}`);
+      }
+    });
+  }
+});
+
 test('prefix tuning training (BERT classifier, flat and with the MLP): the loss falls, the base stays bit-identical; PEFT\'s parameter counts', () => {
   for (const prefixProjection of [false, true]) {
     const model = bertClassifier(3);

@@ -96,6 +96,8 @@ export abstract class LoraLayerBase extends Module {
   protected abstract get baseWeight(): Tensor;
   abstract get adapterNames(): string[];
   abstract hasAdapter(name: string): boolean;
+  /** Adapter `name`'s trainable tensors under the names PEFT's checkpoints give them after the layer's own. */
+  abstract adapterWeights(name: string): [string, Tensor][];
   /** B A · scaling in the base weight's layout. */
   abstract deltaWeight(name: string): Tensor;
   /** Drops adapter `name`'s own weights (the bookkeeping is deleteAdapter's). */
@@ -113,6 +115,20 @@ export abstract class LoraLayerBase extends Module {
     this.r[name] = opts.r;
     this.loraAlpha[name] = alpha;
     this.scaling[name] = loraScaling(opts.r, alpha, opts.useRslora ?? false);
+  }
+
+  /**
+   * Makes `names` the active adapters; those listed in `trainable` (all of them when true) train, the
+   * rest are frozen. A merged weight belongs to the old selection, so it is unmerged first.
+   */
+  setAdapter(names: string | string[], trainable: boolean | string[] = true): void {
+    const list = typeof names === 'string' ? [names] : names;
+    if (this.merged) this.unmerge();
+    for (const n of this.adapterNames) {
+      const on = list.includes(n) && (trainable === true || (Array.isArray(trainable) && trainable.includes(n)));
+      for (const [, t] of this.adapterWeights(n)) t.requiresGrad = on;
+    }
+    this.activeAdapters = list.filter((n) => this.hasAdapter(n)); // a model-wide adapter may skip this layer
   }
 
   /** Removes adapter `name` (unmerging it first if it was merged). */
@@ -222,21 +238,6 @@ export class LoraLinear extends LoraLayerBase {
 
   protected dropWeights(name: string): void {
     for (const d of [this.lora_A, this.lora_B, this.lora_dropout]) d.delete(name);
-  }
-
-  /**
-   * Makes `names` the active adapters. Their A and B require grad (all of them, or those listed in
-   * `trainable`); every other adapter's are frozen.
-   */
-  setAdapter(names: string | string[], trainable: boolean | string[] = true): void {
-    const list = typeof names === 'string' ? [names] : names;
-    if (this.merged) this.unmerge(); // a merged weight belongs to the old selection
-    for (const n of this.adapterNames) {
-      const on = list.includes(n) && (trainable === true || (Array.isArray(trainable) && trainable.includes(n)));
-      this.lora_A.get(n)!.weight.requiresGrad = on;
-      this.lora_B.get(n)!.weight.requiresGrad = on;
-    }
-    this.activeAdapters = list.filter((n) => this.lora_A.has(n)); // a model-wide adapter may skip this layer
   }
 
   /** B A · scaling in the base weight's layout ([out, in], or [in, out] with fanInFanOut). */

@@ -66,17 +66,6 @@ export class LoraEmbedding extends LoraLayerBase {
     this.lora_embedding_B.delete(name);
   }
 
-  setAdapter(names: string | string[], trainable: boolean | string[] = true): void {
-    const list = typeof names === 'string' ? [names] : names;
-    if (this.merged) this.unmerge();
-    for (const n of this.adapterNames) {
-      const on = list.includes(n) && (trainable === true || (Array.isArray(trainable) && trainable.includes(n)));
-      this.lora_embedding_A.get(n)!.requiresGrad = on;
-      this.lora_embedding_B.get(n)!.requiresGrad = on;
-    }
-    this.activeAdapters = list.filter((n) => this.hasAdapter(n));
-  }
-
   /** (B A)ᵀ · scaling: [numEmbeddings, dim], the table's layout. */
   deltaWeight(name: string): Tensor {
     const A = this.lora_embedding_A.get(name), B = this.lora_embedding_B.get(name);

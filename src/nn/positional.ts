@@ -4,7 +4,7 @@
 //    add a bias to the attention scores.
 // models/positions.ts turns a config's position_embedding_type into these pieces, for every family.
 
-import { tensor } from '../tensor/ops/creation.js';
+import { tensor, zeros } from '../tensor/ops/creation.js';
 import { cat } from '../tensor/ops/indexing.js';
 import { rotaryEmbedding } from '../tensor/ops/fused.js';
 import { keep } from '../tensor/engine.js';
@@ -98,9 +98,13 @@ export class LearnedPositionalEmbedding extends Embedding {
   }
 }
 
-/** Something that adds to attention scores: [B|1, H|1, L, S] for queries q [B, H, L, Dh] at qOffset.. and S keys. */
+/**
+ * Something that adds to attention scores: [B|1, H|1, L, S] for queries q [B, H, L, Dh] at qOffset..
+ * and S keys. The first `positionless` keys (a prefix in an encoder) carry no position: their bias is
+ * 0, and the real keys after them are at positions 0.. .
+ */
 export interface ScoreBias {
-  scoreBias(q: Tensor, qOffset: number, S: number): Tensor;
+  scoreBias(q: Tensor, qOffset: number, S: number, positionless?: number): Tensor;
 }
 
 /** One cached tensor keyed by a string, kept out of tidy scopes and freed when replaced. */
@@ -198,14 +202,14 @@ export class ALiBi extends Module implements ScoreBias {
     this.numHeads = opts.numHeads;
     this.slopes = alibiSlopes(opts.numHeads);
   }
-  scoreBias(q: Tensor, qOffset: number, S: number): Tensor {
-    const L = q.shape[q.ndim - 2]!, H = this.numHeads;
-    // Computed once per shape and shared by every layer.
-    return this.cache.get(`${L},${S},${qOffset},${q.device}`, () => {
+  scoreBias(q: Tensor, qOffset: number, S: number, positionless = 0): Tensor {
+    const L = q.shape[q.ndim - 2]!, H = this.numHeads, P = positionless;
+    // Computed once per shape and shared by every layer (positionless columns stay 0).
+    return this.cache.get(`${L},${S},${qOffset},${P},${q.device}`, () => {
       const b = new Float32Array(H * L * S);
       for (let h = 0; h < H; h++) {
         const s = this.slopes[h]!;
-        for (let i = 0; i < L; i++) for (let j = 0; j < S; j++) b[(h * L + i) * S + j] = -s * Math.abs(i + qOffset - j);
+        for (let i = 0; i < L; i++) for (let j = P; j < S; j++) b[(h * L + i) * S + j] = -s * Math.abs(i + qOffset - (j - P));
       }
       return tensor(b, { shape: [1, H, L, S], device: q.device });
     });
@@ -229,15 +233,19 @@ export class RelativePositionBias extends Module implements ScoreBias {
     this.headDim = opts.headDim;
     this.weight = this.registerParameter('weight', normal_(tensor(new Float32Array((2 * k + 1) * opts.headDim), { shape: [2 * k + 1, opts.headDim] }), 0, 0.02))!;
   }
-  scoreBias(q: Tensor, qOffset: number, S: number): Tensor {
+  scoreBias(q: Tensor, qOffset: number, S: number, positionless = 0): Tensor {
     const [B, H, L] = q.shape as [number, number, number];
-    const k = this.maxRelativePosition;
-    // [B, H, L, 2k+1]: each query against every distance vector, then picked per key.
-    const rel = q.matmul(this.weight.mT).mul(1 / Math.sqrt(this.headDim));
-    const idx = this.cache.get(`${B},${H},${L},${S},${qOffset},${q.device}`, () => {
+    const k = this.maxRelativePosition, P = positionless;
+    // [B, H, L, 2k+1]: each query against every distance vector, then picked per key. Positionless keys
+    // pick an extra zero column (2k+1).
+    let rel = q.matmul(this.weight.mT).mul(1 / Math.sqrt(this.headDim));
+    if (P > 0) rel = cat([rel, zeros([B, H, L, 1], { device: rel.device })], -1);
+    const idx = this.cache.get(`${B},${H},${L},${S},${qOffset},${P},${q.device}`, () => {
       // gather wants an index of the output's full shape: the [L, S] pattern repeated B·H times.
       const m = new Int32Array(B * H * L * S);
-      for (let i = 0; i < L; i++) for (let j = 0; j < S; j++) m[i * S + j] = Math.min(Math.max(j - (i + qOffset), -k), k) + k;
+      for (let i = 0; i < L; i++) {
+        for (let j = 0; j < S; j++) m[i * S + j] = j < P ? 2 * k + 1 : Math.min(Math.max(j - P - (i + qOffset), -k), k) + k;
+      }
       for (let r = 1; r < B * H; r++) m.copyWithin(r * L * S, 0, L * S);
       return tensor(m, { shape: [B, H, L, S], device: q.device });
     });

@@ -238,7 +238,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
       throw err;
     }
   };
-  const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId, wholeWords: o.wholeWords ?? true });
+  const task = new QuestionAnsweringTask(feats(trainEx, o.train), evalEx, feats(evalEx, o.eval), { batchSize: o.batchSize, padId, wholeWords: o.wholeWords });
   log(`data: ${trainEx.length} training questions (${task.trainFeatures.length} windows), ${evalEx.length} evaluation questions`);
   return { model, task: task as unknown as Setup['task'], tok, ...adapters, maxLength };
 }

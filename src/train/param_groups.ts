@@ -65,7 +65,8 @@ export function decayGroups(model: Module, weightDecay: number, rule: DecayRule 
     const byScale = new Map<number, Tensor[]>();
     for (const p of g.params) {
       const s = scales.get(p) ?? 1;
-      byScale.set(s, [...(byScale.get(s) ?? []), p]);
+      const same = byScale.get(s);
+      if (same) same.push(p); else byScale.set(s, [p]);
     }
     return [...byScale].sort((a, b) => a[0] - b[0]).map(([lrScale, ps]) => ({ params: ps, weightDecay: g.weightDecay, lrScale }));
   });

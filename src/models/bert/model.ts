@@ -76,11 +76,11 @@ class BertSelfAttention extends Module {
     if (this.rotary) { q = this.rotary.forward(q, ctx.positionIds); k = this.rotary.forward(k, ctx.positionIds); }
     if (prefix) { k = cat([prefix.key, k], 2); v = cat([prefix.value, v], 2); }
     // A prefix is positionless: its virtual keys carry no position (as under learned positions, where
-    // they get no position embedding), so a position's score bias (ALiBi, relative) covers only the
-    // real keys and is 0 on the prefix. Placed at distance P..1 instead, ALiBi's steep heads would hide
-    // the prefix from every token but the first few.
-    let bias = this.scoreBias ? this.scoreBias.scoreBias(q, 0, T) : null;
-    if (bias && prefix) bias = cat([zeros([...bias.shape.slice(0, 3), prefix.key.shape[2]!], { device: bias.device }), bias], 3);
+    // they get no position embedding), so a position's score bias (ALiBi, relative) is 0 on them.
+    // Placed at distance P..1 instead, ALiBi's steep heads would hide the prefix from all but the
+    // first few tokens.
+    const S = k.shape[2]!;
+    const bias = this.scoreBias ? this.scoreBias.scoreBias(q, 0, S, S - T) : null;
     const { output, weights } = attend(q, k, v, { mask: ctx.mask, bias, dropoutP: this.dropoutP, training: this.training, needWeights: ctx.outputAttentions });
     return { y: output.transpose(1, 2).reshape(B, T, E), weights };
   }
