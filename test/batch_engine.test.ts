@@ -78,6 +78,22 @@ test('an eos token finishes with stop; a cancelled sequence leaves the batch and
   engine.dispose();
 });
 
+test('submitAll admits a set of sequences whole or refuses it whole', async () => {
+  const m = await model();
+  const engine = new BatchEngine(m, { maxBatch: 1, maxQueue: 2 });
+  const first = engine.submit({ promptIds: [1, 2, 3], maxNewTokens: 4 });
+  // Two places left: a set of three is refused and takes none of them.
+  assert.throws(() => engine.submitAll([1, 2, 3].map((t) => ({ promptIds: [t], maxNewTokens: 2 }))), QueueFullError);
+  assert.equal(engine.running + engine.queued, 1);
+  // One bad request refuses the set too, before anything is queued.
+  assert.throws(() => engine.submitAll([{ promptIds: [4], maxNewTokens: 2 }, { promptIds: [], maxNewTokens: 2 }]), /promptIds must be a non-empty array/);
+  assert.equal(engine.running + engine.queued, 1);
+  const pair = engine.submitAll([{ promptIds: [5], maxNewTokens: 2 }, { promptIds: [6, 7], maxNewTokens: 3 }]);
+  assert.equal(engine.running + engine.queued, 3);
+  assert.deepEqual(await Promise.all([first, ...pair].map(async (h) => (await h.done).completionTokens)), [4, 2, 3]);
+  engine.dispose();
+});
+
 test('a full queue refuses with QueueFullError; a drained engine refuses with EngineClosedError', async () => {
   const m = await model();
   const engine = new BatchEngine(m, { maxBatch: 1, maxQueue: 1 });

@@ -190,14 +190,22 @@ export class BatchEngine {
   get queued(): number { return live(this.waiting); }
 
   submit(req: EngineRequest): SequenceHandle {
+    return this.submitAll([req])[0]!;
+  }
+
+  /**
+   * Admits every request or none: one capacity check for all of them (a server's n choices of one
+   * request), so that a short one finishing cannot make room for the rest of a set that did not fit.
+   */
+  submitAll(reqs: readonly EngineRequest[]): SequenceHandle[] {
     if (this.closed) throw new EngineClosedError();
-    checkRequest(req);
+    for (const req of reqs) checkRequest(req);
     // maxBatch may run and maxQueue more may wait for a slot (waiting counts those about to start).
-    if (this.running + this.queued >= this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.queued);
-    const seq = new Sequence(this.nextId++, req);
-    this.waiting.push(seq);
+    if (this.running + this.queued + reqs.length > this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.queued);
+    const seqs = reqs.map((req) => new Sequence(this.nextId++, req));
+    this.waiting.push(...seqs);
     this.loop ??= this.run().finally(() => { this.loop = null; });
-    return seq;
+    return seqs;
   }
 
   /** Stops admitting requests; resolves once every running and waiting sequence has finished. */

@@ -96,10 +96,26 @@ export class ModelHost {
     }
   }
 
-  /** Submits a sequence; resolves once the engine took it (rejects 429 when its queue is full). */
-  async generate(model: string, req: EngineRequest): Promise<GenerationStream> {
+  /**
+   * Submits sequences (a request's choices) in one message, which the engine admits all or none;
+   * resolves once it took them (rejects 429 when its queue cannot hold them all).
+   */
+  async generate(model: string, reqs: readonly EngineRequest[]): Promise<GenerationStream[]> {
     if (this.dead) throw this.dead;
-    const id = this.nextId++;
+    const ids = reqs.map(() => this.nextId++);
+    const accepted = ids.map((id) => this.expect(id));
+    this.send({ type: 'generate', ids, model, reqs: [...reqs] });
+    const settled = await Promise.allSettled(accepted);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) {
+      for (const s of settled) if (s.status === 'fulfilled') s.value.cancel();
+      throw failed.reason;
+    }
+    return settled.map((s) => (s as PromiseFulfilledResult<GenerationStream>).value);
+  }
+
+  /** The stream of sequence `id`, once the worker accepts it. */
+  private async expect(id: number): Promise<GenerationStream> {
     let finish!: (r: SequenceResult) => void, fail!: (e: Error) => void;
     const done = new Promise<SequenceResult>((res, rej) => { finish = res; fail = rej; });
     done.catch(() => {}); // the events iterator reports the failure; done is read after it
@@ -108,9 +124,7 @@ export class ModelHost {
       finish: (r) => { s.ended = true; s.wake?.(); finish(r); },
       fail: (e) => { s.failure = e; s.ended = true; s.wake?.(); fail(e); },
     };
-    const accepted = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve: () => resolve(), reject, stream: s }));
-    this.send({ type: 'generate', id, model, req });
-    await accepted;
+    await new Promise<void>((resolve, reject) => this.pending.set(id, { resolve: () => resolve(), reject, stream: s }));
     const events: AsyncIterable<TokenEvent> = {
       async *[Symbol.asyncIterator]() {
         for (;;) {

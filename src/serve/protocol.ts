@@ -31,7 +31,8 @@ export type WorkerOp = 'embed' | 'classify' | 'answer' | 'translate' | 'summariz
 export interface WorkerInit { models: ModelSpec[]; maxBatch: number; maxQueue: number; device: 'cpu' | 'webgpu' }
 
 export type ToWorker =
-  | { type: 'generate'; id: number; model: string; req: EngineRequest }
+  // A request's sequences (its n choices), admitted all or none.
+  | { type: 'generate'; ids: number[]; model: string; reqs: EngineRequest[] }
   | { type: 'cancel'; id: number }
   | { type: 'call'; id: number; model: string; op: WorkerOp; args: unknown };
 

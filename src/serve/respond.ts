@@ -44,7 +44,7 @@ function formatLogprobs(kind: GenerationJob['kind'], tokens: TokenLogprob[], off
   };
 }
 
-/** Submits every choice; if one is refused (429), the others are cancelled and the error thrown. */
+/** Submits every choice of every prompt together: the engine admits them all or refuses them all (429). */
 async function submitAll(ctx: ServeContext, job: GenerationJob): Promise<GenerationStream[]> {
   const reqs: EngineRequest[] = [];
   job.prompts.forEach((p) => {
@@ -59,13 +59,7 @@ async function submitAll(ctx: ServeContext, job: GenerationJob): Promise<Generat
       });
     }
   });
-  const settled = await Promise.allSettled(reqs.map((r) => ctx.host.generate(job.model.info.name, r)));
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) {
-    for (const s of settled) if (s.status === 'fulfilled') s.value.cancel();
-    throw failed.reason;
-  }
-  return settled.map((s) => (s as PromiseFulfilledResult<GenerationStream>).value);
+  return ctx.host.generate(job.model.info.name, reqs);
 }
 
 export async function respond(ctx: ServeContext, request: FastifyRequest, reply: FastifyReply, job: GenerationJob): Promise<unknown> {

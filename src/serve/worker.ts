@@ -64,17 +64,23 @@ function errorKind(err: unknown): ErrorKind {
   return err instanceof InputError ? 'input' : 'internal';
 }
 
-function generate(id: number, model: string, req: EngineRequest): void {
+function generate(ids: number[], model: string, reqs: EngineRequest[]): void {
   const engine = engines.get(model);
-  if (engine === undefined) { post({ type: 'error', id, kind: 'unsupported', message: `model '${model}' does not generate text` }); return; }
-  let h: SequenceHandle;
+  const refuse = (kind: ErrorKind, message: string) => { for (const id of ids) post({ type: 'error', id, kind, message }); };
+  if (engine === undefined) { refuse('unsupported', `model '${model}' does not generate text`); return; }
+  let hs: SequenceHandle[];
   try {
-    h = engine.submit(req);
+    hs = engine.submitAll(reqs);
   } catch (err) {
-    // submit() refuses synchronously: a full queue (429) or a request the engine cannot take (400).
-    post({ type: 'error', id, kind: err instanceof QueueFullError ? 'queue_full' : 'input', message: (err as Error).message });
+    // submitAll() refuses synchronously and whole: a full queue (429) or a request the engine cannot take (400).
+    refuse(err instanceof QueueFullError ? 'queue_full' : 'input', (err as Error).message);
     return;
   }
+  hs.forEach((h, i) => pump(ids[i]!, h));
+}
+
+/** Accepts sequence `id` and forwards its tokens, then its result, to the main thread. */
+function pump(id: number, h: SequenceHandle): void {
   handles.set(id, h);
   post({ type: 'accepted', id });
   postStats();
@@ -105,7 +111,7 @@ async function call(id: number, model: string, op: ToWorker & { type: 'call' }):
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'generate') generate(m.id, m.model, m.req);
+  if (m.type === 'generate') generate(m.ids, m.model, m.reqs);
   else if (m.type === 'cancel') handles.get(m.id)?.cancel();
   else if (m.type === 'call') void call(m.id, m.model, m);
 });
