@@ -4,9 +4,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, Generator, memory, nn, noGrad, ones, optim, tidy } from '../src/index.js';
 import * as models from '../src/models/index.js';
-import { assertUnchanged, bertClassifier, gpt2, ids, labels, run, snapshot, train } from './prompt_util.js';
+import { assertUnchanged, BERT_TINY, bertClassifier, gpt2, ids, labels, run, snapshot, train } from './prompt_util.js';
 import { BertModel, bertConfig } from '../src/models/bert/index.js';
-import { randn } from '../src/index.js';
+import { manualSeed, randn } from '../src/index.js';
 
 const mask = [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]];
 
@@ -137,4 +137,36 @@ test('prefix init: zero (PEFT\'s init_weights="zero", flat and through the MLP) 
   assert.ok(Math.abs(std - 1) < 0.05, `std ${std}`);
   assert.throws(() => models.applyPrefixTuning(gpt2(), { numVirtualTokens: 2, initWeights: 'ones' as 'zero' }), /PrefixEncoder: initWeights must be 'zero' or null, got "ones"/);
   assert.throws(() => models.applyPrefixTuning(gpt2(), { numVirtualTokens: 1.5 }), /applyPrefixTuning: numVirtualTokens must be a positive integer, got 1.5/);
+});
+
+test('prefix init from real words (Li & Liang): each layer\'s keys and values are what the frozen model computes for the tokens (post- and pre-norm BERT)', () => {
+  const tokenizer = { encode: () => ({ ids: [5, 7, 9] }) };
+  for (const extra of [{}, { norm_first: true, position_embedding_type: 'alibi' }]) {
+    manualSeed(4);
+    const model = new models.BertForSequenceClassification({ ...BERT_TINY, ...extra });
+    model.train();
+    const pf = models.applyPrefixTuning(model, { numVirtualTokens: 4, init: { text: 'x', tokenizer } });
+    assert.equal(model.training, true, 'the model is left in training mode');
+    const got = pf.encoder.forward().dataSync();
+    const L = 2, d = 16;
+    model.eval();
+    const layers = [...model.bert.encoder.layer];
+    const hidden = noGrad(() => model.bert.forward({ inputIds: [[5, 7, 9, 5]], outputHiddenStates: true }).hiddenStates!);
+    layers.forEach((layer, l) => {
+      const pre = 'norm_first' in extra;
+      const x = noGrad(() => (pre ? layer.attention.output.LayerNorm.forward(hidden[l]!) : hidden[l]!));
+      for (const [which, lin] of [[0, layer.attention.self.key], [1, layer.attention.self.value]] as const) {
+        const want = run(() => lin.forward(x));
+        for (let p = 0; p < 4; p++) for (let j = 0; j < d; j++) {
+          const g = got[p * L * 2 * d + (2 * l + which) * d + j]!, w = want[p * d + j]!;
+          assert.ok(Math.abs(g - w) <= 1e-5 * (1 + Math.abs(w)), `layer ${l} ${which ? 'value' : 'key'} [${p}, ${j}]: ${g} vs ${w}`);
+        }
+      }
+    });
+    // The projections are the class's own again (no recording left behind).
+    assert.equal(Object.hasOwn(layers[0]!.attention.self.key, 'forward'), false);
+  }
+  assert.throws(() => models.applyPrefixTuning(bertClassifier(), { numVirtualTokens: 2, init: 'sample-vocab', prefixProjection: true }), /applyPrefixTuning: init from tokens sets the prefix itself; with prefixProjection the MLP computes it/);
+  assert.throws(() => models.applyPrefixTuning(gpt2(), { numVirtualTokens: 2, init: 'sample-vocab' }), /applyPrefixTuning: init from activations needs each layer's key and value projections \(BERT's attention\); found 0 for 2 layers in GPT2LMHeadModel/);
+  assert.throws(() => models.applyPrefixTuning(bertClassifier(), { numVirtualTokens: 2, init: { text: 'x', tokenizer: { encode: () => ({ ids: [99999] }) } } }), /init text has token id 99999, outside the model's/);
 });

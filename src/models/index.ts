@@ -32,7 +32,8 @@ export {
   type ApplyLoraOptions, type SaveAdapterOptions, type LoadAdapterOptions, type TaskType,
 } from './peft.js';
 export { PromptLearningModel, PROMPT_PEFT_PREFIX, type PromptModelParts } from './prompt_model.js';
-export { applyPromptTuning, applyPrefixTuning, type PromptTuningOptions, type PrefixTuningOptions, type PromptLearningOptions, type PromptInitTokenizer } from './prompt_apply.js';
+export { applyPromptTuning, applyPrefixTuning, type PromptTuningOptions, type PrefixTuningOptions, type PromptLearningOptions } from './prompt_apply.js';
+export { prefixFromActivations, type PromptInit, type PromptInitTokenizer } from './prompt_init.js';
 export { savePromptAdapter, loadPromptAdapter, loadPeftAdapter, type LoadPromptAdapterOptions } from './prompt_files.js';
 export { promptConfigJson, promptConfigFromJson, type PromptLearningConfig, type PromptPeftType, type PromptTuningInit } from './prompt_config.js';
 export { quantizeModel, prepareQuantizedModel, readQuantizationConfig, QUANTIZABLE_ARCHITECTURES, type QuantizeOptions, type QuantizeReport,

@@ -14,13 +14,11 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Module } from '../nn/module.js';
 import { PrefixEncoder, PromptEmbedding } from '../nn/prompt.js';
+import { prefixFromActivations, promptInitIds, type PromptInit } from './prompt_init.js';
 import { adapterModulesToSave, inferTaskType, type TaskType } from './peft.js';
 import { supportsTask, tasksOf } from './tasks.js';
 import type { PromptLearningConfig } from './prompt_config.js';
 import { PromptLearningModel, type PromptModelParts } from './prompt_model.js';
-
-/** Anything that turns text into ids, as tlm's Tokenizer.encode (special tokens included, as PEFT's tokenizer(text)). */
-export interface PromptInitTokenizer { encode(text: string): { ids: number[] } }
 
 export interface PromptLearningOptions {
   numVirtualTokens: number;
@@ -39,12 +37,8 @@ export interface PromptLearningOptions {
 }
 
 export interface PromptTuningOptions extends PromptLearningOptions {
-  /**
-   * 'random' (default): N(0, 1) vectors (PEFT's RANDOM); 'sample-vocab': the embeddings of random
-   * vocabulary tokens (SAMPLE_VOCAB); { text, tokenizer }: the embeddings of the text's tokens,
-   * repeated or cut to P (TEXT). tokenizerNameOrPath is written to adapter_config.json (PEFT needs it for TEXT).
-   */
-  init?: 'random' | 'sample-vocab' | { text: string; tokenizer: PromptInitTokenizer; tokenizerNameOrPath?: string };
+  /** The embeddings of which tokens the prompt starts from (default 'random': N(0, 1) vectors, PEFT's RANDOM); see PromptInit. */
+  init?: PromptInit;
 }
 
 export interface PrefixTuningOptions extends PromptLearningOptions {
@@ -54,6 +48,11 @@ export interface PrefixTuningOptions extends PromptLearningOptions {
   encoderHiddenSize?: number;
   /** 'zero': start with a zero prefix (PEFT's init_weights="zero"); default N(0, 1). */
   initWeights?: 'zero' | null;
+  /**
+   * Start from the keys and values the frozen model computes for these tokens (Li & Liang's init
+   * from real words' activations; BERT, without prefix_projection); default 'random' (initWeights).
+   */
+  init?: PromptInit;
 }
 
 /** Heads that PEFT's PeftModelFor<task> trains in full (modules_to_save). */
@@ -111,12 +110,6 @@ function baseConfig(model: Module, opts: PromptLearningOptions, peftType: Prompt
   };
 }
 
-/** PEFT's TEXT init: the text's token ids, repeated until there are P, then cut to P. */
-export function textInitIds(ids: number[], P: number, where = 'applyPromptTuning'): number[] {
-  if (ids.length === 0) throw new Error(`${where}: init text encodes to no tokens`);
-  return Array.from({ length: P }, (_, i) => ids[i % ids.length]!);
-}
-
 /**
  * Soft prompts (PEFT's PROMPT_TUNING): numVirtualTokens trainable vectors before the input
  * embeddings of a frozen BERT, GPT-2 or Llama model.
@@ -128,21 +121,12 @@ export function applyPromptTuning<M extends Module>(model: M, opts: PromptTuning
   const words = parts.wordEmbeddings;
   if (words.embeddingDim !== cfg.tokenDim) throw new Error(`${where}: the word embeddings are ${words.embeddingDim} wide, the model ${cfg.tokenDim} (a concatenated position encoding); prompt tuning needs them equal`);
   const P = cfg.numVirtualTokens, init = opts.init ?? 'random';
-  let ids: number[] | null = null;
-  if (init === 'sample-vocab') {
-    cfg.promptTuningInit = 'SAMPLE_VOCAB';
-    const g = opts.generator ?? defaultGenerator;
-    ids = Array.from({ length: P }, () => g.int(0, words.numEmbeddings));
-  } else if (typeof init === 'object' && init !== null) {
-    if (typeof init.text !== 'string' || typeof init.tokenizer?.encode !== 'function') throw new Error(`${where}: init must be 'random', 'sample-vocab' or { text, tokenizer }`);
+  const ids = promptInitIds(init, P, words.numEmbeddings, opts.generator ?? defaultGenerator, where);
+  if (init === 'sample-vocab') cfg.promptTuningInit = 'SAMPLE_VOCAB';
+  else if (typeof init === 'object') {
     cfg.promptTuningInit = 'TEXT';
     cfg.promptTuningInitText = init.text;
     cfg.tokenizerNameOrPath = init.tokenizerNameOrPath ?? cfg.baseModelNameOrPath;
-    ids = textInitIds(init.tokenizer.encode(init.text).ids, P, where);
-    const bad = ids.find((i) => !(i >= 0 && i < words.numEmbeddings));
-    if (bad !== undefined) throw new Error(`${where}: init text has token id ${bad}, outside the model's ${words.numEmbeddings} embeddings (a tokenizer of another model?)`);
-  } else if (init !== 'random') {
-    throw new Error(`${where}: init must be 'random', 'sample-vocab' or { text, tokenizer }, got ${JSON.stringify(init)}`);
   }
   const start: Tensor | null = ids === null ? null : noGrad(() => tidy(() => words.forward(tensor(Int32Array.from(ids!), { shape: [P] }))));
   try {
@@ -167,6 +151,19 @@ export function applyPrefixTuning<M extends Module>(model: M, opts: PrefixTuning
   cfg.initWeights = opts.initWeights ?? null;
   const encoder = new PrefixEncoder({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim, numLayers: cfg.numLayers,
     prefixProjection: cfg.prefixProjection, encoderHiddenSize: cfg.encoderHiddenSize, initWeights: cfg.initWeights, generator: opts.generator });
+  try {
+    const ids = promptInitIds(opts.init ?? 'random', cfg.numVirtualTokens, parts.wordEmbeddings.numEmbeddings, opts.generator ?? defaultGenerator, where);
+    if (ids !== null) {
+      if (cfg.prefixProjection) throw new Error(`${where}: init from tokens sets the prefix itself; with prefixProjection the MLP computes it`);
+      if (cfg.initWeights === 'zero') throw new Error(`${where}: init from tokens and initWeights 'zero' contradict each other`);
+      const start = prefixFromActivations(model, ids, cfg.numLayers, where);
+      noGrad(() => encoder.embedding.weight.copy_(start));
+      start.dispose();
+    }
+  } catch (err) {
+    encoder.dispose();
+    throw err;
+  }
   return wrap(model, cfg, encoder, parts, opts.adapterName);
 }
 

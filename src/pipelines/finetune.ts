@@ -15,6 +15,7 @@ import {
 } from '../models/index.js';
 import type { LoraModel } from '../nn/lora_model.js';
 import type { PromptLearningModel } from '../models/prompt_model.js';
+import type { PromptInit } from '../models/prompt_init.js';
 import { Trainer, type TrainingArguments } from '../train/trainer.js';
 import { parameterDepth } from '../train/param_groups.js';
 import type { TrainingTask } from '../train/task.js';
@@ -76,7 +77,8 @@ export interface FinetuneOptions extends RunSettings {
   /** Save a LoRA run as a merged full model instead of an adapter. */
   merge?: boolean;
   /** Prompt and prefix tuning: virtual tokens, the prefix's MLP reparameterization, heads trained beside the prompt. */
-  prompt?: { numVirtualTokens: number; prefixProjection?: boolean; modulesToSave?: string[] };
+  /** init: where the virtual tokens start (default: 'vocab' for a prompt, 'random' for a prefix; see PromptInit). */
+  prompt?: { numVirtualTokens: number; prefixProjection?: boolean; modulesToSave?: string[]; init?: 'random' | 'vocab' | { text: string } };
   freezeEmbeddings?: boolean;
   freezeLayers?: number;
   batchSize: number;
@@ -211,7 +213,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
     const model = o.model ? await classifierFrom(o.model, labels, command, log, o.pooling, o.pooler) : scratchModel(o, tok, labelMaps(labels));
     const label2id = (model.config as unknown as { label2id: Record<string, number> }).label2id;
     const maxLength = resolveMaxLength(o, model, command);
-    const adapters = applyMethod(model, o, log);
+    const adapters = applyMethod(model, o, tok, log);
     const padId = padIdOf(tok, model);
     const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength, label2id, source });
     const task = new SequenceClassificationTask(enc(trainRows, o.train), enc(evalRows, o.eval), { batchSize: o.batchSize, padId });
@@ -228,7 +230,7 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
   }
   const questionMatchTypeId = questionMatchTypeOf(model.config);
   const maxLength = resolveMaxLength(o, model, command);
-  const adapters = applyMethod(model, o, log);
+  const adapters = applyMethod(model, o, tok, log);
   const padId = padIdOf(tok, model);
   const feats = (ex: typeof trainEx, file: string) => {
     try {
@@ -318,7 +320,7 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
 }
 
 /** Applies the method: LoRA adapters or a prompt (base frozen), head only, or freezing by role for full fine-tuning. */
-function applyMethod(model: PreTrainedModel, o: FinetuneOptions, log: (s: string) => void): Adapters {
+function applyMethod(model: PreTrainedModel, o: FinetuneOptions, tok: Tokenizer, log: (s: string) => void): Adapters {
   if (o.method === 'head') { freezeAllButHead(model); return { lora: null, prompt: null }; }
   for (const m of o.method === 'full' ? [] : freshModules(model)) log(`${m} is not in the checkpoint (newly initialised): the adapter trains it in full and saves it`);
   if (o.method === 'lora') {
@@ -333,8 +335,10 @@ function applyMethod(model: PreTrainedModel, o: FinetuneOptions, log: (s: string
     const p = o.prompt ?? { numVirtualTokens: 20 };
     const common = { numVirtualTokens: p.numVirtualTokens, baseModelNameOrPath: o.model ?? null,
       ...(p.modulesToSave ? { modulesToSave: [...taskHeads(model), ...p.modulesToSave] } : {}) };
-    const prompt = o.method === 'prompt' ? applyPromptTuning(model, { ...common, init: 'sample-vocab' })
-      : applyPrefixTuning(model, { ...common, prefixProjection: p.prefixProjection ?? false });
+    const init = p.init ?? (o.method === 'prompt' ? 'vocab' : 'random');
+    const from: PromptInit = init === 'vocab' ? 'sample-vocab' : init === 'random' ? 'random' : { text: init.text, tokenizer: tok, ...(o.model ? { tokenizerNameOrPath: o.model } : {}) };
+    const prompt = o.method === 'prompt' ? applyPromptTuning(model, { ...common, init: from })
+      : applyPrefixTuning(model, { ...common, init: from, prefixProjection: p.prefixProjection ?? false });
     return { lora: null, prompt };
   }
   if (o.freezeEmbeddings || o.freezeLayers) freeze(model, { embeddings: o.freezeEmbeddings, layers: o.freezeLayers });

@@ -52,6 +52,9 @@ const spec: CommandSpec = {
       default: 'full', choices: ['full', 'lora', 'prompt', 'prefix', 'head'] },
     'num-virtual-tokens': { type: 'number', help: 'prompt/prefix: virtual tokens', default: 20, integer: true, min: 1 },
     'prefix-projection': { type: 'boolean', help: 'prefix: learn the prefix through an MLP (P-tuning v2\'s reparameterization)' },
+    'prompt-init': { type: 'string', help: 'prompt/prefix: where the virtual tokens start: random (N(0, 1)), vocab (random vocabulary tokens) or text (--prompt-init-text\'s tokens); a prompt starts from their embeddings, a prefix from the keys and values the frozen model computes for them (Li & Liang\'s init; BERT) (default: vocab for prompt, random for prefix, as PEFT)',
+      choices: ['random', 'vocab', 'text'] },
+    'prompt-init-text': { type: 'string', help: 'prompt/prefix with --prompt-init text: the text, repeated or cut to --num-virtual-tokens tokens (PEFT\'s prompt_tuning_init_text)' },
     'lora-r': { type: 'number', help: 'LoRA rank', default: 8, integer: true, min: 1 },
     'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0 },
     'lora-dropout': { type: 'number', help: 'dropout on the LoRA input', default: 0.1, min: 0, lt: 1 },
@@ -125,6 +128,9 @@ const spec: CommandSpec = {
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
     if (f['partial-words'] && f.task !== 'qa') return '--partial-words applies to --task qa';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
+    if ((f['prompt-init'] || f['prompt-init-text'] !== undefined) && f.method !== 'prompt' && f.method !== 'prefix') return '--prompt-init and --prompt-init-text apply to --method prompt or prefix';
+    if ((f['prompt-init'] === 'text') !== (f['prompt-init-text'] !== undefined)) return '--prompt-init text and --prompt-init-text go together';
+    if (f['prompt-init'] && f['prompt-init'] !== 'random' && f['prefix-projection']) return `--prompt-init ${f['prompt-init']} sets the prefix itself; with --prefix-projection an MLP computes it`;
     if ((f['n-embd'] as number) % (f['n-head'] as number) !== 0) return `--n-embd ${f['n-embd']} is not divisible by --n-head ${f['n-head']}`;
     return undefined;
   },
@@ -151,7 +157,8 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
     lora: { r: num('lora-r'), alpha: num('lora-alpha'), dropout: num('lora-dropout'), targets: f['lora-targets'] as string[] | undefined,
       rankPattern: patternFlag(f['lora-rank-pattern']), alphaPattern: patternFlag(f['lora-alpha-pattern']),
       modulesToSave: f['modules-to-save'] as string[] | undefined },
-    prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined },
+    prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined,
+      ...(f['prompt-init'] ? { init: f['prompt-init'] === 'text' ? { text: f['prompt-init-text'] as string } : f['prompt-init'] as 'random' | 'vocab' } : {}) },
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
     batchSize: num('batch-size'), epochs: f.epochs as number | undefined, averageLast: f['average-last'] as number | undefined,
     args: {
