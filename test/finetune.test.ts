@@ -302,6 +302,9 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     one(ft('--pooler', 'max'), /--pooler/);
     one(ft('--cased'), /--cased shapes the vocabulary of a model trained --from-scratch/);
     one(ft('--partial-words'), /--partial-words applies to --task qa/);
+    one(ft('--prompt-init', 'vocab'), /--prompt-init and --prompt-init-text apply to --method prompt or prefix/);
+    one(ft('--method', 'prefix', '--prompt-init', 'text'), /--prompt-init text and --prompt-init-text go together/);
+    one(ft('--method', 'prefix', '--prefix-projection', '--prompt-init', 'vocab'), /--prompt-init vocab sets the prefix itself; with --prefix-projection an MLP computes it/);
     one(ft('--method', 'lora', '--lora-rank-pattern', 'word_embeddings'), /--lora-rank-pattern takes NAME=NUMBER, got "word_embeddings"/);
     one(ft('--lora-alpha-pattern', 'query=2'), /the LoRA patterns apply to --method lora/);
     one(ft('--max-length', '200'), /--max-length 200 exceeds the model's 128 positions; use --max-length 128 or fewer/);
