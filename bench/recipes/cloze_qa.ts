@@ -3,9 +3,10 @@
 // --task qa` reads. Only the contexts are read, never the questions or answers.
 //
 //     node dist/bench/recipes/cloze_qa.js SQUAD_JSON START:END OUT_JSON
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../src/io/atomic.js';
-import { clozeQaExamples } from '../../src/tasks/index.js';
+import { clozeQaExamples, readSquad } from '../../src/tasks/index.js';
 
 const [squad, range, out] = process.argv.slice(2);
 const m = /^(\d+):(\d*)$/.exec(range ?? '');
@@ -13,12 +14,21 @@ if (!squad || !m || !out) {
   console.error('usage: node dist/bench/recipes/cloze_qa.js SQUAD_JSON START:END OUT_JSON');
   process.exit(2);
 }
-const articles = (JSON.parse(readFileSync(squad, 'utf8')) as { data: { paragraphs: { context: string }[] }[] }).data
-  .slice(Number(m[1]), m[2] === '' ? undefined : Number(m[2]));
-const examples = clozeQaExamples(articles.flatMap((a) => a.paragraphs.map((p) => p.context)), { perSentence: 2 });
-const data = [{
-  title: 'cloze questions',
-  paragraphs: examples.map((e) => ({ context: e.context, qas: [{ id: e.id, question: e.question, answers: e.answers!.map((a) => ({ text: a.text, answer_start: a.answerStart })) }] })),
-}];
-await writeFileAtomic(out, JSON.stringify({ version: '1.1', data }));
-console.error(`cloze_qa: ${examples.length} questions from ${articles.length} articles → ${out}`);
+try {
+  // readSquad checks the file; only each paragraph's context is kept (once, in file order).
+  const start = Number(m[1]), end = m[2] === '' ? Infinity : Number(m[2]);
+  const chosen = readSquad(readFileSync(squad, 'utf8')).filter((e) => e.articleIndex >= start && e.articleIndex < end);
+  const articles = new Set(chosen.map((e) => e.articleIndex));
+  if (articles.size === 0) throw new Error(`no articles in ${range}`);
+  const examples = clozeQaExamples([...new Set(chosen.map((e) => e.context))], { perSentence: 2 });
+  const data = [{
+    title: 'cloze questions',
+    paragraphs: examples.map((e) => ({ context: e.context, qas: [{ id: e.id, question: e.question, answers: e.answers!.map((a) => ({ text: a.text, answer_start: a.answerStart })) }] })),
+  }];
+  mkdirSync(dirname(out), { recursive: true });
+  await writeFileAtomic(out, JSON.stringify({ version: '1.1', data }));
+  console.error(`cloze_qa: ${examples.length} questions from ${articles.size} articles → ${out}`);
+} catch (err) {
+  console.error(`cloze_qa: ${squad}: ${(err as Error).message}`);
+  process.exit(1);
+}
