@@ -8,6 +8,7 @@
 
 import { Generator } from '../tensor/random.js';
 import type { QaExample } from './qa_types.js';
+import { STOPWORDS } from './stopwords.js';
 
 export interface ClozeQaOptions {
   /** Words in a blank at most (default 3). */
@@ -22,14 +23,6 @@ export interface ClozeQaOptions {
   /** Seed of the choice among a sentence's spans (default 0). */
   seed?: number;
 }
-
-const STOPWORDS = new Set((
-  'a an the and or but if of at by for with about against between into through during before after above below to from ' +
-  'up down in out on off over under again further then once here there when where why how what which who whom whose ' +
-  'this that these those am is are was were be been being have has had having do does did doing would should could ' +
-  'can will shall may might must i me my we our you your he him his she her it its they them their s t ' +
-  'all any both each few more most other some such no nor not only own same so than too very just also as'
-).split(' '));
 
 const WORD = /[\p{L}\p{N}]+(?:['’.\-][\p{L}\p{N}]+)*/gu;
 // A sentence ends at . ! or ? (and closing quotes or brackets) before whitespace and a capital, a digit or a quote.
