@@ -56,9 +56,10 @@ function keyValueProjections(model: Module): { key: Linear; value: Linear }[] {
 /**
  * The prefix [P, numLayers·2·d] (PrefixEncoder's flat layout: per token, layer 0's key, layer 0's
  * value, layer 1's key, ...) that the frozen model computes for `ids`: one forward pass in eval mode
- * with the key and value projections recorded. Positionless prefixes (BERT's) carry no position,
- * and neither do these projections. Models whose keys are rotated by position (RoPE) or come from a
- * fused projection (GPT-2's c_attn) are refused.
+ * with the key and value projections recorded. The tokens run at positions 0..P−1: under ALiBi (or
+ * relative positions) their keys carry no position, as a positionless prefix's must not; under
+ * learned positions their states hold the first P positions' embeddings. Models whose keys are
+ * rotated by position (RoPE) or come from a fused projection (GPT-2's c_attn) are refused.
  */
 export function prefixFromActivations(model: Module, ids: number[], numLayers: number, where: string): Tensor {
   const forward = (model as { forward?: (inputs: { inputIds: Tensor }) => unknown }).forward;
