@@ -20,7 +20,7 @@ else
   node "$ROOT/dist/bench/recipes/cloze_qa.js" "$SQUAD" 0:38 "$CLOZE.json"
   # Its evaluation on the test articles shows what the cloze questions alone teach (no labels seen).
   "${TLM[@]}" finetune --task qa --model "$PRETRAINED" --train "$CLOZE.json" "${QA_FLAGS[@]}" \
-    --epochs "${CLOZE_EPOCHS:-1}" --lr "${CLOZE_LR:-5e-4}" --out "$CLOZE" --overwrite --quiet
+    --epochs "${CLOZE_EPOCHS:-2}" --lr "${CLOZE_LR:-5e-4}" --out "$CLOZE" --overwrite --quiet
   echo "recipe: cloze pretraining took $((SECONDS - t0)) s" >&2
 fi
 t0=$SECONDS
