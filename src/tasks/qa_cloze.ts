@@ -65,15 +65,16 @@ const questionWord = (span: string) => (/^(1[0-9]|20)\d\d$/.test(span) ? 'when' 
 
 /**
  * Cloze questions from paragraphs, in paragraph and sentence order. Each sentence of
- * minSentenceWords to maxSentenceWords words (and at most maxSentenceChars characters) gives up to perSentence questions: the sentence with a blank (a span of 1
- * to maxWords words, starting and ending with a content word, that also occurs as whole words in
- * the rest of the paragraph; the longest such spans first, names and numbers before other words)
- * replaced by a question word; the context is the paragraph without that sentence; the answer is
- * the span's first occurrence there.
+ * minSentenceWords to maxSentenceWords words (and at most maxSentenceChars characters) gives up to
+ * perSentence questions: the sentence with a blank (a span of 1 to maxWords words, starting and
+ * ending with a content word, that also occurs as whole words in the rest of the paragraph; the
+ * longest such spans first, names and numbers before other words) replaced by a question word; the
+ * context is the paragraph without that sentence; the answer is the span's first occurrence there.
  */
 export function clozeQaExamples(paragraphs: readonly string[], opts: ClozeQaOptions = {}): QaExample[] {
-  const maxWords = opts.maxWords ?? 3, perSentence = opts.perSentence ?? 1, minWords = opts.minSentenceWords ?? 6, maxLength = opts.maxSentenceWords ?? 40, maxChars = opts.maxSentenceChars ?? 240;
-  for (const [k, v] of Object.entries({ maxWords, perSentence, minSentenceWords: minWords, maxSentenceWords: maxLength, maxSentenceChars: maxChars })) {
+  const maxWords = opts.maxWords ?? 3, perSentence = opts.perSentence ?? 1;
+  const minSentenceWords = opts.minSentenceWords ?? 6, maxSentenceWords = opts.maxSentenceWords ?? 40, maxSentenceChars = opts.maxSentenceChars ?? 240;
+  for (const [k, v] of Object.entries({ maxWords, perSentence, minSentenceWords, maxSentenceWords, maxSentenceChars })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`clozeQaExamples: ${k} must be a positive integer, got ${v}`);
   }
   const g = new Generator(opts.seed ?? 0);
@@ -83,7 +84,7 @@ export function clozeQaExamples(paragraphs: readonly string[], opts: ClozeQaOpti
     if (sentences.length < 2) return;
     sentences.forEach((s, si) => {
       const words = wordsOf(text.slice(s.start, s.end), s.start);
-      if (words.length < minWords || words.length > maxLength || s.end - s.start > maxChars) return;
+      if (words.length < minSentenceWords || words.length > maxSentenceWords || s.end - s.start > maxSentenceChars) return;
       const before = text.slice(0, s.start).trimEnd(), after = text.slice(s.end).trimStart();
       const context = before && after ? `${before} ${after}` : before || after;
       const found: { span: Span; answerStart: number; words: number; named: boolean }[] = [];
