@@ -83,7 +83,8 @@ test('submitAll admits a set of sequences whole or refuses it whole', async () =
   const engine = new BatchEngine(m, { maxBatch: 1, maxQueue: 2 });
   const first = engine.submit({ promptIds: [1, 2, 3], maxNewTokens: 4 });
   // Two places left: a set of three is refused and takes none of them.
-  assert.throws(() => engine.submitAll([1, 2, 3].map((t) => ({ promptIds: [t], maxNewTokens: 2 }))), QueueFullError);
+  assert.throws(() => engine.submitAll([1, 2, 3].map((t) => ({ promptIds: [t], maxNewTokens: 2 }))),
+    (err: Error) => err instanceof QueueFullError && /0 sequences running and 1 waiting leave no room for the 3 sequences of this request/.test(err.message));
   assert.equal(engine.running + engine.queued, 1);
   // One bad request refuses the set too, before anything is queued.
   assert.throws(() => engine.submitAll([{ promptIds: [4], maxNewTokens: 2 }, { promptIds: [], maxNewTokens: 2 }]), /promptIds must be a non-empty array/);

@@ -166,7 +166,9 @@ test('prefix init from real words (Li & Liang): each layer\'s keys and values ar
     // The projections are the class's own again (no recording left behind).
     assert.equal(Object.hasOwn(layers[0]!.attention.self.key, 'forward'), false);
   }
-  assert.throws(() => models.applyPrefixTuning(bertClassifier(), { numVirtualTokens: 2, init: 'sample-vocab', prefixProjection: true }), /applyPrefixTuning: init from tokens sets the prefix itself; with prefixProjection the MLP computes it/);
+  assert.throws(() => models.applyPrefixTuning(bertClassifier(), { numVirtualTokens: 2, init: 'sample-vocab', prefixProjection: true }), /PrefixEncoder: init sets the prefix itself; it cannot go with prefixProjection \(the MLP computes the prefix\)/);
+  assert.throws(() => new nn.PrefixEncoder({ numVirtualTokens: 2, tokenDim: 4, numLayers: 1, init: ones([2, 4]) }), /PrefixEncoder: init must be \[2, 8\], got \[2,4\]/);
+  assert.throws(() => new nn.PrefixEncoder({ numVirtualTokens: 2, tokenDim: 4, numLayers: 1, initWeights: 'zero', init: ones([2, 8]) }), /PrefixEncoder: init sets the prefix itself; it cannot go with initWeights 'zero'/);
   assert.throws(() => models.applyPrefixTuning(gpt2(), { numVirtualTokens: 2, init: 'sample-vocab' }), /applyPrefixTuning: init from activations needs each layer's key and value projections \(BERT's attention\); found 0 for 2 layers in GPT2LMHeadModel/);
   assert.throws(() => models.applyPrefixTuning(bertClassifier(), { numVirtualTokens: 2, init: { text: 'x', tokenizer: { encode: () => ({ ids: [99999] }) } } }), /init text has token id 99999, outside the model's/);
 });

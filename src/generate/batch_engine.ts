@@ -78,8 +78,10 @@ export interface BatchEngineOptions {
 
 /** submit() when maxBatch sequences run and maxQueue wait. */
 export class QueueFullError extends Error {
-  constructor(running: number, queued: number) {
-    super(`the server is busy: ${running} sequences running and ${queued} waiting (the queue is full); retry later`);
+  constructor(running: number, queued: number, requested = 1) {
+    super(requested > 1
+      ? `the server is busy: ${running} sequences running and ${queued} waiting leave no room for the ${requested} sequences of this request; retry later`
+      : `the server is busy: ${running} sequences running and ${queued} waiting (the queue is full); retry later`);
     this.name = 'QueueFullError';
   }
 }
@@ -201,7 +203,7 @@ export class BatchEngine {
     if (this.closed) throw new EngineClosedError();
     for (const req of reqs) checkRequest(req);
     // maxBatch may run and maxQueue more may wait for a slot (waiting counts those about to start).
-    if (this.running + this.queued + reqs.length > this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.queued);
+    if (this.running + this.queued + reqs.length > this.maxBatch + this.maxQueue) throw new QueueFullError(this.running, this.queued, reqs.length);
     const seqs = reqs.map((req) => new Sequence(this.nextId++, req));
     this.waiting.push(...seqs);
     this.loop ??= this.run().finally(() => { this.loop = null; });

@@ -149,22 +149,15 @@ export function applyPrefixTuning<M extends Module>(model: M, opts: PrefixTuning
   cfg.prefixProjection = opts.prefixProjection ?? false;
   cfg.encoderHiddenSize = opts.encoderHiddenSize ?? cfg.tokenDim;
   cfg.initWeights = opts.initWeights ?? null;
-  const encoder = new PrefixEncoder({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim, numLayers: cfg.numLayers,
-    prefixProjection: cfg.prefixProjection, encoderHiddenSize: cfg.encoderHiddenSize, initWeights: cfg.initWeights, generator: opts.generator });
+  const ids = promptInitIds(opts.init ?? 'random', cfg.numVirtualTokens, parts.wordEmbeddings.numEmbeddings, opts.generator ?? defaultGenerator, where);
+  const start = ids === null ? null : prefixFromActivations(model, ids, cfg.numLayers, where);
   try {
-    const ids = promptInitIds(opts.init ?? 'random', cfg.numVirtualTokens, parts.wordEmbeddings.numEmbeddings, opts.generator ?? defaultGenerator, where);
-    if (ids !== null) {
-      if (cfg.prefixProjection) throw new Error(`${where}: init from tokens sets the prefix itself; with prefixProjection the MLP computes it`);
-      if (cfg.initWeights === 'zero') throw new Error(`${where}: init from tokens and initWeights 'zero' contradict each other`);
-      const start = prefixFromActivations(model, ids, cfg.numLayers, where);
-      noGrad(() => encoder.embedding.weight.copy_(start));
-      start.dispose();
-    }
-  } catch (err) {
-    encoder.dispose();
-    throw err;
+    const encoder = new PrefixEncoder({ numVirtualTokens: cfg.numVirtualTokens, tokenDim: cfg.tokenDim, numLayers: cfg.numLayers,
+      prefixProjection: cfg.prefixProjection, encoderHiddenSize: cfg.encoderHiddenSize, initWeights: cfg.initWeights, init: start, generator: opts.generator });
+    return wrap(model, cfg, encoder, parts, opts.adapterName);
+  } finally {
+    start?.dispose();
   }
-  return wrap(model, cfg, encoder, parts, opts.adapterName);
 }
 
 /** The handle, or the encoder freed and the error passed on (the model is left as it was). */

@@ -237,9 +237,10 @@ export class RelativePositionBias extends Module implements ScoreBias {
     const [B, H, L] = q.shape as [number, number, number];
     const k = this.maxRelativePosition, P = positionless;
     // [B, H, L, 2k+1]: each query against every distance vector, then picked per key. Positionless keys
-    // pick an extra zero column (2k+1).
-    let rel = q.matmul(this.weight.mT).mul(1 / Math.sqrt(this.headDim));
-    if (P > 0) rel = cat([rel, zeros([B, H, L, 1], { device: rel.device })], -1);
+    // pick column 2k+1, a zero distance vector's: one row more in the small table, not a column
+    // more copied into the large product.
+    const table = P > 0 ? cat([this.weight, this.cache.get(`zero,${q.device}`, () => zeros([1, this.headDim], { device: q.device }))], 0) : this.weight;
+    const rel = q.matmul(table.mT).mul(1 / Math.sqrt(this.headDim));
     const idx = this.cache.get(`${B},${H},${L},${S},${qOffset},${P},${q.device}`, () => {
       // gather wants an index of the output's full shape: the [L, S] pattern repeated B·H times.
       const m = new Int32Array(B * H * L * S);

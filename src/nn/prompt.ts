@@ -70,6 +70,8 @@ export interface PrefixEncoderOptions {
   encoderHiddenSize?: number;
   /** 'zero': the prefix starts at zero (PEFT's init_weights="zero"); default N(0, 1) as torch's Embedding. */
   initWeights?: 'zero' | null;
+  /** The starting prefix [P, numLayers·2·d] (without the MLP only; e.g. real words' keys and values). */
+  init?: Tensor | null;
   generator?: Generator;
 }
 
@@ -90,6 +92,13 @@ export class PrefixEncoder extends Module {
     const zero = opts.initWeights === 'zero';
     if (opts.initWeights !== undefined && opts.initWeights !== null && !zero) throw new Error(`${where}: initWeights must be 'zero' or null, got ${JSON.stringify(opts.initWeights)}`);
     const width = this.numLayers * 2 * this.tokenDim;
+    const init = opts.init ?? null;
+    if (init !== null) {
+      if (zero || opts.prefixProjection) throw new Error(`${where}: init sets the prefix itself; it cannot go with ${zero ? "initWeights 'zero'" : 'prefixProjection (the MLP computes the prefix)'}`);
+      if (init.ndim !== 2 || init.shape[0] !== this.numVirtualTokens || init.shape[1] !== width) {
+        throw new Error(`${where}: init must be [${this.numVirtualTokens}, ${width}], got [${init.shape.join(',')}]`);
+      }
+    }
     if (opts.prefixProjection) {
       const h = positiveInt(where, 'encoderHiddenSize', opts.encoderHiddenSize ?? this.tokenDim);
       this.embedding = this.registerModule('embedding', new Embedding(this.numVirtualTokens, this.tokenDim));
@@ -100,7 +109,8 @@ export class PrefixEncoder extends Module {
       this.transform = null;
       if (zero) zeros_(this.embedding.weight);
     }
-    if (opts.generator && !zero) normal_(this.embedding.weight, 0, 1, opts.generator);
+    if (init !== null) noGrad(() => this.embedding.weight.copy_(init));
+    else if (opts.generator && !zero) normal_(this.embedding.weight, 0, 1, opts.generator);
   }
 
   get prefixProjection(): boolean { return this.transform !== null; }

@@ -100,18 +100,13 @@ export class ModelHost {
    * Submits sequences (a request's choices) in one message, which the engine admits all or none;
    * resolves once it took them (rejects 429 when its queue cannot hold them all).
    */
-  async generate(model: string, reqs: readonly EngineRequest[]): Promise<GenerationStream[]> {
+  async generate(model: string, reqs: EngineRequest[]): Promise<GenerationStream[]> {
     if (this.dead) throw this.dead;
     const ids = reqs.map(() => this.nextId++);
     const accepted = ids.map((id) => this.expect(id));
-    this.send({ type: 'generate', ids, model, reqs: [...reqs] });
-    const settled = await Promise.allSettled(accepted);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) {
-      for (const s of settled) if (s.status === 'fulfilled') s.value.cancel();
-      throw failed.reason;
-    }
-    return settled.map((s) => (s as PromiseFulfilledResult<GenerationStream>).value);
+    this.send({ type: 'generate', ids, model, reqs });
+    // The worker accepts every id or refuses every id, so there is never a part to cancel.
+    return Promise.all(accepted);
   }
 
   /** The stream of sequence `id`, once the worker accepts it. */

@@ -49,6 +49,7 @@ function wordsOf(text: string, offset = 0): Word[] {
   return [...text.matchAll(WORD)].map((m) => ({ text: m[0], start: offset + m.index, end: offset + m.index + m[0].length }));
 }
 
+const capital = (w: Word | undefined) => w !== undefined && /^\p{Lu}/u.test(w.text);
 const isContent = (w: string) => !STOPWORDS.has(w.toLowerCase()) && (w.length >= 3 || /\p{N}/u.test(w));
 
 /** Where `needle` occurs in `hay` as whole words (no letter or digit on either side), or -1. */
@@ -93,13 +94,12 @@ export function clozeQaExamples(paragraphs: readonly string[], opts: ClozeQaOpti
           const first = words[i]!, last = words[i + n - 1]!;
           if (!isContent(first.text) || !isContent(last.text)) continue;
           // A blank does not cut a name: "National Football" of "National Football League" is no span.
-          const capital = (w: Word | undefined) => w !== undefined && /^\p{Lu}/u.test(w.text);
           if ((capital(first) && i > 0 && capital(words[i - 1])) || (capital(last) && capital(words[i + n]))) continue;
           const span = text.slice(first.start, last.end);
           const at = wholeWordIndex(context, span);
           if (at < 0) continue;
           // Names and numbers: a capital past the sentence's first word, or a digit.
-          const named = words.slice(i, i + n).some((w, j) => (i + j > 0 && /^\p{Lu}/u.test(w.text)) || /\p{N}/u.test(w.text));
+          const named = words.slice(i, i + n).some((w, j) => (i + j > 0 && capital(w)) || /\p{N}/u.test(w.text));
           found.push({ span: { start: first.start, end: last.end }, answerStart: at, words: n, named });
           break; // the longest span from this word; shorter ones are inside it
         }
