@@ -16,26 +16,16 @@ import { encodeRows, SequenceClassificationTask } from '../src/tasks/classify_ta
 import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
 import { loadSafetensors } from '../src/io/index.js';
 import { liveTensors } from './helpers/live.js';
+import { toySentimentTsv } from './helpers/toy_sentiment.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures');
 const bin = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
 const tlm = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 /** A sentiment toy set: good words → pos, bad words → neg, in templates with filler. */
-function toyRows(n: number, seed: number): string {
-  const good = ['good', 'great', 'fine', 'lovely', 'wonderful'], bad = ['bad', 'awful', 'poor', 'dull', 'terrible'];
-  const fill = ['the', 'film', 'was', 'a', 'story', 'and', 'it', 'felt', 'very', 'quite'];
-  let s = seed;
-  const r = (k: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 16) % k; };
-  const lines = ['sentence\tlabel'];
-  for (let i = 0; i < n; i++) {
-    const pos = r(2) === 1;
-    const words = Array.from({ length: 3 + r(6) }, () => fill[r(fill.length)]!);
-    words.splice(r(words.length + 1), 0, (pos ? good : bad)[r(5)]!);
-    lines.push(`${words.join(' ')}\t${pos ? 'pos' : 'neg'}`);
-  }
-  return lines.join('\n') + '\n';
-}
+const toy = { good: ['good', 'great', 'fine', 'lovely', 'wonderful'], bad: ['bad', 'awful', 'poor', 'dull', 'terrible'],
+  fill: ['the', 'film', 'was', 'a', 'story', 'and', 'it', 'felt', 'very', 'quite'], minFill: 3, fillRange: 6 };
+const toyRows = (n: number, seed: number) => toySentimentTsv(n, seed, toy);
 
 /** A temp dir with the toy data and the HF BERT fixture (with a tokenizer that has its vocabulary). */
 function setup(): { dir: string; train: string; evalFile: string; bert: string; gpt2: string; done(): void } {

@@ -14,24 +14,14 @@ import { trainWordPiece } from '../src/tokenizers/presets.js';
 import { finetune, type FinetuneOptions } from '../src/pipelines/finetune.js';
 import { classifyTexts, loadTaskModel } from '../src/pipelines/apply.js';
 import { loadSafetensors } from '../src/io/index.js';
+import { toySentimentTsv } from './helpers/toy_sentiment.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'llama');
 const bin = join(process.cwd(), 'dist', 'src', 'cli', 'bin.js');
 const quiet = { warn: () => {} };
 
-const POS = ['good', 'great', 'fine'], NEG = ['bad', 'poor', 'dull'], FILL = ['the', 'film', 'was', 'it', 'a'];
-function rows(n: number, seed: number): string {
-  let s = seed;
-  const r = (k: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 16) % k; };
-  const lines = ['sentence\tlabel'];
-  for (let i = 0; i < n; i++) {
-    const pos = r(2) === 1;
-    const words = Array.from({ length: 1 + r(4) }, () => FILL[r(FILL.length)]!);
-    words.splice(r(words.length + 1), 0, (pos ? POS : NEG)[r(3)]!);
-    lines.push(`${words.join(' ')}\t${pos ? 'pos' : 'neg'}`);
-  }
-  return lines.join('\n') + '\n';
-}
+const toy = { good: ['good', 'great', 'fine'], bad: ['bad', 'poor', 'dull'], fill: ['the', 'film', 'was', 'it', 'a'], minFill: 1, fillRange: 4 };
+const rows = (n: number, seed: number) => toySentimentTsv(n, seed, toy);
 
 /** A temp copy of the Llama fixture with a WordPiece tokenizer small enough for its 64 embeddings, and the toy data. */
 async function setup(): Promise<{ dir: string; llama: string; train: string; dev: string; done(): void }> {
@@ -42,7 +32,7 @@ async function setup(): Promise<{ dir: string; llama: string; train: string; dev
   const train = join(dir, 'train.tsv'), dev = join(dir, 'dev.tsv');
   writeFileSync(train, rows(48, 1));
   writeFileSync(dev, rows(16, 2));
-  const tok = trainWordPiece([...POS, ...NEG, ...FILL].map((w) => `${w} ${w}`), { vocabSize: 60 });
+  const tok = trainWordPiece([...toy.good, ...toy.bad, ...toy.fill].map((w) => `${w} ${w}`), { vocabSize: 60 });
   assert.ok(tok.vocabSize <= 64, `tokenizer of ${tok.vocabSize} tokens`);
   await tok.save(join(llama, 'tokenizer.json'));
   return { dir, llama, train, dev, done: () => rmSync(dir, { recursive: true, force: true }) };
