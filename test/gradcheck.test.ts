@@ -120,6 +120,9 @@ const nn: Case[] = [
     F.crossEntropy(x, ids([2, 2, -100]), { labelSmoothing: 0.1, reduction: 'none' })], [input([3, 4], 85, { scale: 2 })]),
   gc('crossEntropy: [N,C,d1,d2] with class weights', (x) => F.crossEntropy(x, ids([0, 2, 1, 1, 2, 0, 0, 1], [2, 2, 2]), { weight: tensor([0.5, 1, 2]) }),
     [input([2, 3, 2, 2], 86, { scale: 2 })]),
+  gc('klDiv: batchmean with a zero in the target; log targets through both arguments', (x, y) => [
+    F.klDiv(F.logSoftmax(x, 1), tensor([[0.2, 0.8, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]]), { reduction: 'batchmean' }),
+    F.klDiv(F.logSoftmax(x, 1), F.logSoftmax(y, 1), { reduction: 'none', logTarget: true })], [input([3, 4], 94, { scale: 2 }), input([3, 4], 95)]),
   gc('nllLoss', (x) => F.nllLoss(F.logSoftmax(x, 1), ids([2, -100, 0])), [input([3, 4], 87, { scale: 2 })]),
   gc('scaledDotProductAttention (causal)', (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }),
     [input([2, 3, 4], 88), input([2, 3, 4], 89), input([2, 3, 4], 90)]),

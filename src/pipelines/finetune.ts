@@ -30,6 +30,7 @@ import { ADAPTER_LABELS } from './apply.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSquadFile, readTableFile, parseRange, type TableColumns } from './finetune_data.js';
 import { checkTrainingArguments } from './pretrain.js';
+import { teacherDistributions } from './distill.js';
 
 export type FinetuneTask = 'classify' | 'qa';
 export type FinetuneMethod = 'full' | 'lora' | 'head' | 'prompt' | 'prefix';
@@ -84,6 +85,8 @@ export interface FinetuneOptions extends RunSettings {
   batchSize: number;
   /** Passes over the training data; maxIters wins when given. */
   epochs?: number;
+  /** Classification: knowledge distillation from fine-tuned classifiers (their mean distribution); see distillationLoss. */
+  distill?: { teachers: string[]; alpha: number; temperature: number };
   /** Average the last N step checkpoints at the end (fairseq's), kept if it beats the best checkpoint. */
   averageLast?: number;
   args: Omit<TrainingArguments, 'maxIters' | 'lrDecayIters' | 'evalInterval'> & { maxIters?: number; evalInterval?: number };
@@ -216,9 +219,16 @@ async function prepare(o: FinetuneOptions, command: string, log: (s: string) => 
     const adapters = applyMethod(model, o, tok, log);
     const padId = padIdOf(tok, model);
     const enc = (rows: typeof trainRows, source: string) => encodeRows(tok, rows, { maxLength, label2id, source });
-    const task = new SequenceClassificationTask(enc(trainRows, o.train), enc(evalRows, o.eval), { batchSize: o.batchSize, padId });
+    const train = enc(trainRows, o.train);
+    if (o.distill) {
+      const soft = await teacherDistributions(o.distill.teachers, trainRows, { labels: labelNames(model.config as never), maxLength, temperature: o.distill.temperature, command, log });
+      train.forEach((r, i) => { r.teacher = soft[i]; });
+    }
+    const task = new SequenceClassificationTask(train, enc(evalRows, o.eval), { batchSize: o.batchSize, padId,
+      ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) });
     return { model, task: task as unknown as Setup['task'], tok, ...adapters, maxLength };
   }
+  if (o.distill) throw new InputError(`${command}: distillation (--teacher) trains classifiers; it is not implemented for --task ${o.task}`);
   const trainEx = readSquadFile(o.train, parseRange(o.trainArticles, '--train-articles'), { what: 'training file', ...text });
   const evalEx = readSquadFile(o.eval, parseRange(o.evalArticles, '--eval-articles'), { what: 'evaluation file', ...text });
   const tok = o.model ? await loadTokenizer(o.model, command)

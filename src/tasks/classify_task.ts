@@ -1,6 +1,7 @@
 // Sequence classification (sentiment, topic, sentence pairs) as a TrainingTask: rows of a table
 // encoded with the model's tokenizer, dynamically padded batches grouped by length, the model's own
-// loss (cross-entropy on the head), and evaluation by accuracy, macro-F1 and Matthews correlation.
+// loss (cross-entropy on the head) or a distillation loss against teachers' distributions, and
+// evaluation by accuracy, macro-F1 and Matthews correlation.
 
 import { tensor } from '../tensor/ops/creation.js';
 import { noGrad, tidy } from '../tensor/engine.js';
@@ -10,6 +11,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { SequenceClassificationModel } from '../models/tasks.js';
 import { EpochBatcher, evalBatches, padRows, type PaddedBatch, type TokenizedRow } from '../train/batching.js';
 import { modelLoss, type TrainingTask } from '../train/task.js';
+import { klDiv } from '../tensor/ops/nn.js';
 import { InputError } from '../errors.js';
 import { accuracy, macroF1, matthewsCorrcoef } from './metrics/classification.js';
 import type { TableRow } from './table.js';
@@ -17,6 +19,8 @@ import type { TableRow } from './table.js';
 export interface EncodedExample extends TokenizedRow {
   /** Class id, or -1 for an unlabelled row. */
   label: number;
+  /** Knowledge distillation: a teacher's class distribution for the row (at the distillation temperature). */
+  teacher?: Float32Array;
 }
 
 export interface EncodeOptions {
@@ -52,6 +56,26 @@ function collate(rows: readonly EncodedExample[], padId: number, withLabels: boo
   const b: Batch = padRows(rows, padId);
   if (withLabels) b.labels = tensor(Int32Array.from(rows, (r) => r.label), { shape: [rows.length] });
   return b;
+}
+
+/** The teachers' distributions of a batch's rows, [B, C] (every row has one: the task checks). */
+function collateTeacher(rows: readonly EncodedExample[]): Tensor {
+  const C = rows[0]!.teacher!.length, t = new Float32Array(rows.length * C);
+  rows.forEach((r, i) => t.set(r.teacher!, i * C));
+  return tensor(t, { shape: [rows.length, C] });
+}
+
+/**
+ * Knowledge distillation (Hinton et al. 2015): alpha × the cross-entropy on the gold labels +
+ * (1 − alpha) × T² × KL(teacher ‖ student), both at temperature T. T² keeps the soft term's gradients
+ * at the hard term's scale as T grows.
+ */
+export interface DistillationOptions { alpha: number; temperature: number }
+
+export function distillationLoss(logits: Tensor, hardLoss: Tensor, teacher: Tensor, o: DistillationOptions): Tensor {
+  const T = o.temperature;
+  const soft = klDiv(logits.div(T).logSoftmax(-1), teacher, { reduction: 'batchmean' }).mul(T * T);
+  return o.alpha === 0 ? soft : hardLoss.mul(o.alpha).add(soft.mul(1 - o.alpha));
 }
 
 /** Each row's class probabilities (softmax of the logits), in row order, and the mean loss of labelled rows. */
@@ -90,6 +114,8 @@ export interface ClassificationTaskOptions {
   padId: number;
   evalBatchSize?: number;
   groupByLength?: boolean;
+  /** Train against teachers' distributions as well as the labels (every training row needs `teacher`). */
+  distill?: DistillationOptions;
 }
 
 export class SequenceClassificationTask implements TrainingTask<SequenceClassificationModel, Batch> {
@@ -99,6 +125,7 @@ export class SequenceClassificationTask implements TrainingTask<SequenceClassifi
 
   constructor(readonly train: readonly EncodedExample[], readonly evalSet: readonly EncodedExample[], readonly o: ClassificationTaskOptions) {
     if (train.some((r) => r.label < 0)) throw new InputError('the training data has rows without a label');
+    if (o.distill && train.some((r) => r.teacher === undefined)) throw new Error('SequenceClassificationTask: distillation needs a teacher distribution for every training row');
     if (evalSet.length === 0) throw new InputError('the evaluation data is empty');
     this.batcher = EpochBatcher.bySize(train.map((r) => r.ids.length), o.batchSize, o.groupByLength ?? true);
   }
@@ -106,13 +133,17 @@ export class SequenceClassificationTask implements TrainingTask<SequenceClassifi
   get epoch(): number { return this.batcher.epoch; }
   get stepsPerEpoch(): number { return this.batcher.batchesPerEpoch; }
 
-  trainBatch(gen: Generator): { inputs: Batch; tokens: number } {
+  trainBatch(gen: Generator): { inputs: Batch & { teacher?: Tensor }; tokens: number } {
     const rows = this.batcher.next(gen).map((i) => this.train[i]!);
-    return { inputs: collate(rows, this.o.padId, true), tokens: rows.reduce((n, r) => n + r.ids.length, 0) };
+    const inputs = { ...collate(rows, this.o.padId, true), ...(this.o.distill ? { teacher: collateTeacher(rows) } : {}) };
+    return { inputs, tokens: rows.reduce((n, r) => n + r.ids.length, 0) };
   }
 
-  loss(model: SequenceClassificationModel, inputs: Batch): Tensor {
-    return modelLoss(model, inputs);
+  loss(model: SequenceClassificationModel, inputs: Batch & { teacher?: Tensor }): Tensor {
+    if (!this.o.distill) return modelLoss(model, inputs);
+    const { teacher, ...batch } = inputs;
+    const out = model.forward(batch);
+    return distillationLoss(out.logits, out.loss!, teacher!, this.o.distill);
   }
 
   async evaluate(model: SequenceClassificationModel): Promise<Record<string, number>> {

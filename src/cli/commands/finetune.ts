@@ -63,6 +63,9 @@ const spec: CommandSpec = {
     'lora-alpha-pattern': { type: 'strings', help: 'NAME=ALPHA: another alpha for the layers NAME matches (PEFT\'s alpha_pattern), e.g. word_embeddings=0.25' },
     'modules-to-save': { type: 'strings', help: 'lora/prompt/prefix: modules trained in full beside the adapter (the task head always is; e.g. pooler when the checkpoint has none)' },
     merge: { type: 'boolean', help: 'LoRA: also save the base model with the adapter merged into its weights' },
+    teacher: { type: 'strings', help: 'classify: knowledge distillation from this fine-tuned classifier (repeat for an ensemble: their mean distribution teaches); the student learns from its soft labels beside the gold ones' },
+    'distill-alpha': { type: 'number', help: 'with --teacher: weight of the gold labels\' cross-entropy; the teachers\' KL term takes 1 - alpha', default: 0.5, min: 0, max: 1 },
+    'distill-temperature': { type: 'number', help: 'with --teacher: softmax temperature of teachers and student in the KL term (scaled by T^2, as Hinton et al.)', default: 2, gt: 0 },
     'freeze-embeddings': { type: 'boolean', help: 'full: keep the embeddings fixed' },
     'freeze-layers': { type: 'number', help: 'full: keep the embeddings and the first N layers fixed', integer: true, min: 0 },
     'n-layer': { type: 'number', help: 'from scratch: layers', default: 4, integer: true, min: 1 },
@@ -127,6 +130,8 @@ const spec: CommandSpec = {
     if (f.pooler && f.task !== 'classify') return '--pooler applies to --task classify';
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
     if (f['partial-words'] && f.task !== 'qa') return '--partial-words applies to --task qa';
+    if (f.teacher && f.task !== 'classify') return '--teacher (distillation) applies to --task classify';
+    if (!f.teacher && (f['distill-alpha'] !== 0.5 || f['distill-temperature'] !== 2)) return '--distill-alpha and --distill-temperature apply with --teacher';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['prompt-init'] || f['prompt-init-text'] !== undefined) && f.method !== 'prompt' && f.method !== 'prefix') return '--prompt-init and --prompt-init-text apply to --method prompt or prefix';
     if ((f['prompt-init'] === 'text') !== (f['prompt-init-text'] !== undefined)) return '--prompt-init text and --prompt-init-text go together';
@@ -159,6 +164,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
       modulesToSave: f['modules-to-save'] as string[] | undefined },
     prompt: { numVirtualTokens: num('num-virtual-tokens'), prefixProjection: f['prefix-projection'] === true, modulesToSave: f['modules-to-save'] as string[] | undefined,
       ...(f['prompt-init'] ? { init: f['prompt-init'] === 'text' ? { text: f['prompt-init-text'] as string } : f['prompt-init'] as 'random' | 'vocab' } : {}) },
+    ...(f.teacher ? { distill: { teachers: f.teacher as string[], alpha: num('distill-alpha'), temperature: num('distill-temperature') } } : {}),
     merge: f.merge === true, freezeEmbeddings: f['freeze-embeddings'] === true, freezeLayers: f['freeze-layers'] as number | undefined,
     batchSize: num('batch-size'), epochs: f.epochs as number | undefined, averageLast: f['average-last'] as number | undefined,
     args: {

@@ -1,4 +1,4 @@
-// Neural-network functions (torch.nn.functional): layerNorm, embedding, dropout, crossEntropy,
+// Neural-network functions (torch.nn.functional): layerNorm, embedding, dropout, crossEntropy, klDiv,
 // scaledDotProductAttention.
 
 import { hasKernel } from '../../backend/registry.js';
@@ -172,6 +172,30 @@ export function nllLoss(logp: Tensor, target: Tensor, opts: { ignoreIndex?: numb
   if (opts.reduction === 'none') return loss;
   if (opts.reduction === 'sum') return loss.sum();
   return loss.sum().div(valid.sum().float());
+}
+
+/**
+ * torch.nn.functional.kl_div: the KL divergence of target from the model, input = log-probabilities
+ * (target = probabilities, or log-probabilities with logTarget), pointwise target · (log target −
+ * input) with 0 · log 0 = 0. 'batchmean' (the mathematically right mean) divides the sum by the
+ * batch size input.shape[0]; 'mean' (torch's default) divides by the element count.
+ */
+export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: 'batchmean' | 'mean' | 'sum' | 'none'; logTarget?: boolean } = {}): Tensor {
+  requireFloat('klDiv', input);
+  requireFloat('klDiv', target);
+  if (!shapesEqual(input.shape, target.shape)) throw new Error(`klDiv: target ${fmtShape(target.shape)} does not match input ${fmtShape(input.shape)}`);
+  let pointwise: Tensor;
+  if (opts.logTarget) pointwise = target.exp().mul(target.sub(input));
+  else {
+    // xlogy: where the target is 0 the term is 0 (log 0 would make it NaN).
+    const some = target.gt(0);
+    pointwise = where(some, target.mul(where(some, target, 1).log().sub(input)), 0);
+  }
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction === 'none') return pointwise;
+  const total = pointwise.sum();
+  if (reduction === 'sum') return total;
+  return total.div(reduction === 'batchmean' ? (input.ndim === 0 ? 1 : input.shape[0]!) : Math.max(1, input.numel));
 }
 
 // scaledDotProductAttention and causalMask live in attention.ts (fused kernel + composite path).

@@ -1,4 +1,4 @@
-// nn.functional ops checked by hand: layerNorm, embedding, dropout statistics, crossEntropy,
+// nn.functional ops checked by hand: layerNorm, embedding, dropout statistics, crossEntropy, klDiv,
 // attention; and toString against torch's printed strings.
 
 import assert from 'node:assert/strict';
@@ -60,6 +60,20 @@ export const nnCases: Case[] = [
     const lp0 = -Math.log(1 + 2 * Math.exp(-10)), lp1 = lp0 - 10;
     await expectTensor(F.crossEntropy(l2, tensor([0], { dtype: 'int32' }), { labelSmoothing: 0.3 }), [],
       [0.7 * -lp0 + 0.3 * -(lp0 + 2 * lp1) / 3], { tol: 1e-6 });
+  } },
+  { name: 'klDiv matches torch.nn.functional.kl_div (reductions, a zero target, log targets)', run: async () => {
+    // Values printed by torch 1.13 for the same inputs.
+    const lp = F.logSoftmax(tensor([[1, 2, 0.5], [0, -1, 3]]), 1), t = tensor([[0.2, 0.8, 0], [0.5, 0.25, 0.25]]);
+    await expectTensor(F.klDiv(lp, t, { reduction: 'none' }), [2, 3],
+      [-0.02901381254196167, 0.19298021495342255, 0, 1.1863683462142944, 0.6698974370956421, -0.3301026225090027], { tol: 1e-6 });
+    await expectTensor(F.klDiv(lp, t, { reduction: 'batchmean' }), [], [0.8450647592544556], { tol: 1e-6 });
+    await expectTensor(F.klDiv(lp, t), [], [0.28168824315071106], { tol: 1e-6 });
+    await expectTensor(F.klDiv(lp, t, { reduction: 'sum' }), [], [1.6901295185089111], { tol: 1e-6 });
+    const logT = tensor([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25]]).log();
+    await expectTensor(F.klDiv(lp, logT, { reduction: 'batchmean', logTarget: true }), [], [0.8212931156158447], { tol: 1e-6 });
+    const self = (await vals(F.klDiv(lp, lp.exp(), { reduction: 'sum' })))[0]!;
+    assert.ok(Math.abs(self) < 1e-6, `KL of a distribution from itself is 0, got ${self}`);
+    assert.throws(() => F.klDiv(lp, tensor([0.5, 0.5])), /klDiv: target \[2\] does not match input \[2,3\]/);
   } },
   { name: 'scaledDotProductAttention: causal mask equals the explicit computation', run: async () => {
     const q = tensor([[1, 0], [0, 1], [1, 1]]), k = tensor([[1, 0], [0, 1], [1, -1]]), v = tensor([[1, 2], [3, 4], [5, 6]]);
