@@ -7,7 +7,10 @@ ROOT="$(cd "$RECIPES/../.." && pwd)"
 DATA="${TLM_DATA:-$ROOT/../shared/data}"
 TLM=(node "$ROOT/dist/src/cli/bin.js")
 [ -d "$DATA/sst2" ] || { echo "recipe: data not found in $DATA (set TLM_DATA)" >&2; exit 2; }
-[ -f "$ROOT/dist/src/cli/bin.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+# (The recipes' own scripts, cloze_qa and stack_layers, are compiled beside the CLI.)
+for built in src/cli/bin.js bench/recipes/cloze_qa.js bench/recipes/stack_layers.js; do
+  [ -f "$ROOT/dist/$built" ] || { (cd "$ROOT" && npm run build >/dev/null); break; }
+done
 
 # The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram
