@@ -110,7 +110,7 @@ test('distillation flags: one-line errors', { timeout: 60_000 }, () => {
     };
     one(run('--task', 'qa', '--teacher', s.bert), /--teacher \(distillation\) applies to --task classify/);
     one(run('--task', 'classify', '--distill-alpha', '0.2'), /--distill-alpha and --distill-temperature apply with --teacher/);
-    one(run('--task', 'classify', '--teacher', s.bert, '--distill-alpha', '1.5'), /--distill-alpha/);
+    one(run('--task', 'classify', '--teacher', s.bert, '--distill-alpha', '1.5'), /--distill-alpha must be a number in \[0, 1\], got 1.5/);
     one(run('--task', 'classify', '--teacher', join(s.dir, 'nowhere')), /tlm finetune --teacher: model directory not found: .*nowhere/);
     one(run('--task', 'classify', '--teacher', s.bert), /does not classify sequences/);
   } finally {

@@ -286,6 +286,14 @@ test('fine-tuning input errors are one line that names the problem', { timeout: 
     writeFileSync(three, 'sentence\tlabel\na\tx\nb\ty\nc\tz\n');
     one(tlm(['finetune', '--task', 'classify', '--model', clf, '--train', three, '--eval', three, '--text-column', 'sentence', '--out', join(s.dir, 't'), '--quiet']),
       /has a head for 2 labels \(neg, pos\), but the training data has 3 \(x, y, z\)/);
+    // The same labels in another order: the head's rows would be renamed, so it is refused.
+    const swapped = join(s.dir, 'swapped');
+    mkdirSync(swapped);
+    for (const f of ['model.safetensors', 'tokenizer.json']) copyFileSync(join(clf, f), join(swapped, f));
+    const cfg = JSON.parse(readFileSync(join(clf, 'config.json'), 'utf8'));
+    writeFileSync(join(swapped, 'config.json'), JSON.stringify({ ...cfg, id2label: { 0: 'pos', 1: 'neg' }, label2id: { pos: 0, neg: 1 } }));
+    one(tlm(['finetune', '--task', 'classify', '--model', swapped, '--train', s.train, '--eval', s.evalFile, '--text-column', 'sentence', '--out', join(s.dir, 'sw'), '--quiet']),
+      /swapped has the training data's labels in another order \(pos, neg; the data's: neg, pos\)/);
     one(tlm(['finetune', '--task', 'classify', '--train', s.train, '--eval', s.evalFile, '--out', join(s.dir, 'n')]), /--model DIR or --from-scratch is required/);
     one(ft('--method', 'lora', '--lora-r', '0'), /--lora-r must be a positive integer, got 0/);
     one(tlm(['finetune', '--task', 'qa', '--model', s.bert, '--train', s.train, '--eval', s.evalFile, '--pooler', 'none', '--out', join(s.dir, 'p')]), /--pooler applies to --task classify/);

@@ -25,7 +25,7 @@ export { modelAttentionMask, attentionPositions } from './positions.js';
 export { asTask, supportsTask, tasksOf, type TaskName, type TaskModel, type TaskModels, type CausalLMModel, type MaskedLMModel,
   type Seq2SeqLMModel, type SequenceClassificationModel, type QuestionAnsweringModel } from './tasks.js';
 export { TASK_CLASSES, taskClass, fromPretrainedForTask } from './auto.js';
-export { labelMaps, labelNames, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
+export { labelMaps, labelNames, labelOrder, numLabelsOf, classificationLoss, type LabelConfig } from './labels.js';
 export {
   applyLora, saveAdapter, loadAdapter, readAdapterConfig, adapterConfigJson, loraConfigFromJson, inferTaskType, loraLayout, freshModules, adapterModulesToSave,
   ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME,

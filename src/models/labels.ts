@@ -6,6 +6,7 @@ import { crossEntropy } from '../tensor/ops/nn.js';
 import { tensor } from '../tensor/ops/creation.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import { asIds, type Ids } from './modeling.js';
+import { InputError } from '../errors.js';
 
 export interface LabelConfig {
   id2label?: Record<string, string>;
@@ -34,6 +35,23 @@ export function numLabelsOf(c: LabelConfig): number {
 export function labelNames(c: LabelConfig): string[] {
   const n = numLabelsOf(c);
   return Array.from({ length: n }, (_, i) => c.id2label?.[String(i)] ?? `LABEL_${i}`);
+}
+
+/**
+ * For each wanted label, its class id in a head whose labels are `have`: by name, or by position
+ * when the head has HF's default LABEL_i names. A head of another size, or one without a wanted
+ * label, is an InputError that starts with `who`.
+ */
+export function labelOrder(have: readonly string[], want: readonly string[], who: string): number[] {
+  if (have.length !== want.length) {
+    throw new InputError(`${who} has a head for ${have.length} labels (${have.join(', ')}), but the training data has ${want.length} (${want.join(', ')})`);
+  }
+  if (have.every((n, i) => n === `LABEL_${i}`)) return want.map((_, i) => i);
+  return want.map((name) => {
+    const j = have.indexOf(name);
+    if (j < 0) throw new InputError(`${who}'s labels (${have.join(', ')}) are not the training data's (${want.join(', ')})`);
+    return j;
+  });
 }
 
 /** HF's loss for sequence classification heads: MSE for one output (regression), else cross-entropy. */

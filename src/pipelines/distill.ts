@@ -3,10 +3,9 @@
 // the student then learns from these soft targets beside the gold labels (see distillationLoss).
 
 import { InputError } from '../errors.js';
-import { labelNames } from '../models/index.js';
-import { classifyEncoded, encodeRows } from '../tasks/classify_task.js';
+import { labelNames, labelOrder } from '../models/index.js';
 import type { TableRow } from '../tasks/table.js';
-import { loadTaskModel } from './apply.js';
+import { classifyTexts, loadTaskModel } from './apply.js';
 
 export interface TeacherOptions {
   /** The student's labels, in its label-id order: each teacher's distribution is reordered to it. */
@@ -32,10 +31,10 @@ export async function teacherDistributions(dirs: readonly string[], rows: readon
     const t0 = Date.now();
     const p = await loadTaskModel(dir, 'sequence-classification', { command: `${command} --teacher` });
     try {
+      // The labels first: a teacher of other labels is refused before it reads anything.
       const order = labelOrder(labelNames(p.model.config as never), o.labels, `${command}: teacher ${dir}`);
-      const enc = encodeRows(p.tokenizer, rows, { maxLength: o.maxLength });
-      const { probs } = await classifyEncoded(p.model, enc, p.padId, 64);
-      probs.forEach((pr, i) => {
+      const { results } = await classifyTexts(p, rows, { maxLength: o.maxLength, batchSize: 64 });
+      results.forEach(({ probs: pr }, i) => {
         // softmax(logits / T) from softmax(logits): p^(1/T), renormalised (log-space, so confident rows stay finite).
         const l = order.map((j) => Math.log(Math.max(pr[j]!, 1e-30)) / o.temperature);
         const top = Math.max(...l), e = l.map((x) => Math.exp(x - top)), z = e.reduce((a, b) => a + b, 0);
@@ -47,17 +46,4 @@ export async function teacherDistributions(dirs: readonly string[], rows: readon
     o.log?.(`teacher ${dir}: labelled ${rows.length.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   }
   return sum.map((s) => Float32Array.from(s, (x) => x / dirs.length));
-}
-
-/** For each student label, the teacher's class id of it (by name; HF's default LABEL_i names match by position). */
-function labelOrder(teacher: readonly string[], student: readonly string[], who: string): number[] {
-  if (teacher.length !== student.length) {
-    throw new InputError(`${who} has a head for ${teacher.length} labels (${teacher.join(', ')}), but the training data has ${student.length} (${student.join(', ')})`);
-  }
-  if (teacher.every((n, i) => n === `LABEL_${i}`)) return student.map((_, i) => i);
-  return student.map((name) => {
-    const j = teacher.indexOf(name);
-    if (j < 0) throw new InputError(`${who}'s labels (${teacher.join(', ')}) are not the training data's (${student.join(', ')})`);
-    return j;
-  });
 }

@@ -10,7 +10,7 @@ import { manualSeed } from '../tensor/random.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { trainWordPiece } from '../tokenizers/presets.js';
 import {
-  BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames,
+  BertForQuestionAnswering, BertForSequenceClassification, bertConfig, fromPretrainedForTask, labelMaps, labelNames, labelOrder,
   applyLora, freshModules, applyPromptTuning, applyPrefixTuning, saveAdapter, type PreTrainedModel, type SequenceClassificationModel,
 } from '../models/index.js';
 import type { LoraModel } from '../nn/lora_model.js';
@@ -299,8 +299,8 @@ function scratchModel(o: FinetuneOptions, tok: Tokenizer, labels: ReturnType<typ
 
 /**
  * A classifier for `labels` from a checkpoint: a base or MLM checkpoint gets a fresh head with these
- * labels; a classifier keeps its head when its labels are the data's (by name, or HF's default
- * LABEL_i names with the same count), and is refused when the counts differ.
+ * labels; a classifier keeps its head when its labels are the data's in the data's order (or HF's
+ * default LABEL_i names, as many), and is refused otherwise (see labelOrder).
  */
 async function classifierFrom(dir: string, labels: string[], command: string, log: (s: string) => void, pooling?: 'cls' | 'mean', pooler?: 'dense' | 'none'): Promise<SequenceClassificationModel & PreTrainedModel> {
   const { readConfig } = await import('../models/modeling.js');
@@ -308,12 +308,9 @@ async function classifierFrom(dir: string, labels: string[], command: string, lo
   const maps = labelMaps(labels);
   if (cfg.id2label && Array.isArray(cfg.architectures) && cfg.architectures.some((a) => /ForSequenceClassification$/.test(String(a)))) {
     const have = labelNames(cfg);
-    if (have.length !== labels.length) {
-      throw new InputError(`${command}: ${dir} has a head for ${have.length} labels (${have.join(', ')}), but the training data has ${labels.length} (${labels.join(', ')})`);
-    }
-    const defaults = have.every((n, i) => n === `LABEL_${i}`);
-    if (!defaults && have.join('\u0000') !== labels.join('\u0000')) {
-      throw new InputError(`${command}: ${dir}'s labels (${have.join(', ')}) are not the training data's (${labels.join(', ')})`);
+    // The head keeps its rows, which the data's label ids then name: same labels, same order.
+    if (labelOrder(have, labels, `${command}: ${dir}`).some((j, i) => j !== i)) {
+      throw new InputError(`${command}: ${dir} has the training data's labels in another order (${have.join(', ')}; the data's: ${labels.join(', ')})`);
     }
   }
   const overrides: Record<string, unknown> = { ...maps };

@@ -9,6 +9,9 @@ import { onInterrupt } from '../../pipelines/interrupt.js';
 import { deviceFlag, useDevice } from '../device.js';
 import { POSITION_CHOICES } from './train.js';
 
+/** Distillation's defaults (a flag that differs from them without --teacher is a mistake). */
+const DISTILL = { alpha: 0.5, temperature: 2 };
+
 const spec: CommandSpec = {
   name: 'finetune',
   usage: 'finetune --task classify|qa|translate|summarize (--model DIR | --from-scratch) --train FILE --eval FILE --out DIR [flags]',
@@ -64,8 +67,8 @@ const spec: CommandSpec = {
     'modules-to-save': { type: 'strings', help: 'lora/prompt/prefix: modules trained in full beside the adapter (the task head always is; e.g. pooler when the checkpoint has none)' },
     merge: { type: 'boolean', help: 'LoRA: also save the base model with the adapter merged into its weights' },
     teacher: { type: 'strings', help: 'classify: knowledge distillation from this fine-tuned classifier (repeat for an ensemble: their mean distribution teaches); the student learns from its soft labels beside the gold ones' },
-    'distill-alpha': { type: 'number', help: 'with --teacher: weight of the gold labels\' cross-entropy; the teachers\' KL term takes 1 - alpha', default: 0.5, min: 0, max: 1 },
-    'distill-temperature': { type: 'number', help: 'with --teacher: softmax temperature of teachers and student in the KL term (scaled by T^2, as Hinton et al.)', default: 2, gt: 0 },
+    'distill-alpha': { type: 'number', help: 'with --teacher: weight of the gold labels\' cross-entropy; the teachers\' KL term takes 1 - alpha', default: DISTILL.alpha, min: 0, max: 1 },
+    'distill-temperature': { type: 'number', help: 'with --teacher: softmax temperature of teachers and student in the KL term (scaled by T^2, as Hinton et al.)', default: DISTILL.temperature, gt: 0 },
     'freeze-embeddings': { type: 'boolean', help: 'full: keep the embeddings fixed' },
     'freeze-layers': { type: 'number', help: 'full: keep the embeddings and the first N layers fixed', integer: true, min: 0 },
     'n-layer': { type: 'number', help: 'from scratch: layers', default: 4, integer: true, min: 1 },
@@ -131,7 +134,7 @@ const spec: CommandSpec = {
     if (f['question-match'] && f.task !== 'qa') return '--question-match applies to --task qa';
     if (f['partial-words'] && f.task !== 'qa') return '--partial-words applies to --task qa';
     if (f.teacher && f.task !== 'classify') return '--teacher (distillation) applies to --task classify';
-    if (!f.teacher && (f['distill-alpha'] !== 0.5 || f['distill-temperature'] !== 2)) return '--distill-alpha and --distill-temperature apply with --teacher';
+    if (!f.teacher && (f['distill-alpha'] !== DISTILL.alpha || f['distill-temperature'] !== DISTILL.temperature)) return '--distill-alpha and --distill-temperature apply with --teacher';
     if (f['prefix-projection'] && f.method !== 'prefix') return '--prefix-projection applies to --method prefix';
     if ((f['prompt-init'] || f['prompt-init-text'] !== undefined) && f.method !== 'prompt' && f.method !== 'prefix') return '--prompt-init and --prompt-init-text apply to --method prompt or prefix';
     if ((f['prompt-init'] === 'text') !== (f['prompt-init-text'] !== undefined)) return '--prompt-init text and --prompt-init-text go together';
