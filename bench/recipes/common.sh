@@ -19,22 +19,33 @@ done
 # framed as [CLS] … [SEP], the shape fine-tuning gives it. A second stage (continue_mlm) goes on from
 # that model with SAMSum's dialogues added; a third goes on again with the two tasks' own text (SST-2's
 # sentences, SQuAD's contexts) read twice as often. The SST-2 recipes use its result, $PRETRAINED;
-# the QA recipe a deeper one grown from it (pretrain_deep_mlm).
+# the QA recipe a deeper one grown from it (pretrain_deeper_mlm).
 PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
 pretrain_shared_mlm() {
   pretrain_mlm "$PRETRAINED.base" 128 32
   continue_mlm "$PRETRAINED.base" "$PRETRAINED.stage2" "${CONTINUE_ITERS:-4500}" "${CONTINUE_LR:-1.5e-3}"
   continue_mlm "$PRETRAINED.stage2" "$PRETRAINED" "${STAGE3_ITERS:-4500}" "${STAGE3_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
 }
-# The deeper encoder the QA recipe reads, $PRETRAINED.deep: the shared one's 4 layers stacked into 6
-# (stack_layers.ts: layers 1 and 2 twice, each pair starting as the one layer did), trained on as the
-# third stage was. Its masked-LM loss is lower (2.98 against 3.18), which SQuAD uses and SST-2 does not.
+# The deeper encoders the QA recipe reads, grown from the shared one by progressive stacking
+# (stack_layers.ts: a layer copied k times has its residual outputs divided by k, so the copies start
+# out doing what the one layer did) and trained on as the third stage was: $PRETRAINED.deep has 6
+# layers (the 4 with layers 1 and 2 twice), $PRETRAINED.deeper 8 (the 6 with their layers 2 and 3
+# twice). Each is a lower masked-LM loss (3.18, 2.98, DEEPER_LOSS), which SQuAD uses and SST-2 does not.
 pretrain_deep_mlm() {
   pretrain_shared_mlm
-  if [ ! -f "$PRETRAINED.stacked/model.safetensors" ]; then
-    node "$ROOT/dist/bench/recipes/stack_layers.js" "$PRETRAINED" "$PRETRAINED.stacked" "${STACK_ORDER:-0,1,1,2,2,3}"
+  grow_mlm "$PRETRAINED" "$PRETRAINED.deep" "${STACK_ORDER:-0,1,1,2,2,3}" "${DEEP_ITERS:-4500}"
+}
+pretrain_deeper_mlm() {
+  pretrain_deep_mlm
+  grow_mlm "$PRETRAINED.deep" "$PRETRAINED.deeper" "${DEEPER_ORDER:-0,1,2,2,3,3,4,5}" "${DEEPER_ITERS:-4500}"
+}
+# grow_mlm SRC DIR ORDER ITERS: SRC stacked by ORDER into DIR.stacked, then pretrained on into DIR.
+grow_mlm() {
+  local src="$1" dir="$2" order="$3" iters="$4"
+  if [ ! -f "$dir.stacked/model.safetensors" ]; then
+    node "$ROOT/dist/bench/recipes/stack_layers.js" "$src" "$dir.stacked" "$order"
   fi
-  continue_mlm "$PRETRAINED.stacked" "$PRETRAINED.deep" "${DEEP_ITERS:-4500}" "${DEEP_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
+  continue_mlm "$dir.stacked" "$dir" "$iters" "${DEEP_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
 }
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
 pretrain_mlm() {
