@@ -30,10 +30,10 @@ pretrain_shared_mlm() {
 # (stack_layers.ts: a layer copied k times has its residual outputs divided by k, so the copies start
 # out doing what the one layer did) and trained on as the third stage was: $PRETRAINED.deep has 6
 # layers (the 4 with layers 1 and 2 twice), $PRETRAINED.deeper 8 (the 6 with their layers 2 and 3
-# twice). Each is a lower masked-LM loss (3.18, 2.98, DEEPER_LOSS), which SQuAD uses and SST-2 does not.
+# twice). Each is a lower masked-LM loss (3.18, 2.98, 2.83), which SQuAD uses and SST-2 does not.
 pretrain_deep_mlm() {
   pretrain_shared_mlm
-  grow_mlm "$PRETRAINED" "$PRETRAINED.deep" "${STACK_ORDER:-0,1,1,2,2,3}" "${DEEP_ITERS:-4500}"
+  grow_mlm "$PRETRAINED" "$PRETRAINED.deep" "${DEEP_ORDER:-0,1,1,2,2,3}" "${DEEP_ITERS:-4500}"
 }
 pretrain_deeper_mlm() {
   pretrain_deep_mlm
