@@ -12,6 +12,28 @@ for built in src/cli/bin.js bench/recipes/cloze_qa.js bench/recipes/stack_layers
   [ -f "$ROOT/dist/$built" ] || { (cd "$ROOT" && npm run build >/dev/null); break; }
 done
 
+# Stages that take hours are reused by later recipes and resumed after an interruption. tlm saves a
+# checkpoint and exits 0 on Ctrl-C or SIGTERM, so without the trap the recipe would go on to the next
+# stage with a half-trained model, and a rerun would reuse it. The trap stops the recipe after tlm has
+# saved and marks the stage's folder; a rerun resumes that stage (or one killed outright, whose lock
+# is left) from its checkpoint, and reuses only a stage that finished.
+STAGE=""
+stage_interrupted() {
+  if [ -n "$STAGE" ] && [ -d "$STAGE" ]; then touch "$STAGE/.recipe-interrupted"; fi
+  echo "recipe: interrupted${STAGE:+ in $STAGE; run the same command again to resume it}" >&2
+  exit "$1"
+}
+trap 'stage_interrupted 130' INT
+trap 'stage_interrupted 143' TERM
+# stage_done DIR: DIR holds a model from a run that finished.
+stage_done() { [ -f "$1/model.safetensors" ] && [ ! -f "$1/.tlm.lock" ] && [ ! -f "$1/.recipe-interrupted" ]; }
+# stage_begin DIR: set the stage and START_FLAG, --resume where DIR has a checkpoint, else --overwrite.
+stage_begin() {
+  STAGE="$1"
+  if [ -f "$1/checkpoints/latest.json" ]; then START_FLAG=--resume; echo "recipe: resuming $1" >&2; else START_FLAG=--overwrite; fi
+}
+stage_end() { rm -f "$STAGE/.recipe-interrupted"; STAGE=""; }
+
 # The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram
 # plateau in hundreds of steps where learned positions take thousands), WordPiece 8000, pretrained on label-free text held offline (SST-2's training
@@ -50,7 +72,7 @@ grow_mlm() {
 # pretrain_mlm DIR BLOCK_SIZE BATCH_SIZE
 pretrain_mlm() {
   local dir="$1" block="$2" batch="$3"
-  if [ -f "$dir/model.safetensors" ] && [ ! -f "$dir/.tlm.lock" ]; then
+  if stage_done "$dir"; then
     echo "recipe: reusing the pretrained model in $dir" >&2; return
   fi
   local corpus="$dir.corpus"
@@ -60,11 +82,13 @@ pretrain_mlm() {
   node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).data;const s=new Set();for(const a of d)for(const p of a.paragraphs)s.add(p.context);process.stdout.write([...s].join("\n")+"\n")' \
     "$DATA/squad/dev-v1.1.json" > "$corpus/squad-contexts.txt"
   local t0=$SECONDS
+  stage_begin "$dir"
   "${TLM[@]}" train --objective mlm --tokenizer bpe --vocab-size 8000 \
     --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" \
     --n-layer 4 --n-head 4 --n-embd 192 --norm-first --position alibi --block-size "$block" --batch-size "$batch" --dropout 0.1 \
     --max-iters "${PRETRAIN_ITERS:-3600}" --max-seconds "${PRETRAIN_SECONDS:-2700}" --lr "${PRETRAIN_LR:-3e-3}" --min-lr 1e-4 --warmup-iters 200 \
-    --eval-interval 250 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" ${PRETRAIN_FLAGS:-} --quiet --overwrite
+    --eval-interval 250 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" ${PRETRAIN_FLAGS:-} --quiet "$START_FLAG"
+  stage_end
   echo "recipe: pretraining took $((SECONDS - t0)) s" >&2
 }
 
@@ -75,7 +99,7 @@ pretrain_mlm() {
 # so the validation split (the corpus tail) is SAMSum's in every stage.
 continue_mlm() {
   local base="$1" dir="$2" iters="$3" lr="$4"; shift 4
-  if [ -f "$dir/model.safetensors" ] && [ ! -f "$dir/.tlm.lock" ]; then
+  if stage_done "$dir"; then
     echo "recipe: reusing the pretrained model in $dir" >&2; return
   fi
   local corpus="$PRETRAINED.base.corpus" extra=() f
@@ -83,10 +107,12 @@ continue_mlm() {
   node -e 'for(const l of require("fs").readFileSync(process.argv[1],"utf8").split("\n"))if(l.trim())process.stdout.write(JSON.parse(l).source.replace(/\r/g,"")+"\n\n")' \
     "$DATA/samsum/train.jsonl" > "$corpus/samsum-dialogues.txt"
   local t0=$SECONDS
+  stage_begin "$dir"
   "${TLM[@]}" train --objective mlm --init-from "$base" \
     --data "$corpus/sst2-sentences.txt" --data "$corpus/multi30k.en.txt" --data "$corpus/squad-contexts.txt" "${extra[@]}" \
     --data "$corpus/samsum-dialogues.txt" --block-size 128 --batch-size 32 --dropout 0.1 \
     --max-iters "$iters" --max-seconds "${CONTINUE_SECONDS:-5400}" --lr "$lr" --min-lr 5e-5 --warmup-iters 200 \
-    --eval-interval 500 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" --quiet --overwrite
+    --eval-interval 500 --eval-iters 10 --beta2 0.999 --weight-decay 0.01 --out "$dir" --quiet "$START_FLAG"
+  stage_end
   echo "recipe: continued pretraining took $((SECONDS - t0)) s" >&2
 }

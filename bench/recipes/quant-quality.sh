@@ -10,11 +10,13 @@ source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/quant-quality.sh OUT_DIR}"
 TEXT="$DATA/tinyshakespeare/input.txt"
 mkdir -p "$OUT"
-if [ ! -f "$OUT/fp32/model.safetensors" ] || [ -f "$OUT/fp32/.tlm.lock" ]; then
+if ! stage_done "$OUT/fp32"; then
   t0=$SECONDS
+  stage_begin "$OUT/fp32"
   "${TLM[@]}" train --data "$TEXT" --tokenizer bpe --vocab-size 2048 --n-layer 4 --n-head 4 --n-embd 128 --block-size 128 \
     --batch-size 16 --max-iters "${ITERS:-600}" --lr 1e-3 --min-lr 1e-4 --warmup-iters 50 --eval-interval 200 --eval-iters 10 \
-    --out "$OUT/fp32" --overwrite --quiet
+    --out "$OUT/fp32" "$START_FLAG" --quiet
+  stage_end
   echo "recipe: training took $((SECONDS - t0)) s" >&2
 fi
 "${TLM[@]}" quantize --model "$OUT/fp32" --bits 8 --out "$OUT/int8"
