@@ -7,8 +7,8 @@ ROOT="$(cd "$RECIPES/../.." && pwd)"
 DATA="${TLM_DATA:-$ROOT/../shared/data}"
 TLM=(node "$ROOT/dist/src/cli/bin.js")
 [ -d "$DATA/sst2" ] || { echo "recipe: data not found in $DATA (set TLM_DATA)" >&2; exit 2; }
-# (The recipes' own scripts, cloze_qa and stack_layers, are compiled beside the CLI.)
-for built in src/cli/bin.js bench/recipes/cloze_qa.js bench/recipes/stack_layers.js; do
+# (stack_layers, which the QA recipe runs, is compiled beside the CLI.)
+for built in src/cli/bin.js bench/recipes/stack_layers.js; do
   [ -f "$ROOT/dist/$built" ] || { (cd "$ROOT" && npm run build >/dev/null); break; }
 done
 
