@@ -83,6 +83,27 @@ test('applyLora (BERT): query/value become LoraLinear, the classifier a trained 
   assert.equal(line, `trainable params: ${t.toLocaleString('en-US')} || all params: ${all.toLocaleString('en-US')} || trainable%: ${(100 * t / all).toFixed(4)}`);
 });
 
+test('modulesToSave on the whole encoder: BertModel walks the running copy\'s layers, which alone train', () => {
+  const model = bert(3);
+  model.eval();
+  const before = logits(model);
+  const base = snapshot(model);
+  // Full fine-tuning of the encoder beside a low-rank update of the word embeddings.
+  const lora = models.applyLora(model, { r: 1, loraAlpha: 1, targetModules: ['word_embeddings'], modulesToSave: ['encoder'] });
+  const wrapper = model.bert.encoder as unknown as nn.ModulesToSaveWrapper;
+  assert.ok(lora.namedTrainableParameters().some(([k]) => k.startsWith('bert.encoder.modules_to_save.default.layer.1.')));
+  assert.ok(wrapper instanceof nn.ModulesToSaveWrapper);
+  assert.equal(model.bert.encoder.layer, (wrapper.current() as typeof model.bert.encoder).layer, 'a field the wrapper lacks is the running module\'s');
+  assert.notEqual(wrapper.current(), wrapper.original_module);
+  assert.deepEqual(logits(model), before, 'the copy starts as the original');
+  const losses = train(lora, { inputIds: ids, labels }, 20, 2e-2);
+  assert.ok(losses[losses.length - 1]! < 0.7 * losses[0]!, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
+  for (const [p, v] of base) assert.deepEqual(p.dataSync(), v, `base parameter ${p.name} changed`);
+  const trained = logits(model);
+  assert.deepEqual(lora.disableAdapters(() => logits(model)), before, 'adapters off: the original encoder runs again');
+  assert.deepEqual(logits(model), trained);
+});
+
 test('LoRA training (BERT classifier): the loss falls, every base weight stays bit-identical', () => {
   const model = bert(1);
   const base = snapshot(model);

@@ -279,6 +279,17 @@ export class ModulesToSaveWrapper extends Module {
     this.original_module = this.registerModule('original_module', module);
     this.modules_to_save = this.registerModule('modules_to_save', new ModuleDict());
     this.training = module.training;
+    // Models read some children as fields, not only through forward() (BertModel walks
+    // encoder.layer itself), so a name the wrapper lacks is read from the running module, as
+    // PEFT's wrapper's __getattr__ does: wrapping the whole encoder then works as wrapping a head.
+    return new Proxy(this, {
+      get(target, key, receiver) {
+        if (key in target) return Reflect.get(target, key, receiver);
+        const running = target.current();
+        const value = Reflect.get(running, key);
+        return typeof value === 'function' ? value.bind(running) : value;
+      },
+    });
   }
 
   /** Adds a trainable copy of the original module for adapter `name` (not made active). */
