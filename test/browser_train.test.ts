@@ -32,10 +32,16 @@ async function trainInPage(page: Page, url: string, timeoutMs = 240_000): Promis
   });
 }
 
+function launchChromium(args: string[] = []): Promise<Browser> {
+  assert.ok(existsSync(chromiumPath), `no chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH to a Chromium binary)`);
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', ...args] });
+}
+
 async function withPage<T>(fn: (page: Page, base: string, browser: Browser) => Promise<T>, args: string[] = []): Promise<T> {
   assert.ok(existsSync(join(process.cwd(), 'dist', 'web', 'train.html')), 'dist/web/train.html is missing: run npm run build');
+  // The browser first: a server started before a launch that throws would keep the test process alive.
+  const browser = await launchChromium(args);
   const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', ...args] });
   try {
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const page = await browser.newPage();
@@ -106,7 +112,7 @@ test('the training page on WebGPU, where chromium exposes an adapter', async (t)
 test('the ESM browser build (dist/browser/tlm.js) loads its kernels and computes in a page', async () => {
   const dir = join(process.cwd(), 'dist', 'browser');
   assert.ok(existsSync(join(dir, 'tlm.js')), 'dist/browser/tlm.js is missing: run npm run build');
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

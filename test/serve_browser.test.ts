@@ -65,8 +65,9 @@ function checkPrerequisites(): void {
 test('playground: tokens stream in coloured by probability, the attention heatmap renders for a chosen layer and head', async () => {
   checkPrerequisites();
   const tmp = mkdtempSync(join(tmpdir(), 'tlm-browser-'));
-  const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
+  // The browser first: a server started before a launch that throws would keep the test process alive.
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
   try {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const page = await browser.newPage({ viewport: { width: 1000, height: 1250 } });
@@ -176,8 +177,8 @@ test('playground: a model selector, a tab per task route of the chosen model; cl
   for (const name of ['classifier', 'reader']) {
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) copyFileSync(join(bertDir, f), join(tmp, name, f));
   }
-  const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }, { name: 'classifier', dir: join(tmp, 'classifier') }, { name: 'reader', dir: join(tmp, 'reader') }] });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }, { name: 'classifier', dir: join(tmp, 'classifier') }, { name: 'reader', dir: join(tmp, 'reader') }] });
   try {
     const page = await browser.newPage();
     const pageErrors: string[] = [];
