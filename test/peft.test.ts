@@ -63,6 +63,8 @@ test('applyLora (BERT): query/value become LoraLinear, the classifier a trained 
   assert.ok(self.query instanceof nn.LoraLinear && self.value instanceof nn.LoraLinear, 'the forward path reaches the wrappers');
   assert.ok(!(self.key instanceof nn.LoraLinear));
   assert.ok(model.classifier instanceof nn.ModulesToSaveWrapper, 'SEQ_CLS trains the classifier, as PEFT');
+  const copy = (model.classifier as unknown as nn.ModulesToSaveWrapper).current() as nn.Linear;
+  assert.ok(model.classifier.weight === copy.weight && model.classifier.bias === copy.bias, 'the head\'s weights read through the wrapper are its trained copy\'s');
   assert.equal(lora.peftConfig.default!.taskType, 'SEQ_CLS');
   assert.deepEqual(lora.peftConfig.default!.modulesToSave, ['classifier']);
   assert.deepEqual(lora.loraLayers().map(([k]) => k), [0, 1].flatMap((l) => ['query', 'value'].map((n) => `bert.encoder.layer.${l}.attention.self.${n}`)));

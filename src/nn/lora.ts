@@ -279,9 +279,9 @@ export class ModulesToSaveWrapper extends Module {
     this.original_module = this.registerModule('original_module', module);
     this.modules_to_save = this.registerModule('modules_to_save', new ModuleDict());
     this.training = module.training;
-    // Models read some children as fields, not only through forward() (BertModel walks
-    // encoder.layer itself), so a name the wrapper lacks is read from the running module, as
-    // PEFT's wrapper's __getattr__ does: wrapping the whole encoder then works as wrapping a head.
+    // Models read some children as fields, not only through forward() (a head as
+    // model.classifier.weight, BertModel's encoder.layer), so a name the wrapper lacks is read from
+    // the running module, as PEFT's wrapper's __getattr__ does.
     return new Proxy(this, {
       get(target, key, receiver) {
         if (key in target) return Reflect.get(target, key, receiver);
@@ -314,10 +314,6 @@ export class ModulesToSaveWrapper extends Module {
     if (this.disableAdapters || this.activeAdapter === null) return this.original_module;
     return this.modules_to_save.get(this.activeAdapter) ?? this.original_module;
   }
-
-  /** The running module's weight and bias (a head read as model.classifier.weight still works). */
-  get weight(): Tensor | undefined { return (this.current() as unknown as { weight?: Tensor }).weight; }
-  get bias(): Tensor | null | undefined { return (this.current() as unknown as { bias?: Tensor | null }).bias; }
 
   forward(...args: unknown[]): unknown {
     const m = this.current() as Module & { forward?: (...a: unknown[]) => unknown };
