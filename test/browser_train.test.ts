@@ -8,10 +8,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createServer } from '../src/serve/server.js';
+import { launchChromium } from './helpers/chromium.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const modelDir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 
 interface PageResult { state: string; kernels: string; threads: number; device: string; steps: number; first: number; last: number; sample: string; status: string; plotted: number }
@@ -32,14 +32,8 @@ async function trainInPage(page: Page, url: string, timeoutMs = 240_000): Promis
   });
 }
 
-function launchChromium(args: string[] = []): Promise<Browser> {
-  assert.ok(existsSync(chromiumPath), `no chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH to a Chromium binary)`);
-  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', ...args] });
-}
-
 async function withPage<T>(fn: (page: Page, base: string, browser: Browser) => Promise<T>, args: string[] = []): Promise<T> {
   assert.ok(existsSync(join(process.cwd(), 'dist', 'web', 'train.html')), 'dist/web/train.html is missing: run npm run build');
-  // The browser first: a server started before a launch that throws would keep the test process alive.
   const browser = await launchChromium(args);
   const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
   try {

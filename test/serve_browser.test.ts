@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import '../src/index.js';
 import { createServer } from '../src/serve/server.js';
+import { launchChromium } from './helpers/chromium.js';
 import { Tokenizer } from '../src/tokenizers/index.js';
 import { BertForQuestionAnswering, BertForSequenceClassification } from '../src/models/index.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const modelDir = join(process.cwd(), 'test', 'fixtures', 'hf', 'gpt2-tiny');
 const bertDir = join(process.cwd(), 'test', 'fixtures', 'hf', 'bert-tiny');
 const webIndex = join(process.cwd(), 'dist', 'web', 'index.html');
@@ -58,15 +58,13 @@ const bluePixels = (page: Page) => page.$eval('#heatmap', (c) => {
 });
 
 function checkPrerequisites(): void {
-  assert.ok(existsSync(chromiumPath), `no chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH to a Chromium binary)`);
   assert.ok(existsSync(webIndex), `${webIndex} is missing: node scripts/build.mjs builds the playground (needs vite, a dev dependency)`);
 }
 
 test('playground: tokens stream in coloured by probability, the attention heatmap renders for a chosen layer and head', async () => {
   checkPrerequisites();
   const tmp = mkdtempSync(join(tmpdir(), 'tlm-browser-'));
-  // The browser first: a server started before a launch that throws would keep the test process alive.
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }] });
   try {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -177,7 +175,7 @@ test('playground: a model selector, a tab per task route of the chosen model; cl
   for (const name of ['classifier', 'reader']) {
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) copyFileSync(join(bertDir, f), join(tmp, name, f));
   }
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   const app = await createServer({ models: [{ name: 'gpt2-tiny', dir: modelDir }, { name: 'classifier', dir: join(tmp, 'classifier') }, { name: 'reader', dir: join(tmp, 'reader') }] });
   try {
     const page = await browser.newPage();
