@@ -5,11 +5,12 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { fileSystem, processId } from '../io/files.js';
 import { join } from '../io/path.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
-import { noGradAsync, tidy } from '../tensor/engine.js';
+import { noGrad, noGradAsync, tidy } from '../tensor/engine.js';
 import type { Module } from '../nn/module.js';
 import type { TokenStream } from './data.js';
 import { AdamW, clipGradNorm } from './optim.js';
-import { decayGroups, type DecayRule } from './param_groups.js';
+import { div } from '../tensor/ops/elementwise.js';
+import { decayGroups, tokenEmbeddingTables, type DecayRule } from './param_groups.js';
 import { LanguageModelingTask, type LmOptions } from './lm_task.js';
 import type { TrainingTask } from './task.js';
 import { makeSchedule } from './schedule.js';
@@ -52,6 +53,12 @@ export interface TrainingArguments {
    * rate, the embeddings at layerLrDecay^(L + 1), the head at the full rate. Default 1: off.
    */
   layerLrDecay?: number;
+  /**
+   * Adversarial training on the token embeddings (Miyato et al. 2017; FGM): each micro-batch is also
+   * trained on with the token-embedding tables moved by this L2 distance along the gradient of its
+   * loss, and both gradients are kept. 0 or unset: off.
+   */
+  adversarialEpsilon?: number;
   /** Stop when the best metric has not improved for this many evaluations (0 or unset: never). */
   earlyStoppingPatience?: number;
   /** Step checkpoints kept (the newest; default 1, the one resuming needs): more allow averaging the last k. */
@@ -204,6 +211,7 @@ export class Trainer<M extends Module = Module> {
         tokens += batch.tokens;
         const l = this.task.loss(this.model, batch.inputs);
         (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
+        if ((this.cfg.adversarialEpsilon ?? 0) > 0) this.adversarialBackward(batch.inputs);
         return l.detach();
       }));
     }
@@ -213,6 +221,26 @@ export class Trainer<M extends Module = Module> {
     this.unreadLosses.push({ step: this.step, micro });
     this.step++;
     return tokens;
+  }
+
+  /**
+   * FGM: moves the token-embedding tables by epsilon along their gradient (normalised over all of
+   * them), backpropagates the batch's loss there too, and puts the tables back exactly as they were.
+   * The direction is the gradient accumulated so far in this step, which with gradAccum > 1 includes
+   * the earlier micro-batches'. Nothing is read back: a zero gradient gives a zero move.
+   */
+  private adversarialBackward(inputs: Parameters<TrainingTask<M>['loss']>[1]): void {
+    const tables = tokenEmbeddingTables(this.model).filter((p) => p.requiresGrad && p.grad !== null);
+    if (tables.length === 0) return;
+    const saved = noGrad(() => {
+      const sq = tables.map((p) => p.grad!.square().sum());
+      const norm = sq.slice(1).reduce((a, b) => a.add(b), sq[0]!).sqrt();
+      const scale = div(this.cfg.adversarialEpsilon!, norm.add(1e-12));
+      return tables.map((p) => { const w = p.clone(); p.copy_(w.add(p.grad!.mul(scale))); return w; });
+    });
+    const adv = this.task.loss(this.model, inputs);
+    (this.cfg.gradAccum > 1 ? adv.div(this.cfg.gradAccum) : adv).backward();
+    noGrad(() => tables.forEach((p, i) => p.copy_(saved[i]!)));
   }
 
   private get ckptDir(): string | null {

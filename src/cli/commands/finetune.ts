@@ -88,6 +88,7 @@ const spec: CommandSpec = {
     'warmup-iters': { type: 'number', help: 'linear warmup steps', default: 0, integer: true, min: 0 },
     schedule: { type: 'string', help: 'learning-rate schedule (HF fine-tuning: linear; Transformer: inverse_sqrt)', default: 'linear', choices: ['linear', 'cosine', 'constant', 'inverse_sqrt'] },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (not on biases, norms, embeddings)', default: 0.01, min: 0 },
+    'adversarial-eps': { type: 'number', help: 'adversarial training (FGM, Miyato et al. 2017): each batch is also trained on with the token embeddings moved this far (L2) along its loss gradient (0: off)', default: 0, min: 0 },
     'layer-lr-decay': { type: 'number', help: 'layer-wise learning-rate decay (ELECTRA\'s): block i of L learns at N^(L-i) of --lr, the embeddings at N^(L+1), the head at --lr (1: off)', default: 1, gt: 0, max: 1 },
     beta1: { type: 'number', help: 'AdamW beta1', default: 0.9, min: 0, lt: 1 },
     beta2: { type: 'number', help: 'AdamW beta2', default: 0.999, min: 0, lt: 1 },
@@ -175,7 +176,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
       schedule: f.schedule as 'linear', weightDecay: num('weight-decay'), beta1: num('beta1'), beta2: num('beta2'), gradClip: num('grad-clip'),
       gradAccum: num('grad-accum'), evalInterval: f['eval-interval'] as number | undefined, logInterval: num('log-interval'),
       seed: num('seed'), maxSeconds: f['max-seconds'] as number | undefined, earlyStoppingPatience: num('early-stopping-patience'),
-      metricForBest: f['metric-for-best'] as string | undefined, layerLrDecay: num('layer-lr-decay'),
+      metricForBest: f['metric-for-best'] as string | undefined, layerLrDecay: num('layer-lr-decay'), adversarialEpsilon: num('adversarial-eps'),
     },
     out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true, lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true,
   };
