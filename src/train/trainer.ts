@@ -1,6 +1,7 @@
 // The training loop: batches → forward → loss → backward → clip → optimizer step, with periodic
 // evaluation, atomic checkpoints (resumable to the same losses), metrics.jsonl and a loss plot.
 
+import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { fileSystem, processId } from '../io/files.js';
 import { join } from '../io/path.js';
@@ -148,6 +149,9 @@ export class Trainer<M extends Module = Module> {
     this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, cfg.layerLrDecay ?? 1), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
+    if ((cfg.adversarialEpsilon ?? 0) > 0 && !tokenEmbeddingTables(model).some((p) => p.requiresGrad)) {
+      throw new InputError('adversarial training needs a trainable token-embedding table to move; this model has none (LoRA, prompts and --freeze-embeddings keep it frozen)');
+    }
     this.dataGen = new Generator(cfg.seed);
     this.schedule = makeSchedule(cfg.schedule, { lr: cfg.lr, minLr: cfg.minLr, warmupIters: cfg.warmupIters,
       decayIters: cfg.lrDecayIters, dModel: undefined });
