@@ -74,12 +74,13 @@ export function decayGroups(model: Module, weightDecay: number, rule: DecayRule 
 
 /**
  * The token-embedding tables (BERT's word_embeddings, GPT-2's wte, Llama's embed_tokens, a seq2seq
- * model's shared table): the embedding-role modules that map token ids, not positions or segments.
+ * model's shared table, or the base table under a LoRA adapter): the embedding-role modules that map
+ * token ids, not positions or segments.
  */
 export function tokenEmbeddingTables(model: Module): Tensor[] {
   const tables = new Set<Tensor>();
   for (const [name, m] of model.namedModules()) {
-    if (m.role === 'embedding' && /(^|\.)(word_embeddings|wte|embed_tokens|shared)$/.test(name)) for (const p of m.parameters()) tables.add(p);
+    if (m.role === 'embedding' && /(^|\.)(word_embeddings|wte|embed_tokens|shared)(\.base_layer)?$/.test(name)) for (const p of m.parameters()) tables.add(p);
   }
   return [...tables];
 }

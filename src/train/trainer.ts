@@ -136,6 +136,9 @@ export class Trainer<M extends Module = Module> {
   private staleEvals = 0;
   /** Micro-batch losses of the steps not read back yet (on the model's device). */
   private unreadLosses: { step: number; micro: Tensor[] }[] = [];
+  /** FGM's token-embedding tables, and those of them that do not train. */
+  private adversarialTables: Tensor[] = [];
+  private gradOnlyTables: Tensor[] = [];
 
   constructor(readonly model: M, data: { train: TokenStream; val: TokenStream } | TrainingTask<M>,
               readonly cfg: TrainingArguments & Partial<LmOptions>, readonly outDir: string | null = null,
@@ -149,8 +152,12 @@ export class Trainer<M extends Module = Module> {
     this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, cfg.layerLrDecay ?? 1), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
-    if ((cfg.adversarialEpsilon ?? 0) > 0 && !tokenEmbeddingTables(model).some((p) => p.requiresGrad)) {
-      throw new InputError('adversarial training needs a trainable token-embedding table to move; this model has none (LoRA, prompts and --freeze-embeddings keep it frozen)');
+    if ((cfg.adversarialEpsilon ?? 0) > 0) {
+      this.adversarialTables = tokenEmbeddingTables(model);
+      if (this.adversarialTables.length === 0) throw new InputError('adversarial training needs a token-embedding table to move; this model has none');
+      // A frozen table (LoRA, prompts, --freeze-embeddings) still needs its gradient for the direction:
+      // it gets one during each step only, and the optimizer, built above, never holds it.
+      this.gradOnlyTables = this.adversarialTables.filter((p) => !p.requiresGrad);
     }
     this.dataGen = new Generator(cfg.seed);
     this.schedule = makeSchedule(cfg.schedule, { lr: cfg.lr, minLr: cfg.minLr, warmupIters: cfg.warmupIters,
@@ -209,17 +216,19 @@ export class Trainer<M extends Module = Module> {
     for (const g of this.optimizer.paramGroups) g.lr = lr * ((g.lrScale as number | undefined) ?? 1);
     const micro: Tensor[] = [];
     let tokens = 0;
+    for (const p of this.gradOnlyTables) p.requiresGrad = true;
     for (let m = 0; m < this.cfg.gradAccum; m++) {
       micro.push(tidy(() => {
         const batch = this.task.trainBatch(this.dataGen);
         tokens += batch.tokens;
         const l = this.task.loss(this.model, batch.inputs);
         (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
-        if ((this.cfg.adversarialEpsilon ?? 0) > 0) this.adversarialBackward(batch.inputs);
+        if (this.adversarialTables.length > 0) this.adversarialBackward(batch.inputs);
         return l.detach();
       }));
     }
-    if (this.cfg.gradClip > 0) clipGradNorm(this.model.parameters().filter((p) => p.requiresGrad), this.cfg.gradClip).dispose();
+    for (const p of this.gradOnlyTables) { p.requiresGrad = false; p.zeroGrad(); }
+    if (this.cfg.gradClip > 0) clipGradNorm(this.optimizer.paramGroups.flatMap((g) => g.params), this.cfg.gradClip).dispose();
     this.optimizer.step();
     this.optimizer.zeroGrad();
     this.unreadLosses.push({ step: this.step, micro });
@@ -230,11 +239,12 @@ export class Trainer<M extends Module = Module> {
   /**
    * FGM: moves the token-embedding tables by epsilon along their gradient (normalised over all of
    * them), backpropagates the batch's loss there too, and puts the tables back exactly as they were.
+   * A frozen table moves too (the perturbation is of the inputs, not an update), and stays as it was.
    * The direction is the gradient accumulated so far in this step, which with gradAccum > 1 includes
    * the earlier micro-batches'. Nothing is read back: a zero gradient gives a zero move.
    */
   private adversarialBackward(inputs: Parameters<TrainingTask<M>['loss']>[1]): void {
-    const tables = tokenEmbeddingTables(this.model).filter((p) => p.requiresGrad && p.grad !== null);
+    const tables = this.adversarialTables.filter((p) => p.grad !== null);
     if (tables.length === 0) return;
     const saved = noGrad(() => {
       const sq = tables.map((p) => p.grad!.square().sum());
