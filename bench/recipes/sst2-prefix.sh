@@ -7,10 +7,10 @@
 # Writes a PEFT adapter; prints the dev metrics.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-prefix.sh OUT_DIR}"
-pretrain_shared_mlm
+pretrain_sst2_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --method prefix --num-virtual-tokens "${PREFIX_TOKENS:-64}" --modules-to-save pooler \
+"${TLM[@]}" finetune --task classify --model "$SST2_PRETRAINED" --pooling "${POOLING:-mean}" --method prefix --num-virtual-tokens "${PREFIX_TOKENS:-64}" --modules-to-save pooler \
   --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64 --batch-size 32 \
-  --epochs "${EPOCHS:-5}" --lr "${LR:-1e-2}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --overwrite --quiet
+  --epochs "${EPOCHS:-5}" --lr "${LR:-1e-2}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --adversarial-eps "${ADV_EPS:-1}" --overwrite --quiet
 echo "recipe: training took $((SECONDS - t0)) s" >&2
-"${TLM[@]}" eval --task classify --model "$PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64
+"${TLM[@]}" eval --task classify --model "$SST2_PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64

@@ -5,10 +5,10 @@
 # [CLS] summary and no pooler (BERT's came from next-sentence prediction).
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-pretrained.sh OUT_DIR}"
-pretrain_shared_mlm
+pretrain_sst2_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler "${POOLER:-none}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
+"${TLM[@]}" finetune --task classify --model "$SST2_PRETRAINED" --pooling "${POOLING:-mean}" --pooler "${POOLER:-none}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
   --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-3}" --lr "${LR:-1e-4}" --warmup-iters 200 \
-  --eval-interval 500 --out "$OUT" --overwrite --quiet
+  --eval-interval 500 --out "$OUT" --adversarial-eps "${ADV_EPS:-1}" --overwrite --quiet
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2
 "${TLM[@]}" eval --task classify --model "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence
