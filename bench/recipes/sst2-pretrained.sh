@@ -2,7 +2,10 @@
 # SST-2 from a BERT that tlm pretrained itself (masked LM on label-free text, see common.sh), then
 # fully fine-tuned: bench/recipes/sst2-pretrained.sh OUT_DIR. Prints the dev-set metrics. The classifier
 # reads the mean of the token states, with no pooler layer between: masked-LM pretraining trains no
-# [CLS] summary and no pooler (BERT's came from next-sentence prediction).
+# [CLS] summary and no pooler (BERT's came from next-sentence prediction). Fine-tuning trains
+# adversarially on the word embeddings (FGM, --adversarial-eps 1; Miyato et al. 2017): each batch again
+# with the table moved along its loss gradient. In three epochs that took dev accuracy from 0.8257 to
+# 0.8349 and the evaluation loss from 0.440 to 0.378 (eps 3 learned too slowly; lr 2e-4 did no better).
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-pretrained.sh OUT_DIR}"
 pretrain_sst2_mlm
