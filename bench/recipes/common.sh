@@ -36,23 +36,17 @@ stage_end() { rm -f "$STAGE/.recipe-interrupted"; STAGE=""; }
 
 # The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram
-# plateau in hundreds of steps where learned positions take thousands), WordPiece 8000, pretrained on
-# label-free text held offline (SST-2's training sentences without their labels, Multi30k's English
-# side, SQuAD's contexts) in 128-token windows framed as [CLS] … [SEP], the shape fine-tuning gives it.
-# A second stage (continue_mlm) goes on from that model with SAMSum's dialogues added: the SST-2
-# recipes read its result, $SST2_PRETRAINED. A third goes on again with the two tasks' own text
-# (SST-2's sentences, SQuAD's contexts) read twice as often, $PRETRAINED: it lowers the masked-LM loss
-# (3.43 → 3.21) but not SST-2's error (0.8257 on both), so only the QA recipe's deeper encoders,
-# grown from it (pretrain_deeper_mlm), build on it.
+# plateau in hundreds of steps where learned positions take thousands), WordPiece 8000, pretrained on label-free text held offline (SST-2's training
+# sentences without their labels, Multi30k's English side, SQuAD's contexts) in 128-token windows
+# framed as [CLS] … [SEP], the shape fine-tuning gives it. A second stage (continue_mlm) goes on from
+# that model with SAMSum's dialogues added; a third goes on again with the two tasks' own text (SST-2's
+# sentences, SQuAD's contexts) read twice as often. The SST-2 recipes use its result, $PRETRAINED;
+# the QA recipe a deeper one grown from it (pretrain_deeper_mlm).
 PRETRAINED="${TLM_PRETRAINED:-$ROOT/out/recipes/mlm}"
-SST2_PRETRAINED="$PRETRAINED.stage2"
-pretrain_sst2_mlm() {
-  pretrain_mlm "$PRETRAINED.base" 128 32
-  continue_mlm "$PRETRAINED.base" "$SST2_PRETRAINED" "${CONTINUE_ITERS:-4500}" "${CONTINUE_LR:-1.5e-3}"
-}
 pretrain_shared_mlm() {
-  pretrain_sst2_mlm
-  continue_mlm "$SST2_PRETRAINED" "$PRETRAINED" "${STAGE3_ITERS:-4500}" "${STAGE3_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
+  pretrain_mlm "$PRETRAINED.base" 128 32
+  continue_mlm "$PRETRAINED.base" "$PRETRAINED.stage2" "${CONTINUE_ITERS:-4500}" "${CONTINUE_LR:-1.5e-3}"
+  continue_mlm "$PRETRAINED.stage2" "$PRETRAINED" "${STAGE3_ITERS:-4500}" "${STAGE3_LR:-1e-3}" sst2-sentences.txt squad-contexts.txt
 }
 # The deeper encoders the QA recipe reads, grown from the shared one by progressive stacking
 # (stack_layers.ts: a layer copied k times has its residual outputs divided by k, so the copies start

@@ -3,6 +3,6 @@
 # (common.sh), no training: "<sentence> It was [MASK]." → great / terrible. bench/recipes/sst2-cloze.sh OUT_DIR
 # (OUT_DIR is unused: nothing is trained). Prints the dev metrics.
 source "$(dirname "$0")/common.sh"
-pretrain_sst2_mlm
-"${TLM[@]}" eval --task classify --model "$SST2_PRETRAINED" --data "$DATA/sst2/dev.tsv" --text-column sentence \
+pretrain_shared_mlm
+"${TLM[@]}" eval --task classify --model "$PRETRAINED" --data "$DATA/sst2/dev.tsv" --text-column sentence \
   --cloze "{text} It was [MASK]." --verbalizer 1=great --verbalizer 0=terrible

@@ -3,7 +3,7 @@
 # tlm's own pretrained BERT (common.sh), the mean of the token states: bench/recipes/sst2-probe.sh OUT_DIR.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-probe.sh OUT_DIR}"
-pretrain_sst2_mlm
-"${TLM[@]}" finetune --task classify --model "$SST2_PRETRAINED" --pooling "${POOLING:-mean}" --pooler none --method head --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
+pretrain_shared_mlm
+"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler none --method head --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
   --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-1}" --lr 1e-2 --eval-interval 500 --out "$OUT" --overwrite --quiet
 "${TLM[@]}" eval --task classify --model "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence

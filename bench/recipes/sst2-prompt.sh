@@ -4,10 +4,10 @@
 # Writes a PEFT adapter; prints the dev metrics.
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-prompt.sh OUT_DIR}"
-pretrain_sst2_mlm
+pretrain_shared_mlm
 t0=$SECONDS
-"${TLM[@]}" finetune --task classify --model "$SST2_PRETRAINED" --pooling "${POOLING:-mean}" --method prompt --num-virtual-tokens 16 --modules-to-save pooler \
+"${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --method prompt --num-virtual-tokens 16 --modules-to-save pooler \
   --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64 --batch-size 32 \
   --epochs "${EPOCHS:-3}" --lr "${LR:-3e-2}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --overwrite --quiet
 echo "recipe: training took $((SECONDS - t0)) s" >&2
-"${TLM[@]}" eval --task classify --model "$SST2_PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64
+"${TLM[@]}" eval --task classify --model "$PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence --max-length 64
