@@ -217,17 +217,20 @@ export class Trainer<M extends Module = Module> {
     const micro: Tensor[] = [];
     let tokens = 0;
     for (const p of this.gradOnlyTables) p.requiresGrad = true;
-    for (let m = 0; m < this.cfg.gradAccum; m++) {
-      micro.push(tidy(() => {
-        const batch = this.task.trainBatch(this.dataGen);
-        tokens += batch.tokens;
-        const l = this.task.loss(this.model, batch.inputs);
-        (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
-        if (this.adversarialTables.length > 0) this.adversarialBackward(batch.inputs);
-        return l.detach();
-      }));
+    try {
+      for (let m = 0; m < this.cfg.gradAccum; m++) {
+        micro.push(tidy(() => {
+          const batch = this.task.trainBatch(this.dataGen);
+          tokens += batch.tokens;
+          const l = this.task.loss(this.model, batch.inputs);
+          (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
+          if (this.adversarialTables.length > 0) this.adversarialBackward(batch.inputs);
+          return l.detach();
+        }));
+      }
+    } finally {
+      for (const p of this.gradOnlyTables) { p.requiresGrad = false; p.zeroGrad(); }
     }
-    for (const p of this.gradOnlyTables) { p.requiresGrad = false; p.zeroGrad(); }
     if (this.cfg.gradClip > 0) clipGradNorm(this.optimizer.paramGroups.flatMap((g) => g.params), this.cfg.gradClip).dispose();
     this.optimizer.step();
     this.optimizer.zeroGrad();
