@@ -14,6 +14,8 @@ import type { TrainingTask } from '../src/train/task.js';
 import { tokenEmbeddingTables } from '../src/train/param_groups.js';
 import { checkTrainingArguments } from '../src/pipelines/pretrain.js';
 import { applyLora } from '../src/models/peft.js';
+import finetuneCommand, { finetuneOptions } from '../src/cli/commands/finetune.js';
+import { parseFlags } from '../src/cli/args.js';
 
 const bert = () => new BertForSequenceClassification(bertConfig({ vocab_size: 30, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
   intermediate_size: 32, max_position_embeddings: 16, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, num_labels: 2 }));
@@ -130,6 +132,12 @@ test('FGM off (eps 0) runs each batch once', async () => {
   assert.equal(off.seen.length, 1);
 });
 
-test('checkTrainingArguments refuses a negative adversarialEpsilon', () => {
+test('tlm finetune --adversarial-eps reaches the training arguments (default 0: off); a negative one is a one-line error', () => {
+  const argv = ['--task', 'classify', '--model', 'M', '--train', 't.csv', '--eval', 'e.csv', '--out', 'o'];
+  const parse = (...more: string[]) => finetuneOptions(parseFlags(finetuneCommand.spec, [...argv, ...more]).flags);
+  assert.equal(parse('--adversarial-eps', '0.5').args.adversarialEpsilon, 0.5);
+  assert.equal(parse().args.adversarialEpsilon, 0);
+  assert.throws(() => parse('--adversarial-eps', '-1'), /--adversarial-eps/);
+  // Library callers get the same check.
   assert.throws(() => checkTrainingArguments(args(-1), 'finetune'), /adversarialEpsilon must be >= 0/);
 });

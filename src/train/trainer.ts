@@ -9,8 +9,9 @@ import { defaultGenerator, Generator } from '../tensor/random.js';
 import { noGrad, noGradAsync, tidy } from '../tensor/engine.js';
 import type { Module } from '../nn/module.js';
 import type { TokenStream } from './data.js';
-import { AdamW, clipGradNorm } from './optim.js';
 import { div } from '../tensor/ops/elementwise.js';
+import { stack } from '../tensor/ops/indexing.js';
+import { AdamW, clipGradNorm } from './optim.js';
 import { decayGroups, tokenEmbeddingTables, type DecayRule } from './param_groups.js';
 import { LanguageModelingTask, type LmOptions } from './lm_task.js';
 import type { TrainingTask } from './task.js';
@@ -136,6 +137,8 @@ export class Trainer<M extends Module = Module> {
   private staleEvals = 0;
   /** Micro-batch losses of the steps not read back yet (on the model's device). */
   private unreadLosses: { step: number; micro: Tensor[] }[] = [];
+  /** The parameters the optimizer trains (what clipping reads), listed once. */
+  private readonly trainedParams: Tensor[];
   /** FGM's token-embedding tables, and those of them that do not train. */
   private adversarialTables: Tensor[] = [];
   private gradOnlyTables: Tensor[] = [];
@@ -152,6 +155,7 @@ export class Trainer<M extends Module = Module> {
     this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, cfg.layerLrDecay ?? 1), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
+    this.trainedParams = this.optimizer.paramGroups.flatMap((g) => g.params);
     if ((cfg.adversarialEpsilon ?? 0) > 0) {
       this.adversarialTables = tokenEmbeddingTables(model);
       if (this.adversarialTables.length === 0) throw new InputError('adversarial training needs a token-embedding table to move; this model has none');
@@ -223,7 +227,7 @@ export class Trainer<M extends Module = Module> {
           const batch = this.task.trainBatch(this.dataGen);
           tokens += batch.tokens;
           const l = this.task.loss(this.model, batch.inputs);
-          (this.cfg.gradAccum > 1 ? l.div(this.cfg.gradAccum) : l).backward();
+          this.backwardMicro(l);
           if (this.adversarialTables.length > 0) this.adversarialBackward(batch.inputs);
           return l.detach();
         }));
@@ -231,7 +235,7 @@ export class Trainer<M extends Module = Module> {
     } finally {
       for (const p of this.gradOnlyTables) { p.requiresGrad = false; p.zeroGrad(); }
     }
-    if (this.cfg.gradClip > 0) clipGradNorm(this.optimizer.paramGroups.flatMap((g) => g.params), this.cfg.gradClip).dispose();
+    if (this.cfg.gradClip > 0) clipGradNorm(this.trainedParams, this.cfg.gradClip).dispose();
     this.optimizer.step();
     this.optimizer.zeroGrad();
     this.unreadLosses.push({ step: this.step, micro });
@@ -250,14 +254,17 @@ export class Trainer<M extends Module = Module> {
     const tables = this.adversarialTables.filter((p) => p.grad !== null);
     if (tables.length === 0) return;
     const saved = noGrad(() => {
-      const sq = tables.map((p) => p.grad!.square().sum());
-      const norm = sq.slice(1).reduce((a, b) => a.add(b), sq[0]!).sqrt();
+      const norm = stack(tables.map((p) => p.grad!.square().sum())).sum().sqrt();
       const scale = div(this.cfg.adversarialEpsilon!, norm.add(1e-12));
       return tables.map((p) => { const w = p.clone(); p.copy_(w.add(p.grad!.mul(scale))); return w; });
     });
-    const adv = this.task.loss(this.model, inputs);
-    (this.cfg.gradAccum > 1 ? adv.div(this.cfg.gradAccum) : adv).backward();
+    this.backwardMicro(this.task.loss(this.model, inputs));
     noGrad(() => tables.forEach((p, i) => p.copy_(saved[i]!)));
+  }
+
+  /** Backpropagates a micro-batch's loss, scaled so the accumulated gradient is the step's mean. */
+  private backwardMicro(loss: Tensor): void {
+    (this.cfg.gradAccum > 1 ? loss.div(this.cfg.gradAccum) : loss).backward();
   }
 
   private get ckptDir(): string | null {
