@@ -118,9 +118,12 @@ test('SIGINT at a random step: the step finishes, a checkpoint and the model are
     const latest = JSON.parse(readFileSync(join(out, 'checkpoints', 'latest.json'), 'utf8')) as { step: number };
     assert.equal(latest.step, Number(m[1]), 'the checkpoint holds the last finished step');
     assertLoadable(out);
+    // The run is marked unfinished (with its step) until a run reaches the end.
+    assert.equal((JSON.parse(readFileSync(join(out, '.tlm.unfinished'), 'utf8')) as { step: number }).step, latest.step);
     const resumed = tlm(['train', '--data', s.data, '--out', out, ...tiny, '--quiet', '--resume', '--max-iters', String(latest.step + 2)]);
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stderr, new RegExp(`resumed from step ${latest.step}`));
+    assert.ok(!existsSync(join(out, '.tlm.unfinished')), 'a finished run removes the mark');
   } finally {
     s.done();
   }
@@ -154,6 +157,7 @@ test('SIGKILL at random moments (10 trials) always leaves a model tlm generate l
       const { signal } = await run.exit;
       assert.equal(signal, 'SIGKILL');
       assertLoadable(out);
+      assert.ok(existsSync(join(out, '.tlm.unfinished')), 'a killed run stays marked unfinished');
     }
   } finally {
     s.done();

@@ -1,6 +1,7 @@
 // bench/recipes/common.sh: a pretraining stage stopped by SIGTERM (or Ctrl-C) stops the recipe once tlm
-// has saved, instead of going on with a half-trained model (tlm itself exits 0 there); the stage is
-// marked, a rerun resumes it from its checkpoint, and only a finished stage is reused.
+// has saved, instead of going on with a half-trained model (tlm itself exits 0 there), whether the
+// signal reached the whole recipe or tlm alone; tlm's .tlm.unfinished marks the stage, a rerun
+// resumes it from its checkpoint, and only a finished stage is reused.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,24 @@ function fakeData(root: string): void {
 /** Stage 1 of the shared pretraining (pretrain_mlm) for ITERS steps, as a recipe runs it. */
 const stage = ['-c', `source "${common}"; pretrain_mlm "$PRETRAINED.base" 32 4; echo "stage finished"`];
 
-test('recipes: SIGTERM stops the recipe and marks the stage; the rerun resumes it; a finished stage is reused', { timeout: 300_000 }, async () => {
+/** The stage run by bash in its own process group, its output collected. */
+function startStage(env: NodeJS.ProcessEnv) {
+  const proc = spawn('bash', stage, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  proc.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
+  proc.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const until = async (ready: () => boolean, what: string) => {
+    const t0 = Date.now();
+    while (!ready()) {
+      assert.ok(Date.now() - t0 < 240_000 && proc.exitCode === null, `${what}; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { proc, exit, until, stdout: () => stdout, stderr: () => stderr };
+}
+
+test('recipes: SIGTERM to the recipe or to tlm alone stops the recipe, the stage stays unfinished; the rerun resumes it; a finished stage is reused', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlm-recipe-'));
   try {
     fakeData(join(dir, 'data'));
@@ -32,23 +50,26 @@ test('recipes: SIGTERM stops the recipe and marks the stage; the rerun resumes i
     const out = join(dir, 'mlm.base');
 
     // A long stage, stopped once its first checkpoint (step 250) is written.
-    const proc = spawn('bash', stage, { env: { ...env, PRETRAIN_ITERS: '1000000' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    proc.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
-    proc.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-    const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    const t0 = Date.now();
-    while (!existsSync(join(out, 'checkpoints', 'latest.json'))) {
-      assert.ok(Date.now() - t0 < 240_000 && proc.exitCode === null, `no checkpoint appeared; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    process.kill(-proc.pid!, 'SIGTERM'); // the whole group, as a terminal's Ctrl-C reaches bash and tlm
-    assert.equal(await exit, 143, stderr);
-    assert.match(stderr, /interrupted at step \d+: checkpoint saved/);
-    assert.match(stderr, new RegExp(`recipe: interrupted in ${out}; run the same command again to resume it`));
-    assert.ok(!stdout.includes('stage finished'), 'the recipe went on past the interrupted stage');
-    assert.ok(existsSync(join(out, '.recipe-interrupted')));
-    const stoppedAt = Number(/interrupted at step (\d+)/.exec(stderr)![1]);
+    const first = startStage({ ...env, PRETRAIN_ITERS: '1000000' });
+    await first.until(() => existsSync(join(out, 'checkpoints', 'latest.json')), 'no checkpoint appeared');
+    process.kill(-first.proc.pid!, 'SIGTERM'); // the whole group, as a terminal's Ctrl-C reaches bash and tlm
+    assert.equal(await first.exit, 143, first.stderr());
+    assert.match(first.stderr(), /interrupted at step \d+: checkpoint saved/);
+    assert.match(first.stderr(), new RegExp(`recipe: interrupted in ${out}; run the same command again to resume it`));
+    assert.ok(!first.stdout().includes('stage finished'), 'the recipe went on past the interrupted stage');
+    assert.ok(existsSync(join(out, '.tlm.unfinished')));
+
+    // Resumed, then SIGTERM to tlm alone (which saves and exits 0): the recipe still stops there.
+    const second = startStage({ ...env, PRETRAIN_ITERS: '1000000' });
+    await second.until(() => /resumed from step \d+/.test(second.stderr()), 'the stage did not resume');
+    const tlmPid = (JSON.parse(readFileSync(join(out, '.tlm.lock'), 'utf8')) as { pid: number }).pid;
+    process.kill(tlmPid, 'SIGTERM');
+    assert.equal(await second.exit, 1, second.stderr());
+    assert.match(second.stderr(), new RegExp(`recipe: interrupted in ${out}; run the same command again to resume it`));
+    assert.ok(!second.stdout().includes('stage finished'), 'the recipe went on past the stage tlm was stopped in');
+    const unfinished = JSON.parse(readFileSync(join(out, '.tlm.unfinished'), 'utf8')) as { step: number };
+    const stoppedAt = Number(/interrupted at step (\d+)/.exec(second.stderr())![1]);
+    assert.equal(unfinished.step, stoppedAt);
 
     // The rerun resumes (here with fewer steps left, which --resume allows) and clears the mark.
     const resumed = spawnSync('bash', stage, { env: { ...env, PRETRAIN_ITERS: String(stoppedAt + 5) }, encoding: 'utf8' });
@@ -56,7 +77,7 @@ test('recipes: SIGTERM stops the recipe and marks the stage; the rerun resumes i
     assert.match(resumed.stderr, new RegExp(`recipe: resuming ${out}`));
     assert.match(resumed.stderr, new RegExp(`resumed from step ${stoppedAt}\\b`));
     assert.match(resumed.stdout, /stage finished/);
-    assert.ok(!existsSync(join(out, '.recipe-interrupted')));
+    assert.ok(!existsSync(join(out, '.tlm.unfinished')));
     assert.match(resumed.stderr, new RegExp(`done: ${stoppedAt + 5} steps`));
 
     const reused = spawnSync('bash', stage, { env: { ...env, PRETRAIN_ITERS: String(stoppedAt + 5) }, encoding: 'utf8' });

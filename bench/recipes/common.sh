@@ -13,26 +13,26 @@ for built in src/cli/bin.js bench/recipes/stack_layers.js; do
 done
 
 # Stages that take hours are reused by later recipes and resumed after an interruption. tlm saves a
-# checkpoint and exits 0 on Ctrl-C or SIGTERM, so without the trap the recipe would go on to the next
-# stage with a half-trained model, and a rerun would reuse it. The trap stops the recipe after tlm has
-# saved and marks the stage's folder; a rerun resumes that stage (or one killed outright, whose lock
-# is left) from its checkpoint, and reuses only a stage that finished.
+# checkpoint and exits 0 on Ctrl-C or SIGTERM, leaving .tlm.unfinished in its --out (as does a run
+# killed or failed half-way); a finished run removes it. The recipe stops there rather than going on
+# to the next stage with a half-trained model, whether the signal reached the whole recipe (the trap,
+# which bash runs once tlm has saved) or tlm alone (stage_end); a rerun resumes that stage from its
+# checkpoint, and reuses only a stage that finished.
 STAGE=""
 stage_interrupted() {
-  if [ -n "$STAGE" ] && [ -d "$STAGE" ]; then touch "$STAGE/.recipe-interrupted"; fi
   echo "recipe: interrupted${STAGE:+ in $STAGE; run the same command again to resume it}" >&2
   exit "$1"
 }
 trap 'stage_interrupted 130' INT
 trap 'stage_interrupted 143' TERM
 # stage_done DIR: DIR holds a model from a run that finished.
-stage_done() { [ -f "$1/model.safetensors" ] && [ ! -f "$1/.tlm.lock" ] && [ ! -f "$1/.recipe-interrupted" ]; }
+stage_done() { [ -f "$1/model.safetensors" ] && [ ! -f "$1/.tlm.lock" ] && [ ! -f "$1/.tlm.unfinished" ]; }
 # stage_begin DIR: set the stage and START_FLAG, --resume where DIR has a checkpoint, else --overwrite.
 stage_begin() {
   STAGE="$1"
   if [ -f "$1/checkpoints/latest.json" ]; then START_FLAG=--resume; echo "recipe: resuming $1" >&2; else START_FLAG=--overwrite; fi
 }
-stage_end() { rm -f "$STAGE/.recipe-interrupted"; STAGE=""; }
+stage_end() { if [ -f "$STAGE/.tlm.unfinished" ]; then stage_interrupted 1; fi; STAGE=""; }
 
 # The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram

@@ -8,13 +8,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writ
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError, describeFsError } from '../errors.js';
+import { UNFINISHED_FILE } from '../train/trainer.js';
 
 export const LOCK_FILE = '.tlm.lock';
 
 /** What a finished or interrupted run leaves; any of these means the directory holds a run. */
 const RUN_OUTPUTS = ['config.json', 'model.safetensors', 'checkpoints', 'metrics.jsonl', 'adapter_config.json'];
 /** What --overwrite removes before the new run starts (model files are replaced atomically when rewritten). */
-const RUN_STATE = ['checkpoints', 'metrics.jsonl', 'loss.svg', 'metric.svg', 'tokens.bin'];
+const RUN_STATE = ['checkpoints', 'metrics.jsonl', 'loss.svg', 'metric.svg', 'tokens.bin', UNFINISHED_FILE];
 
 interface LockInfo { pid: number; host: string; started: string; command: string }
 

@@ -115,6 +115,9 @@ export interface RunOptions {
   onBest?: (step: number, metric: number) => Promise<void>;
 }
 
+/** In a run's output directory from its start until it finishes: left there by a run stopped, killed or failed. */
+export const UNFINISHED_FILE = '.tlm.unfinished';
+
 /**
  * The training loop: batches → loss → backward → clip → optimizer step, with periodic evaluation,
  * the best checkpoint by the task's metric, early stopping, atomic checkpoints (resumable to the same
@@ -358,7 +361,10 @@ export class Trainer<M extends Module = Module> {
   async run(opts: RunOptions = {}): Promise<TrainResult> {
     const cfg = this.cfg;
     const metricsPath = this.outDir === null ? null : join(this.outDir, 'metrics.jsonl');
-    if (this.outDir !== null) fileSystem().mkdirSync(this.outDir, { recursive: true });
+    if (this.outDir !== null) {
+      fileSystem().mkdirSync(this.outDir, { recursive: true });
+      await this.markUnfinished(true);
+    }
     const progress = opts.quiet ? null : new Progress(cfg.maxIters, 'step ');
     const losses: { step: number; loss: number }[] = [];
     const points: MetricRecord[] = [];
@@ -433,6 +439,7 @@ export class Trainer<M extends Module = Module> {
     }
     await readLosses();
     progress?.done();
+    if (this.outDir !== null) await this.markUnfinished(interrupted);
     const seconds = (Date.now() - t0) / 1000;
     if (this.outDir !== null && points.length > 0) {
       await writeFileAtomic(join(this.outDir, 'loss.svg'), lossCurveSvg(points, 'training loss'));
@@ -443,6 +450,18 @@ export class Trainer<M extends Module = Module> {
     }
     return { step: this.step, bestMetric: this.bestMetric, bestValLoss: this.bestMetric, lastMetrics, lastTrainLoss: lastTrain,
       lastValLoss: lastMetrics.val_loss ?? NaN, tokensPerSecond: tokensDone / Math.max(seconds, 1e-9), seconds, losses, interrupted, earlyStopped };
+  }
+
+  /**
+   * UNFINISHED_FILE is written when a run starts and removed when it reaches its end, so a run that
+   * was stopped (Ctrl-C, SIGTERM), killed or failed leaves it. The model directory looks the same
+   * either way (it follows the best checkpoint): this is how a script tells a finished run from one
+   * to resume.
+   */
+  private async markUnfinished(unfinished: boolean): Promise<void> {
+    const path = join(this.outDir!, UNFINISHED_FILE);
+    if (unfinished) await writeFileAtomic(path, JSON.stringify({ step: this.step, maxIters: this.cfg.maxIters, at: new Date().toISOString() }) + '\n');
+    else fileSystem().rmSync(path, { force: true });
   }
 
   private writeMetric(path: string | null, points: MetricRecord[], rec: MetricRecord, onLog?: (p: MetricRecord) => void): void {
