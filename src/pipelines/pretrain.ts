@@ -60,6 +60,7 @@ export function checkTrainingArguments(c: TrainingArguments, command = 'train'):
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) bad(`betas must be in [0, 1), got ${c.beta1}, ${c.beta2}`);
   if (!(c.weightDecay >= 0)) bad(`weightDecay must be >= 0, got ${c.weightDecay}`);
   if (c.layerLrDecay !== undefined && !(c.layerLrDecay > 0 && c.layerLrDecay <= 1)) bad(`layerLrDecay must be in (0, 1], got ${c.layerLrDecay}`);
+  if (c.loraPlusLrRatio !== undefined && !(c.loraPlusLrRatio > 0)) bad(`loraPlusLrRatio must be > 0 (1: off), got ${c.loraPlusLrRatio}`);
   if (c.adversarialEpsilon !== undefined && !(c.adversarialEpsilon >= 0)) bad(`adversarialEpsilon must be >= 0 (0: off), got ${c.adversarialEpsilon}`);
   if (!(c.gradClip >= 0)) bad(`gradClip must be >= 0 (0: off), got ${c.gradClip}`);
   for (const k of ['gradAccum', 'evalInterval', 'logInterval'] as const) {

@@ -40,12 +40,34 @@ export function layerLrScales(model: Module, decay: number): Map<Tensor, number>
 }
 
 /**
+ * LoRA+ (Hayou et al. 2024; PEFT's loraplus_lr_ratio): an adapter's B matrices learn `ratio` times as
+ * fast as the rest. B starts at zero and A at random, so at one rate B's updates are too small to
+ * use the rank well. An embedding adapter keeps the base rate: PEFT gives those a rate of their own,
+ * and its init is the other way round (A at zero, B random).
+ */
+export function loraPlusScales(model: Module, ratio: number): Map<Tensor, number> {
+  const scales = new Map<Tensor, number>();
+  for (const [name, p] of model.namedParameters()) scales.set(p, /(^|\.)lora_B\./.test(name) ? ratio : 1);
+  return scales;
+}
+
+/** How the learning rate differs between parameters: both are off at 1. */
+export interface LrScaling {
+  /** Layer-wise decay (layerLrScales). */
+  layerLrDecay?: number;
+  /** LoRA+'s ratio for the adapters' B matrices (loraPlusScales). */
+  loraPlusRatio?: number;
+}
+
+/**
  * AdamW groups: decayed, and not decayed. 'matrices' (default, HF's rule): ≥2-D weights except
  * embeddings; 'matrices+embeddings' (nanoGPT's): every ≥2-D tensor; 'all'. Norm parameters and
  * biases are never decayed but under 'all'. Frozen parameters (requiresGrad false) are left out.
- * With a layer-wise decay below 1, each group splits further by learning-rate scale (lrScale).
+ * With a layer-wise decay below 1 or a LoRA+ ratio, each group splits further by learning-rate scale
+ * (lrScale: the product of the two). A bare number for `scaling` is the layer-wise decay.
  */
-export function decayGroups(model: Module, weightDecay: number, rule: DecayRule = 'matrices', layerLrDecay = 1): TrainGroup[] {
+export function decayGroups(model: Module, weightDecay: number, rule: DecayRule = 'matrices', scaling: LrScaling | number = {}): TrainGroup[] {
+  const { layerLrDecay = 1, loraPlusRatio = 1 } = typeof scaling === 'number' ? { layerLrDecay: scaling } : scaling;
   const noDecay = new Set<Tensor>();
   if (rule !== 'all') {
     for (const [, m] of model.namedModules()) {
@@ -59,12 +81,12 @@ export function decayGroups(model: Module, weightDecay: number, rule: DecayRule 
     { params: params.filter((p) => !noDecay.has(p)), weightDecay },
     { params: params.filter((p) => noDecay.has(p)), weightDecay: 0 },
   ];
-  if (layerLrDecay === 1) return groups.filter((g) => g.params.length > 0);
-  const scales = layerLrScales(model, layerLrDecay);
+  if (layerLrDecay === 1 && loraPlusRatio === 1) return groups.filter((g) => g.params.length > 0);
+  const layer = layerLrScales(model, layerLrDecay), lora = loraPlusScales(model, loraPlusRatio);
   return groups.flatMap((g) => {
     const byScale = new Map<number, Tensor[]>();
     for (const p of g.params) {
-      const s = scales.get(p) ?? 1;
+      const s = (layer.get(p) ?? 1) * (lora.get(p) ?? 1);
       const same = byScale.get(s);
       if (same) same.push(p); else byScale.set(s, [p]);
     }

@@ -55,6 +55,8 @@ export interface TrainingArguments {
    * rate, the embeddings at layerLrDecay^(L + 1), the head at the full rate. Default 1: off.
    */
   layerLrDecay?: number;
+  /** LoRA+ (Hayou et al. 2024): LoRA's B matrices learn at this multiple of the rate. Default 1: off. */
+  loraPlusLrRatio?: number;
   /**
    * Adversarial training on the token embeddings (Miyato et al. 2017; FGM): each micro-batch is also
    * trained on with the token-embedding tables moved by this L2 distance along the gradient of its
@@ -155,7 +157,7 @@ export class Trainer<M extends Module = Module> {
     this.metricName = cfg.metricForBest ?? this.task.metricForBest;
     this.higherIsBetter = cfg.greaterIsBetter ?? (cfg.metricForBest === undefined ? this.task.greaterIsBetter : undefined) ?? !/loss/.test(this.metricName);
     this.bestMetric = this.higherIsBetter ? -Infinity : Infinity;
-    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, cfg.layerLrDecay ?? 1), {
+    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, { layerLrDecay: cfg.layerLrDecay ?? 1, loraPlusRatio: cfg.loraPlusLrRatio ?? 1 }), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
     this.trainedParams = this.optimizer.paramGroups.flatMap((g) => g.params);

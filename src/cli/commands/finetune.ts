@@ -89,6 +89,7 @@ const spec: CommandSpec = {
     schedule: { type: 'string', help: 'learning-rate schedule (HF fine-tuning: linear; Transformer: inverse_sqrt)', default: 'linear', choices: ['linear', 'cosine', 'constant', 'inverse_sqrt'] },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (not on biases, norms, embeddings)', default: 0.01, min: 0 },
     'adversarial-eps': { type: 'number', help: 'adversarial training (FGM, Miyato et al. 2017): each batch is also trained on with the token embeddings moved this far (L2) along its loss gradient (0: off)', default: 0, min: 0 },
+    'loraplus-lr-ratio': { type: 'number', help: 'LoRA+ (Hayou et al. 2024; PEFT\'s loraplus_lr_ratio): the adapters\' B matrices learn at N × --lr (1: off)', default: 1, gt: 0 },
     'layer-lr-decay': { type: 'number', help: 'layer-wise learning-rate decay (ELECTRA\'s): block i of L learns at N^(L-i) of --lr, the embeddings at N^(L+1), the head at --lr (1: off)', default: 1, gt: 0, max: 1 },
     beta1: { type: 'number', help: 'AdamW beta1', default: 0.9, min: 0, lt: 1 },
     beta2: { type: 'number', help: 'AdamW beta2', default: 0.999, min: 0, lt: 1 },
@@ -123,7 +124,7 @@ const spec: CommandSpec = {
     if (f.resume && f.overwrite) return '--resume and --overwrite contradict each other; pick one';
     const metric = f['metric-for-best'] as string | undefined;
     if (metric && !seq2seq && (f.task === 'qa') !== ['f1', 'exact_match'].includes(metric)) return `--metric-for-best ${metric} is not a metric of --task ${f.task}`;
-    if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-rank-pattern'] || f['lora-alpha-pattern'])) return '--merge, --lora-targets and the LoRA patterns apply to --method lora';
+    if (f.method !== 'lora' && (f.merge || f['lora-targets'] || f['lora-rank-pattern'] || f['lora-alpha-pattern'] || f['loraplus-lr-ratio'] !== 1)) return '--merge, --lora-targets, --loraplus-lr-ratio and the LoRA patterns apply to --method lora';
     for (const flag of ['lora-rank-pattern', 'lora-alpha-pattern']) {
       for (const item of (f[flag] as string[] | undefined) ?? []) if (!/^[^=]+=[^=]+$/.test(item) || !Number.isFinite(Number(item.split('=')[1]))) return `--${flag} takes NAME=NUMBER, got ${JSON.stringify(item)}`;
     }
@@ -177,6 +178,7 @@ export function finetuneOptions(f: FlagValues): FinetuneOptions {
       gradAccum: num('grad-accum'), evalInterval: f['eval-interval'] as number | undefined, logInterval: num('log-interval'),
       seed: num('seed'), maxSeconds: f['max-seconds'] as number | undefined, earlyStoppingPatience: num('early-stopping-patience'),
       metricForBest: f['metric-for-best'] as string | undefined, layerLrDecay: num('layer-lr-decay'), adversarialEpsilon: num('adversarial-eps'),
+      loraPlusLrRatio: num('loraplus-lr-ratio'),
     },
     out: f.out as string, resume: f.resume === true, overwrite: f.overwrite === true, lossyUtf8: f['lossy-utf8'] === true, quiet: f.quiet === true,
   };
