@@ -4,7 +4,7 @@
 # pretraining) train beside it: bench/recipes/sst2-prefix.sh OUT_DIR. On the stage-2 encoder, 64
 # prefixes at lr 1e-2 scored 0.788 where 16 at 5e-3 scored 0.709 (128: 0.767). Eight epochs: the
 # prefix still gains at the end of three (0.7936 at step 6,000 of 6,315) and of five (0.8005 at 10,000
-# of 10,525); eight reach 0.8222 at the last step. (Frozen without dropout, five epochs: 0.8028.)
+# of 10,525); eight reach 0.8222 at the last step. (Frozen without dropout, five epochs: 0.8062.)
 # No adversarial training: moving the frozen word embeddings under a prefix slows it down (on the
 # two-stage encoder, dev accuracy at step 2,500: 0.58 with --adversarial-eps 1, 0.66 with 0.25,
 # 0.74 without). The third pretraining stage matters here (0.8005; 0.7901 on the two-stage encoder),
