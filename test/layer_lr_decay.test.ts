@@ -44,7 +44,7 @@ test('layerLrScales: block i of L at decay^(L-i), the embeddings at decay^(L+1),
   assert.equal(plain.length, 2);
   assert.ok(plain.every((g) => g.lrScale === undefined));
   // On: every (decay, scale) pair is a group; every trainable parameter is in exactly one.
-  const groups = decayGroups(model, 0.01, 'matrices', 0.5);
+  const groups = decayGroups(model, 0.01, 'matrices', { layerLrDecay: 0.5 });
   const seen = groups.flatMap((g) => g.params);
   assert.equal(new Set(seen).size, seen.length);
   assert.equal(seen.length, model.parameters().length);

@@ -64,10 +64,9 @@ export interface LrScaling {
  * embeddings; 'matrices+embeddings' (nanoGPT's): every ≥2-D tensor; 'all'. Norm parameters and
  * biases are never decayed but under 'all'. Frozen parameters (requiresGrad false) are left out.
  * With a layer-wise decay below 1 or a LoRA+ ratio, each group splits further by learning-rate scale
- * (lrScale: the product of the two). A bare number for `scaling` is the layer-wise decay.
+ * (lrScale: the product of the two).
  */
-export function decayGroups(model: Module, weightDecay: number, rule: DecayRule = 'matrices', scaling: LrScaling | number = {}): TrainGroup[] {
-  const { layerLrDecay = 1, loraPlusRatio = 1 } = typeof scaling === 'number' ? { layerLrDecay: scaling } : scaling;
+export function decayGroups(model: Module, weightDecay: number, rule: DecayRule = 'matrices', { layerLrDecay = 1, loraPlusRatio = 1 }: LrScaling = {}): TrainGroup[] {
   const noDecay = new Set<Tensor>();
   if (rule !== 'all') {
     for (const [, m] of model.namedModules()) {

@@ -157,7 +157,7 @@ export class Trainer<M extends Module = Module> {
     this.metricName = cfg.metricForBest ?? this.task.metricForBest;
     this.higherIsBetter = cfg.greaterIsBetter ?? (cfg.metricForBest === undefined ? this.task.greaterIsBetter : undefined) ?? !/loss/.test(this.metricName);
     this.bestMetric = this.higherIsBetter ? -Infinity : Infinity;
-    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, { layerLrDecay: cfg.layerLrDecay ?? 1, loraPlusRatio: cfg.loraPlusLrRatio ?? 1 }), {
+    this.optimizer = new AdamW(decayGroups(model, cfg.weightDecay, cfg.decay, { layerLrDecay: cfg.layerLrDecay, loraPlusRatio: cfg.loraPlusLrRatio }), {
       lr: cfg.lr, betas: [cfg.beta1, cfg.beta2], weightDecay: cfg.weightDecay,
     });
     this.trainedParams = this.optimizer.paramGroups.flatMap((g) => g.params);
