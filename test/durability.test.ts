@@ -239,7 +239,7 @@ test('filesystem errors name the path and the cause; a corrupt latest.json names
     writeFileSync(latest, '{"dir": "step-\u0001');
     oneLineError(tlm(['train', '--data', s.data, '--out', out, ...tiny, '--quiet', '--resume']), /checkpoints\/latest\.json is corrupt \(.*\); delete it/);
     writeFileSync(latest, JSON.stringify({ dir: '../../elsewhere', step: 2 }));
-    oneLineError(tlm(['train', '--data', s.data, '--out', out, ...tiny, '--quiet', '--resume']), /latest\.json is corrupt: "dir" must name a checkpoint here \(step-NNNNNNN\), got "\.\.\/\.\.\/elsewhere"/);
+    oneLineError(tlm(['train', '--data', s.data, '--out', out, ...tiny, '--quiet', '--resume']), /latest\.json is corrupt: "dir" must name a checkpoint here \(step-NNNNNNN or resume-NNNNNNN\), got "\.\.\/\.\.\/elsewhere"/);
     // A half-written checkpoint directory from a failed write is removed at the next save.
     writeFileSync(latest, JSON.stringify({ dir: 'step-0000002', step: 2 }));
     mkdirSync(join(out, 'checkpoints', '.best.tmp-99999'));

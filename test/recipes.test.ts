@@ -17,6 +17,7 @@ const lines = readFileSync(join(process.cwd(), 'data', 'tinyshakespeare.txt'), '
 function fakeData(root: string): void {
   for (const d of ['sst2', 'multi30k', 'squad']) mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, 'sst2', 'train.tsv'), ['sentence\tlabel', ...lines.slice(0, 1500).map((l, i) => `${l}\t${i % 2}`)].join('\n') + '\n');
+  writeFileSync(join(root, 'sst2', 'dev.tsv'), ['sentence\tlabel', ...lines.slice(2900, 3000).map((l, i) => `${l}\t${i % 2}`)].join('\n') + '\n');
   writeFileSync(join(root, 'multi30k', 'train.en'), lines.slice(1500).join('\n') + '\n');
   const paragraphs = [{ context: lines.slice(0, 40).join(' '), qas: [] }];
   writeFileSync(join(root, 'squad', 'dev-v1.1.json'), JSON.stringify({ version: '1.1', data: [{ title: 'x', paragraphs }] }));
@@ -25,9 +26,9 @@ function fakeData(root: string): void {
 /** Stage 1 of the shared pretraining (pretrain_mlm) for ITERS steps, as a recipe runs it. */
 const stage = ['-c', `source "${common}"; pretrain_mlm "$PRETRAINED.base" 32 4; echo "stage finished"`];
 
-/** The stage run by bash in its own process group, its output collected. */
-function startStage(env: NodeJS.ProcessEnv) {
-  const proc = spawn('bash', stage, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The stage (or another bash command line) run by bash in its own process group, its output collected. */
+function startStage(env: NodeJS.ProcessEnv, argv = stage) {
+  const proc = spawn('bash', argv, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   proc.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
   proc.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
@@ -83,6 +84,40 @@ test('recipes: SIGTERM to the recipe or to tlm alone stops the recipe, the stage
     const reused = spawnSync('bash', stage, { env: { ...env, PRETRAIN_ITERS: String(stoppedAt + 5) }, encoding: 'utf8' });
     assert.equal(reused.status, 0, reused.stderr);
     assert.match(reused.stderr, new RegExp(`recipe: reusing the pretrained model in ${out}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recipes: a recipe\'s own fine-tuning, stopped, is resumed by the same command; a finished one is trained afresh', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-recipe-ft-'));
+  try {
+    fakeData(join(dir, 'data'));
+    const env = { ...process.env, TLM_DATA: join(dir, 'data'), TLM_NUM_THREADS: '1' };
+    const out = join(dir, 'scratch');
+    const recipe = [join(process.cwd(), 'bench', 'recipes', 'sst2-scratch.sh'), out];
+    // tlm eval's line of metrics (tlm finetune's own summary line names its "out").
+    const evaluated = (stdout: string) => stdout.split('\n').some((l) => l.startsWith('{"') && l.includes('"accuracy"') && !l.includes('"out"'));
+
+    const first = startStage({ ...env, EPOCHS: '1000' }, recipe);
+    await first.until(() => existsSync(join(out, 'metrics.jsonl')), 'the fine-tuning did not start');
+    process.kill(-first.proc.pid!, 'SIGTERM');
+    assert.equal(await first.exit, 143, first.stderr());
+    assert.match(first.stderr(), new RegExp(`recipe: interrupted in ${out}; run the same command again to resume it`));
+    assert.ok(!evaluated(first.stdout()), `the recipe evaluated a half-trained model: ${first.stdout()}`);
+    const stoppedAt = Number(/interrupted at step (\d+)/.exec(first.stderr())![1]);
+
+    const resumed = spawnSync('bash', recipe, { env: { ...env, EPOCHS: '1' }, encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`recipe: resuming ${out}`));
+    assert.match(resumed.stderr, new RegExp(`resumed from step ${stoppedAt}\\b`));
+    assert.ok(evaluated(resumed.stdout), resumed.stdout);
+    assert.ok(!existsSync(join(out, '.tlm.unfinished')));
+
+    const again = spawnSync('bash', recipe, { env: { ...env, EPOCHS: '1' }, encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(!/resum/.test(again.stderr), again.stderr);
+    assert.ok(evaluated(again.stdout), again.stdout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -50,6 +50,38 @@ test('best by a higher-is-better metric, early stopping after `patience` evaluat
   }
 });
 
+test('a run stopped between evaluations and resumed averages the evaluations\' checkpoints, never the one written on stopping', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlm-avg-stop-'));
+  try {
+    const ck = join(dir, 'checkpoints');
+    const listed = () => readdirSync(ck).filter((e) => /^(step|resume)-/.test(e)).sort();
+    const first = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.1]), args({ maxIters: 20, keepCheckpoints: 2 }), dir);
+    const stopped = await first.run({ quiet: true, stop: { get requested() { return first.step >= 17; } } });
+    assert.ok(stopped.interrupted);
+    assert.deepEqual(listed(), ['resume-0000017', 'step-0000010', 'step-0000015']);
+    assert.equal(JSON.parse(readFileSync(join(ck, 'latest.json'), 'utf8')).dir, 'resume-0000017');
+
+    const second = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.1]), args({ maxIters: 20, keepCheckpoints: 2 }), dir);
+    assert.ok(await second.resume());
+    assert.equal(second.step, 17);
+    await second.run({ quiet: true });
+    assert.deepEqual(listed(), ['step-0000015', 'step-0000020'], 'the resume-only checkpoint goes once a newer one is written');
+    assert.deepEqual((await averageCheckpoints(ck, 2)).steps, [15, 20]);
+
+    // With one checkpoint kept (the default), stopping leaves only the one to resume from.
+    const single = mkdtempSync(join(tmpdir(), 'tlm-stop-'));
+    try {
+      const t = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.1]), args({ maxIters: 20 }), single);
+      await t.run({ quiet: true, stop: { get requested() { return t.step >= 7; } } });
+      assert.deepEqual(readdirSync(join(single, 'checkpoints')).filter((e) => /^(step|resume)-/.test(e)), ['resume-0000007']);
+    } finally {
+      rmSync(single, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the newest k step checkpoints are kept and averaged (fairseq\'s checkpoint averaging)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlm-avg-'));
   try {

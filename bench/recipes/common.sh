@@ -17,7 +17,8 @@ done
 # killed or failed half-way); a finished run removes it. The recipe stops there rather than going on
 # to the next stage with a half-trained model, whether the signal reached the whole recipe (the trap,
 # which bash runs once tlm has saved) or tlm alone (stage_end); a rerun resumes that stage from its
-# checkpoint, and reuses only a stage that finished.
+# checkpoint, and reuses only a stage that finished. A recipe's own fine-tuning is a stage as well
+# (finetune_begin): resumed the same way, but never reused.
 STAGE=""
 stage_interrupted() {
   echo "recipe: interrupted${STAGE:+ in $STAGE; run the same command again to resume it}" >&2
@@ -33,6 +34,9 @@ stage_begin() {
   if [ -f "$1/checkpoints/latest.json" ]; then START_FLAG=--resume; echo "recipe: resuming $1" >&2; else START_FLAG=--overwrite; fi
 }
 stage_end() { if [ -f "$STAGE/.tlm.unfinished" ]; then stage_interrupted 1; fi; STAGE=""; }
+# finetune_begin OUT: the recipe's own fine-tuning into OUT, as a stage: it resumes a run stopped
+# half-way there, and otherwise starts afresh (a finished OUT is trained again, on the flags given now).
+finetune_begin() { if [ -f "$1/.tlm.unfinished" ]; then stage_begin "$1"; else STAGE="$1"; START_FLAG=--overwrite; fi; }
 
 # The masked-LM pretrained BERT the transfer recipes share (built once, then reused): 4 layers, 192
 # wide, pre-norm, ALiBi positions (whose locality bias from the first step takes MLM off the unigram

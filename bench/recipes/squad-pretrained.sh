@@ -4,7 +4,9 @@
 # on the contexts and the other offline text, on the shared encoder grown from 4 layers to 8
 # (common.sh, pretrain_deeper_mlm). No question or answer is read before fine-tuning.
 # The pretrained BERT uses ALiBi, so its 192-token windows may be longer than pretraining's 128;
-# --question-match adds the exact-match token type.
+# --question-match adds the exact-match token type. Fine-tuning adds FGM on the token embeddings
+# (--adversarial-eps 1, as sst2-pretrained; it doubles the cost of a step) and, at the end, the mean
+# of the last two epochs' weights where it scores better than the best epoch (--average-last 2).
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/squad-pretrained.sh OUT_DIR}"
 SQUAD="$DATA/squad/dev-v1.1.json"
@@ -12,7 +14,9 @@ QA_FLAGS=(--eval "$SQUAD" --eval-articles 38: --max-length 192 --doc-stride 64 -
 pretrain_deeper_mlm
 ENCODER="$PRETRAINED.deeper"
 t0=$SECONDS
+finetune_begin "$OUT"
 "${TLM[@]}" finetune --task qa --model "$ENCODER" --train "$SQUAD" --train-articles 0:38 "${QA_FLAGS[@]}" \
-  --epochs "${EPOCHS:-4}" --lr "${LR:-5e-4}" --early-stopping-patience 3 --out "$OUT" --overwrite --quiet
+  --epochs "${EPOCHS:-4}" --lr "${LR:-5e-4}" --adversarial-eps "${ADV_EPS:-1}" --average-last 2 --early-stopping-patience 3 --out "$OUT" "$START_FLAG" --quiet
+stage_end
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2
 "${TLM[@]}" eval --task qa --model "$OUT" --data "$SQUAD" --articles 38: --max-length 192 --doc-stride 64

@@ -12,9 +12,11 @@ source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/squad-scratch.sh OUT_DIR}"
 SQUAD="$DATA/squad/dev-v1.1.json"
 t0=$SECONDS
+finetune_begin "$OUT"
 "${TLM[@]}" finetune --task qa --from-scratch --n-layer 4 --n-head 4 --n-embd 128 --vocab-size 2000 --dropout "${DROPOUT:-0.1}" \
   --position alibi --norm-first --train "$SQUAD" --train-articles 0:38 --eval "$SQUAD" --eval-articles 38: \
-  --max-length 192 --doc-stride 64 --question-match --batch-size 32 --epochs "${EPOCHS:-6}" --lr "${LR:-1e-3}" --warmup-iters 200 --early-stopping-patience 3 --out "$OUT" --overwrite --quiet
+  --max-length 192 --doc-stride 64 --question-match --batch-size 32 --epochs "${EPOCHS:-6}" --lr "${LR:-1e-3}" --warmup-iters 200 --early-stopping-patience 3 --out "$OUT" "$START_FLAG" --quiet
+stage_end
 echo "recipe: training took $((SECONDS - t0)) s" >&2
 echo -n "sliding-window baseline: " >&2
 "${TLM[@]}" eval --task qa --baseline sliding-window --data "$SQUAD" --articles 38:

@@ -16,9 +16,11 @@ source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-lora.sh OUT_DIR}"
 pretrain_shared_mlm
 t0=$SECONDS
+finetune_begin "$OUT"
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler none --method lora --lora-r "${RANK:-4}" --lora-alpha "${ALPHA:-8}" --lora-dropout 0.1 \
   --lora-targets query --lora-targets value --lora-targets dense --lora-targets word_embeddings \
   --lora-rank-pattern word_embeddings="${EMB_RANK:-2}" --lora-alpha-pattern word_embeddings="${EMB_ALPHA:-0.5}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" --text-column sentence \
-  --max-length 64 --batch-size 32 --epochs "${EPOCHS:-2}" --lr "${LR:-2e-3}" --warmup-iters 200 --eval-interval 500 --out "$OUT" --overwrite --quiet
+  --max-length 64 --batch-size 32 --epochs "${EPOCHS:-2}" --lr "${LR:-2e-3}" --warmup-iters 200 --eval-interval 500 --out "$OUT" "$START_FLAG" --quiet
+stage_end
 echo "recipe: LoRA training took $((SECONDS - t0)) s" >&2
 "${TLM[@]}" eval --task classify --model "$PRETRAINED" --adapter "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence

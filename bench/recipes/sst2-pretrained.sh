@@ -11,8 +11,10 @@ source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-pretrained.sh OUT_DIR}"
 pretrain_shared_mlm
 t0=$SECONDS
+finetune_begin "$OUT"
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler "${POOLER:-none}" --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
   --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-5}" --lr "${LR:-1e-4}" --warmup-iters 200 \
-  --eval-interval 500 --out "$OUT" --adversarial-eps "${ADV_EPS:-1}" --overwrite --quiet
+  --eval-interval 500 --out "$OUT" --adversarial-eps "${ADV_EPS:-1}" "$START_FLAG" --quiet
+stage_end
 echo "recipe: fine-tuning took $((SECONDS - t0)) s" >&2
 "${TLM[@]}" eval --task classify --model "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence

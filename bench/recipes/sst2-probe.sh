@@ -4,6 +4,8 @@
 source "$(dirname "$0")/common.sh"
 OUT="${1:?usage: bench/recipes/sst2-probe.sh OUT_DIR}"
 pretrain_shared_mlm
+finetune_begin "$OUT"
 "${TLM[@]}" finetune --task classify --model "$PRETRAINED" --pooling "${POOLING:-mean}" --pooler none --method head --train "$DATA/sst2/train.tsv" --eval "$DATA/sst2/dev.tsv" \
-  --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-1}" --lr 1e-2 --eval-interval 500 --out "$OUT" --overwrite --quiet
+  --text-column sentence --max-length 64 --batch-size 32 --epochs "${EPOCHS:-1}" --lr 1e-2 --eval-interval 500 --out "$OUT" "$START_FLAG" --quiet
+stage_end
 "${TLM[@]}" eval --task classify --model "$OUT" --data "$DATA/sst2/dev.tsv" --text-column sentence

@@ -21,13 +21,20 @@ export interface Checkpoint {
   optimizer: Record<string, Tensor>;
 }
 
-const stepDir = (step: number) => `step-${String(step).padStart(7, '0')}`;
+const stepDir = (step: number, prefix = 'step') => `${prefix}-${String(step).padStart(7, '0')}`;
+const STEP_DIR = /^step-\d+$/;
+const RESUME_DIR = /^resume-\d+$/;
 
-/** Writes model + optimizer tensors and state under root/NAME and points root/latest.json at it. */
-export async function saveCheckpoint(root: string, state: CheckpointState, model: Record<string, Tensor>,
-                                     optimizer: Record<string, Tensor>, opts: { name?: string; keepLatest?: boolean; keep?: number } = {}): Promise<string> {
+/**
+ * Writes model + optimizer tensors and state under root/NAME and points root/latest.json at it.
+ * NAME is step-NNNNNNN, or resume-NNNNNNN with `resumeOnly`: a checkpoint written on interruption
+ * rather than at an evaluation, which the next checkpoint supersedes and which is never one of the
+ * `keep` step checkpoints that averaging reads (else a run stopped and resumed would average it in).
+ */
+export async function saveCheckpoint(root: string, state: CheckpointState, model: Record<string, Tensor>, optimizer: Record<string, Tensor>,
+                                     opts: { name?: string; keepLatest?: boolean; keep?: number; resumeOnly?: boolean } = {}): Promise<string> {
   fileSystem().mkdirSync(root, { recursive: true });
-  const name = opts.name ?? stepDir(state.step);
+  const name = opts.name ?? stepDir(state.step, opts.resumeOnly === true ? 'resume' : 'step');
   const final = join(root, name);
   const tmp = join(root, `.${name}.tmp-${processId()}`);
   fileSystem().rmSync(tmp, { recursive: true, force: true });
@@ -52,9 +59,16 @@ export async function saveCheckpoint(root: string, state: CheckpointState, model
   }
   if (opts.keepLatest !== false) {
     await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
-    // Older step checkpoints are not needed for resuming: the newest `keep` stay (for averaging), the rest go.
-    const steps = fileSystem().readdirSync(root).filter((e) => /^step-\d+$/.test(e) && e !== name).sort().reverse();
-    for (const old of steps.slice(Math.max(0, (opts.keep ?? 1) - 1))) fileSystem().rmSync(join(root, old), { recursive: true, force: true });
+    // Older step checkpoints are not needed for resuming: the newest `keep` stay (for averaging), the
+    // rest go, as does every older resume-only one. A resume-only checkpoint keeps all `keep` beside
+    // it when there are several to average, and replaces the one otherwise.
+    const keep = opts.keep ?? 1;
+    const others = fileSystem().readdirSync(root).filter((e) => e !== name);
+    const steps = others.filter((e) => STEP_DIR.test(e)).sort().reverse();
+    const stepsKept = STEP_DIR.test(name) ? keep - 1 : keep > 1 ? keep : 0;
+    for (const old of [...steps.slice(stepsKept), ...others.filter((e) => RESUME_DIR.test(e))]) {
+      fileSystem().rmSync(join(root, old), { recursive: true, force: true });
+    }
     for (const entry of fileSystem().readdirSync(root)) {
       if (entry.startsWith('.') && entry.includes('.tmp-')) fileSystem().rmSync(join(root, entry), { recursive: true, force: true });
     }
@@ -76,8 +90,8 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
     }
     const dir = (parsed as { dir?: unknown } | null)?.dir;
     // Only a checkpoint directory of this root: latest.json must not point anywhere else.
-    if (typeof dir !== 'string' || !/^(step-\d+|best)$/.test(dir)) {
-      throw new InputError(`${latest} is corrupt: "dir" must name a checkpoint here (step-NNNNNNN), got ${JSON.stringify(dir)}`);
+    if (typeof dir !== 'string' || !(STEP_DIR.test(dir) || RESUME_DIR.test(dir) || dir === 'best')) {
+      throw new InputError(`${latest} is corrupt: "dir" must name a checkpoint here (step-NNNNNNN or resume-NNNNNNN), got ${JSON.stringify(dir)}`);
     }
     dirName = dir;
   }
@@ -100,7 +114,7 @@ export async function loadCheckpoint(root: string, name?: string): Promise<Check
  */
 export async function averageCheckpoints(root: string, k: number): Promise<{ weights: Record<string, Tensor>; steps: number[] }> {
   if (!(Number.isInteger(k) && k >= 1)) throw new InputError(`averageCheckpoints: k must be a positive integer, got ${k}`);
-  const dirs = fileSystem().existsSync(root) ? fileSystem().readdirSync(root).filter((e) => /^step-\d+$/.test(e)).sort().slice(-k) : [];
+  const dirs = fileSystem().existsSync(root) ? fileSystem().readdirSync(root).filter((e) => STEP_DIR.test(e)).sort().slice(-k) : [];
   if (dirs.length < k) throw new InputError(`averageCheckpoints: ${root} holds ${dirs.length} step checkpoint(s), fewer than the ${k} to average`);
   let sum: Record<string, Tensor> | null = null;
   for (const d of dirs) {

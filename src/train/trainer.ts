@@ -282,10 +282,11 @@ export class Trainer<M extends Module = Module> {
       optimizer: this.optimizer.stateDict().meta, ...this.extraState };
   }
 
-  async saveCheckpoint(name?: string): Promise<void> {
+  /** 'step': at an evaluation; 'resume': on interruption (only to resume from); 'best': the best so far. */
+  async saveCheckpoint(kind: 'step' | 'resume' | 'best' = 'step'): Promise<void> {
     if (this.ckptDir === null) return;
-    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.model.stateDict(),
-      this.optimizer.stateDict().tensors, name ? { name, keepLatest: false } : { keep: this.cfg.keepCheckpoints ?? 1 });
+    await saveCheckpoint(this.ckptDir, { ...this.stateJson(), step: this.step }, this.model.stateDict(), this.optimizer.stateDict().tensors,
+      kind === 'best' ? { name: 'best', keepLatest: false } : { keep: this.cfg.keepCheckpoints ?? 1, resumeOnly: kind === 'resume' });
   }
 
   /** Restores model, optimizer, step and RNG states from outDir's latest checkpoint. Returns false if none. */
@@ -430,7 +431,7 @@ export class Trainer<M extends Module = Module> {
       if (opts.stop?.requested) {
         interrupted = true;
         await readLosses();
-        await this.saveCheckpoint();
+        await this.saveCheckpoint('resume');
         progress?.log(`stopped at step ${this.step}: checkpoint saved`);
         break;
       }
