@@ -4,11 +4,11 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nn, randn, type Tensor } from '../src/index.js';
-import { Trainer, type TrainingArguments } from '../src/train/trainer.js';
+import { Trainer, UNFINISHED_FILE, type TrainingArguments } from '../src/train/trainer.js';
 import type { TrainingTask } from '../src/train/task.js';
 import { averageCheckpoints } from '../src/train/checkpoint.js';
 import { loadSafetensors } from '../src/io/index.js';
@@ -50,21 +50,26 @@ test('best by a higher-is-better metric, early stopping after `patience` evaluat
   }
 });
 
-test('a run stopped between evaluations and resumed averages the evaluations\' checkpoints, never the one written on stopping', async () => {
+test('a run stopped between evaluations and resumed averages the evaluations\' checkpoints, never the one written on stopping; onEnd runs once, before the run is marked finished', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlm-avg-stop-'));
   try {
     const ck = join(dir, 'checkpoints');
     const listed = () => readdirSync(ck).filter((e) => /^(step|resume)-/.test(e)).sort();
     const first = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.1]), args({ maxIters: 20, keepCheckpoints: 2 }), dir);
-    const stopped = await first.run({ quiet: true, stop: { get requested() { return first.step >= 17; } } });
+    let ends = 0;
+    const onEnd = async () => { ends++; assert.ok(existsSync(join(dir, UNFINISHED_FILE)), 'the run was marked finished before its final save'); };
+    const stopped = await first.run({ quiet: true, stop: { get requested() { return first.step >= 17; } }, onEnd });
     assert.ok(stopped.interrupted);
+    assert.equal(ends, 0, 'onEnd ran for an interrupted run');
     assert.deepEqual(listed(), ['resume-0000017', 'step-0000010', 'step-0000015']);
     assert.equal(JSON.parse(readFileSync(join(ck, 'latest.json'), 'utf8')).dir, 'resume-0000017');
 
     const second = new Trainer(new nn.Linear(3, 1), new ScriptedTask([0.1]), args({ maxIters: 20, keepCheckpoints: 2 }), dir);
     assert.ok(await second.resume());
     assert.equal(second.step, 17);
-    await second.run({ quiet: true });
+    await second.run({ quiet: true, onEnd });
+    assert.equal(ends, 1);
+    assert.ok(!existsSync(join(dir, UNFINISHED_FILE)));
     assert.deepEqual(listed(), ['step-0000015', 'step-0000020'], 'the resume-only checkpoint goes once a newer one is written');
     assert.deepEqual((await averageCheckpoints(ck, 2)).steps, [15, 20]);
 

@@ -163,12 +163,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
       else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
     }
-    const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save });
-    let best = res.bestMetric;
-    if (!res.interrupted) {
+    let averagedBest: number | null = null;
+    const finalSave = async () => {
       if (o.averageLast && o.averageLast > 1) {
         const a = await trainer.averageLast(o.averageLast);
-        if (a.kept === 'averaged') best = a.averaged;
+        if (a.kept === 'averaged') averagedBest = a.averaged;
         log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(4)} against the best's ${a.best.toFixed(4)}; keeping the ${a.kept}`);
       } else await trainer.loadBest();
       await save();
@@ -177,7 +176,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         await withFsContext('save the merged model to', o.out, () => lora.mergeAndUnload().savePretrained(o.out));
         log(`merged the adapter into the base weights: ${o.out} also holds the full model`);
       }
-    }
+    };
+    const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });
+    const best = averagedBest ?? res.bestMetric;
     const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`

@@ -112,14 +112,14 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     const save = () => withFsContext('save the model to', o.out, async () => { await model.savePretrained(o.out); await tok.save(join(o.out, 'tokenizer.json')); });
     const trainer = new Trainer(model, task as never, args, o.out, { architecture: { task: o.task, type: model.architecture } });
     if (o.resume && await trainer.resume()) log(`resumed from step ${trainer.step}`);
-    const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save });
-    if (!res.interrupted) {
+    const finalSave = async () => {
       if (o.averageLast && o.averageLast > 1) {
         const a = await trainer.averageLast(o.averageLast);
         log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(2)} against the best's ${a.best.toFixed(2)}; keeping the ${a.kept}`);
       } else await trainer.loadBest();
       await save();
-    }
+    };
+    const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });
     log(`${res.interrupted ? 'interrupted' : 'done'}: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${trainer.metricName} ${res.bestMetric.toFixed(2)}; saved to ${o.out}`);
     return { outDir: o.out, metrics: res.lastMetrics, bestMetric: res.bestMetric, metricName: trainer.metricName, steps: res.step, seconds: res.seconds, parameters: model.numParameters() };
   } finally {

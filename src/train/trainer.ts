@@ -115,6 +115,11 @@ export interface RunOptions {
    * the model directory here, so that a run killed at any moment leaves a loadable model.
    */
   onBest?: (step: number, metric: number) => Promise<void>;
+  /**
+   * Called once when the run reaches its end (never on interruption), before the run is marked
+   * finished: the pipeline's final save goes here, so a run killed while saving still reads as unfinished.
+   */
+  onEnd?: () => Promise<void>;
 }
 
 /** In a run's output directory from its start until it finishes: left there by a run stopped, killed or failed. */
@@ -442,6 +447,7 @@ export class Trainer<M extends Module = Module> {
     }
     await readLosses();
     progress?.done();
+    if (!interrupted) await opts.onEnd?.();
     if (this.outDir !== null) await this.markUnfinished(interrupted);
     const seconds = (Date.now() - t0) / 1000;
     if (this.outDir !== null && points.length > 0) {
