@@ -1,7 +1,8 @@
 // bench/recipes/common.sh: a pretraining stage stopped by SIGTERM (or Ctrl-C) stops the recipe once tlm
 // has saved, instead of going on with a half-trained model (tlm itself exits 0 there), whether the
 // signal reached the whole recipe or tlm alone; tlm's .tlm.unfinished marks the stage, a rerun
-// resumes it from its checkpoint, and only a finished stage is reused.
+// resumes it from its checkpoint, and only a finished stage is reused. A recipe's own fine-tuning is a
+// stage too: stopped, it is resumed by the same command (and never evaluated half-trained).
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
