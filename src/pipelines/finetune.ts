@@ -163,13 +163,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
       else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
     }
-    let averagedBest: number | null = null;
+    let best = NaN;
     const finalSave = async () => {
-      if (o.averageLast && o.averageLast > 1) {
-        const a = await trainer.averageLast(o.averageLast);
-        if (a.kept === 'averaged') averagedBest = a.averaged;
-        log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(4)} against the best's ${a.best.toFixed(4)}; keeping the ${a.kept}`);
-      } else await trainer.loadBest();
+      const kept = await trainer.loadFinal(o.averageLast);
+      best = kept.metric;
+      if (kept.note !== null) log(kept.note);
       await save();
       if (lora && o.merge) {
         // The adapter stays; beside it, the base model with the adapter folded into its weights.
@@ -178,7 +176,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
     };
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });
-    const best = averagedBest ?? res.bestMetric;
+    if (res.interrupted) best = res.bestMetric;
     const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`

@@ -113,10 +113,8 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     const trainer = new Trainer(model, task as never, args, o.out, { architecture: { task: o.task, type: model.architecture } });
     if (o.resume && await trainer.resume()) log(`resumed from step ${trainer.step}`);
     const finalSave = async () => {
-      if (o.averageLast && o.averageLast > 1) {
-        const a = await trainer.averageLast(o.averageLast);
-        log(`averaged the checkpoints of steps ${a.steps.join(', ')}: ${trainer.metricName} ${a.averaged.toFixed(2)} against the best's ${a.best.toFixed(2)}; keeping the ${a.kept}`);
-      } else await trainer.loadBest();
+      const { note } = await trainer.loadFinal(o.averageLast);
+      if (note !== null) log(note);
       await save();
     };
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });

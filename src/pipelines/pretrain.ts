@@ -125,7 +125,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
         else log(`no checkpoint in ${join(outDir, 'checkpoints')}: starting from scratch`);
       }
       // The model directory follows the best checkpoint, so it is loadable whenever the run dies.
-      const finalSave = async () => { await trainer.loadBest(); await saveModelDir(outDir, model, tok); };
+      const finalSave = async () => { await trainer.loadFinal(); await saveModelDir(outDir, model, tok); };
       const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: () => saveModelDir(outDir, model, tok), onEnd: finalSave });
       if (res.interrupted) {
         log(`interrupted at step ${res.step}: checkpoint saved in ${join(outDir, 'checkpoints')} (continue with --resume); ${outDir} holds the best model so far (val loss ${res.bestValLoss.toFixed(4)})`);
