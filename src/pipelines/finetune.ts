@@ -163,10 +163,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
       else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
     }
-    let best = NaN;
+    let keptMetric: number | null = null; // the final weights' metric: set when the run reaches its end
     const finalSave = async () => {
       const kept = await trainer.loadFinal(o.averageLast);
-      best = kept.metric;
+      keptMetric = kept.metric;
       if (kept.note !== null) log(kept.note);
       await save();
       if (lora && o.merge) {
@@ -176,7 +176,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
     };
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });
-    if (res.interrupted) best = res.bestMetric;
+    const best = keptMetric ?? res.bestMetric;
     const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`
