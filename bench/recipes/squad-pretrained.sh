@@ -7,7 +7,7 @@
 # --question-match adds the exact-match token type. Fine-tuning adds FGM on the token embeddings
 # (--adversarial-eps 1, as sst2-pretrained; it doubles the cost of a step) and, at the end, the mean
 # of the last two epochs' weights where it scores better than the best epoch (--average-last 2).
-# Six epochs (~1.4 h of fine-tuning on 2 cores): a 4-epoch run with FGM was still rising when its
+# Six epochs (~2.7 h of fine-tuning on 2 cores): a 4-epoch run with FGM was still rising when its
 # learning rate reached zero. As in every recipe here, the epoch kept is the one that scores best on
 # the evaluation articles, which the issue's split makes the test articles (bench/RESULTS.md, twelfth round).
 source "$(dirname "$0")/common.sh"
