@@ -108,3 +108,23 @@ test('the newest k step checkpoints are kept and averaged (fairseq\'s checkpoint
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('loadFinal at the end of run(): the kept weights\' metric is the result\'s bestMetric, averaged or best', async () => {
+  // Five evaluations (steps 0, 5, 10, 15, 20) score 0.1 … 0.5; the sixth scores the averaged weights.
+  for (const [averagedScore, kept, expected] of [[0.9, 'averaged', 0.9], [0.3, 'best', 0.5]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'tlm-final-'));
+    try {
+      const model = new nn.Linear(3, 1);
+      const t = new Trainer(model, new ScriptedTask([0.1, 0.2, 0.3, 0.4, 0.5, averagedScore]), args({ maxIters: 20, keepCheckpoints: 3 }), dir);
+      let note: string | null = null;
+      const res = await t.run({ quiet: true, onEnd: async () => { note = await t.loadFinal(3); } });
+      assert.match(note ?? '', new RegExp(`steps 10, 15, 20: score ${averagedScore.toFixed(4)} against the best's 0\\.5000; keeping the ${kept}$`));
+      assert.equal(res.bestMetric, expected);
+      const ck = join(dir, 'checkpoints');
+      const want = kept === 'averaged' ? (await averageCheckpoints(ck, 3)).weights : await loadSafetensors(join(ck, 'best', 'model.safetensors'));
+      assert.deepEqual(Array.from(model.weight.dataSync()), Array.from(want.weight!.dataSync()), `the model holds the ${kept} weights`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

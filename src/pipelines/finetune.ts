@@ -163,11 +163,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       if (await trainer.resume()) log(`resumed from step ${trainer.step}`);
       else log(`no checkpoint in ${join(o.out, 'checkpoints')}: starting from scratch`);
     }
-    let keptMetric: number | null = null; // the final weights' metric: set when the run reaches its end
     const finalSave = async () => {
-      const kept = await trainer.loadFinal(o.averageLast);
-      keptMetric = kept.metric;
-      if (kept.note !== null) log(kept.note);
+      const note = await trainer.loadFinal(o.averageLast);
+      if (note !== null) log(note);
       await save();
       if (lora && o.merge) {
         // The adapter stays; beside it, the base model with the adapter folded into its weights.
@@ -176,12 +174,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       }
     };
     const res = await trainer.run({ quiet: o.quiet, stop: o.stop, onBest: save, onEnd: finalSave });
-    const best = keptMetric ?? res.bestMetric;
     const name = trainer.metricName;
     log(res.interrupted
       ? `interrupted at step ${res.step}: checkpoint saved (continue with --resume); ${o.out} holds the best model so far (${name} ${res.bestMetric.toFixed(4)})`
-      : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${best.toFixed(4)}; saved to ${o.out}`);
-    return { outDir: o.out, metrics: res.lastMetrics, bestMetric: best, metricName: name, steps: res.step, seconds: res.seconds,
+      : `done: ${res.step} steps in ${res.seconds.toFixed(1)}s; best ${name} ${res.bestMetric.toFixed(4)}; saved to ${o.out}`);
+    return { outDir: o.out, metrics: res.lastMetrics, bestMetric: res.bestMetric, metricName: name, steps: res.step, seconds: res.seconds,
       trainableParameters: trainable, totalParameters: all, interrupted: res.interrupted };
   } finally {
     run.release();

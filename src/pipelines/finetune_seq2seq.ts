@@ -113,7 +113,7 @@ export async function finetuneSeq2Seq(o: Seq2SeqFinetuneOptions): Promise<{ outD
     const trainer = new Trainer(model, task as never, args, o.out, { architecture: { task: o.task, type: model.architecture } });
     if (o.resume && await trainer.resume()) log(`resumed from step ${trainer.step}`);
     const finalSave = async () => {
-      const { note } = await trainer.loadFinal(o.averageLast);
+      const note = await trainer.loadFinal(o.averageLast);
       if (note !== null) log(note);
       await save();
     };

@@ -344,17 +344,18 @@ export class Trainer<M extends Module = Module> {
 
   /**
    * The weights a finished run keeps, loaded into the model: with k > 1 the mean of the newest k step
-   * checkpoints where it beats the best (averageLast), else the best checkpoint's. Returns the kept
-   * weights' metric and, for k > 1, a line saying which were kept.
+   * checkpoints where it beats the best (averageLast), else the best checkpoint's. Kept averaged
+   * weights become the run's best, so bestMetric (and run()'s result) is always the kept weights'
+   * metric. Returns, for k > 1, a line saying which were kept.
    */
-  async loadFinal(k = 1): Promise<{ metric: number; note: string | null }> {
+  async loadFinal(k = 1): Promise<string | null> {
     if (k <= 1) {
       await this.loadBest();
-      return { metric: this.bestMetric, note: null };
+      return null;
     }
     const a = await this.averageLast(k);
-    return { metric: a.kept === 'averaged' ? a.averaged : a.best,
-      note: `averaged the checkpoints of steps ${a.steps.join(', ')}: ${this.metricName} ${a.averaged.toFixed(4)} against the best's ${a.best.toFixed(4)}; keeping the ${a.kept}` };
+    if (a.kept === 'averaged') this.bestMetric = a.averaged;
+    return `averaged the checkpoints of steps ${a.steps.join(', ')}: ${this.metricName} ${a.averaged.toFixed(4)} against the best's ${a.best.toFixed(4)}; keeping the ${a.kept}`;
   }
 
   /** Loads the weights of the best checkpoint (by the task's metric) into the model, if there is one. */
